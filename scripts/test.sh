@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Run the whole test suite: install the system packages the tests need (only those
+# missing), then cargo test. Extra arguments go to `cargo test` (e.g. a test name filter).
+# The tests need root (they mount, chown and act as other users): CI runs it as root.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: warning: not root; the tests mount filesystems and act as other users," >&2
+    echo "test.sh: run as root for a full run: sudo -E env \"PATH=\$PATH\" bash scripts/test.sh" >&2
+    if command -v sudo >/dev/null 2>&1; then
+        sudo=sudo
+    fi
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+apt_updated=0
+# ensure COMMAND PACKAGE: install PACKAGE unless COMMAND is already there.
+ensure() {
+    if command -v "$1" >/dev/null 2>&1; then
+        return
+    fi
+    echo "test.sh: installing $2" >&2
+    if [ "$apt_updated" -eq 0 ]; then
+        $sudo apt-get update -qq
+        apt_updated=1
+    fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
+ensure fusermount3 fuse3
+ensure redis-server redis-server
+
+if [ ! -e /dev/fuse ]; then
+    $sudo modprobe fuse 2>/dev/null || true
+fi
+if [ ! -e /dev/fuse ]; then
+    echo "test.sh: /dev/fuse is missing; FUSE is not available on this machine" >&2
+    exit 1
+fi
+
+cargo test --all-targets --no-fail-fast "$@" -- --test-threads=2

@@ -1,0 +1,270 @@
+//! Command-line options of `mavfs-mount` and their validation into a `MountConfig`, before
+//! anything is mounted: a user gets one clear line instead of a half-made mount.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RamKind {
+    /// In-process store (like tmpfs); `dict` is the Python tool's name for it.
+    #[value(alias = "dict")]
+    Memory,
+    /// A Redis server.
+    Redis,
+}
+
+/// Mount MAVFS: `vram/` (RAM tier) and `vdisk/` (a host directory) under one mount point.
+#[derive(Debug, Parser)]
+#[command(name = "mavfs-mount", version, about)]
+pub struct Args {
+    /// Where to mount (an existing, empty directory).
+    pub mountpoint: PathBuf,
+    /// Host directory behind `vdisk/`; created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub disk_dir: PathBuf,
+    /// Store behind `vram/`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "memory",
+        value_name = "memory|redis"
+    )]
+    pub ram: RamKind,
+    /// Capacity of `vram/` (e.g. 512M, 4G); default: half of physical RAM.
+    #[arg(long, value_name = "SIZE")]
+    pub ram_limit: Option<String>,
+    /// Stay in the foreground and log to stderr; SIGINT/SIGTERM unmount.
+    #[arg(short, long)]
+    pub foreground: bool,
+    /// FUSE worker threads (default: number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Let other users use the mount.
+    #[arg(long)]
+    pub allow_other: bool,
+    /// Extra mount options, comma separated (ro, noatime, ...).
+    #[arg(short = 'o', value_name = "OPT[,OPT]")]
+    pub options: Vec<String>,
+}
+
+/// A validated mount request.
+#[derive(Debug, Clone)]
+pub struct MountConfig {
+    pub mountpoint: PathBuf,
+    pub disk_dir: PathBuf,
+    pub ram: RamKind,
+    pub ram_limit: u64,
+    pub foreground: bool,
+    pub threads: usize,
+    pub allow_other: bool,
+    pub options: Vec<String>,
+}
+
+/// Parses `512M`, `4G`, `1.5G`, `1024`, `64KiB`: binary units, case-insensitive.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("invalid size '{s}' (use a number with an optional K, M, G or T suffix, e.g. 512M)")
+    };
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let value: f64 = num.parse().map_err(|_| bad())?;
+    let bytes = value * mult as f64;
+    if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
+}
+
+fn physical_ram() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages.max(0) as u64).saturating_mul(page.max(0) as u64)
+}
+
+fn access_ok(path: &Path, mode: i32) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is a valid NUL-terminated string.
+    unsafe { libc::access(c.as_ptr(), mode) == 0 }
+}
+
+/// True if `path` (canonical) is the mount point of some mount in this namespace.
+pub fn is_mount_point(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    info.lines().any(|line| {
+        line.split(' ')
+            .nth(4)
+            .map(|m| unescape_mountinfo(m) == path.as_os_str().as_bytes())
+            .unwrap_or(false)
+    })
+}
+
+/// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
+pub fn unescape_mountinfo(field: &str) -> Vec<u8> {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn find_in_path(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+        .unwrap_or(false)
+}
+
+impl MountConfig {
+    /// Checks everything that can be checked before mounting; the error is one line.
+    pub fn from_args(args: Args) -> Result<MountConfig, String> {
+        let ram_limit = match &args.ram_limit {
+            Some(s) => parse_size(s)?,
+            None => (physical_ram() / 2).max(64 << 20),
+        };
+        if args.ram == RamKind::Redis {
+            return Err("--ram redis: the redis backend is not built yet; use --ram memory".into());
+        }
+        if args.threads == Some(0) {
+            return Err("--threads must be at least 1".into());
+        }
+        let mp = &args.mountpoint;
+        let meta = std::fs::metadata(mp).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("mount point {} does not exist", mp.display()),
+            _ => format!("mount point {}: {e}", mp.display()),
+        })?;
+        if !meta.is_dir() {
+            return Err(format!("mount point {} is not a directory", mp.display()));
+        }
+        let mountpoint = mp
+            .canonicalize()
+            .map_err(|e| format!("mount point {}: {e}", mp.display()))?;
+        if is_mount_point(&mountpoint) {
+            return Err(format!(
+                "mount point {} is already a mount point (unmount it first: umount {})",
+                mountpoint.display(),
+                mountpoint.display()
+            ));
+        }
+        let dd = &args.disk_dir;
+        match std::fs::metadata(dd) {
+            Ok(m) if !m.is_dir() => {
+                return Err(format!("disk dir {} is not a directory", dd.display()))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dd)
+                .map_err(|e| format!("cannot create disk dir {}: {e}", dd.display()))?,
+            Err(e) => return Err(format!("disk dir {}: {e}", dd.display())),
+        }
+        let disk_dir = dd
+            .canonicalize()
+            .map_err(|e| format!("disk dir {}: {e}", dd.display()))?;
+        if !access_ok(&disk_dir, libc::W_OK | libc::X_OK) || disk_is_read_only(&disk_dir) {
+            return Err(format!("disk dir {} is not writable", disk_dir.display()));
+        }
+        if disk_dir.starts_with(&mountpoint) {
+            return Err(format!(
+                "disk dir {} lies inside the mount point {}",
+                disk_dir.display(),
+                mountpoint.display()
+            ));
+        }
+        if !Path::new("/dev/fuse").exists() {
+            return Err("/dev/fuse is missing (load the fuse module: modprobe fuse)".into());
+        }
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root && !find_in_path("fusermount3") {
+            return Err("fusermount3 is missing (install the fuse3 package)".into());
+        }
+        let threads = args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
+        let options = args
+            .options
+            .iter()
+            .flat_map(|o| o.split(','))
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(MountConfig {
+            mountpoint,
+            disk_dir,
+            ram: args.ram,
+            ram_limit,
+            foreground: args.foreground,
+            threads,
+            allow_other: args.allow_other,
+            options,
+        })
+    }
+}
+
+fn disk_is_read_only(dir: &Path) -> bool {
+    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
+        return true;
+    };
+    // SAFETY: statvfs writes into the zeroed struct we pass.
+    unsafe {
+        let mut s: libc::statvfs = std::mem::zeroed();
+        libc::statvfs(c.as_ptr(), &mut s) == 0 && (s.f_flag & libc::ST_RDONLY) != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_size("4G").unwrap(), 4 << 30);
+        assert_eq!(parse_size("1.5g").unwrap(), 3 << 29);
+        assert_eq!(parse_size("64KiB").unwrap(), 64 << 10);
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        for bad in ["", "0", "-1M", "12X", "M", "1..2G"] {
+            assert!(parse_size(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo(r"/mnt/a\040b"), b"/mnt/a b");
+        assert_eq!(unescape_mountinfo("/plain"), b"/plain");
+    }
+}

@@ -1,0 +1,60 @@
+//! Open file handles of the disk tier (RAM files need none: their inode is enough).
+//!
+//! Sharded by handle number so opens and closes on different files never wait on each other.
+
+use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::disk::DirStream;
+use crate::sync::{Mutex, ShardedMap};
+
+#[derive(Debug)]
+pub enum Handle {
+    /// An open host file; reads and writes are `pread`/`pwrite` on it.
+    File(File),
+    /// An open host directory being listed.
+    Dir(Mutex<DirStream>),
+}
+
+const SHARDS: usize = 16;
+
+#[derive(Debug)]
+pub struct Handles {
+    map: ShardedMap<Handle>,
+    next: AtomicU64,
+}
+
+impl Default for Handles {
+    fn default() -> Self {
+        Handles {
+            map: ShardedMap::new(SHARDS),
+            // 0 stays free: it is the handle of RAM files.
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl Handles {
+    pub fn insert(&self, h: Handle) -> u64 {
+        let fh = self.next.fetch_add(1, Ordering::Relaxed);
+        self.map.insert(fh, Arc::new(h));
+        fh
+    }
+
+    pub fn get(&self, fh: u64) -> Option<Arc<Handle>> {
+        self.map.get(fh)
+    }
+
+    pub fn remove(&self, fh: u64) -> Option<Arc<Handle>> {
+        self.map.remove(fh)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}

@@ -1,0 +1,752 @@
+//! The filesystem core: every operation as a typed call returning `FsResult`, routed by the
+//! tier tag of the inode number (`inode`). `fuse` is a thin adapter on top; nothing here
+//! replies to the kernel, so the core is testable without a mount.
+//!
+//! The root is synthetic and fixed: it holds `vram/` and `vdisk/`, and refuses anything else
+//! with EPERM. Across the tiers, rename and link fail with EXDEV, as between two filesystems.
+
+pub mod fuse;
+pub mod handles;
+pub mod inode;
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use fuser::{FileAttr, FileType, INodeNo};
+
+use crate::disk::DiskTier;
+use crate::error::{FsError, FsResult};
+use crate::ram::{self, Attr, Falloc, Kind, NewNode, RamStore, RenameMode, SetAttr, XattrSet};
+use crate::sync::Mutex;
+use handles::{Handle, Handles};
+use inode::Target;
+
+/// Names in the root besides the two tiers; the control file comes with `mavfsctl`.
+const VRAM_NAME: &str = "vram";
+const VDISK_NAME: &str = "vdisk";
+
+/// How long the kernel may trust what the disk tier says: changes made on the host directly
+/// show through the mount within this time.
+pub const DISK_TTL: Duration = Duration::from_secs(1);
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// An inode as the kernel sees it, with how long it may cache it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub attr: FileAttr,
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Opened {
+    pub fh: u64,
+    /// Keep the page cache across opens (safe where only this mount changes the data).
+    pub keep_cache: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirItem {
+    pub ino: u64,
+    pub offset: u64,
+    pub kind: FileType,
+    pub name: OsString,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StatFs {
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub bsize: u32,
+    pub namelen: u32,
+    pub frsize: u32,
+}
+
+/// What `setattr` asks, in the core's terms.
+pub type SetAttrs = SetAttr;
+
+/// The two tiers and what the mount adds on top of them.
+pub struct MavFs {
+    store: Arc<dyn RamStore>,
+    disk: DiskTier,
+    handles: Handles,
+    owner: Ctx,
+    mounted_at: SystemTime,
+    /// Attribute and entry timeout for `vram/`: long on a store only this mount changes.
+    ram_ttl: Duration,
+}
+
+impl std::fmt::Debug for MavFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MavFs")
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+fn file_type(kind: Kind) -> FileType {
+    match kind {
+        Kind::File => FileType::RegularFile,
+        Kind::Dir => FileType::Directory,
+        Kind::Symlink => FileType::Symlink,
+        Kind::Fifo => FileType::NamedPipe,
+        Kind::Socket => FileType::Socket,
+        Kind::CharDev => FileType::CharDevice,
+        Kind::BlockDev => FileType::BlockDevice,
+    }
+}
+
+fn fuse_attr(ino: u64, a: &Attr) -> FileAttr {
+    FileAttr {
+        ino: INodeNo(ino),
+        size: a.size,
+        blocks: a.allocated.div_ceil(512),
+        atime: a.atime,
+        mtime: a.mtime,
+        ctime: a.ctime,
+        crtime: a.crtime,
+        kind: file_type(a.kind),
+        perm: a.perm,
+        nlink: a.nlink,
+        uid: a.uid,
+        gid: a.gid,
+        rdev: a.rdev,
+        blksize: 4096,
+        flags: 0,
+    }
+}
+
+impl MavFs {
+    pub fn new(store: Arc<dyn RamStore>, disk: DiskTier, owner: Ctx, ram_ttl: Duration) -> Self {
+        MavFs {
+            store,
+            disk,
+            handles: Handles::default(),
+            owner,
+            mounted_at: SystemTime::now(),
+            ram_ttl,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn RamStore> {
+        &self.store
+    }
+
+    pub fn disk(&self) -> &DiskTier {
+        &self.disk
+    }
+
+    fn route(ino: u64) -> FsResult<Target> {
+        inode::route(ino).ok_or(FsError::NoInode)
+    }
+
+    fn ram_entry(&self, a: &Attr) -> Entry {
+        Entry {
+            attr: fuse_attr(inode::from_ram(a.ino), a),
+            ttl: self.ram_ttl,
+        }
+    }
+
+    fn disk_entry(&self, a: &Attr) -> Entry {
+        Entry {
+            attr: fuse_attr(inode::from_disk(a.ino), a),
+            ttl: DISK_TTL,
+        }
+    }
+
+    fn root_entry(&self) -> Entry {
+        let t = self.mounted_at;
+        Entry {
+            attr: FileAttr {
+                ino: INodeNo(inode::ROOT),
+                size: 4096,
+                blocks: 0,
+                atime: t,
+                mtime: t,
+                ctime: t,
+                crtime: t,
+                kind: FileType::Directory,
+                perm: 0o755,
+                nlink: 4,
+                uid: self.owner.uid,
+                gid: self.owner.gid,
+                rdev: 0,
+                blksize: 4096,
+                flags: 0,
+            },
+            ttl: Duration::from_secs(3600),
+        }
+    }
+
+    /// A parent directory for a new or removed entry: never the fixed root.
+    fn parent(ino: u64) -> FsResult<Target> {
+        match Self::route(ino)? {
+            Target::Root => Err(FsError::RootIsFixed),
+            Target::Control => Err(FsError::NotDir),
+            t => Ok(t),
+        }
+    }
+
+    pub fn lookup(&self, parent: u64, name: &OsStr) -> FsResult<Entry> {
+        match Self::route(parent)? {
+            Target::Root => match name.to_str() {
+                Some(VRAM_NAME) => self.getattr(inode::VRAM),
+                Some(VDISK_NAME) => self.getattr(inode::VDISK),
+                _ => Err(FsError::Store(ram::StoreError::NotFound)),
+            },
+            Target::Control => Err(FsError::NotDir),
+            Target::Ram(p) => Ok(self.ram_entry(&self.store.lookup(p, name)?)),
+            Target::Disk(p) => Ok(self.disk_entry(&self.disk.lookup(p, name)?)),
+        }
+    }
+
+    /// Whether a failed lookup may be cached by the kernel as "no such name".
+    pub fn negative_ttl(&self, parent: u64) -> Option<Duration> {
+        match inode::route(parent) {
+            Some(Target::Ram(_)) => Some(self.ram_ttl),
+            _ => None,
+        }
+    }
+
+    pub fn forget(&self, ino: u64, n: u64) {
+        if let Some(Target::Disk(id)) = inode::route(ino) {
+            self.disk.forget(id, n);
+        }
+    }
+
+    pub fn getattr(&self, ino: u64) -> FsResult<Entry> {
+        match Self::route(ino)? {
+            Target::Root => Ok(self.root_entry()),
+            Target::Control => Err(FsError::NoInode),
+            Target::Ram(i) => Ok(self.ram_entry(&self.store.getattr(i)?)),
+            Target::Disk(id) => Ok(self.disk_entry(&self.disk.getattr(id)?)),
+        }
+    }
+
+    fn disk_file(&self, fh: Option<u64>) -> Option<Arc<Handle>> {
+        fh.filter(|&f| f != 0).and_then(|f| self.handles.get(f))
+    }
+
+    pub fn setattr(&self, ino: u64, set: &SetAttrs, fh: Option<u64>) -> FsResult<Entry> {
+        match Self::route(ino)? {
+            Target::Root | Target::Control => Err(FsError::RootIsFixed),
+            Target::Ram(i) => Ok(self.ram_entry(&self.store.setattr(i, set)?)),
+            Target::Disk(id) => {
+                let h = self.disk_file(fh);
+                let file = match h.as_deref() {
+                    Some(Handle::File(f)) => Some(f),
+                    _ => None,
+                };
+                Ok(self.disk_entry(&self.disk.setattr(id, set, file)?))
+            }
+        }
+    }
+
+    pub fn readlink(&self, ino: u64) -> FsResult<Vec<u8>> {
+        match Self::route(ino)? {
+            Target::Ram(i) => Ok(self.store.readlink(i)?),
+            Target::Disk(id) => Ok(self.disk.readlink(id)?),
+            _ => Err(FsError::Invalid),
+        }
+    }
+
+    /// mknod, mkdir and symlink share this path on `vram/`.
+    fn ram_create(&self, p: ram::Ino, name: &OsStr, node: &NewNode<'_>) -> FsResult<Entry> {
+        Ok(self.ram_entry(&self.store.create(p, name, node)?))
+    }
+
+    pub fn mknod(
+        &self,
+        ctx: Ctx,
+        parent: u64,
+        name: &OsStr,
+        mode: u32,
+        rdev: u32,
+    ) -> FsResult<Entry> {
+        match Self::parent(parent)? {
+            Target::Ram(p) => {
+                let kind = Kind::from_mode(mode).ok_or(FsError::Invalid)?;
+                if kind == Kind::Dir || kind == Kind::Symlink {
+                    return Err(FsError::Invalid);
+                }
+                let node = NewNode {
+                    kind,
+                    perm: (mode & 0o7777) as u16,
+                    uid: ctx.uid,
+                    gid: ctx.gid,
+                    rdev,
+                    target: b"",
+                };
+                self.ram_create(p, name, &node)
+            }
+            Target::Disk(p) => {
+                Ok(self.disk_entry(&self.disk.mknod(p, name, mode, rdev, ctx.uid, ctx.gid)?))
+            }
+            _ => Err(FsError::RootIsFixed),
+        }
+    }
+
+    pub fn mkdir(&self, ctx: Ctx, parent: u64, name: &OsStr, mode: u32) -> FsResult<Entry> {
+        match Self::parent(parent)? {
+            Target::Ram(p) => {
+                let node = NewNode {
+                    kind: Kind::Dir,
+                    perm: (mode & 0o7777) as u16,
+                    uid: ctx.uid,
+                    gid: ctx.gid,
+                    rdev: 0,
+                    target: b"",
+                };
+                self.ram_create(p, name, &node)
+            }
+            Target::Disk(p) => {
+                Ok(self.disk_entry(&self.disk.mkdir(p, name, mode & 0o7777, ctx.uid, ctx.gid)?))
+            }
+            _ => Err(FsError::RootIsFixed),
+        }
+    }
+
+    pub fn symlink(&self, ctx: Ctx, parent: u64, name: &OsStr, target: &Path) -> FsResult<Entry> {
+        match Self::parent(parent)? {
+            Target::Ram(p) => {
+                let node = NewNode {
+                    kind: Kind::Symlink,
+                    perm: 0o777,
+                    uid: ctx.uid,
+                    gid: ctx.gid,
+                    rdev: 0,
+                    target: target.as_os_str().as_bytes(),
+                };
+                self.ram_create(p, name, &node)
+            }
+            Target::Disk(p) => {
+                Ok(self.disk_entry(&self.disk.symlink(p, name, target, ctx.uid, ctx.gid)?))
+            }
+            _ => Err(FsError::RootIsFixed),
+        }
+    }
+
+    pub fn unlink(&self, parent: u64, name: &OsStr) -> FsResult<()> {
+        match Self::parent(parent)? {
+            Target::Ram(p) => Ok(self.store.unlink(p, name)?),
+            Target::Disk(p) => Ok(self.disk.unlink(p, name)?),
+            _ => Err(FsError::RootIsFixed),
+        }
+    }
+
+    pub fn rmdir(&self, parent: u64, name: &OsStr) -> FsResult<()> {
+        match Self::parent(parent)? {
+            Target::Ram(p) => Ok(self.store.rmdir(p, name)?),
+            Target::Disk(p) => Ok(self.disk.rmdir(p, name)?),
+            _ => Err(FsError::RootIsFixed),
+        }
+    }
+
+    pub fn rename(
+        &self,
+        parent: u64,
+        name: &OsStr,
+        newparent: u64,
+        newname: &OsStr,
+        flags: u32,
+    ) -> FsResult<()> {
+        match (Self::parent(parent)?, Self::parent(newparent)?) {
+            (Target::Ram(p), Target::Ram(np)) => {
+                let mode = match flags {
+                    0 => RenameMode::Replace,
+                    libc::RENAME_NOREPLACE => RenameMode::NoReplace,
+                    libc::RENAME_EXCHANGE => RenameMode::Exchange,
+                    _ => return Err(FsError::Invalid),
+                };
+                Ok(self.store.rename(p, name, np, newname, mode)?)
+            }
+            (Target::Disk(p), Target::Disk(np)) => {
+                Ok(self.disk.rename(p, name, np, newname, flags)?)
+            }
+            _ => Err(FsError::CrossTier),
+        }
+    }
+
+    pub fn link(&self, ino: u64, newparent: u64, newname: &OsStr) -> FsResult<Entry> {
+        match (Self::route(ino)?, Self::parent(newparent)?) {
+            (Target::Ram(i), Target::Ram(np)) if i != ram::ROOT_INO => {
+                Ok(self.ram_entry(&self.store.link(i, np, newname)?))
+            }
+            (Target::Disk(id), Target::Disk(np)) if id != crate::disk::ROOT_ID => {
+                Ok(self.disk_entry(&self.disk.link(id, np, newname)?))
+            }
+            (Target::Root, _) | (Target::Control, _) => Err(FsError::RootIsFixed),
+            (Target::Ram(_), Target::Ram(_)) | (Target::Disk(_), Target::Disk(_)) => {
+                Err(FsError::Store(ram::StoreError::NotPermitted))
+            }
+            _ => Err(FsError::CrossTier),
+        }
+    }
+
+    pub fn open(&self, ino: u64, flags: i32) -> FsResult<Opened> {
+        match Self::route(ino)? {
+            Target::Ram(i) => {
+                self.store.open(i)?;
+                Ok(Opened {
+                    fh: 0,
+                    keep_cache: true,
+                })
+            }
+            Target::Disk(id) => {
+                let file = self.disk.open(id, flags)?;
+                Ok(Opened {
+                    fh: self.handles.insert(Handle::File(file)),
+                    keep_cache: false,
+                })
+            }
+            Target::Root => Err(FsError::IsDir),
+            Target::Control => Err(FsError::NoInode),
+        }
+    }
+
+    pub fn create(
+        &self,
+        ctx: Ctx,
+        parent: u64,
+        name: &OsStr,
+        mode: u32,
+        flags: i32,
+    ) -> FsResult<(Entry, Opened)> {
+        match Self::parent(parent)? {
+            Target::Ram(p) => {
+                let node = NewNode {
+                    kind: Kind::File,
+                    perm: (mode & 0o7777) as u16,
+                    uid: ctx.uid,
+                    gid: ctx.gid,
+                    rdev: 0,
+                    target: b"",
+                };
+                let entry = self.ram_create(p, name, &node)?;
+                let opened = self.open(entry.attr.ino.0, flags)?;
+                Ok((entry, opened))
+            }
+            Target::Disk(p) => {
+                let (attr, file) =
+                    self.disk
+                        .create(p, name, mode & 0o7777, flags, ctx.uid, ctx.gid)?;
+                let fh = self.handles.insert(Handle::File(file));
+                Ok((
+                    self.disk_entry(&attr),
+                    Opened {
+                        fh,
+                        keep_cache: false,
+                    },
+                ))
+            }
+            _ => Err(FsError::RootIsFixed),
+        }
+    }
+
+    fn with_file<T>(&self, fh: u64, f: impl FnOnce(&File) -> std::io::Result<T>) -> FsResult<T> {
+        match self.handles.get(fh).as_deref() {
+            Some(Handle::File(file)) => Ok(f(file)?),
+            Some(Handle::Dir(_)) => Err(FsError::IsDir),
+            None => Err(FsError::BadHandle),
+        }
+    }
+
+    pub fn read(&self, ino: u64, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
+        match Self::route(ino)? {
+            Target::Ram(i) => Ok(self.store.read(i, offset, size)?),
+            Target::Disk(_) => self.with_file(fh, |f| {
+                let mut buf = vec![0u8; size as usize];
+                let mut done = 0;
+                while done < buf.len() {
+                    match f.read_at(&mut buf[done..], offset + done as u64) {
+                        Ok(0) => break,
+                        Ok(n) => done += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                buf.truncate(done);
+                Ok(buf)
+            }),
+            _ => Err(FsError::IsDir),
+        }
+    }
+
+    pub fn write(&self, ino: u64, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {
+        match Self::route(ino)? {
+            Target::Ram(i) => {
+                self.store.write(i, offset, data)?;
+                Ok(data.len() as u32)
+            }
+            Target::Disk(_) => self.with_file(fh, |f| {
+                f.write_all_at(data, offset)?;
+                Ok(data.len() as u32)
+            }),
+            _ => Err(FsError::IsDir),
+        }
+    }
+
+    pub fn release(&self, ino: u64, fh: u64) {
+        match inode::route(ino) {
+            Some(Target::Ram(i)) => self.store.release(i),
+            Some(Target::Disk(_)) => {
+                self.handles.remove(fh);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn fsync(&self, ino: u64, fh: u64, datasync: bool) -> FsResult<()> {
+        match Self::route(ino)? {
+            Target::Disk(_) => self.with_file(fh, |f| {
+                if datasync {
+                    f.sync_data()
+                } else {
+                    f.sync_all()
+                }
+            }),
+            // Everything in the memory store is as durable as it will ever be.
+            _ => Ok(()),
+        }
+    }
+
+    pub fn fallocate(&self, ino: u64, fh: u64, offset: u64, len: u64, mode: i32) -> FsResult<()> {
+        match Self::route(ino)? {
+            Target::Ram(i) => {
+                let keep_size = mode & libc::FALLOC_FL_KEEP_SIZE != 0;
+                let how = match mode & !libc::FALLOC_FL_KEEP_SIZE {
+                    0 => Falloc::Allocate { keep_size },
+                    libc::FALLOC_FL_PUNCH_HOLE if keep_size => Falloc::PunchHole,
+                    libc::FALLOC_FL_ZERO_RANGE => Falloc::ZeroRange { keep_size },
+                    _ => return Err(FsError::NotSupported),
+                };
+                Ok(self.store.fallocate(i, offset, len, how)?)
+            }
+            Target::Disk(_) => self.with_file(fh, |f| {
+                use std::os::fd::AsRawFd;
+                // SAFETY: plain syscall on an open fd.
+                let r = unsafe { libc::fallocate(f.as_raw_fd(), mode, offset as i64, len as i64) };
+                if r < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(())
+                }
+            }),
+            _ => Err(FsError::IsDir),
+        }
+    }
+
+    pub fn opendir(&self, ino: u64) -> FsResult<u64> {
+        match Self::route(ino)? {
+            Target::Disk(id) => {
+                let stream = self.disk.opendir(id)?;
+                Ok(self.handles.insert(Handle::Dir(Mutex::new(stream))))
+            }
+            Target::Ram(i) => {
+                // Fail early on a non-directory, as the host would.
+                let a = self.store.getattr(i)?;
+                if a.kind != Kind::Dir {
+                    return Err(FsError::NotDir);
+                }
+                Ok(0)
+            }
+            Target::Root => Ok(0),
+            Target::Control => Err(FsError::NotDir),
+        }
+    }
+
+    pub fn releasedir(&self, fh: u64) {
+        if fh != 0 {
+            self.handles.remove(fh);
+        }
+    }
+
+    /// Entries after `offset`, at most `max`. Offsets 1 and 2 are `.` and `..` on the RAM
+    /// tier and the root; on the disk tier they are the host directory's own offsets.
+    pub fn readdir(&self, ino: u64, fh: u64, offset: u64, max: usize) -> FsResult<Vec<DirItem>> {
+        let dots = |me: u64, parent: u64| {
+            [(me, 1u64, "."), (parent, 2, "..")]
+                .into_iter()
+                .filter(move |(_, o, _)| *o > offset)
+                .map(|(ino, offset, n)| DirItem {
+                    ino,
+                    offset,
+                    kind: FileType::Directory,
+                    name: n.into(),
+                })
+        };
+        match Self::route(ino)? {
+            Target::Root => {
+                let mut out: Vec<DirItem> = dots(inode::ROOT, inode::ROOT).collect();
+                for (i, (ino, name)) in [(inode::VRAM, VRAM_NAME), (inode::VDISK, VDISK_NAME)]
+                    .iter()
+                    .enumerate()
+                {
+                    let off = 3 + i as u64;
+                    if off > offset {
+                        out.push(DirItem {
+                            ino: *ino,
+                            offset: off,
+                            kind: FileType::Directory,
+                            name: (*name).into(),
+                        });
+                    }
+                }
+                Ok(out)
+            }
+            Target::Ram(i) => {
+                let page = self.store.readdir(i, offset.max(2), max)?;
+                let parent = if i == ram::ROOT_INO {
+                    inode::ROOT
+                } else {
+                    inode::from_ram(page.parent)
+                };
+                let mut out: Vec<DirItem> = dots(ino, parent).collect();
+                out.extend(page.entries.into_iter().map(|e| DirItem {
+                    ino: inode::from_ram(e.ino),
+                    offset: e.cookie,
+                    kind: file_type(e.kind),
+                    name: e.name,
+                }));
+                Ok(out)
+            }
+            Target::Disk(id) => {
+                let h = self.handles.get(fh).ok_or(FsError::BadHandle)?;
+                let Handle::Dir(stream) = &*h else {
+                    return Err(FsError::BadHandle);
+                };
+                let entries = stream.lock().read(offset as i64, max)?;
+                Ok(entries
+                    .into_iter()
+                    .map(|e| {
+                        let ino = match e.name.as_bytes() {
+                            b"." => ino,
+                            b".." if id == crate::disk::ROOT_ID => inode::ROOT,
+                            _ => inode::from_disk(self.disk.entry_id(e.host_ino)),
+                        };
+                        DirItem {
+                            ino,
+                            offset: e.next as u64,
+                            kind: file_type(e.kind),
+                            name: e.name,
+                        }
+                    })
+                    .collect())
+            }
+            Target::Control => Err(FsError::NotDir),
+        }
+    }
+
+    pub fn statfs(&self, ino: u64) -> FsResult<StatFs> {
+        match Self::route(ino)? {
+            Target::Disk(_) => {
+                let s = self.disk.statfs()?;
+                Ok(StatFs {
+                    blocks: s.f_blocks,
+                    bfree: s.f_bfree,
+                    bavail: s.f_bavail,
+                    files: s.f_files,
+                    ffree: s.f_ffree,
+                    bsize: s.f_bsize as u32,
+                    namelen: s.f_namemax as u32,
+                    frsize: s.f_frsize as u32,
+                })
+            }
+            _ => {
+                const BS: u64 = 4096;
+                let u = self.store.usage();
+                let blocks = u.limit / BS;
+                let free = u.limit.saturating_sub(u.bytes) / BS;
+                let inodes = u.files + u.dirs;
+                // Inodes are limited only by bytes: offer as many as a small file could take.
+                let ffree = free.max(1) * 16;
+                Ok(StatFs {
+                    blocks,
+                    bfree: free,
+                    bavail: free,
+                    files: inodes + ffree,
+                    ffree,
+                    bsize: BS as u32,
+                    namelen: ram::NAME_MAX as u32,
+                    frsize: BS as u32,
+                })
+            }
+        }
+    }
+
+    pub fn setxattr(&self, ino: u64, name: &OsStr, value: &[u8], flags: i32) -> FsResult<()> {
+        let how = match flags {
+            0 => XattrSet::Any,
+            libc::XATTR_CREATE => XattrSet::Create,
+            libc::XATTR_REPLACE => XattrSet::Replace,
+            _ => return Err(FsError::Invalid),
+        };
+        match Self::route(ino)? {
+            Target::Ram(i) => {
+                refuse_acl(name)?;
+                Ok(self.store.setxattr(i, name, value, how)?)
+            }
+            Target::Disk(id) => Ok(self.disk.setxattr(id, name, value, how)?),
+            _ => Err(FsError::NotSupported),
+        }
+    }
+
+    pub fn getxattr(&self, ino: u64, name: &OsStr) -> FsResult<Vec<u8>> {
+        match Self::route(ino)? {
+            Target::Ram(i) => Ok(self.store.getxattr(i, name)?),
+            Target::Disk(id) => Ok(self.disk.getxattr(id, name)?),
+            _ => Err(FsError::Store(ram::StoreError::NoAttr)),
+        }
+    }
+
+    /// The names, each NUL-terminated, as `listxattr(2)` returns them.
+    pub fn listxattr(&self, ino: u64) -> FsResult<Vec<u8>> {
+        match Self::route(ino)? {
+            Target::Ram(i) => {
+                let mut out = Vec::new();
+                for n in self.store.listxattr(i)? {
+                    out.extend_from_slice(n.as_bytes());
+                    out.push(0);
+                }
+                Ok(out)
+            }
+            Target::Disk(id) => Ok(self.disk.listxattr(id)?),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    pub fn removexattr(&self, ino: u64, name: &OsStr) -> FsResult<()> {
+        match Self::route(ino)? {
+            Target::Ram(i) => Ok(self.store.removexattr(i, name)?),
+            Target::Disk(id) => Ok(self.disk.removexattr(id, name)?),
+            _ => Err(FsError::NotSupported),
+        }
+    }
+
+    /// Open disk handles (for tests: every release must close one).
+    pub fn open_handles(&self) -> usize {
+        self.handles.len()
+    }
+}
+
+/// POSIX ACLs are not kept on `vram/`: storing them as plain xattrs would pretend to
+/// enforce permissions that nobody checks.
+fn refuse_acl(name: &OsStr) -> FsResult<()> {
+    if name.as_bytes().starts_with(b"system.") {
+        return Err(FsError::NotSupported);
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! MAVFS: one FUSE mount point, two storage tiers.
+//!
+//! ```text
+//! kernel ──/dev/fuse──► fs::fuse (decode, reply) ──► fs::MavFs (typed core, routes by inode tag)
+//!                                                      ├── vram/  → ram::RamStore (MemoryStore)
+//!                                                      └── vdisk/ → disk::DiskTier (host dir, *at calls)
+//! ```
+//!
+//! Inode numbers carry their tier in the high bits (`fs::inode`), so routing never needs a path.
+//! Storage modules (`ram`, `disk`) know nothing of FUSE; `fs::fuse` is the only place that
+//! builds kernel replies. Errors map to errno in exactly one place (`error::FsError::errno`).
+
+pub mod config;
+pub mod disk;
+pub mod error;
+pub mod fs;
+pub mod mount;
+pub mod ram;
+pub mod sync;
+
+pub use config::MountConfig;
+pub use error::FsError;

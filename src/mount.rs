@@ -1,0 +1,270 @@
+//! From a validated `MountConfig` to a running session: build the tiers, mount, report
+//! readiness, serve until unmounted.
+//!
+//! Without `--foreground` the process forks before any thread exists; the child mounts and
+//! tells the parent through a pipe whether the mount answers, so the parent exits 0 only for
+//! a usable mount and otherwise prints the child's one-line error. SIGINT and SIGTERM are
+//! taken by a dedicated thread (blocked everywhere else) and unmount cleanly.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use fuser::{Config, MountOption, Session, SessionACL};
+use log::{info, warn};
+
+use crate::config::{MountConfig, RamKind};
+use crate::disk::DiskTier;
+use crate::fs::fuse::{FuseFs, MEMORY_TTL};
+use crate::fs::{Ctx, MavFs};
+use crate::ram::{MemoryStore, RamStore};
+
+fn owner() -> Ctx {
+    // SAFETY: getuid/getgid have no preconditions.
+    unsafe {
+        Ctx {
+            uid: libc::getuid(),
+            gid: libc::getgid(),
+        }
+    }
+}
+
+fn build(cfg: &MountConfig) -> Result<FuseFs, String> {
+    let who = owner();
+    let (store, ttl): (Arc<dyn RamStore>, _) = match cfg.ram {
+        RamKind::Memory => (
+            Arc::new(MemoryStore::new(cfg.ram_limit, who.uid, who.gid)),
+            MEMORY_TTL,
+        ),
+        RamKind::Redis => return Err("the redis backend is not built yet; use --ram memory".into()),
+    };
+    let disk = DiskTier::new(&cfg.disk_dir)
+        .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
+    Ok(FuseFs::new(MavFs::new(store, disk, who, ttl)))
+}
+
+fn fuse_config(cfg: &MountConfig) -> Config {
+    let mut c = Config::default();
+    c.mount_options = vec![
+        MountOption::FSName("mavfs".into()),
+        MountOption::Subtype("mavfs".into()),
+        // The kernel checks mode bits itself; with allow_other this is what keeps one user's
+        // permission check from serving the next.
+        MountOption::DefaultPermissions,
+    ];
+    for o in &cfg.options {
+        c.mount_options.push(match o.as_str() {
+            "ro" => MountOption::RO,
+            "rw" => MountOption::RW,
+            "noatime" => MountOption::NoAtime,
+            "atime" => MountOption::Atime,
+            "noexec" => MountOption::NoExec,
+            "exec" => MountOption::Exec,
+            "nosuid" => MountOption::NoSuid,
+            "suid" => MountOption::Suid,
+            "nodev" => MountOption::NoDev,
+            "dev" => MountOption::Dev,
+            "sync" => MountOption::Sync,
+            "async" => MountOption::Async,
+            "dirsync" => MountOption::DirSync,
+            other => MountOption::CUSTOM(other.to_owned()),
+        });
+    }
+    if cfg.allow_other {
+        c.acl = SessionACL::All;
+    }
+    c.n_threads = Some(cfg.threads.max(1));
+    c.clone_fd = true;
+    c
+}
+
+fn block_signals() -> libc::sigset_t {
+    // SAFETY: the set is initialised by sigemptyset before use.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Unmounts `mountpoint`: umount(2) as root (lazily if busy), else fusermount3.
+pub fn unmount(mountpoint: &Path) -> std::io::Result<()> {
+    let c = CString::new(mountpoint.as_os_str().as_bytes())?;
+    // SAFETY: c is a valid C string.
+    if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        // SAFETY: c is a valid C string.
+        Some(libc::EBUSY) if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 => Ok(()),
+        Some(libc::EPERM) => {
+            let st = std::process::Command::new("fusermount3")
+                .arg("-u")
+                .arg("-z")
+                .arg(mountpoint)
+                .status()?;
+            if st.success() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(format!(
+                    "fusermount3 -u failed: {st}"
+                )))
+            }
+        }
+        _ => Err(err),
+    }
+}
+
+/// Raises the FUSE mount's writeback and readahead limits (the kernel's defaults throttle a
+/// FUSE mount to a fraction of what it can do). Best effort: needs root.
+fn tune_bdi(mountpoint: &Path) {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let want = mountpoint.as_os_str().as_bytes();
+    let Some(dev) = info.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.len() > 4 && crate::config::unescape_mountinfo(f[4]) == want).then(|| f[2].to_owned())
+    }) else {
+        return;
+    };
+    let base = Path::new("/sys/class/bdi").join(&dev);
+    for (file, value) in [
+        ("read_ahead_kb", "1024"),
+        ("max_ratio", "100"),
+        ("strict_limit", "0"),
+    ] {
+        if let Err(e) = std::fs::write(base.join(file), value) {
+            info!("bdi {dev}/{file}: {e}");
+        }
+    }
+}
+
+/// Mounts and serves until unmounted. `ready` is told once the mount answers.
+fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<(), String> {
+    let sigs = block_signals();
+    let fs = match build(cfg) {
+        Ok(fs) => fs,
+        Err(e) => {
+            ready(Err(e.clone()));
+            return Err(e);
+        }
+    };
+    let session = match Session::new(fs, &cfg.mountpoint, &fuse_config(cfg)) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!("cannot mount {}: {e}", cfg.mountpoint.display());
+            ready(Err(msg.clone()));
+            return Err(msg);
+        }
+    };
+    let bg = session.spawn().map_err(|e| e.to_string())?;
+    tune_bdi(&cfg.mountpoint);
+    match std::fs::metadata(&cfg.mountpoint) {
+        Ok(_) => ready(Ok(())),
+        Err(e) => {
+            let msg = format!("mount {} does not answer: {e}", cfg.mountpoint.display());
+            ready(Err(msg.clone()));
+            let _ = unmount(&cfg.mountpoint);
+            return Err(msg);
+        }
+    }
+    let mp = cfg.mountpoint.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let mut sig = 0;
+            // SAFETY: sigs is the initialised set blocked in every thread.
+            if unsafe { libc::sigwait(&sigs, &mut sig) } == 0 {
+                info!("signal {sig}: unmounting {}", mp.display());
+                if let Err(e) = unmount(&mp) {
+                    warn!("unmount {}: {e}", mp.display());
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    bg.join()
+        .map_err(|e| format!("session ended with an error: {e}"))
+}
+
+/// Runs `mavfs-mount` with a validated config; `Err` is the one line to print.
+pub fn run(cfg: MountConfig) -> Result<(), String> {
+    if cfg.foreground {
+        return serve(&cfg, |r| {
+            if r.is_ok() {
+                info!("mounted {}", cfg.mountpoint.display());
+            }
+        });
+    }
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two ends.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(format!("pipe: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: both ends are fresh fds owned from here on.
+    let (mut rx, tx) = unsafe {
+        (
+            File::from(OwnedFd::from_raw_fd(fds[0])),
+            OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    // SAFETY: no other thread exists yet in this process, so the child may go on freely.
+    match unsafe { libc::fork() } {
+        -1 => Err(format!("fork: {}", std::io::Error::last_os_error())),
+        0 => {
+            drop(rx);
+            // SAFETY: setsid/chdir have no memory preconditions.
+            unsafe {
+                libc::setsid();
+                libc::chdir(c"/".as_ptr());
+            }
+            let mut tx = File::from(tx);
+            let result = serve(&cfg, move |r| {
+                let msg = match r {
+                    Ok(()) => "ok\n".to_owned(),
+                    Err(e) => format!("error {e}\n"),
+                };
+                let _ = tx.write_all(msg.as_bytes());
+                // Closing the pipe is what lets the parent's read end.
+                drop(tx);
+                detach_stdio();
+            });
+            std::process::exit(if result.is_ok() { 0 } else { 1 });
+        }
+        _ => {
+            drop(tx);
+            let mut answer = String::new();
+            let _ = rx.read_to_string(&mut answer);
+            match answer.trim_end().strip_prefix("error ") {
+                Some(e) => Err(e.to_owned()),
+                None if answer.starts_with("ok") => Ok(()),
+                None => Err("the mount daemon exited before the mount was ready".into()),
+            }
+        }
+    }
+}
+
+/// Points stdin/stdout/stderr at /dev/null once the daemon no longer talks to a terminal.
+fn detach_stdio() {
+    // SAFETY: dup2 onto the standard fds; the /dev/null fd is closed after.
+    unsafe {
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            for std_fd in 0..3 {
+                libc::dup2(fd, std_fd);
+            }
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+}

@@ -1,0 +1,955 @@
+//! `MemoryStore`: the in-process RAM store (the default, like tmpfs).
+//!
+//! Layout: a sharded table `ino → Arc<Inode>`; each inode has its own `RwLock` over its
+//! metadata and body. File data lives in fixed 1 MiB chunks, each only as long as the highest
+//! byte written in it, so a 4 KiB write touches one chunk and a small file costs its size.
+//!
+//! Lock order (deadlock freedom): inode locks are taken in ascending inode number; a table
+//! shard lock is a leaf (taken last, held briefly, never while waiting for an inode lock).
+//! Operations on several inodes (create, link, unlink, rename) look their inodes up without
+//! holding a lock, lock them all in order, then re-check that the names still point where they
+//! did; if not, they start over.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::*;
+use crate::sync::{RwLock, RwLockWriteGuard, ShardedMap};
+
+/// Size of one data chunk.
+pub const CHUNK: u64 = 1 << 20;
+/// Largest file size, as on a 64-bit tmpfs.
+const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+const SHARDS: usize = 64;
+/// Link count limit for files, as ext4's.
+const LINK_MAX: u32 = 65000;
+
+#[derive(Debug)]
+struct Inode {
+    ino: Ino,
+    state: RwLock<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    kind: Kind,
+    perm: u16,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    rdev: u32,
+    atime: SystemTime,
+    mtime: SystemTime,
+    ctime: SystemTime,
+    crtime: SystemTime,
+    /// Open handles; the inode is dropped from the table when this and `nlink` are both 0.
+    open: u32,
+    body: Body,
+    xattrs: BTreeMap<OsString, Vec<u8>>,
+}
+
+#[derive(Debug)]
+enum Body {
+    File(FileData),
+    Dir(DirData),
+    Symlink(Vec<u8>),
+    Special,
+}
+
+#[derive(Debug, Default)]
+struct FileData {
+    size: u64,
+    /// Chunk `i` covers bytes `[i*CHUNK, (i+1)*CHUNK)`; bytes past a chunk's length, and
+    /// missing chunks, read as zeros.
+    chunks: Vec<Option<Vec<u8>>>,
+    /// Sum of the chunks' lengths: the bytes charged to the store.
+    allocated: u64,
+}
+
+#[derive(Debug, Default)]
+struct DirData {
+    parent: Ino,
+    by_name: HashMap<OsString, u64>,
+    by_cookie: BTreeMap<u64, (OsString, Ino, Kind)>,
+    next_cookie: u64,
+}
+
+impl DirData {
+    fn new(parent: Ino) -> Self {
+        DirData {
+            parent,
+            next_cookie: 3,
+            ..Default::default()
+        }
+    }
+
+    fn get(&self, name: &OsStr) -> Option<(Ino, Kind)> {
+        let cookie = self.by_name.get(name)?;
+        let (_, ino, kind) = &self.by_cookie[cookie];
+        Some((*ino, *kind))
+    }
+
+    fn insert(&mut self, name: &OsStr, ino: Ino, kind: Kind) {
+        let cookie = self.next_cookie;
+        self.next_cookie += 1;
+        if let Some(old) = self.by_name.insert(name.to_owned(), cookie) {
+            self.by_cookie.remove(&old);
+        }
+        self.by_cookie.insert(cookie, (name.to_owned(), ino, kind));
+    }
+
+    fn remove(&mut self, name: &OsStr) -> Option<(Ino, Kind)> {
+        let cookie = self.by_name.remove(name)?;
+        let (_, ino, kind) = self.by_cookie.remove(&cookie)?;
+        Some((ino, kind))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+impl State {
+    fn attr(&self, ino: Ino) -> Attr {
+        let (size, allocated) = match &self.body {
+            Body::File(f) => (f.size, f.allocated),
+            Body::Dir(d) => (4096.max(d.by_name.len() as u64 * 32), 0),
+            Body::Symlink(t) => (t.len() as u64, t.len() as u64),
+            Body::Special => (0, 0),
+        };
+        Attr {
+            ino,
+            kind: self.kind,
+            perm: self.perm,
+            nlink: self.nlink,
+            uid: self.uid,
+            gid: self.gid,
+            size,
+            allocated,
+            rdev: self.rdev,
+            atime: self.atime,
+            mtime: self.mtime,
+            ctime: self.ctime,
+            crtime: self.crtime,
+        }
+    }
+
+    fn dir(&self) -> StoreResult<&DirData> {
+        match &self.body {
+            Body::Dir(d) => Ok(d),
+            _ => Err(StoreError::NotDir),
+        }
+    }
+
+    fn dir_mut(&mut self) -> StoreResult<&mut DirData> {
+        match &mut self.body {
+            Body::Dir(d) => Ok(d),
+            _ => Err(StoreError::NotDir),
+        }
+    }
+
+    fn file_mut(&mut self) -> StoreResult<&mut FileData> {
+        match &mut self.body {
+            Body::File(f) => Ok(f),
+            Body::Dir(_) => Err(StoreError::IsDir),
+            _ => Err(StoreError::Invalid),
+        }
+    }
+
+    fn touch_dir(&mut self, now: SystemTime) {
+        self.mtime = now;
+        self.ctime = now;
+    }
+
+    /// Bytes this inode holds apart from file data (freed when it goes).
+    fn extra_bytes(&self) -> u64 {
+        let link = match &self.body {
+            Body::Symlink(t) => t.len() as u64,
+            _ => 0,
+        };
+        link + xattr_bytes(&self.xattrs)
+    }
+}
+
+fn xattr_bytes(x: &BTreeMap<OsString, Vec<u8>>) -> u64 {
+    x.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
+}
+
+/// The space account shared by all inodes: reserve before storing, release after freeing.
+#[derive(Debug)]
+struct Space {
+    used: AtomicU64,
+    limit: u64,
+}
+
+impl Space {
+    fn reserve(&self, bytes: u64) -> StoreResult<()> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&n| n <= self.limit)
+            })
+            .map(|_| ())
+            .map_err(|_| StoreError::NoSpace)
+    }
+
+    fn release(&self, bytes: u64) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// The in-process store.
+#[derive(Debug)]
+pub struct MemoryStore {
+    table: ShardedMap<Inode>,
+    next_ino: AtomicU64,
+    space: Space,
+    files: AtomicU64,
+    dirs: AtomicU64,
+}
+
+impl MemoryStore {
+    /// A store holding at most `limit` bytes, with a root directory owned by `uid:gid`.
+    pub fn new(limit: u64, uid: u32, gid: u32) -> Self {
+        let store = MemoryStore {
+            table: ShardedMap::new(SHARDS),
+            next_ino: AtomicU64::new(ROOT_INO + 1),
+            space: Space {
+                used: AtomicU64::new(0),
+                limit,
+            },
+            files: AtomicU64::new(0),
+            dirs: AtomicU64::new(1),
+        };
+        let now = SystemTime::now();
+        let root = State {
+            kind: Kind::Dir,
+            perm: 0o755,
+            nlink: 2,
+            uid,
+            gid,
+            rdev: 0,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            crtime: now,
+            open: 0,
+            body: Body::Dir(DirData::new(ROOT_INO)),
+            xattrs: BTreeMap::new(),
+        };
+        store.insert(ROOT_INO, root);
+        store
+    }
+
+    fn get(&self, ino: Ino) -> StoreResult<Arc<Inode>> {
+        self.table.get(ino).ok_or(StoreError::NotFound)
+    }
+
+    fn insert(&self, ino: Ino, state: State) -> Arc<Inode> {
+        let node = Arc::new(Inode {
+            ino,
+            state: RwLock::new(state),
+        });
+        self.table.insert(ino, node.clone());
+        node
+    }
+
+    /// Drops an inode that has neither links nor open handles, and frees its bytes.
+    /// Called with the inode's lock held, so nobody can pin it in between.
+    fn reap_if_unused(&self, ino: Ino, st: &mut State) {
+        if st.nlink > 0 || st.open > 0 {
+            return;
+        }
+        let mut freed = st.extra_bytes();
+        if let Body::File(f) = &mut st.body {
+            freed += f.allocated;
+            *f = FileData::default();
+        }
+        st.xattrs.clear();
+        self.space.release(freed);
+        match st.kind {
+            Kind::Dir => self.dirs.fetch_sub(1, Ordering::Relaxed),
+            _ => self.files.fetch_sub(1, Ordering::Relaxed),
+        };
+        self.table.remove(ino);
+    }
+
+    /// The inode a directory entry points to, looked up without keeping any lock.
+    fn child_of(&self, parent: &Inode, name: &OsStr) -> StoreResult<Option<(Ino, Arc<Inode>)>> {
+        let child = parent.state.read().dir()?.get(name);
+        match child {
+            None => Ok(None),
+            Some((ino, _)) => Ok(Some((ino, self.get(ino)?))),
+        }
+    }
+}
+
+/// Write-locks distinct inodes in ascending inode order; the guards come back in the order
+/// the inodes were given, with `None` for a repeat of an earlier inode.
+fn lock_in_order<'a>(nodes: &[&'a Arc<Inode>]) -> Vec<Option<RwLockWriteGuard<'a, State>>> {
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by_key(|&i| nodes[i].ino);
+    let mut guards: Vec<Option<RwLockWriteGuard<'a, State>>> =
+        (0..nodes.len()).map(|_| None).collect();
+    let mut last = None;
+    for i in order {
+        if last == Some(nodes[i].ino) {
+            continue;
+        }
+        last = Some(nodes[i].ino);
+        guards[i] = Some(nodes[i].state.write());
+    }
+    guards
+}
+
+fn resolve(t: TimeSet, now: SystemTime) -> SystemTime {
+    match t {
+        TimeSet::Now => now,
+        TimeSet::At(t) => t,
+    }
+}
+
+impl FileData {
+    fn read(&self, offset: u64, size: u32) -> Vec<u8> {
+        if offset >= self.size {
+            return Vec::new();
+        }
+        let end = self.size.min(offset + u64::from(size));
+        let mut out = vec![0u8; (end - offset) as usize];
+        let mut pos = offset;
+        while pos < end {
+            let idx = (pos / CHUNK) as usize;
+            let in_chunk = pos % CHUNK;
+            let n = (CHUNK - in_chunk).min(end - pos);
+            if let Some(Some(chunk)) = self.chunks.get(idx) {
+                let have = (chunk.len() as u64).saturating_sub(in_chunk).min(n) as usize;
+                if have > 0 {
+                    let dst = (pos - offset) as usize;
+                    out[dst..dst + have]
+                        .copy_from_slice(&chunk[in_chunk as usize..in_chunk as usize + have]);
+                }
+            }
+            pos += n;
+        }
+        out
+    }
+
+    /// Bytes that writing `[offset, end)` would add to the chunks.
+    fn growth(&self, offset: u64, end: u64) -> u64 {
+        let mut grow = 0;
+        let mut pos = offset;
+        while pos < end {
+            let idx = (pos / CHUNK) as usize;
+            let chunk_end = ((idx as u64 + 1) * CHUNK).min(end);
+            let want = chunk_end - idx as u64 * CHUNK;
+            let have = match self.chunks.get(idx) {
+                Some(Some(c)) => c.len() as u64,
+                _ => 0,
+            };
+            grow += want.saturating_sub(have);
+            pos = chunk_end;
+        }
+        grow
+    }
+
+    /// Makes the chunks cover `[offset, end)` (space already reserved) and returns the chunk
+    /// slices in order, so the caller can fill them.
+    fn extend(&mut self, offset: u64, end: u64) {
+        let last = ((end - 1) / CHUNK) as usize;
+        if self.chunks.len() <= last {
+            self.chunks.resize_with(last + 1, || None);
+        }
+        let mut pos = offset;
+        while pos < end {
+            let idx = (pos / CHUNK) as usize;
+            let chunk_end = ((idx as u64 + 1) * CHUNK).min(end);
+            let want = (chunk_end - idx as u64 * CHUNK) as usize;
+            let chunk = self.chunks[idx].get_or_insert_with(|| {
+                // Only the first chunk grows by doubling: a file with a second chunk is big.
+                if idx == 0 {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHUNK as usize)
+                }
+            });
+            if chunk.len() < want {
+                if chunk.capacity() < want {
+                    let target = want.max(chunk.capacity() * 2).min(CHUNK as usize);
+                    chunk.reserve_exact(target - chunk.len());
+                }
+                self.allocated += (want - chunk.len()) as u64;
+                chunk.resize(want, 0);
+            }
+            pos = chunk_end;
+        }
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        let end = offset + data.len() as u64;
+        if data.is_empty() {
+            return;
+        }
+        self.extend(offset, end);
+        let mut pos = offset;
+        while pos < end {
+            let idx = (pos / CHUNK) as usize;
+            let in_chunk = (pos % CHUNK) as usize;
+            let n = ((CHUNK as usize - in_chunk) as u64).min(end - pos) as usize;
+            let src = (pos - offset) as usize;
+            let chunk = self.chunks[idx].as_mut().expect("extend made the chunk");
+            chunk[in_chunk..in_chunk + n].copy_from_slice(&data[src..src + n]);
+            pos += n as u64;
+        }
+        self.size = self.size.max(end);
+    }
+
+    /// Zeroes `[offset, end)`, freeing whole chunks and chunk tails; returns the bytes freed.
+    fn zero(&mut self, offset: u64, end: u64) -> u64 {
+        let mut freed = 0;
+        let mut pos = offset;
+        while pos < end {
+            let idx = (pos / CHUNK) as usize;
+            let chunk_start = idx as u64 * CHUNK;
+            let chunk_end = (chunk_start + CHUNK).min(end);
+            if let Some(slot) = self.chunks.get_mut(idx) {
+                if let Some(chunk) = slot {
+                    let from = (pos - chunk_start) as usize;
+                    let to = ((chunk_end - chunk_start) as usize).min(chunk.len());
+                    if from == 0 && to >= chunk.len() {
+                        freed += chunk.len() as u64;
+                        *slot = None;
+                    } else if to >= chunk.len() && from < chunk.len() {
+                        freed += (chunk.len() - from) as u64;
+                        chunk.truncate(from);
+                    } else if from < to {
+                        chunk[from..to].fill(0);
+                    }
+                }
+            }
+            pos = chunk_end;
+        }
+        self.allocated -= freed;
+        freed
+    }
+
+    /// Sets the size; shrinking frees the bytes past it. Returns the bytes freed.
+    fn truncate(&mut self, size: u64) -> u64 {
+        let freed = if size < self.size {
+            let end = (self.chunks.len() as u64) * CHUNK;
+            let freed = self.zero(size, end.max(size));
+            let keep = size.div_ceil(CHUNK) as usize;
+            self.chunks.truncate(keep);
+            freed
+        } else {
+            0
+        };
+        self.size = size;
+        freed
+    }
+}
+
+impl RamStore for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
+        if name.len() > NAME_MAX {
+            return Err(StoreError::NameTooLong);
+        }
+        let p = self.get(parent)?;
+        let (ino, node) = self.child_of(&p, name)?.ok_or(StoreError::NotFound)?;
+        let attr = node.state.read().attr(ino);
+        Ok(attr)
+    }
+
+    fn getattr(&self, ino: Ino) -> StoreResult<Attr> {
+        let node = self.get(ino)?;
+        let attr = node.state.read().attr(ino);
+        Ok(attr)
+    }
+
+    fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
+        let node = self.get(ino)?;
+        let mut st = node.state.write();
+        let now = SystemTime::now();
+        if let Some(size) = set.size {
+            if size > MAX_FILE_SIZE {
+                return Err(StoreError::TooLarge);
+            }
+            let f = st.file_mut()?;
+            let freed = f.truncate(size);
+            self.space.release(freed);
+            st.mtime = now;
+        }
+        if let Some(perm) = set.perm {
+            st.perm = perm & 0o7777;
+        }
+        if let Some(uid) = set.uid {
+            st.uid = uid;
+        }
+        if let Some(gid) = set.gid {
+            st.gid = gid;
+        }
+        if let Some(t) = set.atime {
+            st.atime = resolve(t, now);
+        }
+        if let Some(t) = set.mtime {
+            st.mtime = resolve(t, now);
+        }
+        st.ctime = set.ctime.unwrap_or(now);
+        Ok(st.attr(ino))
+    }
+
+    fn readdir(&self, dir: Ino, after: u64, max: usize) -> StoreResult<DirPage> {
+        let node = self.get(dir)?;
+        let st = node.state.read();
+        let d = st.dir()?;
+        let entries = d
+            .by_cookie
+            .range(after + 1..)
+            .take(max)
+            .map(|(&cookie, (name, ino, kind))| DirEntry {
+                name: name.clone(),
+                ino: *ino,
+                kind: *kind,
+                cookie,
+            })
+            .collect();
+        Ok(DirPage {
+            parent: d.parent,
+            entries,
+        })
+    }
+
+    fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
+        check_name(name)?;
+        let p = self.get(parent)?;
+        let mut ps = p.state.write();
+        if ps.nlink == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let dir = ps.dir()?;
+        if dir.get(name).is_some() {
+            return Err(StoreError::Exists);
+        }
+        let extra = if node.kind == Kind::Symlink {
+            node.target.len() as u64
+        } else {
+            0
+        };
+        self.space.reserve(extra)?;
+        let now = SystemTime::now();
+        let mut perm = node.perm & 0o7777;
+        let mut gid = node.gid;
+        if ps.perm & (libc::S_ISGID as u16) != 0 {
+            gid = ps.gid;
+            if node.kind == Kind::Dir {
+                perm |= libc::S_ISGID as u16;
+            }
+        }
+        let ino = self.next_ino.fetch_add(1, Ordering::Relaxed);
+        let body = match node.kind {
+            Kind::File => Body::File(FileData::default()),
+            Kind::Dir => Body::Dir(DirData::new(parent)),
+            Kind::Symlink => Body::Symlink(node.target.to_vec()),
+            _ => Body::Special,
+        };
+        let state = State {
+            kind: node.kind,
+            perm,
+            nlink: if node.kind == Kind::Dir { 2 } else { 1 },
+            uid: node.uid,
+            gid,
+            rdev: node.rdev,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            crtime: now,
+            open: 0,
+            body,
+            xattrs: BTreeMap::new(),
+        };
+        let attr = state.attr(ino);
+        self.insert(ino, state);
+        match node.kind {
+            Kind::Dir => {
+                ps.nlink += 1;
+                self.dirs.fetch_add(1, Ordering::Relaxed)
+            }
+            _ => self.files.fetch_add(1, Ordering::Relaxed),
+        };
+        ps.dir_mut()?.insert(name, ino, node.kind);
+        ps.touch_dir(now);
+        Ok(attr)
+    }
+
+    fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr> {
+        check_name(newname)?;
+        let node = self.get(ino)?;
+        let p = self.get(newparent)?;
+        let mut guards = lock_in_order(&[&p, &node]);
+        let now = SystemTime::now();
+        {
+            let ps = guards[0].as_mut().ok_or(StoreError::Invalid)?;
+            if ps.nlink == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if ps.dir()?.get(newname).is_some() {
+                return Err(StoreError::Exists);
+            }
+        }
+        let attr = {
+            let ns = guards[1].as_mut().ok_or(StoreError::Invalid)?;
+            if ns.kind == Kind::Dir {
+                return Err(StoreError::NotPermitted);
+            }
+            if ns.nlink == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if ns.nlink >= LINK_MAX {
+                return Err(StoreError::TooManyLinks);
+            }
+            ns.nlink += 1;
+            ns.ctime = now;
+            ns.attr(ino)
+        };
+        let ps = guards[0].as_mut().ok_or(StoreError::Invalid)?;
+        ps.dir_mut()?.insert(newname, ino, attr.kind);
+        ps.touch_dir(now);
+        Ok(attr)
+    }
+
+    fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
+        self.remove_entry(parent, name, false)
+    }
+
+    fn rmdir(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
+        self.remove_entry(parent, name, true)
+    }
+
+    fn rename(
+        &self,
+        parent: Ino,
+        name: &OsStr,
+        newparent: Ino,
+        newname: &OsStr,
+        mode: RenameMode,
+    ) -> StoreResult<()> {
+        check_name(name)?;
+        check_name(newname)?;
+        let p1 = self.get(parent)?;
+        let p2 = self.get(newparent)?;
+        loop {
+            let (src_ino, src) = self.child_of(&p1, name)?.ok_or(StoreError::NotFound)?;
+            let dst = self.child_of(&p2, newname)?;
+            let dst_node = dst.as_ref().map(|(_, n)| n.clone());
+            let mut nodes = vec![&p1, &p2, &src];
+            if let Some(d) = &dst_node {
+                nodes.push(d);
+            }
+            let mut g = lock_in_order(&nodes);
+            // Re-check under the locks: the names may have moved meanwhile.
+            let now_src = g[0].as_ref().ok_or(StoreError::Invalid)?.dir()?.get(name);
+            let p2_guard = if g[1].is_some() { 1 } else { 0 };
+            let now_dst = g[p2_guard]
+                .as_ref()
+                .ok_or(StoreError::Invalid)?
+                .dir()?
+                .get(newname);
+            if now_src.map(|e| e.0) != Some(src_ino)
+                || now_dst.map(|e| e.0) != dst.as_ref().map(|d| d.0)
+            {
+                continue;
+            }
+            let src_kind = now_src.map(|e| e.1).ok_or(StoreError::NotFound)?;
+            let now = SystemTime::now();
+            let dst_ino = dst.as_ref().map(|d| d.0);
+            if dst_ino == Some(src_ino) {
+                // Two names of one inode: POSIX says do nothing.
+                return Ok(());
+            }
+            let src_guard = 2;
+            let dst_guard = 3;
+            match (mode, dst_ino) {
+                (RenameMode::Exchange, None) => return Err(StoreError::NotFound),
+                (RenameMode::NoReplace, Some(_)) => return Err(StoreError::Exists),
+                (RenameMode::Exchange, Some(dst_ino)) => {
+                    let dst_kind = now_dst.map(|e| e.1).ok_or(StoreError::NotFound)?;
+                    g[0].as_mut()
+                        .ok_or(StoreError::Invalid)?
+                        .dir_mut()?
+                        .insert(name, dst_ino, dst_kind);
+                    g[p2_guard]
+                        .as_mut()
+                        .ok_or(StoreError::Invalid)?
+                        .dir_mut()?
+                        .insert(newname, src_ino, src_kind);
+                    if p2_guard == 1 && (src_kind == Kind::Dir) != (dst_kind == Kind::Dir) {
+                        let (from, to) = if src_kind == Kind::Dir {
+                            (0, 1)
+                        } else {
+                            (1, 0)
+                        };
+                        g[from].as_mut().ok_or(StoreError::Invalid)?.nlink -= 1;
+                        g[to].as_mut().ok_or(StoreError::Invalid)?.nlink += 1;
+                    }
+                    for (i, new_parent) in [(src_guard, newparent), (dst_guard, parent)] {
+                        let s = g[i].as_mut().ok_or(StoreError::Invalid)?;
+                        s.ctime = now;
+                        if let Body::Dir(d) = &mut s.body {
+                            d.parent = new_parent;
+                        }
+                    }
+                }
+                (_, dst_ino) => {
+                    if let Some(dst_ino) = dst_ino {
+                        let ds = g[dst_guard].as_mut().ok_or(StoreError::Invalid)?;
+                        match (src_kind == Kind::Dir, ds.kind == Kind::Dir) {
+                            (true, false) => return Err(StoreError::NotDir),
+                            (false, true) => return Err(StoreError::IsDir),
+                            (true, true) if !ds.dir()?.is_empty() => {
+                                return Err(StoreError::NotEmpty)
+                            }
+                            _ => {}
+                        }
+                        if ds.kind == Kind::Dir {
+                            ds.nlink = 0;
+                            g[p2_guard].as_mut().ok_or(StoreError::Invalid)?.nlink -= 1;
+                        } else {
+                            ds.nlink -= 1;
+                        }
+                        let ds = g[dst_guard].as_mut().ok_or(StoreError::Invalid)?;
+                        ds.ctime = now;
+                        self.reap_if_unused(dst_ino, ds);
+                    }
+                    g[0].as_mut()
+                        .ok_or(StoreError::Invalid)?
+                        .dir_mut()?
+                        .remove(name);
+                    g[p2_guard]
+                        .as_mut()
+                        .ok_or(StoreError::Invalid)?
+                        .dir_mut()?
+                        .insert(newname, src_ino, src_kind);
+                    let s = g[src_guard].as_mut().ok_or(StoreError::Invalid)?;
+                    s.ctime = now;
+                    if let Body::Dir(d) = &mut s.body {
+                        d.parent = newparent;
+                    }
+                    if src_kind == Kind::Dir && p2_guard == 1 {
+                        g[0].as_mut().ok_or(StoreError::Invalid)?.nlink -= 1;
+                        g[1].as_mut().ok_or(StoreError::Invalid)?.nlink += 1;
+                    }
+                }
+            }
+            g[0].as_mut().ok_or(StoreError::Invalid)?.touch_dir(now);
+            g[p2_guard]
+                .as_mut()
+                .ok_or(StoreError::Invalid)?
+                .touch_dir(now);
+            return Ok(());
+        }
+    }
+
+    fn readlink(&self, ino: Ino) -> StoreResult<Vec<u8>> {
+        let node = self.get(ino)?;
+        let st = node.state.read();
+        match &st.body {
+            Body::Symlink(t) => Ok(t.clone()),
+            _ => Err(StoreError::Invalid),
+        }
+    }
+
+    fn open(&self, ino: Ino) -> StoreResult<()> {
+        let node = self.get(ino)?;
+        let mut st = node.state.write();
+        if st.nlink == 0 && st.open == 0 {
+            return Err(StoreError::NotFound);
+        }
+        st.open += 1;
+        Ok(())
+    }
+
+    fn release(&self, ino: Ino) {
+        if let Ok(node) = self.get(ino) {
+            let mut st = node.state.write();
+            st.open = st.open.saturating_sub(1);
+            self.reap_if_unused(ino, &mut st);
+        }
+    }
+
+    fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
+        let node = self.get(ino)?;
+        let st = node.state.read();
+        match &st.body {
+            Body::File(f) => Ok(f.read(offset, size)),
+            Body::Dir(_) => Err(StoreError::IsDir),
+            _ => Err(StoreError::Invalid),
+        }
+    }
+
+    fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
+        let node = self.get(ino)?;
+        let end = offset
+            .checked_add(data.len() as u64)
+            .filter(|&e| e <= MAX_FILE_SIZE)
+            .ok_or(StoreError::TooLarge)?;
+        let mut st = node.state.write();
+        let f = st.file_mut()?;
+        if !data.is_empty() {
+            self.space.reserve(f.growth(offset, end))?;
+            f.write(offset, data);
+        }
+        let now = SystemTime::now();
+        st.mtime = now;
+        st.ctime = now;
+        Ok(st.attr(ino))
+    }
+
+    fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()> {
+        let node = self.get(ino)?;
+        let end = offset
+            .checked_add(len)
+            .filter(|&e| e <= MAX_FILE_SIZE)
+            .ok_or(StoreError::TooLarge)?;
+        if len == 0 {
+            return Err(StoreError::Invalid);
+        }
+        let mut st = node.state.write();
+        let f = st.file_mut()?;
+        match mode {
+            Falloc::Allocate { keep_size } => {
+                self.space.reserve(f.growth(offset, end))?;
+                f.extend(offset, end);
+                if !keep_size {
+                    f.size = f.size.max(end);
+                }
+            }
+            Falloc::PunchHole => {
+                let freed = f.zero(offset, end.min(f.size));
+                self.space.release(freed);
+            }
+            Falloc::ZeroRange { keep_size } => {
+                let freed = f.zero(offset, end.min(f.size));
+                self.space.release(freed);
+                if !keep_size {
+                    f.size = f.size.max(end);
+                }
+            }
+        }
+        let now = SystemTime::now();
+        st.mtime = now;
+        st.ctime = now;
+        Ok(())
+    }
+
+    fn setxattr(&self, ino: Ino, name: &OsStr, value: &[u8], how: XattrSet) -> StoreResult<()> {
+        if name.is_empty() || name.len() > NAME_MAX {
+            return Err(if name.is_empty() {
+                StoreError::Invalid
+            } else {
+                StoreError::NameTooLong
+            });
+        }
+        if value.len() > XATTR_SIZE_MAX {
+            return Err(StoreError::TooLarge);
+        }
+        let node = self.get(ino)?;
+        let mut st = node.state.write();
+        let old = st.xattrs.get(name).map(|v| (name.len() + v.len()) as u64);
+        match (how, old) {
+            (XattrSet::Create, Some(_)) => return Err(StoreError::Exists),
+            (XattrSet::Replace, None) => return Err(StoreError::NoAttr),
+            _ => {}
+        }
+        let new = (name.len() + value.len()) as u64;
+        let old = old.unwrap_or(0);
+        if new > old {
+            self.space.reserve(new - old)?;
+        } else {
+            self.space.release(old - new);
+        }
+        st.xattrs.insert(name.to_owned(), value.to_vec());
+        st.ctime = SystemTime::now();
+        Ok(())
+    }
+
+    fn getxattr(&self, ino: Ino, name: &OsStr) -> StoreResult<Vec<u8>> {
+        let node = self.get(ino)?;
+        let st = node.state.read();
+        st.xattrs.get(name).cloned().ok_or(StoreError::NoAttr)
+    }
+
+    fn listxattr(&self, ino: Ino) -> StoreResult<Vec<OsString>> {
+        let node = self.get(ino)?;
+        let st = node.state.read();
+        Ok(st.xattrs.keys().cloned().collect())
+    }
+
+    fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()> {
+        let node = self.get(ino)?;
+        let mut st = node.state.write();
+        let v = st.xattrs.remove(name).ok_or(StoreError::NoAttr)?;
+        self.space.release((name.len() + v.len()) as u64);
+        st.ctime = SystemTime::now();
+        Ok(())
+    }
+
+    fn usage(&self) -> Usage {
+        Usage {
+            bytes: self.space.used.load(Ordering::Relaxed),
+            limit: self.space.limit,
+            files: self.files.load(Ordering::Relaxed),
+            dirs: self.dirs.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl MemoryStore {
+    /// unlink (`dir == false`) or rmdir (`dir == true`) of `parent/name`.
+    fn remove_entry(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
+        if name.as_bytes() == b"." {
+            return Err(StoreError::Invalid);
+        }
+        if name.as_bytes() == b".." {
+            return Err(StoreError::NotEmpty);
+        }
+        check_name(name)?;
+        let p = self.get(parent)?;
+        loop {
+            let (ino, child) = self.child_of(&p, name)?.ok_or(StoreError::NotFound)?;
+            let mut g = lock_in_order(&[&p, &child]);
+            let entry = g[0].as_ref().ok_or(StoreError::Invalid)?.dir()?.get(name);
+            if entry.map(|e| e.0) != Some(ino) {
+                continue;
+            }
+            let now = SystemTime::now();
+            {
+                let cs = g[1].as_mut().ok_or(StoreError::Invalid)?;
+                match (dir, cs.kind == Kind::Dir) {
+                    (false, true) => return Err(StoreError::IsDir),
+                    (true, false) => return Err(StoreError::NotDir),
+                    (true, true) if !cs.dir()?.is_empty() => return Err(StoreError::NotEmpty),
+                    _ => {}
+                }
+                cs.nlink = if dir { 0 } else { cs.nlink - 1 };
+                cs.ctime = now;
+                self.reap_if_unused(ino, cs);
+            }
+            let ps = g[0].as_mut().ok_or(StoreError::Invalid)?;
+            ps.dir_mut()?.remove(name);
+            if dir {
+                ps.nlink -= 1;
+            }
+            ps.touch_dir(now);
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The RAM tier's storage contract: `trait RamStore`, keyed by the store's own inode numbers.
+//!
+//! Invariants every implementation keeps:
+//! - each method is atomic in the store: a reader never sees half of a create, link, unlink or
+//!   rename;
+//! - space is reserved before data is accepted: a write past the limit fails with
+//!   `StoreError::NoSpace` and leaves what was stored untouched;
+//! - an inode whose link count drops to zero lives on while it is open (`open`/`release`);
+//! - names are single path components (no `/`, not `.` or `..`, at most `NAME_MAX` bytes);
+//!   the store checks them, so every caller (FUSE, control jobs) gets the same answers.
+//!
+//! The store knows nothing of FUSE; `fs` maps `StoreError` to errno.
+
+pub mod memory;
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::time::SystemTime;
+
+pub use memory::MemoryStore;
+
+/// An inode number as the store knows it. The store's root directory is `ROOT_INO`.
+pub type Ino = u64;
+pub const ROOT_INO: Ino = 1;
+/// Longest name a directory entry may have, as on Linux.
+pub const NAME_MAX: usize = 255;
+/// Largest extended attribute value, as the Linux VFS allows.
+pub const XATTR_SIZE_MAX: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDev,
+    BlockDev,
+}
+
+impl Kind {
+    /// The `S_IFMT` bits of a mode, or `None` for a type the store does not hold.
+    pub fn from_mode(mode: u32) -> Option<Kind> {
+        match mode & libc::S_IFMT {
+            libc::S_IFREG | 0 => Some(Kind::File),
+            libc::S_IFDIR => Some(Kind::Dir),
+            libc::S_IFLNK => Some(Kind::Symlink),
+            libc::S_IFIFO => Some(Kind::Fifo),
+            libc::S_IFSOCK => Some(Kind::Socket),
+            libc::S_IFCHR => Some(Kind::CharDev),
+            libc::S_IFBLK => Some(Kind::BlockDev),
+            _ => None,
+        }
+    }
+}
+
+/// What `stat` shows of an inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    pub ino: Ino,
+    pub kind: Kind,
+    /// Permission bits including setuid, setgid and sticky (`0o7777`).
+    pub perm: u16,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    /// Bytes of data the store holds for this inode (sparse files hold less than `size`).
+    pub allocated: u64,
+    pub rdev: u32,
+    pub atime: SystemTime,
+    pub mtime: SystemTime,
+    pub ctime: SystemTime,
+    pub crtime: SystemTime,
+}
+
+/// What a new inode is made of.
+#[derive(Debug, Clone)]
+pub struct NewNode<'a> {
+    pub kind: Kind,
+    pub perm: u16,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u32,
+    /// The target of a symlink; ignored for other kinds.
+    pub target: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSet {
+    Now,
+    At(SystemTime),
+}
+
+/// A `setattr` request: each `Some` field is changed, in one atomic step.
+#[derive(Debug, Clone, Default)]
+pub struct SetAttr {
+    pub perm: Option<u16>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<TimeSet>,
+    pub mtime: Option<TimeSet>,
+    pub ctime: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: OsString,
+    pub ino: Ino,
+    pub kind: Kind,
+    /// Pass this back as `after` to continue listing behind this entry. Cookies are > 2
+    /// (1 and 2 are left for `.` and `..`) and stay valid while entries come and go.
+    pub cookie: u64,
+}
+
+/// One page of a directory listing.
+#[derive(Debug, Clone, Default)]
+pub struct DirPage {
+    /// The directory's parent (itself for the store root).
+    pub parent: Ino,
+    pub entries: Vec<DirEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenameMode {
+    /// Replace an existing destination (plain `rename(2)`).
+    Replace,
+    /// Fail with `Exists` if the destination exists (`RENAME_NOREPLACE`).
+    NoReplace,
+    /// Swap source and destination, both must exist (`RENAME_EXCHANGE`).
+    Exchange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XattrSet {
+    Any,
+    /// Fail with `Exists` if the attribute exists (`XATTR_CREATE`).
+    Create,
+    /// Fail with `NoAttr` if the attribute is missing (`XATTR_REPLACE`).
+    Replace,
+}
+
+/// `fallocate(2)` modes the store understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Falloc {
+    /// Reserve space; grow the size unless `keep_size`.
+    Allocate { keep_size: bool },
+    /// Zero a range and free its space; the size never changes.
+    PunchHole,
+    /// Zero a range; grow the size unless `keep_size`.
+    ZeroRange { keep_size: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Bytes of file data, symlink targets and xattrs held.
+    pub bytes: u64,
+    /// The limit `bytes` may not pass.
+    pub limit: u64,
+    pub files: u64,
+    pub dirs: u64,
+}
+
+/// Why a store said no. `Unavailable` is kept apart: it means the store could not be
+/// reached, not that it refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such file or directory")]
+    NotFound,
+    #[error("file exists")]
+    Exists,
+    #[error("not a directory")]
+    NotDir,
+    #[error("is a directory")]
+    IsDir,
+    #[error("directory not empty")]
+    NotEmpty,
+    #[error("no space left in the RAM tier")]
+    NoSpace,
+    #[error("invalid argument")]
+    Invalid,
+    #[error("file name too long")]
+    NameTooLong,
+    #[error("operation not permitted")]
+    NotPermitted,
+    #[error("no such attribute")]
+    NoAttr,
+    #[error("operation not supported")]
+    NotSupported,
+    #[error("file too large")]
+    TooLarge,
+    #[error("too many links")]
+    TooManyLinks,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Checks a directory entry name the way the Linux VFS would.
+pub fn check_name(name: &OsStr) -> StoreResult<()> {
+    let bytes = name.as_bytes();
+    if bytes.len() > NAME_MAX {
+        return Err(StoreError::NameTooLong);
+    }
+    if bytes.is_empty()
+        || bytes == b"."
+        || bytes == b".."
+        || bytes.contains(&b'/')
+        || bytes.contains(&0)
+    {
+        return Err(StoreError::Invalid);
+    }
+    Ok(())
+}
+
+/// The RAM tier's storage. All methods take `&self` and are called from many threads.
+pub trait RamStore: Send + Sync + 'static {
+    /// A short name for logs and stats (`memory`, `redis`).
+    fn backend(&self) -> &'static str;
+    fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr>;
+    fn getattr(&self, ino: Ino) -> StoreResult<Attr>;
+    fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr>;
+    /// Up to `max` entries with a cookie greater than `after`, in cookie order.
+    fn readdir(&self, dir: Ino, after: u64, max: usize) -> StoreResult<DirPage>;
+    /// Creates a file, directory, symlink or special file. Inherits the group (and, for a
+    /// directory, the setgid bit) from a setgid parent.
+    fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr>;
+    fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr>;
+    fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()>;
+    fn rmdir(&self, parent: Ino, name: &OsStr) -> StoreResult<()>;
+    fn rename(
+        &self,
+        parent: Ino,
+        name: &OsStr,
+        newparent: Ino,
+        newname: &OsStr,
+        mode: RenameMode,
+    ) -> StoreResult<()>;
+    fn readlink(&self, ino: Ino) -> StoreResult<Vec<u8>>;
+    /// Pins the inode: it outlives its last link until the matching `release`.
+    fn open(&self, ino: Ino) -> StoreResult<()>;
+    fn release(&self, ino: Ino);
+    /// Reads up to `size` bytes at `offset`; short only at the end of the file.
+    fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>>;
+    /// Writes all of `data` at `offset` or nothing.
+    fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr>;
+    fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()>;
+    fn setxattr(&self, ino: Ino, name: &OsStr, value: &[u8], how: XattrSet) -> StoreResult<()>;
+    fn getxattr(&self, ino: Ino, name: &OsStr) -> StoreResult<Vec<u8>>;
+    fn listxattr(&self, ino: Ino) -> StoreResult<Vec<OsString>>;
+    fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()>;
+    fn usage(&self) -> Usage;
+}

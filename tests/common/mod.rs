@@ -1,0 +1,445 @@
+//! Test harness: mounts `mavfs-mount` on a temporary directory, unmounts it on drop
+//! (also after a panic), and keeps a watchdog so that a hung daemon fails the test
+//! instead of hanging the whole suite.
+
+#![allow(dead_code)]
+
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const MOUNT_BIN: &str = env!("CARGO_BIN_EXE_mavfs-mount");
+
+/// How long a mount may live before the watchdog kills its daemon.
+/// Override with `MAVFS_TEST_DEADLINE_SECS`.
+pub fn default_deadline() -> Duration {
+    let secs = std::env::var("MAVFS_TEST_DEADLINE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    Duration::from_secs(secs)
+}
+
+/// One line of /proc/self/mountinfo, reduced to what the tests look at.
+#[derive(Debug, Clone)]
+pub struct MountEntry {
+    pub mount_point: PathBuf,
+    pub fstype: String,
+    pub source: String,
+    pub options: String,
+}
+
+/// Undo the octal escapes (`\040` for a space, ...) of /proc/self/mountinfo.
+fn unescape(field: &str) -> PathBuf {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
+            let s = std::str::from_utf8(&b[i + 1..i + 4]).unwrap();
+            out.push(u8::from_str_radix(s, 8).unwrap_or(b'?'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    PathBuf::from(std::ffi::OsStr::from_bytes(&out))
+}
+
+pub fn mount_entries() -> Vec<MountEntry> {
+    let text = fs::read_to_string("/proc/self/mountinfo").expect("read /proc/self/mountinfo");
+    text.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let left: Vec<&str> = left.split(' ').collect();
+            let right: Vec<&str> = right.split(' ').collect();
+            Some(MountEntry {
+                mount_point: unescape(left.get(4)?),
+                options: left.get(5)?.to_string(),
+                fstype: right.first()?.to_string(),
+                source: right.get(1)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// All mounts stacked on `path` (normally zero or one).
+pub fn mounts_at(path: &Path) -> Vec<MountEntry> {
+    let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    mount_entries()
+        .into_iter()
+        .filter(|e| e.mount_point == path)
+        .collect()
+}
+
+pub fn is_mounted(path: &Path) -> bool {
+    !mounts_at(path).is_empty()
+}
+
+/// Unmount `path`: `fusermount3 -u`, then `umount`, then a lazy `umount -l`.
+pub fn force_unmount(path: &Path) {
+    let attempts: [(&str, &[&str]); 3] = [
+        ("fusermount3", &["-u", "-q"]),
+        ("umount", &[]),
+        ("umount", &["-l"]),
+    ];
+    for (cmd, args) in attempts {
+        if !is_mounted(path) {
+            return;
+        }
+        let _ = Command::new(cmd)
+            .args(args)
+            .arg(path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Wait for `child` to exit, at most `timeout`.
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A mounted mavfs on a temporary directory, with its daemon running in the foreground.
+pub struct TestMount {
+    mnt: PathBuf,
+    disk: PathBuf,
+    stderr_path: PathBuf,
+    child: Option<Child>,
+    watchdog_done: Arc<AtomicBool>,
+    // Dropped last: removes the temporary directory once everything is unmounted.
+    dir: tempfile::TempDir,
+}
+
+impl TestMount {
+    /// A mount with the default (in-process memory) RAM store.
+    pub fn memory() -> TestMount {
+        TestMount::with_args(&[])
+    }
+
+    /// A mount with extra `mavfs-mount` arguments.
+    pub fn with_args(args: &[&str]) -> TestMount {
+        TestMount::start(args, None, default_deadline())
+    }
+
+    /// Full control: extra arguments, a disk dir (default: `<tmp>/disk`, created first),
+    /// and the watchdog's deadline.
+    pub fn start(args: &[&str], disk_dir: Option<&Path>, deadline: Duration) -> TestMount {
+        let dir = tempfile::Builder::new()
+            .prefix("mavfs-test-")
+            .tempdir()
+            .expect("create temp dir");
+        let root = fs::canonicalize(dir.path()).expect("canonicalize temp dir");
+        // Other uids (see `as_user`) must be able to reach the mount point.
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
+        let mnt = root.join("mnt");
+        fs::create_dir(&mnt).expect("create mount point");
+        let disk = match disk_dir {
+            Some(d) => d.to_path_buf(),
+            None => {
+                let d = root.join("disk");
+                fs::create_dir(&d).expect("create disk dir");
+                d
+            }
+        };
+        let stderr_path = root.join("daemon.stderr");
+        let stderr = fs::File::create(&stderr_path).expect("create stderr file");
+        let child = Command::new(MOUNT_BIN)
+            .arg(&mnt)
+            .arg("--disk-dir")
+            .arg(&disk)
+            .arg("-f")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(stderr.try_clone().expect("dup stderr file"))
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn mavfs-mount");
+        let watchdog_done = Arc::new(AtomicBool::new(false));
+        spawn_watchdog(
+            mnt.clone(),
+            child.id() as libc::pid_t,
+            deadline,
+            watchdog_done.clone(),
+        );
+        let mut tm = TestMount {
+            mnt,
+            disk,
+            stderr_path,
+            child: Some(child),
+            watchdog_done,
+            dir,
+        };
+        tm.wait_mounted(Duration::from_secs(10));
+        tm
+    }
+
+    fn wait_mounted(&mut self, timeout: Duration) {
+        let end = Instant::now() + timeout;
+        loop {
+            if is_mounted(&self.mnt) {
+                return;
+            }
+            let child = self.child.as_mut().unwrap();
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "mavfs-mount exited ({status}) before mounting; stderr:\n{}",
+                    self.daemon_stderr()
+                );
+            }
+            if Instant::now() >= end {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} not mounted after {timeout:?}; stderr:\n{}",
+                    self.mnt.display(),
+                    self.daemon_stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn mnt(&self) -> &Path {
+        &self.mnt
+    }
+
+    pub fn vram(&self) -> PathBuf {
+        self.mnt.join("vram")
+    }
+
+    pub fn vdisk(&self) -> PathBuf {
+        self.mnt.join("vdisk")
+    }
+
+    /// The host directory behind `vdisk/`.
+    pub fn disk_dir(&self) -> &Path {
+        &self.disk
+    }
+
+    /// The temporary directory holding the mount point and the disk dir.
+    pub fn temp_root(&self) -> &Path {
+        self.mnt.parent().unwrap()
+    }
+
+    pub fn daemon_pid(&self) -> Option<libc::pid_t> {
+        self.child.as_ref().map(|c| c.id() as libc::pid_t)
+    }
+
+    /// What the daemon wrote on stderr so far.
+    pub fn daemon_stderr(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Send `sig` to the daemon and wait (at most 10 s) for it to exit.
+    pub fn signal_and_wait(&mut self, sig: libc::c_int) -> Option<ExitStatus> {
+        let pid = self.daemon_pid()?;
+        unsafe { libc::kill(pid, sig) };
+        self.wait_exit(Duration::from_secs(10))
+    }
+
+    /// Wait (at most `timeout`) for the daemon to exit, e.g. after an unmount.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let status = wait_timeout(self.child.as_mut()?, timeout);
+        if status.is_some() {
+            self.child = None;
+        }
+        status
+    }
+}
+
+impl Drop for TestMount {
+    fn drop(&mut self) {
+        if is_mounted(&self.mnt) {
+            force_unmount(&self.mnt);
+        }
+        if let Some(mut child) = self.child.take() {
+            if wait_timeout(&mut child, Duration::from_secs(10)).is_none() {
+                eprintln!("mavfs-mount did not exit after unmount; killing it");
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        if is_mounted(&self.mnt) {
+            force_unmount(&self.mnt);
+        }
+        self.watchdog_done.store(true, Ordering::SeqCst);
+        if thread::panicking() {
+            eprintln!("--- mavfs-mount stderr ---\n{}", self.daemon_stderr());
+        }
+    }
+}
+
+fn spawn_watchdog(mnt: PathBuf, pid: libc::pid_t, deadline: Duration, done: Arc<AtomicBool>) {
+    thread::spawn(move || {
+        let end = Instant::now() + deadline;
+        while Instant::now() < end {
+            if done.load(Ordering::SeqCst) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        if done.load(Ordering::SeqCst) || !is_mounted(&mnt) {
+            return;
+        }
+        eprintln!(
+            "watchdog: {} still mounted after {deadline:?}; killing mavfs-mount (pid {pid})",
+            mnt.display()
+        );
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&mnt)
+            .stderr(Stdio::null())
+            .status();
+    });
+}
+
+/// Run `f` in a forked child with the given uid and gid (no supplementary groups) and
+/// return the child's exit status (`f`'s result; 101 if it panicked; 128+N if killed by
+/// signal N). Keep `f` simple: the child is a copy of a multi-threaded process.
+pub fn as_user<F: FnOnce() -> i32>(uid: u32, gid: u32, f: F) -> i32 {
+    // SAFETY: the child only runs `f` and then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
+    if pid == 0 {
+        let code = unsafe {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                125
+            } else {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101)
+            }
+        };
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    loop {
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        assert_eq!(err.raw_os_error(), Some(libc::EINTR), "waitpid: {err}");
+    }
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
+}
+
+/// The errno of an I/O error (-1 if it carries none).
+pub fn errno_of(e: io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(-1)
+}
+
+/// The errno of a result that must be an error.
+pub fn err<T: std::fmt::Debug>(r: io::Result<T>) -> i32 {
+    match r {
+        Ok(v) => panic!("expected an error, got Ok({v:?})"),
+        Err(e) => errno_of(e),
+    }
+}
+
+/// The errno of a failed call (0 if it succeeded) — for use inside `as_user` children.
+pub fn errno_or_zero<T>(r: io::Result<T>) -> i32 {
+    match r {
+        Ok(_) => 0,
+        Err(e) => errno_of(e),
+    }
+}
+
+pub fn cstr(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).expect("path without NUL")
+}
+
+/// Turn a libc return value into an `io::Result`.
+pub fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+pub fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
+    let (a, b) = (cstr(from), cstr(to));
+    cvt(unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            flags,
+        )
+    })
+    .map(drop)
+}
+
+pub fn statvfs(p: &Path) -> libc::statvfs {
+    let c = cstr(p);
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    cvt(unsafe { libc::statvfs(c.as_ptr(), &mut st) }).expect("statvfs");
+    st
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), so failures are reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(len + 8);
+        while v.len() < len {
+            v.extend_from_slice(&self.next_u64().to_le_bytes());
+        }
+        v.truncate(len);
+        v
+    }
+}
+
+/// FNV-1a, enough to compare large buffers in assertion messages.
+pub fn checksum(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}

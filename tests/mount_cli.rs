@@ -1,0 +1,495 @@
+//! The `mavfs-mount` command: refused invocations, daemon and foreground modes, options.
+
+mod common;
+
+use common::*;
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Unmounts a path on drop, in case a test mounted something it should not have.
+struct UnmountOnDrop(PathBuf);
+
+impl Drop for UnmountOnDrop {
+    fn drop(&mut self) {
+        if is_mounted(&self.0) {
+            force_unmount(&self.0);
+        }
+    }
+}
+
+struct Outcome {
+    status: ExitStatus,
+    stderr: String,
+}
+
+/// Run `mavfs-mount args...`, killing it after `timeout`. Its output goes to files so that
+/// a daemon left behind cannot keep a pipe open.
+fn run_mount(args: &[&str], timeout: Duration) -> Outcome {
+    let out = tempfile::tempdir().unwrap();
+    let err_path = out.path().join("stderr");
+    let mut child = Command::new(MOUNT_BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(&err_path).unwrap())
+        .spawn()
+        .expect("spawn mavfs-mount");
+    let status = match wait_timeout(&mut child, timeout) {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            let s = child.wait().unwrap();
+            let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+            panic!("mavfs-mount {args:?} still running after {timeout:?} ({s}); stderr: {stderr}");
+        }
+    };
+    Outcome {
+        status,
+        stderr: fs::read_to_string(&err_path).unwrap_or_default(),
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+/// Assert a refused invocation: non-zero exit, one line `mavfs-mount: ...` naming `key`,
+/// and nothing mounted on `mnt`.
+fn assert_refused(args: &[&str], key: &str, mnt: &Path) {
+    let _guard = UnmountOnDrop(mnt.to_path_buf());
+    let before = mounts_at(mnt).len();
+    let out = run_mount(args, Duration::from_secs(30));
+    let after = mounts_at(mnt).len();
+    assert!(
+        !out.status.success(),
+        "{args:?} exited 0; stderr: {}",
+        out.stderr
+    );
+    assert!(
+        out.status.code().is_some(),
+        "{args:?} died from a signal: {}",
+        out.status
+    );
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line on stderr, got: {:?}",
+        out.stderr
+    );
+    assert!(
+        lines[0].starts_with("mavfs-mount: "),
+        "message should start with `mavfs-mount: `: {:?}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(key),
+        "message should name the cause ({key}): {:?}",
+        lines[0]
+    );
+    assert_eq!(after, before, "{args:?} left a mount on {}", mnt.display());
+}
+
+fn tmp() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(t.path()).unwrap();
+    (t, root)
+}
+
+#[test]
+fn missing_mount_point_is_refused() {
+    let (_t, root) = tmp();
+    let mnt = root.join("nope");
+    let disk = root.join("disk");
+    assert_refused(
+        &[s(&mnt), "--disk-dir", s(&disk), "-f"],
+        "does not exist",
+        &mnt,
+    );
+    assert!(!mnt.exists(), "the mount point was created");
+    // The same without -f: the check comes before the daemon starts.
+    assert_refused(&[s(&mnt), "--disk-dir", s(&disk)], "does not exist", &mnt);
+}
+
+#[test]
+fn mount_point_that_is_a_file_is_refused() {
+    let (_t, root) = tmp();
+    let mnt = root.join("file");
+    fs::write(&mnt, b"x").unwrap();
+    let disk = root.join("disk");
+    assert_refused(
+        &[s(&mnt), "--disk-dir", s(&disk), "-f"],
+        "not a directory",
+        &mnt,
+    );
+    assert_eq!(fs::read(&mnt).unwrap(), b"x");
+}
+
+#[test]
+fn mount_point_already_mounted_is_refused() {
+    let m = TestMount::memory();
+    fs::write(m.vram().join("keep"), b"k").unwrap();
+    let (_t, root) = tmp();
+    let disk = root.join("disk2");
+    let mnt = m.mnt().to_path_buf();
+    let out = run_mount(
+        &[s(&mnt), "--disk-dir", s(&disk), "-f"],
+        Duration::from_secs(30),
+    );
+    let stacked = mounts_at(&mnt).len();
+    if stacked > 1 {
+        // Take the second mount off again before failing.
+        force_unmount(&mnt);
+    }
+    assert!(!out.status.success(), "second mount exited 0");
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line on stderr, got: {:?}",
+        out.stderr
+    );
+    assert!(
+        lines[0].starts_with("mavfs-mount: ") && lines[0].contains("already"),
+        "{:?}",
+        lines[0]
+    );
+    assert_eq!(
+        stacked,
+        1,
+        "a second mount was stacked on {}",
+        mnt.display()
+    );
+    assert_eq!(fs::read(m.vram().join("keep")).unwrap(), b"k");
+}
+
+#[test]
+fn disk_dir_that_is_a_file_is_refused() {
+    let (_t, root) = tmp();
+    let mnt = root.join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = root.join("disk");
+    fs::write(&disk, b"x").unwrap();
+    assert_refused(
+        &[s(&mnt), "--disk-dir", s(&disk), "-f"],
+        "not a directory",
+        &mnt,
+    );
+    assert_refused(&[s(&mnt), "--disk-dir", s(&disk)], "not a directory", &mnt);
+    assert_eq!(fs::read(&disk).unwrap(), b"x");
+}
+
+#[test]
+fn invalid_ram_limit_is_refused() {
+    let (_t, root) = tmp();
+    let mnt = root.join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = root.join("disk");
+    for bad in ["lots", "12Q", "1.5.G"] {
+        assert_refused(
+            &[s(&mnt), "--disk-dir", s(&disk), "--ram-limit", bad, "-f"],
+            "invalid size",
+            &mnt,
+        );
+    }
+}
+
+#[test]
+fn redis_backend_is_refused_for_now() {
+    let (_t, root) = tmp();
+    let mnt = root.join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = root.join("disk");
+    assert_refused(
+        &[s(&mnt), "--disk-dir", s(&disk), "--ram", "redis", "-f"],
+        "redis",
+        &mnt,
+    );
+}
+
+#[test]
+fn mountinfo_names_the_filesystem_mavfs() {
+    let m = TestMount::memory();
+    let entries = mounts_at(m.mnt());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert!(
+        e.fstype == "fuse" || e.fstype == "fuse.mavfs",
+        "fstype {:?}",
+        e.fstype
+    );
+    assert_eq!(e.source, "mavfs");
+}
+
+#[test]
+fn disk_dir_is_created_if_missing() {
+    let (_t, root) = tmp();
+    let disk = root.join("new/deeper/disk");
+    let m = TestMount::start(&[], Some(&disk), default_deadline());
+    assert!(disk.is_dir(), "disk dir not created");
+    fs::write(m.vdisk().join("f"), b"x").unwrap();
+    assert_eq!(fs::read(disk.join("f")).unwrap(), b"x");
+}
+
+#[test]
+fn existing_disk_dir_contents_show_in_vdisk() {
+    let (_t, root) = tmp();
+    let disk = root.join("disk");
+    fs::create_dir_all(disk.join("sub")).unwrap();
+    fs::write(disk.join("sub/old.txt"), b"was here").unwrap();
+    let m = TestMount::start(&[], Some(&disk), default_deadline());
+    assert_eq!(
+        fs::read(m.vdisk().join("sub/old.txt")).unwrap(),
+        b"was here"
+    );
+}
+
+#[test]
+fn daemon_mode_returns_when_ready_and_umount_stops_it() {
+    // Orphaned processes (the daemon) become our children, so their exit status is ours
+    // to collect.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let (_t, root) = tmp();
+    let mnt = root.join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = root.join("disk");
+    let _guard = UnmountOnDrop(mnt.clone());
+
+    let out = run_mount(&[s(&mnt), "--disk-dir", s(&disk)], Duration::from_secs(15));
+    assert!(
+        out.status.success(),
+        "exit {}; stderr: {}",
+        out.status,
+        out.stderr
+    );
+    // Ready at once, without polling.
+    assert!(is_mounted(&mnt), "not mounted when the command returned");
+    let listed: Vec<String> = {
+        let mut v: Vec<String> = fs::read_dir(&mnt)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(listed, ["vdisk", "vram"]);
+    fs::write(mnt.join("vram/x"), b"x").unwrap();
+    assert_eq!(fs::read(mnt.join("vram/x")).unwrap(), b"x");
+
+    let pids = daemon_pids(&mnt);
+    assert_eq!(
+        pids.len(),
+        1,
+        "daemon processes for {}: {pids:?}",
+        mnt.display()
+    );
+    let pid = pids[0];
+    let kill_daemon = KillOnDrop(pid);
+
+    let st = Command::new("umount").arg(&mnt).status().unwrap();
+    assert!(st.success(), "umount: {st}");
+    let status = wait_pid(pid, Duration::from_secs(10));
+    std::mem::forget(kill_daemon);
+    match status {
+        Some(Ok(code)) => assert_eq!(code, 0, "daemon exit code after umount"),
+        Some(Err(sig)) => panic!("daemon killed by signal {sig}"),
+        None => {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("daemon still running 10 s after umount");
+        }
+    }
+    assert!(!is_mounted(&mnt));
+}
+
+struct KillOnDrop(libc::pid_t);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
+/// Live processes of our binary whose command line names `mnt`.
+fn daemon_pids(mnt: &Path) -> Vec<libc::pid_t> {
+    let exe = Path::new(MOUNT_BIN).file_name().unwrap().to_owned();
+    let mut pids = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<libc::pid_t>() else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let runs_us = args
+            .first()
+            .and_then(|a| Path::new(OsStr::from_bytes(a)).file_name())
+            .is_some_and(|n| n == exe);
+        if runs_us && args.iter().any(|a| *a == s(mnt).as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Reap `pid` (a child of ours): Ok(exit code) or Err(signal); None on timeout.
+fn wait_pid(pid: libc::pid_t, timeout: Duration) -> Option<Result<i32, i32>> {
+    let end = Instant::now() + timeout;
+    loop {
+        let mut status = 0;
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            return Some(if libc::WIFEXITED(status) {
+                Ok(libc::WEXITSTATUS(status))
+            } else {
+                Err(libc::WTERMSIG(status))
+            });
+        }
+        assert!(
+            r == 0,
+            "waitpid({pid}): {}",
+            std::io::Error::last_os_error()
+        );
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn foreground_sigterm_unmounts_and_exits_zero() {
+    let mut m = TestMount::memory();
+    fs::write(m.vram().join("x"), b"x").unwrap();
+    let status = m
+        .signal_and_wait(libc::SIGTERM)
+        .expect("no exit 10 s after SIGTERM");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status after SIGTERM: {status}"
+    );
+    assert!(!is_mounted(m.mnt()), "still mounted after SIGTERM");
+}
+
+#[test]
+fn foreground_sigint_unmounts_and_exits_zero() {
+    let mut m = TestMount::memory();
+    let status = m
+        .signal_and_wait(libc::SIGINT)
+        .expect("no exit 10 s after SIGINT");
+    assert_eq!(status.code(), Some(0), "exit status after SIGINT: {status}");
+    assert!(!is_mounted(m.mnt()), "still mounted after SIGINT");
+}
+
+#[test]
+fn fusermount_u_stops_the_foreground_daemon() {
+    let mut m = TestMount::memory();
+    let st = Command::new("fusermount3")
+        .arg("-u")
+        .arg(m.mnt())
+        .status()
+        .unwrap();
+    assert!(st.success(), "fusermount3 -u: {st}");
+    let status = m
+        .wait_exit(Duration::from_secs(10))
+        .expect("no exit after unmount");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status after unmount: {status}"
+    );
+}
+
+#[test]
+fn dict_is_an_alias_of_memory() {
+    let m = TestMount::with_args(&["--ram", "dict"]);
+    fs::write(m.vram().join("f"), b"dict").unwrap();
+    assert_eq!(fs::read(m.vram().join("f")).unwrap(), b"dict");
+    let m2 = TestMount::with_args(&["--ram", "memory"]);
+    fs::write(m2.vram().join("f"), b"memory").unwrap();
+    assert_eq!(fs::read(m2.vram().join("f")).unwrap(), b"memory");
+}
+
+#[test]
+fn ram_limit_accepts_size_suffixes() {
+    for (arg, bytes) in [
+        ("4G", 4u64 << 30),
+        ("512M", 512 << 20),
+        ("1536K", 1536 << 10),
+    ] {
+        let m = TestMount::with_args(&["--ram-limit", arg]);
+        let st = statvfs(&m.vram());
+        assert_eq!(st.f_blocks * st.f_frsize, bytes, "--ram-limit {arg}");
+    }
+}
+
+#[test]
+fn read_only_option_refuses_writes() {
+    let m = TestMount::with_args(&["-o", "ro"]);
+    assert!(mounts_at(m.mnt())[0].options.split(',').any(|o| o == "ro"));
+    assert_eq!(err(File::create(m.vram().join("f"))), libc::EROFS);
+    assert_eq!(err(fs::create_dir(m.vdisk().join("d"))), libc::EROFS);
+    assert!(fs::read_dir(m.vram()).unwrap().next().is_none());
+}
+
+#[test]
+fn threads_option_is_accepted() {
+    let m = TestMount::with_args(&["--threads", "1"]);
+    fs::write(m.vram().join("f"), b"one thread").unwrap();
+    assert_eq!(fs::read(m.vram().join("f")).unwrap(), b"one thread");
+}
+
+#[test]
+fn without_allow_other_other_users_are_refused() {
+    let m = TestMount::memory();
+    let vram = m.vram();
+    let code = as_user(65534, 65534, || errno_or_zero(fs::metadata(&vram)));
+    assert_eq!(
+        code,
+        libc::EACCES,
+        "errno for another user without --allow-other"
+    );
+}
+
+#[test]
+fn allow_other_lets_other_users_in() {
+    let m = TestMount::with_args(&["--allow-other"]);
+    let vram = m.vram();
+    let code = as_user(65534, 65534, || errno_or_zero(fs::read_dir(&vram)));
+    assert_eq!(code, 0, "errno for another user with --allow-other");
+}
+
+#[test]
+fn watchdog_unblocks_a_hung_mount() {
+    // The harness itself: a daemon that stops answering must not hang the test.
+    let m = TestMount::start(&[], None, Duration::from_secs(3));
+    let pid = m.daemon_pid().unwrap();
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let start = Instant::now();
+    let r = fs::metadata(m.vram().join("never-looked-up"));
+    assert!(r.is_err(), "a stopped daemon answered");
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
+    // The watchdog unmounts right after the kill that unblocked us.
+    let end = Instant::now() + Duration::from_secs(10);
+    while is_mounted(m.mnt()) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!is_mounted(m.mnt()), "the watchdog left the mount in place");
+}
