@@ -1,25 +1,115 @@
 //! `impl fuser::Filesystem`: decode the request, call the core, reply. Nothing else lives
 //! here, and nothing here can panic on what a user sends.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
-    AccessFlags, BsdFileFlags, Errno, FileHandle, Filesystem, FopenFlags, Generation, INodeNo,
-    InitFlags, KernelConfig, LockOwner, Notifier, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
-    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
-    ReplyXattr, Request, TimeOrNow, WriteFlags,
+    AccessFlags, BackingId, BsdFileFlags, Errno, FileHandle, Filesystem, FopenFlags, Generation,
+    INodeNo, InitFlags, KernelConfig, LockOwner, Notifier, OpenFlags, RenameFlags, ReplyAttr,
+    ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs,
+    ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use log::{debug, warn};
 
 use super::{Ctx, Entry, MavFs, Opened, SetAttrs};
 use crate::error::FsError;
 use crate::ram::TimeSet;
+use crate::sync::{Mutex, ShardedMap};
 
 /// Entries fetched from a tier per `readdir` call; the reply buffer takes what fits.
 const READDIR_BATCH: usize = 256;
+
+const SHARDS: usize = 16;
+
+/// How the kernel does I/O on an inode's open files: all through the daemon (`Plain`), or all
+/// on one shared backing file (`Shared`). The kernel refuses (EIO) an open that would mix the
+/// two, so an inode stays in its mode until its last open file is released.
+enum InodeIo {
+    Plain(u32),
+    Shared(Weak<BackingId>),
+}
+
+/// A way to make a backing id for an inode, called only when it has none.
+type MakeBacking<'a> = &'a dyn Fn() -> std::io::Result<BackingId>;
+
+/// FUSE passthrough for `vdisk/` files: the kernel does their reads and writes on the host
+/// file itself. A backing id is shared by all opens of an inode (weak by inode, strong by
+/// handle) and closed with the last of them. Creates stay plain, so a file being written
+/// right after its create goes through the daemon until it is closed.
+struct Passthrough {
+    by_inode: Box<[Mutex<HashMap<u64, InodeIo>>]>,
+    by_handle: ShardedMap<BackingId>,
+}
+
+impl Passthrough {
+    fn new() -> Self {
+        Passthrough {
+            by_inode: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            by_handle: ShardedMap::new(SHARDS),
+        }
+    }
+
+    fn inode_shard(&self, ino: u64) -> &Mutex<HashMap<u64, InodeIo>> {
+        &self.by_inode[(ino % SHARDS as u64) as usize]
+    }
+
+    /// The backing id for a new open of `ino`, or `None` if this open goes through the
+    /// daemon. `make == None` asks for a plain open.
+    fn open(&self, ino: u64, fh: u64, make: Option<MakeBacking<'_>>) -> Option<Arc<BackingId>> {
+        let mut map = self.inode_shard(ino).lock();
+        let shared = match map.get_mut(&ino) {
+            Some(InodeIo::Plain(n)) => {
+                *n += 1;
+                return None;
+            }
+            Some(InodeIo::Shared(w)) => w.upgrade(),
+            None => None,
+        };
+        let id = match (shared, make) {
+            (Some(id), _) => Some(id),
+            (None, Some(make)) => match make() {
+                Ok(id) => Some(Arc::new(id)),
+                Err(e) => {
+                    debug!("passthrough refused for inode {ino:#x}: {e}");
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        match &id {
+            Some(id) => {
+                map.insert(ino, InodeIo::Shared(Arc::downgrade(id)));
+                self.by_handle.insert(fh, id.clone());
+            }
+            None => {
+                map.insert(ino, InodeIo::Plain(1));
+            }
+        }
+        id
+    }
+
+    fn release(&self, ino: u64, fh: u64) {
+        let mut map = self.inode_shard(ino).lock();
+        let last = match map.get_mut(&ino) {
+            Some(InodeIo::Plain(n)) => {
+                *n = n.saturating_sub(1);
+                *n == 0
+            }
+            Some(InodeIo::Shared(w)) => {
+                drop(self.by_handle.remove(fh));
+                w.upgrade().is_none()
+            }
+            None => false,
+        };
+        if last {
+            map.remove(&ino);
+        }
+    }
+}
 
 /// The mounted filesystem: the core plus what only a live session has.
 pub struct FuseFs {
@@ -27,6 +117,8 @@ pub struct FuseFs {
     /// Set once the session exists; lets the core tell the kernel about changes it did not
     /// make itself.
     pub notifier: OnceLock<Notifier>,
+    /// Present when the kernel and our privileges allow passthrough.
+    passthrough: Option<Passthrough>,
 }
 
 impl FuseFs {
@@ -34,7 +126,17 @@ impl FuseFs {
         FuseFs {
             core,
             notifier: OnceLock::new(),
+            passthrough: None,
         }
+    }
+
+    /// A passthrough backing id for an open `vdisk/` file, if this open can have one.
+    fn backing(&self, ino: u64, fh: u64, make: Option<MakeBacking<'_>>) -> Option<Arc<BackingId>> {
+        let pt = self.passthrough.as_ref()?;
+        if !self.core.is_disk_file(ino) {
+            return None;
+        }
+        pt.open(ino, fh, make)
     }
 
     pub fn core(&self) -> &MavFs {
@@ -108,6 +210,14 @@ impl Filesystem for FuseFs {
             }
         }
         let _ = config.set_max_write(1 << 20);
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        if root
+            && config.add_capabilities(InitFlags::FUSE_PASSTHROUGH).is_ok()
+            && config.set_max_stack_depth(2).is_ok()
+        {
+            self.passthrough = Some(Passthrough::new());
+        }
         Ok(())
     }
 
@@ -265,7 +375,14 @@ impl Filesystem for FuseFs {
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         match self.core.open(ino.0, flags.0) {
-            Ok(o) => reply.opened(FileHandle(o.fh), open_flags(&o)),
+            Ok(o) => match self.backing(
+                ino.0,
+                o.fh,
+                Some(&|| reply.open_backing(self.core.backing_file(ino.0)?)),
+            ) {
+                Some(id) => reply.opened_passthrough(FileHandle(o.fh), open_flags(&o), &id),
+                None => reply.opened(FileHandle(o.fh), open_flags(&o)),
+            },
             Err(e) => reply.error(fail("open", e)),
         }
     }
@@ -315,6 +432,9 @@ impl Filesystem for FuseFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        if let Some(pt) = &self.passthrough {
+            pt.release(ino.0, fh.0);
+        }
         self.core.release(ino.0, fh.0);
         reply.ok();
     }
@@ -436,13 +556,16 @@ impl Filesystem for FuseFs {
     ) {
         let mode = mode & !(umask & 0o777);
         match self.core.create(ctx(req), parent.0, name, mode, flags) {
-            Ok((e, o)) => reply.created(
-                &e.ttl,
-                &e.attr,
-                Generation(0),
-                FileHandle(o.fh),
-                open_flags(&o),
-            ),
+            Ok((e, o)) => {
+                self.backing(e.attr.ino.0, o.fh, None);
+                reply.created(
+                    &e.ttl,
+                    &e.attr,
+                    Generation(0),
+                    FileHandle(o.fh),
+                    open_flags(&o),
+                )
+            }
             Err(e) => reply.error(fail("create", e)),
         }
     }

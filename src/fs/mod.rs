@@ -736,6 +736,23 @@ impl MavFs {
         }
     }
 
+    /// Whether `ino` is a regular file of `vdisk/` (what passthrough can serve).
+    pub fn is_disk_file(&self, ino: u64) -> bool {
+        match inode::route(ino) {
+            Some(Target::Disk(id)) => self.disk.node(id).is_ok_and(|n| n.kind == Kind::File),
+            _ => false,
+        }
+    }
+
+    /// A read-write host file for a passthrough backing id: every open of the inode shares
+    /// it, whatever mode each was opened in (the kernel checked each caller's access).
+    pub fn backing_file(&self, ino: u64) -> std::io::Result<File> {
+        match inode::route(ino) {
+            Some(Target::Disk(id)) => self.disk.open(id, libc::O_RDWR),
+            _ => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
+        }
+    }
+
     /// Open disk handles (for tests: every release must close one).
     pub fn open_handles(&self) -> usize {
         self.handles.len()
