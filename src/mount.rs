@@ -152,6 +152,10 @@ fn tune_bdi(mountpoint: &Path) {
 /// Mounts and serves until unmounted. `ready` is told once the mount answers.
 fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<(), String> {
     let sigs = block_signals();
+    // Modes from the kernel already carry the caller's umask; the daemon's must not apply
+    // a second time to what it creates on the host.
+    // SAFETY: umask has no preconditions.
+    unsafe { libc::umask(0) };
     let fs = match build(cfg) {
         Ok(fs) => fs,
         Err(e) => {

@@ -1535,3 +1535,42 @@ fn unlinked_open_file_holds_ram_until_close() {
     fs::write(ram.join("other"), vec![8u8; 700 * 1024]).unwrap();
     assert_eq!(fs::metadata(ram.join("other")).unwrap().len(), 700 * 1024);
 }
+
+/// The caller's umask applies once (in the kernel); the daemon's own umask must not strip
+/// bits a second time from what it creates.
+fn modes_are_exactly_what_the_caller_asked(m: &TestMount, dir: &Path, tier: Tier) {
+    let d = dir.join("m777");
+    let f = dir.join("f666");
+    let (dc, fc) = (cstr(&d), cstr(&f));
+    let status = as_user(0, 0, move || {
+        // SAFETY: plain syscalls in the forked child.
+        unsafe {
+            libc::umask(0);
+            if libc::mkdir(dc.as_ptr(), 0o777) != 0 {
+                return 1;
+            }
+            let fd = libc::open(fc.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o666);
+            if fd < 0 {
+                return 2;
+            }
+            libc::close(fd);
+        }
+        0
+    });
+    assert_eq!(status, 0);
+    assert_eq!(
+        fs::metadata(&d).unwrap().permissions().mode() & 0o7777,
+        0o777
+    );
+    assert_eq!(
+        fs::metadata(&f).unwrap().permissions().mode() & 0o7777,
+        0o666
+    );
+    if let Some(h) = host(m, tier, "m777") {
+        assert_eq!(
+            fs::metadata(h).unwrap().permissions().mode() & 0o7777,
+            0o777
+        );
+    }
+}
+both_tiers!(modes_are_exactly_what_the_caller_asked);
