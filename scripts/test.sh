@@ -43,4 +43,23 @@ if [ ! -e /dev/fuse ]; then
     exit 1
 fi
 
-cargo test --all-targets --no-fail-fast "$@" -- --test-threads=2
+# pipefail makes each pipeline fail with the command, not with tee.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --all-targets --no-fail-fast "$@" -- --test-threads=2 2>&1 | tee "$log" || status=1
+
+# Conformance (pjdfstest, fsx) only on a whole run, not when a test filter was given.
+if [ $# -eq 0 ]; then
+    bash scripts/conformance.sh 2>&1 | tee -a "$log" || status=1
+fi
+
+# One closing line over everything above.
+awk '
+    /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1); if ($(i) ~ /^ignored;?$/) s += $(i-1) } }
+    /^pjdfstest on / { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed,?$/) p += $(i-1); if ($(i) ~ /^failed,?$/) f += $(i-1); if ($(i) ~ /^skipped,?$/) s += $(i-1) } }
+    /^fsx on .*clean$/ { p += 1 }
+    /^fsx on .*FAILED$/ { f += 1 }
+    END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }
+' "$log"
+exit "$status"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# POSIX conformance against real mounts, as root: pjdfstest on each tier, fsx on a file in
+# each tier. Prints one summary line per run and exits non-zero on any failure.
+#   FSX_OPS=N   operations per fsx run (default 100000)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo=$PWD
+fsx_ops=${FSX_OPS:-100000}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "conformance.sh: needs root (pjdfstest switches users; the mount needs allow_other)" >&2
+    exit 1
+fi
+
+# The tools, built once and then reused.
+for tool in pjdfstest fsx; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "conformance.sh: installing $tool" >&2
+        cargo install --locked --quiet "$tool"
+    fi
+done
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# pjdfstest switches to these users (its dummy_auth section).
+getent group tests >/dev/null || groupadd tests
+id tests >/dev/null 2>&1 || useradd -g tests -M -N -s /usr/sbin/nologin tests
+getent group nogroup >/dev/null || groupadd -g 65534 nogroup
+
+cargo build --release --quiet --bin mavfs-mount
+bin=$repo/target/release/mavfs-mount
+
+work=$(mktemp -d /tmp/mavfs-conformance.XXXXXX)
+chmod 755 "$work"
+mnt=$work/mnt
+cleanup() {
+    if grep -q " $mnt " /proc/self/mountinfo 2>/dev/null; then
+        umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+failed=0
+# run_pjdfstest LABEL DIR
+run_pjdfstest() {
+    local log=$work/pjdfstest-$1.log
+    (cd "$2" && pjdfstest -c "$repo/conformance/pjdfstest.toml" -p "$2") >"$log" 2>&1 || true
+    local summary
+    summary=$(grep '^Summary:' "$log" || echo "Summary: no summary (pjdfstest crashed)")
+    local f p s
+    f=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$summary")
+    p=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$summary")
+    s=$(sed -n 's/.* \([0-9]*\) skipped.*/\1/p' <<<"$summary")
+    echo "pjdfstest on $1: ${p:-0} passed, ${f:-?} failed, ${s:-0} skipped"
+    if [ "${f:-1}" != "0" ] || [ -z "$p" ]; then
+        grep -E 'FAILED' -A 3 "$log" | head -40 >&2 || true
+        failed=1
+    fi
+}
+
+# run_fsx LABEL FILE
+run_fsx() {
+    local log=$work/fsx-$1.log
+    if fsx -f "$repo/conformance/fsx.toml" -N "$fsx_ops" -S 1 -P "$work" "$2" >"$log" 2>&1; then
+        echo "fsx on $1: $fsx_ops operations, clean"
+    else
+        echo "fsx on $1: FAILED"
+        tail -20 "$log" >&2
+        failed=1
+    fi
+}
+
+mkdir -p "$mnt" "$work/disk"
+"$bin" "$mnt" --disk-dir "$work/disk" --allow-other
+for tier in vram vdisk; do
+    label=$tier
+    [ "$tier" = vram ] && label="vram (memory)"
+    mkdir "$mnt/$tier/pjd"
+    chmod 777 "$mnt/$tier/pjd"
+    run_pjdfstest "$label" "$mnt/$tier/pjd"
+    run_fsx "$label" "$mnt/$tier/fsx.data"
+done
+umount "$mnt"
+
+exit "$failed"
