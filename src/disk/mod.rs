@@ -11,19 +11,21 @@
 //! counted by kernel lookups and dropped at `forget`, so memory does not grow with files the
 //! kernel no longer holds.
 
+pub mod at;
+
 use std::collections::HashMap;
-use std::ffi::{CStr, CString, OsStr, OsString};
+use std::ffi::{CStr, OsStr, OsString};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::ram::{check_name, Attr, Kind, SetAttr, TimeSet, XattrSet};
+use crate::ram::{Attr, Kind, SetAttr, XattrSet};
 use crate::sync::{Mutex, ShardedMap};
+use at::{cvt, proc_path};
 
 /// The id of the disk dir itself.
 pub const ROOT_ID: u64 = 0;
@@ -56,92 +58,12 @@ pub struct DiskTier {
     as_root: bool,
 }
 
-fn cstr(name: &OsStr) -> io::Result<CString> {
-    CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-}
-
-/// A name from the kernel or a control request: one component, never `.`/`..`.
-fn checked(name: &OsStr) -> io::Result<CString> {
-    check_name(name).map_err(|e| {
-        io::Error::from_raw_os_error(match e {
-            crate::ram::StoreError::NameTooLong => libc::ENAMETOOLONG,
-            _ => libc::EINVAL,
-        })
-    })?;
-    cstr(name)
-}
-
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-const EMPTY: &CStr = c"";
-
-fn fstat(fd: RawFd) -> io::Result<libc::stat> {
-    // SAFETY: fstatat writes a stat into the zeroed buffer; EMPTY is a valid C string.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        cvt(libc::fstatat(
-            fd,
-            EMPTY.as_ptr(),
-            &mut st,
-            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-        ))?;
-        Ok(st)
-    }
-}
-
-fn to_time(sec: i64, nsec: i64) -> SystemTime {
-    if sec >= 0 {
-        UNIX_EPOCH + Duration::new(sec as u64, nsec as u32)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(sec.unsigned_abs()) + Duration::from_nanos(nsec as u64)
-    }
-}
-
-fn to_timespec(t: Option<TimeSet>) -> libc::timespec {
-    match t {
-        None => libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::UTIME_OMIT,
-        },
-        Some(TimeSet::Now) => libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::UTIME_NOW,
-        },
-        Some(TimeSet::At(t)) => match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => libc::timespec {
-                tv_sec: d.as_secs() as i64,
-                tv_nsec: d.subsec_nanos() as i64,
-            },
-            Err(e) => {
-                let d = e.duration();
-                let mut sec = -(d.as_secs() as i64);
-                let mut nsec = -(d.subsec_nanos() as i64);
-                if nsec < 0 {
-                    sec -= 1;
-                    nsec += 1_000_000_000;
-                }
-                libc::timespec {
-                    tv_sec: sec,
-                    tv_nsec: nsec,
-                }
-            }
-        },
-    }
+fn cstr(bytes: &[u8]) -> io::Result<std::ffi::CString> {
+    std::ffi::CString::new(bytes).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 pub fn kind_of(mode: u32) -> Kind {
     Kind::from_mode(mode).unwrap_or(Kind::File)
-}
-
-/// The `/proc/self/fd/N` path of an fd: reopening through it reaches exactly that inode.
-fn proc_path(fd: RawFd) -> CString {
-    CString::new(format!("/proc/self/fd/{fd}")).expect("no NUL in a formatted path")
 }
 
 /// A directory stream over a host directory, for `readdir` with resumable offsets.
@@ -172,6 +94,21 @@ pub struct HostEntry {
 }
 
 impl DirStream {
+    /// A stream over an open (not `O_PATH`) directory fd, which it takes over.
+    pub(crate) fn new(fd: OwnedFd) -> io::Result<DirStream> {
+        use std::os::fd::IntoRawFd;
+        let raw = fd.into_raw_fd();
+        // SAFETY: fdopendir takes ownership of raw on success; on failure we close it.
+        let dir = unsafe { libc::fdopendir(raw) };
+        if dir.is_null() {
+            let e = io::Error::last_os_error();
+            // SAFETY: raw is still ours when fdopendir failed.
+            unsafe { libc::close(raw) };
+            return Err(e);
+        }
+        Ok(DirStream { dir, pos: 0 })
+    }
+
     /// Up to `max` entries starting at `offset` (0 = the beginning).
     pub fn read(&mut self, offset: i64, max: usize) -> io::Result<Vec<HostEntry>> {
         // SAFETY: dir is a live stream; readdir's result is valid until the next call.
@@ -221,15 +158,13 @@ impl DirStream {
 impl DiskTier {
     /// Opens the disk dir; fails if it is not a directory.
     pub fn new(dir: &Path) -> io::Result<DiskTier> {
-        let c = cstr(dir.as_os_str())?;
+        let c = cstr(dir.as_os_str().as_bytes())?;
         // SAFETY: c is a valid C string; the fd is owned right away.
         let fd = unsafe {
-            OwnedFd::from_raw_fd(cvt(libc::open(
-                c.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            ))?)
+            use std::os::fd::FromRawFd;
+            OwnedFd::from_raw_fd(cvt(libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC))?)
         };
-        let st = fstat(fd.as_raw_fd())?;
+        let st = at::stat_fd(fd.as_fd())?;
         // SAFETY: geteuid has no preconditions.
         let as_root = unsafe { libc::geteuid() } == 0;
         Ok(DiskTier {
@@ -247,14 +182,22 @@ impl DiskTier {
         })
     }
 
+    /// The disk dir's own fd, for walks that do not go through kernel inodes (control jobs).
+    pub fn root_fd(&self) -> BorrowedFd<'_> {
+        self.root.fd.as_fd()
+    }
+
+    /// Whether new host entries must be handed to the caller's uid/gid.
+    pub fn as_root(&self) -> bool {
+        self.as_root
+    }
+
     /// A known inode, or ENOENT if the kernel has forgotten it.
     pub fn node(&self, id: u64) -> io::Result<Arc<Node>> {
         if id == ROOT_ID {
             return Ok(self.root.clone());
         }
-        self.nodes
-            .get(id)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
+        self.nodes.get(id).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
     }
 
     fn id_for(&self, st: &libc::stat) -> u64 {
@@ -268,7 +211,7 @@ impl DiskTier {
             .or_insert_with(|| FOREIGN_BIT | self.next_foreign.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// The id `readdir` shows for a host entry of directory `dir`.
+    /// The id `readdir` shows for a host entry.
     pub fn entry_id(&self, host_ino: u64) -> u64 {
         if host_ino < FOREIGN_BIT {
             host_ino
@@ -277,32 +220,27 @@ impl DiskTier {
         }
     }
 
-    fn attr(&self, id: u64, st: &libc::stat) -> Attr {
-        Attr {
-            ino: id,
-            kind: kind_of(st.st_mode),
-            perm: (st.st_mode & 0o7777) as u16,
-            nlink: st.st_nlink as u32,
-            uid: st.st_uid,
-            gid: st.st_gid,
-            size: st.st_size as u64,
-            allocated: st.st_blocks as u64 * 512,
-            rdev: st.st_rdev as u32,
-            atime: to_time(st.st_atime, st.st_atime_nsec),
-            mtime: to_time(st.st_mtime, st.st_mtime_nsec),
-            ctime: to_time(st.st_ctime, st.st_ctime_nsec),
-            crtime: to_time(st.st_ctime, st.st_ctime_nsec),
+    /// The id a directory fd would have as an inode of this tier (for kernel notifications).
+    pub fn id_of(&self, fd: BorrowedFd<'_>) -> io::Result<u64> {
+        let st = at::stat_fd(fd)?;
+        if st.st_dev == self.root_dev && st.st_ino == at::stat_fd(self.root_fd())?.st_ino {
+            return Ok(ROOT_ID);
         }
+        Ok(self.id_for(&st))
+    }
+
+    fn attr(&self, id: u64, st: &libc::stat) -> Attr {
+        attr_of(id, st)
     }
 
     /// Registers an O_PATH fd as a looked-up inode (one more kernel reference).
     fn remember(&self, fd: OwnedFd) -> io::Result<Attr> {
-        let st = fstat(fd.as_raw_fd())?;
+        let st = at::stat_fd(fd.as_fd())?;
         let id = self.id_for(&st);
         let mut shard = self.nodes.shard(id).write();
-        match shard.get_mut(&id) {
+        match shard.get(&id) {
+            // Already known: keep the old fd, count the reference; `fd` closes here.
             Some(node) => {
-                // Already known: keep the old fd, count the reference; `fd` closes here.
                 node.lookups.fetch_add(1, Ordering::Relaxed);
             }
             None => {
@@ -320,21 +258,9 @@ impl DiskTier {
         Ok(self.attr(id, &st))
     }
 
-    fn open_path(&self, parent: &Node, name: &CStr) -> io::Result<OwnedFd> {
-        // SAFETY: name is a valid C string; the fd is owned right away.
-        unsafe {
-            Ok(OwnedFd::from_raw_fd(cvt(libc::openat(
-                parent.fd(),
-                name.as_ptr(),
-                libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            ))?))
-        }
-    }
-
     pub fn lookup(&self, parent: u64, name: &OsStr) -> io::Result<Attr> {
         let p = self.node(parent)?;
-        let c = checked(name)?;
-        let fd = self.open_path(&p, &c)?;
+        let fd = at::open_path_at(p.fd.as_fd(), &at::name(name)?)?;
         self.remember(fd)
     }
 
@@ -361,218 +287,100 @@ impl DiskTier {
 
     pub fn getattr(&self, id: u64) -> io::Result<Attr> {
         let n = self.node(id)?;
-        Ok(self.attr(id, &fstat(n.fd())?))
+        Ok(self.attr(id, &at::stat_fd(n.fd.as_fd())?))
     }
 
     /// Applies a setattr; `file` is an open handle for the inode, when the kernel gave one.
     pub fn setattr(&self, id: u64, set: &SetAttr, file: Option<&File>) -> io::Result<Attr> {
         let n = self.node(id)?;
-        let fd = n.fd();
+        let fd = n.fd.as_fd();
         if let Some(size) = set.size {
-            match file {
-                Some(f) => cvt(unsafe { libc::ftruncate(f.as_raw_fd(), size as i64) })?,
+            let reopened;
+            let f = match file {
+                Some(f) => f,
+                None if n.kind == Kind::Dir => return Err(io::Error::from_raw_os_error(libc::EISDIR)),
                 None => {
-                    if n.kind == Kind::Dir {
-                        return Err(io::Error::from_raw_os_error(libc::EISDIR));
-                    }
-                    let f = self.reopen(&n, libc::O_WRONLY)?;
-                    // SAFETY: plain syscall on an fd we own.
-                    cvt(unsafe { libc::ftruncate(f.as_raw_fd(), size as i64) })?
+                    reopened = at::reopen(fd, libc::O_WRONLY)?;
+                    &reopened
                 }
             };
+            f.set_len(size)?;
         }
         if set.uid.is_some() || set.gid.is_some() {
-            let uid = set.uid.unwrap_or(u32::MAX);
-            let gid = set.gid.unwrap_or(u32::MAX);
-            // SAFETY: EMPTY is a valid C string; AT_EMPTY_PATH acts on fd itself.
-            cvt(unsafe {
-                libc::fchownat(
-                    fd,
-                    EMPTY.as_ptr(),
-                    uid,
-                    gid,
-                    libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-                )
-            })?;
+            at::chown_fd(fd, set.uid.unwrap_or(u32::MAX), set.gid.unwrap_or(u32::MAX))?;
         }
         if let Some(perm) = set.perm {
-            self.chmod(&n, u32::from(perm))?;
+            if n.kind == Kind::Symlink {
+                return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+            }
+            at::chmod_fd(fd, u32::from(perm))?;
         }
         if set.atime.is_some() || set.mtime.is_some() {
-            let times = [to_timespec(set.atime), to_timespec(set.mtime)];
-            // SAFETY: times has two entries as utimensat requires.
-            cvt(unsafe {
-                libc::utimensat(
-                    fd,
-                    EMPTY.as_ptr(),
-                    times.as_ptr(),
-                    libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-                )
-            })?;
+            at::utimes_fd(fd, set.atime, set.mtime)?;
         }
-        Ok(self.attr(id, &fstat(fd)?))
+        Ok(self.attr(id, &at::stat_fd(fd)?))
     }
 
-    fn chmod(&self, n: &Node, mode: u32) -> io::Result<()> {
-        if n.kind == Kind::Symlink {
-            // Linux symlinks have no mode of their own.
-            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
-        }
-        // SAFETY: fchmodat2 with AT_EMPTY_PATH acts on the O_PATH fd itself.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_fchmodat2,
-                n.fd(),
-                EMPTY.as_ptr(),
-                mode,
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        if r == 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ENOSYS) {
-            return Err(err);
-        }
-        // Older kernels: the magic link reaches the same inode and is not a symlink here.
-        let p = proc_path(n.fd());
-        // SAFETY: p is a valid C string.
-        cvt(unsafe { libc::chmod(p.as_ptr(), mode) }).map(|_| ())
-    }
-
-    /// Opens an inode for I/O through its magic link (never a path in the disk dir).
-    fn reopen(&self, n: &Node, flags: i32) -> io::Result<File> {
-        let p = proc_path(n.fd());
-        // O_NOFOLLOW would refuse the magic link itself; the inode behind it is no symlink.
-        let flags = flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_NOFOLLOW)
-            | libc::O_CLOEXEC;
-        // SAFETY: p is a valid C string; the fd is owned right away.
-        unsafe { Ok(File::from_raw_fd(cvt(libc::open(p.as_ptr(), flags))?)) }
-    }
-
-    /// Opens a file for reading or writing. FIFOs and devices are refused with ENXIO
-    /// semantics left to the kernel: they are opened non-blocking so a daemon thread never
-    /// waits on one.
+    /// Opens a file for I/O. FIFOs and devices are opened non-blocking so a daemon thread
+    /// never waits on one.
     pub fn open(&self, id: u64, flags: i32) -> io::Result<File> {
         let n = self.node(id)?;
         let extra = match n.kind {
             Kind::File | Kind::Dir => 0,
             _ => libc::O_NONBLOCK,
         };
-        self.reopen(&n, flags | extra)
+        at::reopen(n.fd.as_fd(), flags | extra)
     }
 
     pub fn opendir(&self, id: u64) -> io::Result<DirStream> {
-        let n = self.node(id)?;
-        // SAFETY: "." is a valid C string; the fd goes to fdopendir, which owns it.
-        unsafe {
-            let fd = cvt(libc::openat(
-                n.fd(),
-                c".".as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            ))?;
-            let dir = libc::fdopendir(fd);
-            if dir.is_null() {
-                let e = io::Error::last_os_error();
-                libc::close(fd);
-                return Err(e);
-            }
-            Ok(DirStream { dir, pos: 0 })
-        }
+        at::dir_stream(self.node(id)?.fd.as_fd())
     }
 
     /// Hands a new host inode to the caller's uid/gid when the daemon runs as root. In a
     /// setgid directory the host already gave it the directory's group: keep that.
-    fn give(&self, fd: RawFd, parent: &Node, uid: u32, gid: u32) -> io::Result<()> {
+    fn give(&self, fd: BorrowedFd<'_>, parent: &Node, uid: u32, gid: u32) -> io::Result<()> {
         if !self.as_root {
             return Ok(());
         }
-        let pst = fstat(parent.fd())?;
-        let gid = if pst.st_mode & libc::S_ISGID != 0 {
-            u32::MAX
-        } else {
-            gid
-        };
-        // SAFETY: EMPTY is a valid C string; AT_EMPTY_PATH acts on fd itself.
-        cvt(unsafe {
-            libc::fchownat(
-                fd,
-                EMPTY.as_ptr(),
-                uid,
-                gid,
-                libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map(|_| ())
+        let pst = at::stat_fd(parent.fd.as_fd())?;
+        let gid = if pst.st_mode & libc::S_ISGID != 0 { u32::MAX } else { gid };
+        at::chown_fd(fd, uid, gid)
     }
 
-    /// Removes a just-made entry after a failure to finish making it.
-    fn undo(&self, parent: &Node, name: &CStr, dir: bool) {
-        let flag = if dir { libc::AT_REMOVEDIR } else { 0 };
-        // SAFETY: name is a valid C string.
-        unsafe { libc::unlinkat(parent.fd(), name.as_ptr(), flag) };
-    }
-
-    /// Finishes a create: owner, then registers the inode with one kernel reference.
+    /// Finishes a create: owner, then registers the inode with one kernel reference. On
+    /// failure the new entry is removed again.
     fn finish(&self, p: &Node, c: &CStr, uid: u32, gid: u32, dir: bool) -> io::Result<Attr> {
-        let made = self.open_path(p, c).and_then(|fd| {
-            self.give(fd.as_raw_fd(), p, uid, gid)?;
+        let made = at::open_path_at(p.fd.as_fd(), c).and_then(|fd| {
+            self.give(fd.as_fd(), p, uid, gid)?;
             Ok(fd)
         });
         match made {
             Ok(fd) => self.remember(fd),
             Err(e) => {
-                self.undo(p, c, dir);
+                let _ = at::unlink_at(p.fd.as_fd(), c, dir);
                 Err(e)
             }
         }
     }
 
-    pub fn mknod(
-        &self,
-        parent: u64,
-        name: &OsStr,
-        mode: u32,
-        rdev: u32,
-        uid: u32,
-        gid: u32,
-    ) -> io::Result<Attr> {
+    pub fn mknod(&self, parent: u64, name: &OsStr, mode: u32, rdev: u32, uid: u32, gid: u32) -> io::Result<Attr> {
         let p = self.node(parent)?;
-        let c = checked(name)?;
-        // SAFETY: c is a valid C string.
-        cvt(unsafe { libc::mknodat(p.fd(), c.as_ptr(), mode, u64::from(rdev)) })?;
+        let c = at::name(name)?;
+        at::mknod_at(p.fd.as_fd(), &c, mode, rdev)?;
         self.finish(&p, &c, uid, gid, false)
     }
 
-    pub fn mkdir(
-        &self,
-        parent: u64,
-        name: &OsStr,
-        mode: u32,
-        uid: u32,
-        gid: u32,
-    ) -> io::Result<Attr> {
+    pub fn mkdir(&self, parent: u64, name: &OsStr, mode: u32, uid: u32, gid: u32) -> io::Result<Attr> {
         let p = self.node(parent)?;
-        let c = checked(name)?;
-        // SAFETY: c is a valid C string.
-        cvt(unsafe { libc::mkdirat(p.fd(), c.as_ptr(), mode) })?;
+        let c = at::name(name)?;
+        at::mkdir_at(p.fd.as_fd(), &c, mode)?;
         self.finish(&p, &c, uid, gid, true)
     }
 
-    pub fn symlink(
-        &self,
-        parent: u64,
-        name: &OsStr,
-        target: &Path,
-        uid: u32,
-        gid: u32,
-    ) -> io::Result<Attr> {
+    pub fn symlink(&self, parent: u64, name: &OsStr, target: &Path, uid: u32, gid: u32) -> io::Result<Attr> {
         let p = self.node(parent)?;
-        let c = checked(name)?;
-        let t = cstr(target.as_os_str())?;
-        // SAFETY: both are valid C strings.
-        cvt(unsafe { libc::symlinkat(t.as_ptr(), p.fd(), c.as_ptr()) })?;
+        let c = at::name(name)?;
+        at::symlink_at(target.as_os_str(), p.fd.as_fd(), &c)?;
         self.finish(&p, &c, uid, gid, false)
     }
 
@@ -587,138 +395,53 @@ impl DiskTier {
         gid: u32,
     ) -> io::Result<(Attr, File)> {
         let p = self.node(parent)?;
-        let c = checked(name)?;
-        let flags = (flags & !(libc::O_NOCTTY | libc::O_PATH))
-            | libc::O_CREAT
-            | libc::O_EXCL
-            | libc::O_NOFOLLOW
-            | libc::O_CLOEXEC;
-        // SAFETY: c is a valid C string; the fd is owned right away.
-        let file =
-            unsafe { File::from_raw_fd(cvt(libc::openat(p.fd(), c.as_ptr(), flags, mode))?) };
-        if self.as_root {
-            let pst = fstat(p.fd())?;
-            let gid = if pst.st_mode & libc::S_ISGID != 0 {
-                u32::MAX
-            } else {
-                gid
-            };
-            // SAFETY: plain syscall on an fd we own.
-            if let Err(e) = cvt(unsafe { libc::fchown(file.as_raw_fd(), uid, gid) }) {
-                self.undo(&p, &c, false);
-                return Err(e);
-            }
+        let c = at::name(name)?;
+        let flags = (flags & !(libc::O_NOCTTY | libc::O_PATH)) | libc::O_CREAT | libc::O_EXCL;
+        let file = File::from(at::open_at(p.fd.as_fd(), &c, flags, mode)?);
+        if let Err(e) = self.give(file.as_fd(), &p, uid, gid) {
+            let _ = at::unlink_at(p.fd.as_fd(), &c, false);
+            return Err(e);
         }
         // The O_PATH fd that keeps the inode known comes from the open file itself, so it is
         // the very inode created even if the name was swapped meanwhile.
-        let path_fd = self.reopen_path(file.as_fd())?;
+        let path_fd = OwnedFd::from(at::reopen(file.as_fd(), libc::O_PATH)?);
         let attr = self.remember(path_fd)?;
         Ok((attr, file))
     }
 
-    fn reopen_path(&self, fd: std::os::fd::BorrowedFd<'_>) -> io::Result<OwnedFd> {
-        let p = proc_path(fd.as_raw_fd());
-        // SAFETY: p is a valid C string; the fd is owned right away.
-        unsafe {
-            Ok(OwnedFd::from_raw_fd(cvt(libc::open(
-                p.as_ptr(),
-                libc::O_PATH | libc::O_CLOEXEC,
-            ))?))
-        }
-    }
-
     pub fn unlink(&self, parent: u64, name: &OsStr) -> io::Result<()> {
-        self.remove(parent, name, 0)
+        at::unlink_at(self.node(parent)?.fd.as_fd(), &at::name(name)?, false)
     }
 
     pub fn rmdir(&self, parent: u64, name: &OsStr) -> io::Result<()> {
-        self.remove(parent, name, libc::AT_REMOVEDIR)
+        at::unlink_at(self.node(parent)?.fd.as_fd(), &at::name(name)?, true)
     }
 
-    fn remove(&self, parent: u64, name: &OsStr, flags: i32) -> io::Result<()> {
-        let p = self.node(parent)?;
-        let c = checked(name)?;
-        // SAFETY: c is a valid C string.
-        cvt(unsafe { libc::unlinkat(p.fd(), c.as_ptr(), flags) }).map(|_| ())
-    }
-
-    pub fn rename(
-        &self,
-        parent: u64,
-        name: &OsStr,
-        newparent: u64,
-        newname: &OsStr,
-        flags: u32,
-    ) -> io::Result<()> {
+    pub fn rename(&self, parent: u64, name: &OsStr, newparent: u64, newname: &OsStr, flags: u32) -> io::Result<()> {
         let p = self.node(parent)?;
         let np = self.node(newparent)?;
-        let c = checked(name)?;
-        let nc = checked(newname)?;
-        // SAFETY: both names are valid C strings.
-        cvt(unsafe { libc::renameat2(p.fd(), c.as_ptr(), np.fd(), nc.as_ptr(), flags) }).map(|_| ())
+        at::rename_at(p.fd.as_fd(), &at::name(name)?, np.fd.as_fd(), &at::name(newname)?, flags)
     }
 
     pub fn link(&self, id: u64, newparent: u64, newname: &OsStr) -> io::Result<Attr> {
         let n = self.node(id)?;
         let np = self.node(newparent)?;
-        let nc = checked(newname)?;
-        // SAFETY: names are valid C strings; AT_EMPTY_PATH links the fd's own inode.
-        let r = unsafe {
-            libc::linkat(
-                n.fd(),
-                EMPTY.as_ptr(),
-                np.fd(),
-                nc.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::ENOENT) && e.raw_os_error() != Some(libc::EPERM) {
-                return Err(e);
-            }
-            // Without CAP_DAC_READ_SEARCH: follow the magic link instead.
-            let p = proc_path(n.fd());
-            // SAFETY: both are valid C strings.
-            cvt(unsafe {
-                libc::linkat(
-                    libc::AT_FDCWD,
-                    p.as_ptr(),
-                    np.fd(),
-                    nc.as_ptr(),
-                    libc::AT_SYMLINK_FOLLOW,
-                )
-            })?;
-        }
-        let fd = self.open_path(&np, &nc)?;
-        self.remember(fd)
+        let nc = at::name(newname)?;
+        at::link_fd(n.fd.as_fd(), np.fd.as_fd(), &nc)?;
+        self.remember(at::open_path_at(np.fd.as_fd(), &nc)?)
     }
 
     pub fn readlink(&self, id: u64) -> io::Result<Vec<u8>> {
-        let n = self.node(id)?;
-        let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
-        // SAFETY: buf is writable for its length.
-        let len =
-            unsafe { libc::readlinkat(n.fd(), EMPTY.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if len < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.truncate(len as usize);
-        Ok(buf)
+        at::readlink_fd(self.node(id)?.fd.as_fd())
     }
 
     pub fn statfs(&self) -> io::Result<libc::statvfs> {
-        // SAFETY: fstatvfs fills the zeroed struct; O_PATH fds are accepted.
-        unsafe {
-            let mut s: libc::statvfs = std::mem::zeroed();
-            cvt(libc::fstatvfs(self.root.fd(), &mut s))?;
-            Ok(s)
-        }
+        at::statvfs_fd(self.root_fd())
     }
 
     /// Extended attributes go through the magic link; symlinks carry none here. The
     /// caller keeps `n` alive for the call, so the fd behind the path stays open.
-    fn xattr_path(&self, n: &Node) -> io::Result<CString> {
+    fn xattr_path(n: &Node) -> io::Result<std::ffi::CString> {
         if n.kind == Kind::Symlink {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
@@ -727,42 +450,24 @@ impl DiskTier {
 
     pub fn setxattr(&self, id: u64, name: &OsStr, value: &[u8], how: XattrSet) -> io::Result<()> {
         let n = self.node(id)?;
-        let p = self.xattr_path(&n)?;
-        let name = cstr(name)?;
+        let p = Self::xattr_path(&n)?;
+        let name = cstr(name.as_bytes())?;
         let flags = match how {
             XattrSet::Any => 0,
             XattrSet::Create => libc::XATTR_CREATE,
             XattrSet::Replace => libc::XATTR_REPLACE,
         };
         // SAFETY: strings are valid; value is readable for its length.
-        let r = unsafe {
-            libc::setxattr(
-                p.as_ptr(),
-                name.as_ptr(),
-                value.as_ptr().cast(),
-                value.len(),
-                flags,
-            )
-        };
-        drop(n);
-        cvt(r).map(|_| ())
+        cvt(unsafe { libc::setxattr(p.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), flags) }).map(|_| ())
     }
 
     pub fn getxattr(&self, id: u64, name: &OsStr) -> io::Result<Vec<u8>> {
         let n = self.node(id)?;
-        let p = self.xattr_path(&n)?;
-        let name = cstr(name)?;
+        let p = Self::xattr_path(&n)?;
+        let name = cstr(name.as_bytes())?;
         let mut buf = vec![0u8; crate::ram::XATTR_SIZE_MAX];
         // SAFETY: strings are valid; buf is writable for its length.
-        let len = unsafe {
-            libc::getxattr(
-                p.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        drop(n);
+        let len = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if len < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -779,7 +484,6 @@ impl DiskTier {
         let mut buf = vec![0u8; crate::ram::XATTR_SIZE_MAX];
         // SAFETY: p is valid; buf is writable for its length.
         let len = unsafe { libc::listxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        drop(n);
         if len < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -789,11 +493,28 @@ impl DiskTier {
 
     pub fn removexattr(&self, id: u64, name: &OsStr) -> io::Result<()> {
         let n = self.node(id)?;
-        let p = self.xattr_path(&n)?;
-        let name = cstr(name)?;
+        let p = Self::xattr_path(&n)?;
+        let name = cstr(name.as_bytes())?;
         // SAFETY: strings are valid.
-        let r = unsafe { libc::removexattr(p.as_ptr(), name.as_ptr()) };
-        drop(n);
-        cvt(r).map(|_| ())
+        cvt(unsafe { libc::removexattr(p.as_ptr(), name.as_ptr()) }).map(|_| ())
+    }
+}
+
+/// What `stat` shows of a host inode, under the tier's id for it.
+pub fn attr_of(id: u64, st: &libc::stat) -> Attr {
+    Attr {
+        ino: id,
+        kind: kind_of(st.st_mode),
+        perm: (st.st_mode & 0o7777) as u16,
+        nlink: st.st_nlink as u32,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        size: st.st_size as u64,
+        allocated: st.st_blocks as u64 * 512,
+        rdev: st.st_rdev as u32,
+        atime: at::to_time(st.st_atime, st.st_atime_nsec),
+        mtime: at::to_time(st.st_mtime, st.st_mtime_nsec),
+        ctime: at::to_time(st.st_ctime, st.st_ctime_nsec),
+        crtime: at::to_time(st.st_ctime, st.st_ctime_nsec),
     }
 }
