@@ -11,6 +11,8 @@
 //! builds kernel replies. Errors map to errno in exactly one place (`error::FsError::errno`).
 
 pub mod config;
+pub mod control;
+pub mod counters;
 pub mod disk;
 pub mod error;
 pub mod fs;

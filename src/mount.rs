@@ -12,9 +12,9 @@ use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use fuser::{Config, MountOption, Session, SessionACL};
+use fuser::{Config, MountOption, Notifier, Session, SessionACL};
 use log::{info, warn};
 
 use crate::config::{MountConfig, RamKind};
@@ -33,7 +33,7 @@ fn owner() -> Ctx {
     }
 }
 
-fn build(cfg: &MountConfig) -> Result<FuseFs, String> {
+fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs, String> {
     let who = owner();
     let (store, ttl): (Arc<dyn RamStore>, _) = match cfg.ram {
         RamKind::Memory => (
@@ -44,7 +44,14 @@ fn build(cfg: &MountConfig) -> Result<FuseFs, String> {
     };
     let disk = DiskTier::new(&cfg.disk_dir)
         .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
-    Ok(FuseFs::new(MavFs::new(store, disk, who, ttl)))
+    Ok(FuseFs::new(MavFs::new(
+        store,
+        disk,
+        cfg.disk_dir.clone(),
+        who,
+        ttl,
+        notifier,
+    )))
 }
 
 fn fuse_config(cfg: &MountConfig) -> Config {
@@ -156,7 +163,8 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
     // a second time to what it creates on the host.
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
-    let fs = match build(cfg) {
+    let notifier = Arc::new(OnceLock::new());
+    let fs = match build(cfg, notifier.clone()) {
         Ok(fs) => fs,
         Err(e) => {
             ready(Err(e.clone()));
@@ -171,6 +179,7 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
             return Err(msg);
         }
     };
+    let _ = notifier.set(session.notifier());
     let bg = session.spawn().map_err(|e| e.to_string())?;
     tune_bdi(&cfg.mountpoint);
     match std::fs::metadata(&cfg.mountpoint) {

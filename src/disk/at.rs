@@ -59,7 +59,12 @@ pub fn stat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<libc::stat
     // SAFETY: as in stat_fd; name is a valid C string.
     unsafe {
         let mut st: libc::stat = std::mem::zeroed();
-        match cvt(libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)) {
+        match cvt(libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )) {
             Ok(_) => Ok(Some(st)),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
             Err(e) => Err(e),
@@ -89,7 +94,8 @@ pub fn open_path_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
 pub fn reopen(fd: BorrowedFd<'_>, flags: i32) -> io::Result<File> {
     let p = proc_path(fd.as_raw_fd());
     // O_NOFOLLOW would refuse the magic link itself; the inode behind it is no symlink.
-    let flags = flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_NOFOLLOW) | libc::O_CLOEXEC;
+    let flags = flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_NOFOLLOW)
+        | libc::O_CLOEXEC;
     // SAFETY: p is a valid C string; the fd is owned right away.
     unsafe { Ok(File::from_raw_fd(cvt(libc::open(p.as_ptr(), flags))?)) }
 }
@@ -112,7 +118,15 @@ pub fn chown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
 /// have no mode, so the caller refuses those).
 pub fn chmod_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
     // SAFETY: fchmodat2 with AT_EMPTY_PATH acts on the fd itself.
-    let r = unsafe { libc::syscall(libc::SYS_fchmodat2, fd.as_raw_fd(), EMPTY.as_ptr(), mode, libc::AT_EMPTY_PATH) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fchmodat2,
+            fd.as_raw_fd(),
+            EMPTY.as_ptr(),
+            mode,
+            libc::AT_EMPTY_PATH,
+        )
+    };
     if r == 0 {
         return Ok(());
     }
@@ -149,14 +163,21 @@ pub(crate) fn timespec(t: Option<TimeSet>) -> libc::timespec {
                     sec -= 1;
                     nsec += 1_000_000_000;
                 }
-                libc::timespec { tv_sec: sec, tv_nsec: nsec }
+                libc::timespec {
+                    tv_sec: sec,
+                    tv_nsec: nsec,
+                }
             }
         },
     }
 }
 
 /// Sets atime/mtime of the inode behind any fd, symlinks included.
-pub fn utimes_fd(fd: BorrowedFd<'_>, atime: Option<TimeSet>, mtime: Option<TimeSet>) -> io::Result<()> {
+pub fn utimes_fd(
+    fd: BorrowedFd<'_>,
+    atime: Option<TimeSet>,
+    mtime: Option<TimeSet>,
+) -> io::Result<()> {
     let times = [timespec(atime), timespec(mtime)];
     // SAFETY: times has two entries as utimensat requires.
     cvt(unsafe {
@@ -173,7 +194,14 @@ pub fn utimes_fd(fd: BorrowedFd<'_>, atime: Option<TimeSet>, mtime: Option<TimeS
 pub fn readlink_fd(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
     // SAFETY: buf is writable for its length.
-    let len = unsafe { libc::readlinkat(fd.as_raw_fd(), EMPTY.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let len = unsafe {
+        libc::readlinkat(
+            fd.as_raw_fd(),
+            EMPTY.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if len < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -187,7 +215,8 @@ pub fn mkdir_at(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
 }
 
 pub fn symlink_at(target: &OsStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
-    let t = CString::new(target.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let t =
+        CString::new(target.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: both are valid C strings.
     cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) }).map(|_| ())
 }
@@ -211,15 +240,29 @@ pub fn rename_at(
     flags: u32,
 ) -> io::Result<()> {
     // SAFETY: both names are valid C strings.
-    cvt(unsafe { libc::renameat2(dir.as_raw_fd(), name.as_ptr(), newdir.as_raw_fd(), newname.as_ptr(), flags) })
-        .map(|_| ())
+    cvt(unsafe {
+        libc::renameat2(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            newdir.as_raw_fd(),
+            newname.as_ptr(),
+            flags,
+        )
+    })
+    .map(|_| ())
 }
 
 /// A new name `newdir/newname` for the inode behind `fd`.
 pub fn link_fd(fd: BorrowedFd<'_>, newdir: BorrowedFd<'_>, newname: &CStr) -> io::Result<()> {
     // SAFETY: names are valid C strings; AT_EMPTY_PATH links the fd's own inode.
     let r = unsafe {
-        libc::linkat(fd.as_raw_fd(), EMPTY.as_ptr(), newdir.as_raw_fd(), newname.as_ptr(), libc::AT_EMPTY_PATH)
+        libc::linkat(
+            fd.as_raw_fd(),
+            EMPTY.as_ptr(),
+            newdir.as_raw_fd(),
+            newname.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
     };
     if r == 0 {
         return Ok(());
@@ -232,7 +275,13 @@ pub fn link_fd(fd: BorrowedFd<'_>, newdir: BorrowedFd<'_>, newname: &CStr) -> io
     let p = proc_path(fd.as_raw_fd());
     // SAFETY: both are valid C strings.
     cvt(unsafe {
-        libc::linkat(libc::AT_FDCWD, p.as_ptr(), newdir.as_raw_fd(), newname.as_ptr(), libc::AT_SYMLINK_FOLLOW)
+        libc::linkat(
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            newdir.as_raw_fd(),
+            newname.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
     })
     .map(|_| ())
 }
@@ -274,6 +323,7 @@ pub(crate) fn to_time(sec: i64, nsec: i64) -> SystemTime {
     if sec >= 0 {
         UNIX_EPOCH + std::time::Duration::new(sec as u64, nsec as u32)
     } else {
-        UNIX_EPOCH - std::time::Duration::from_secs(sec.unsigned_abs()) + std::time::Duration::from_nanos(nsec as u64)
+        UNIX_EPOCH - std::time::Duration::from_secs(sec.unsigned_abs())
+            + std::time::Duration::from_nanos(nsec as u64)
     }
 }

@@ -162,7 +162,10 @@ impl DiskTier {
         // SAFETY: c is a valid C string; the fd is owned right away.
         let fd = unsafe {
             use std::os::fd::FromRawFd;
-            OwnedFd::from_raw_fd(cvt(libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC))?)
+            OwnedFd::from_raw_fd(cvt(libc::open(
+                c.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            ))?)
         };
         let st = at::stat_fd(fd.as_fd())?;
         // SAFETY: geteuid has no preconditions.
@@ -197,7 +200,9 @@ impl DiskTier {
         if id == ROOT_ID {
             return Ok(self.root.clone());
         }
-        self.nodes.get(id).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
+        self.nodes
+            .get(id)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
     }
 
     fn id_for(&self, st: &libc::stat) -> u64 {
@@ -298,7 +303,9 @@ impl DiskTier {
             let reopened;
             let f = match file {
                 Some(f) => f,
-                None if n.kind == Kind::Dir => return Err(io::Error::from_raw_os_error(libc::EISDIR)),
+                None if n.kind == Kind::Dir => {
+                    return Err(io::Error::from_raw_os_error(libc::EISDIR))
+                }
                 None => {
                     reopened = at::reopen(fd, libc::O_WRONLY)?;
                     &reopened
@@ -343,7 +350,11 @@ impl DiskTier {
             return Ok(());
         }
         let pst = at::stat_fd(parent.fd.as_fd())?;
-        let gid = if pst.st_mode & libc::S_ISGID != 0 { u32::MAX } else { gid };
+        let gid = if pst.st_mode & libc::S_ISGID != 0 {
+            u32::MAX
+        } else {
+            gid
+        };
         at::chown_fd(fd, uid, gid)
     }
 
@@ -363,21 +374,43 @@ impl DiskTier {
         }
     }
 
-    pub fn mknod(&self, parent: u64, name: &OsStr, mode: u32, rdev: u32, uid: u32, gid: u32) -> io::Result<Attr> {
+    pub fn mknod(
+        &self,
+        parent: u64,
+        name: &OsStr,
+        mode: u32,
+        rdev: u32,
+        uid: u32,
+        gid: u32,
+    ) -> io::Result<Attr> {
         let p = self.node(parent)?;
         let c = at::name(name)?;
         at::mknod_at(p.fd.as_fd(), &c, mode, rdev)?;
         self.finish(&p, &c, uid, gid, false)
     }
 
-    pub fn mkdir(&self, parent: u64, name: &OsStr, mode: u32, uid: u32, gid: u32) -> io::Result<Attr> {
+    pub fn mkdir(
+        &self,
+        parent: u64,
+        name: &OsStr,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> io::Result<Attr> {
         let p = self.node(parent)?;
         let c = at::name(name)?;
         at::mkdir_at(p.fd.as_fd(), &c, mode)?;
         self.finish(&p, &c, uid, gid, true)
     }
 
-    pub fn symlink(&self, parent: u64, name: &OsStr, target: &Path, uid: u32, gid: u32) -> io::Result<Attr> {
+    pub fn symlink(
+        &self,
+        parent: u64,
+        name: &OsStr,
+        target: &Path,
+        uid: u32,
+        gid: u32,
+    ) -> io::Result<Attr> {
         let p = self.node(parent)?;
         let c = at::name(name)?;
         at::symlink_at(target.as_os_str(), p.fd.as_fd(), &c)?;
@@ -417,10 +450,23 @@ impl DiskTier {
         at::unlink_at(self.node(parent)?.fd.as_fd(), &at::name(name)?, true)
     }
 
-    pub fn rename(&self, parent: u64, name: &OsStr, newparent: u64, newname: &OsStr, flags: u32) -> io::Result<()> {
+    pub fn rename(
+        &self,
+        parent: u64,
+        name: &OsStr,
+        newparent: u64,
+        newname: &OsStr,
+        flags: u32,
+    ) -> io::Result<()> {
         let p = self.node(parent)?;
         let np = self.node(newparent)?;
-        at::rename_at(p.fd.as_fd(), &at::name(name)?, np.fd.as_fd(), &at::name(newname)?, flags)
+        at::rename_at(
+            p.fd.as_fd(),
+            &at::name(name)?,
+            np.fd.as_fd(),
+            &at::name(newname)?,
+            flags,
+        )
     }
 
     pub fn link(&self, id: u64, newparent: u64, newname: &OsStr) -> io::Result<Attr> {
@@ -458,7 +504,16 @@ impl DiskTier {
             XattrSet::Replace => libc::XATTR_REPLACE,
         };
         // SAFETY: strings are valid; value is readable for its length.
-        cvt(unsafe { libc::setxattr(p.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), flags) }).map(|_| ())
+        cvt(unsafe {
+            libc::setxattr(
+                p.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                flags,
+            )
+        })
+        .map(|_| ())
     }
 
     pub fn getxattr(&self, id: u64, name: &OsStr) -> io::Result<Vec<u8>> {
@@ -467,7 +522,14 @@ impl DiskTier {
         let name = cstr(name.as_bytes())?;
         let mut buf = vec![0u8; crate::ram::XATTR_SIZE_MAX];
         // SAFETY: strings are valid; buf is writable for its length.
-        let len = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let len = unsafe {
+            libc::getxattr(
+                p.as_ptr(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
         if len < 0 {
             return Err(io::Error::last_os_error());
         }

@@ -16,6 +16,7 @@ use fuser::{
 use log::{debug, warn};
 
 use super::{Ctx, Entry, MavFs, Opened, SetAttrs};
+use crate::counters::Counter;
 use crate::error::FsError;
 use crate::ram::TimeSet;
 use crate::sync::{Mutex, ShardedMap};
@@ -122,6 +123,16 @@ pub struct FuseFs {
 }
 
 impl FuseFs {
+    /// Counts an operation, and its failure, against the inode's tier.
+    fn done<T>(&self, ino: u64, r: Result<T, FsError>) -> Result<T, FsError> {
+        self.core.count(ino, Counter::Ops, 1);
+        // A missing name is an answer, not a failure.
+        if r.as_ref().is_err_and(|e| e.errno() != libc::ENOENT) {
+            self.core.count(ino, Counter::Errors, 1);
+        }
+        r
+    }
+
     pub fn new(core: MavFs) -> Self {
         FuseFs {
             core,
@@ -182,11 +193,14 @@ fn reply_empty(reply: ReplyEmpty, r: Result<(), FsError>, op: &str) {
 }
 
 fn open_flags(o: &Opened) -> FopenFlags {
+    let mut f = FopenFlags::empty();
     if o.keep_cache {
-        FopenFlags::FOPEN_KEEP_CACHE
-    } else {
-        FopenFlags::empty()
+        f |= FopenFlags::FOPEN_KEEP_CACHE;
     }
+    if o.direct_io {
+        f |= FopenFlags::FOPEN_DIRECT_IO | FopenFlags::FOPEN_NONSEEKABLE;
+    }
+    f
 }
 
 fn reply_xattr(reply: ReplyXattr, r: Result<Vec<u8>, FsError>, size: u32, op: &str) {
@@ -222,7 +236,7 @@ impl Filesystem for FuseFs {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        match self.core.lookup(parent.0, name) {
+        match self.done(parent.0, self.core.lookup(parent.0, name)) {
             Ok(e) => reply.entry(&e.ttl, &e.attr, Generation(0)),
             Err(e) if e.errno() == libc::ENOENT => match self.core.negative_ttl(parent.0) {
                 // Inode 0 with a timeout: the kernel caches "no such name".
@@ -242,7 +256,7 @@ impl Filesystem for FuseFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.core.getattr(ino.0) {
+        match self.done(ino.0, self.core.getattr(ino.0)) {
             Ok(e) => reply.attr(&e.ttl, &e.attr),
             Err(e) => reply.error(fail("getattr", e)),
         }
@@ -275,14 +289,14 @@ impl Filesystem for FuseFs {
             mtime: time(mtime),
             ctime,
         };
-        match self.core.setattr(ino.0, &set, fh.map(|f| f.0)) {
+        match self.done(ino.0, self.core.setattr(ino.0, &set, fh.map(|f| f.0))) {
             Ok(e) => reply.attr(&e.ttl, &e.attr),
             Err(e) => reply.error(fail("setattr", e)),
         }
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        match self.core.readlink(ino.0) {
+        match self.done(ino.0, self.core.readlink(ino.0)) {
             Ok(t) => reply.data(&t),
             Err(e) => reply.error(fail("readlink", e)),
         }
@@ -301,7 +315,10 @@ impl Filesystem for FuseFs {
         let mode = mode & !(umask & 0o777);
         reply_entry(
             reply,
-            self.core.mknod(ctx(req), parent.0, name, mode, rdev),
+            self.done(
+                parent.0,
+                self.core.mknod(ctx(req), parent.0, name, mode, rdev),
+            ),
             "mknod",
         );
     }
@@ -318,17 +335,25 @@ impl Filesystem for FuseFs {
         let mode = mode & !(umask & 0o777);
         reply_entry(
             reply,
-            self.core.mkdir(ctx(req), parent.0, name, mode),
+            self.done(parent.0, self.core.mkdir(ctx(req), parent.0, name, mode)),
             "mkdir",
         );
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        reply_empty(reply, self.core.unlink(parent.0, name), "unlink");
+        reply_empty(
+            reply,
+            self.done(parent.0, self.core.unlink(parent.0, name)),
+            "unlink",
+        );
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        reply_empty(reply, self.core.rmdir(parent.0, name), "rmdir");
+        reply_empty(
+            reply,
+            self.done(parent.0, self.core.rmdir(parent.0, name)),
+            "rmdir",
+        );
     }
 
     fn symlink(
@@ -341,7 +366,10 @@ impl Filesystem for FuseFs {
     ) {
         reply_entry(
             reply,
-            self.core.symlink(ctx(req), parent.0, link_name, target),
+            self.done(
+                parent.0,
+                self.core.symlink(ctx(req), parent.0, link_name, target),
+            ),
             "symlink",
         );
     }
@@ -359,6 +387,7 @@ impl Filesystem for FuseFs {
         let r = self
             .core
             .rename(parent.0, name, newparent.0, newname, flags.bits());
+        let r = self.done(parent.0, r);
         reply_empty(reply, r, "rename");
     }
 
@@ -370,11 +399,15 @@ impl Filesystem for FuseFs {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        reply_entry(reply, self.core.link(ino.0, newparent.0, newname), "link");
+        reply_entry(
+            reply,
+            self.done(ino.0, self.core.link(ino.0, newparent.0, newname)),
+            "link",
+        );
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        match self.core.open(ino.0, flags.0) {
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        match self.done(ino.0, self.core.open(ctx(req), ino.0, flags.0)) {
             Ok(o) => match self.backing(
                 ino.0,
                 o.fh,
@@ -398,8 +431,11 @@ impl Filesystem for FuseFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        match self.core.read(ino.0, fh.0, offset, size) {
-            Ok(d) => reply.data(&d),
+        match self.done(ino.0, self.core.read(ino.0, fh.0, offset, size)) {
+            Ok(d) => {
+                self.core.count(ino.0, Counter::ReadBytes, d.len() as u64);
+                reply.data(&d)
+            }
             Err(e) => reply.error(fail("read", e)),
         }
     }
@@ -416,8 +452,11 @@ impl Filesystem for FuseFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        match self.core.write(ino.0, fh.0, offset, data) {
-            Ok(n) => reply.written(n),
+        match self.done(ino.0, self.core.write(ino.0, fh.0, offset, data)) {
+            Ok(n) => {
+                self.core.count(ino.0, Counter::WriteBytes, u64::from(n));
+                reply.written(n)
+            }
             Err(e) => reply.error(fail("write", e)),
         }
     }
@@ -447,11 +486,15 @@ impl Filesystem for FuseFs {
         datasync: bool,
         reply: ReplyEmpty,
     ) {
-        reply_empty(reply, self.core.fsync(ino.0, fh.0, datasync), "fsync");
+        reply_empty(
+            reply,
+            self.done(ino.0, self.core.fsync(ino.0, fh.0, datasync)),
+            "fsync",
+        );
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        match self.core.opendir(ino.0) {
+        match self.done(ino.0, self.core.opendir(ino.0)) {
             Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
             Err(e) => reply.error(fail("opendir", e)),
         }
@@ -465,7 +508,7 @@ impl Filesystem for FuseFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        match self.core.readdir(ino.0, fh.0, offset, READDIR_BATCH) {
+        match self.done(ino.0, self.core.readdir(ino.0, fh.0, offset, READDIR_BATCH)) {
             Ok(items) => {
                 for it in items {
                     if reply.add(INodeNo(it.ino), it.offset, it.kind, &it.name) {
@@ -502,7 +545,7 @@ impl Filesystem for FuseFs {
     }
 
     fn statfs(&self, _req: &Request, ino: INodeNo, reply: ReplyStatfs) {
-        match self.core.statfs(ino.0) {
+        match self.done(ino.0, self.core.statfs(ino.0)) {
             Ok(s) => reply.statfs(
                 s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.bsize, s.namelen, s.frsize,
             ),
@@ -522,21 +565,35 @@ impl Filesystem for FuseFs {
     ) {
         reply_empty(
             reply,
-            self.core.setxattr(ino.0, name, value, flags),
+            self.done(ino.0, self.core.setxattr(ino.0, name, value, flags)),
             "setxattr",
         );
     }
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
-        reply_xattr(reply, self.core.getxattr(ino.0, name), size, "getxattr");
+        reply_xattr(
+            reply,
+            self.done(ino.0, self.core.getxattr(ino.0, name)),
+            size,
+            "getxattr",
+        );
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
-        reply_xattr(reply, self.core.listxattr(ino.0), size, "listxattr");
+        reply_xattr(
+            reply,
+            self.done(ino.0, self.core.listxattr(ino.0)),
+            size,
+            "listxattr",
+        );
     }
 
     fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        reply_empty(reply, self.core.removexattr(ino.0, name), "removexattr");
+        reply_empty(
+            reply,
+            self.done(ino.0, self.core.removexattr(ino.0, name)),
+            "removexattr",
+        );
     }
 
     fn access(&self, _req: &Request, _ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
@@ -555,7 +612,10 @@ impl Filesystem for FuseFs {
         reply: ReplyCreate,
     ) {
         let mode = mode & !(umask & 0o777);
-        match self.core.create(ctx(req), parent.0, name, mode, flags) {
+        match self.done(
+            parent.0,
+            self.core.create(ctx(req), parent.0, name, mode, flags),
+        ) {
             Ok((e, o)) => {
                 self.backing(e.attr.ino.0, o.fh, None);
                 reply.created(
@@ -582,7 +642,10 @@ impl Filesystem for FuseFs {
     ) {
         reply_empty(
             reply,
-            self.core.fallocate(ino.0, fh.0, offset, length, mode),
+            self.done(
+                ino.0,
+                self.core.fallocate(ino.0, fh.0, offset, length, mode),
+            ),
             "fallocate",
         );
     }

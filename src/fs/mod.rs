@@ -13,12 +13,16 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use fuser::{FileAttr, FileType, INodeNo};
+use fuser::{FileAttr, FileType, INodeNo, Notifier};
 
+use crate::control::jobs::is_tmp_name;
+use crate::control::protocol::CONTROL_NAME;
+use crate::control::server::Control;
+use crate::counters::{Counter, Counters, Place};
 use crate::disk::DiskTier;
 use crate::error::{FsError, FsResult};
 use crate::ram::{self, Attr, Falloc, Kind, NewNode, RamStore, RenameMode, SetAttr, XattrSet};
@@ -26,7 +30,7 @@ use crate::sync::Mutex;
 use handles::{Handle, Handles};
 use inode::Target;
 
-/// Names in the root besides the two tiers; the control file comes with `mavfsctl`.
+/// Names in the root.
 const VRAM_NAME: &str = "vram";
 const VDISK_NAME: &str = "vdisk";
 
@@ -53,6 +57,8 @@ pub struct Opened {
     pub fh: u64,
     /// Keep the page cache across opens (safe where only this mount changes the data).
     pub keep_cache: bool,
+    /// Every read and write goes to the daemon (the control file's answers change).
+    pub direct_io: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -81,8 +87,10 @@ pub type SetAttrs = SetAttr;
 /// The two tiers and what the mount adds on top of them.
 pub struct MavFs {
     store: Arc<dyn RamStore>,
-    disk: DiskTier,
+    disk: Arc<DiskTier>,
     handles: Handles,
+    control: Arc<Control>,
+    counters: Arc<Counters>,
     owner: Ctx,
     mounted_at: SystemTime,
     /// Attribute and entry timeout for `vram/`: long on a store only this mount changes.
@@ -130,15 +138,45 @@ fn fuse_attr(ino: u64, a: &Attr) -> FileAttr {
 }
 
 impl MavFs {
-    pub fn new(store: Arc<dyn RamStore>, disk: DiskTier, owner: Ctx, ram_ttl: Duration) -> Self {
+    /// `notifier` is filled once the session exists, so jobs can tell the kernel what they
+    /// changed behind its back.
+    pub fn new(
+        store: Arc<dyn RamStore>,
+        disk: DiskTier,
+        disk_dir: PathBuf,
+        owner: Ctx,
+        ram_ttl: Duration,
+        notifier: Arc<OnceLock<Notifier>>,
+    ) -> Self {
+        let disk = Arc::new(disk);
+        let counters = Arc::new(Counters::default());
+        let control = Arc::new(Control::new(
+            store.clone(),
+            disk.clone(),
+            disk_dir,
+            counters.clone(),
+            notifier,
+        ));
         MavFs {
             store,
             disk,
             handles: Handles::default(),
+            control,
+            counters,
             owner,
             mounted_at: SystemTime::now(),
             ram_ttl,
         }
+    }
+
+    /// Counts one operation (and its bytes) against the tier of `ino`.
+    pub fn count(&self, ino: u64, what: Counter, n: u64) {
+        let place = match inode::route(ino) {
+            Some(Target::Ram(_)) => Place::Vram,
+            Some(Target::Disk(_)) => Place::Vdisk,
+            _ => return,
+        };
+        self.counters.add(place, what, n);
     }
 
     pub fn store(&self) -> &Arc<dyn RamStore> {
@@ -191,6 +229,16 @@ impl MavFs {
         }
     }
 
+    fn control_entry(&self) -> Entry {
+        let mut e = self.root_entry();
+        e.attr.ino = INodeNo(inode::CONTROL);
+        e.attr.kind = FileType::RegularFile;
+        e.attr.perm = 0o600;
+        e.attr.nlink = 1;
+        e.attr.size = 0;
+        e
+    }
+
     /// A parent directory for a new or removed entry: never the fixed root.
     fn parent(ino: u64) -> FsResult<Target> {
         match Self::route(ino)? {
@@ -205,9 +253,12 @@ impl MavFs {
             Target::Root => match name.to_str() {
                 Some(VRAM_NAME) => self.getattr(inode::VRAM),
                 Some(VDISK_NAME) => self.getattr(inode::VDISK),
+                Some(CONTROL_NAME) => Ok(self.control_entry()),
                 _ => Err(FsError::Store(ram::StoreError::NotFound)),
             },
             Target::Control => Err(FsError::NotDir),
+            // A job's file in the making is nobody else's business.
+            _ if is_tmp_name(name) => Err(FsError::Store(ram::StoreError::NotFound)),
             Target::Ram(p) => Ok(self.ram_entry(&self.store.lookup(p, name)?)),
             Target::Disk(p) => Ok(self.disk_entry(&self.disk.lookup(p, name)?)),
         }
@@ -230,7 +281,7 @@ impl MavFs {
     pub fn getattr(&self, ino: u64) -> FsResult<Entry> {
         match Self::route(ino)? {
             Target::Root => Ok(self.root_entry()),
-            Target::Control => Err(FsError::NoInode),
+            Target::Control => Ok(self.control_entry()),
             Target::Ram(i) => Ok(self.ram_entry(&self.store.getattr(i)?)),
             Target::Disk(id) => Ok(self.disk_entry(&self.disk.getattr(id)?)),
         }
@@ -242,6 +293,10 @@ impl MavFs {
 
     pub fn setattr(&self, ino: u64, set: &SetAttrs, fh: Option<u64>) -> FsResult<Entry> {
         match Self::route(ino)? {
+            // A shell's `>` truncates before writing a request: nothing to truncate.
+            Target::Control if set.size.is_some() && set.perm.is_none() && set.uid.is_none() => {
+                Ok(self.control_entry())
+            }
             Target::Root | Target::Control => Err(FsError::RootIsFixed),
             Target::Ram(i) => Ok(self.ram_entry(&self.store.setattr(i, set)?)),
             Target::Disk(id) => {
@@ -396,13 +451,14 @@ impl MavFs {
         }
     }
 
-    pub fn open(&self, ino: u64, flags: i32) -> FsResult<Opened> {
+    pub fn open(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
         match Self::route(ino)? {
             Target::Ram(i) => {
                 self.store.open(i)?;
                 Ok(Opened {
                     fh: 0,
-                    keep_cache: true,
+                    keep_cache: !self.store.shared(),
+                    direct_io: false,
                 })
             }
             Target::Disk(id) => {
@@ -410,10 +466,24 @@ impl MavFs {
                 Ok(Opened {
                     fh: self.handles.insert(Handle::File(file)),
                     keep_cache: false,
+                    direct_io: false,
                 })
             }
             Target::Root => Err(FsError::IsDir),
-            Target::Control => Err(FsError::NoInode),
+            Target::Control => {
+                // Checked here too: with allow_other the mode bits alone would do, but the
+                // control file steers the whole mount.
+                if ctx.uid != 0 && ctx.uid != self.owner.uid {
+                    return Err(FsError::Host(std::io::Error::from_raw_os_error(
+                        libc::EACCES,
+                    )));
+                }
+                Ok(Opened {
+                    fh: self.control.open(),
+                    keep_cache: false,
+                    direct_io: true,
+                })
+            }
         }
     }
 
@@ -436,7 +506,7 @@ impl MavFs {
                     target: b"",
                 };
                 let entry = self.ram_create(p, name, &node)?;
-                let opened = self.open(entry.attr.ino.0, flags)?;
+                let opened = self.open(ctx, entry.attr.ino.0, flags)?;
                 Ok((entry, opened))
             }
             Target::Disk(p) => {
@@ -449,6 +519,7 @@ impl MavFs {
                     Opened {
                         fh,
                         keep_cache: false,
+                        direct_io: false,
                     },
                 ))
             }
@@ -466,6 +537,10 @@ impl MavFs {
 
     pub fn read(&self, ino: u64, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
         match Self::route(ino)? {
+            Target::Control => self
+                .control
+                .read(fh, size)
+                .map_err(|e| FsError::Host(std::io::Error::from_raw_os_error(e))),
             Target::Ram(i) => Ok(self.store.read(i, offset, size)?),
             Target::Disk(_) => self.with_file(fh, |f| {
                 let mut buf = vec![0u8; size as usize];
@@ -487,6 +562,10 @@ impl MavFs {
 
     pub fn write(&self, ino: u64, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {
         match Self::route(ino)? {
+            Target::Control => self
+                .control
+                .write(fh, data)
+                .map_err(|e| FsError::Host(std::io::Error::from_raw_os_error(e))),
             Target::Ram(i) => {
                 self.store.write(i, offset, data)?;
                 Ok(data.len() as u32)
@@ -505,6 +584,7 @@ impl MavFs {
             Some(Target::Disk(_)) => {
                 self.handles.remove(fh);
             }
+            Some(Target::Control) => self.control.release(fh),
             _ => {}
         }
     }
@@ -615,12 +695,17 @@ impl MavFs {
                     inode::from_ram(page.parent)
                 };
                 let mut out: Vec<DirItem> = dots(ino, parent).collect();
-                out.extend(page.entries.into_iter().map(|e| DirItem {
-                    ino: inode::from_ram(e.ino),
-                    offset: e.cookie,
-                    kind: file_type(e.kind),
-                    name: e.name,
-                }));
+                out.extend(
+                    page.entries
+                        .into_iter()
+                        .filter(|e| !is_tmp_name(&e.name))
+                        .map(|e| DirItem {
+                            ino: inode::from_ram(e.ino),
+                            offset: e.cookie,
+                            kind: file_type(e.kind),
+                            name: e.name,
+                        }),
+                );
                 Ok(out)
             }
             Target::Disk(id) => {
@@ -631,6 +716,7 @@ impl MavFs {
                 let entries = stream.lock().read(offset as i64, max)?;
                 Ok(entries
                     .into_iter()
+                    .filter(|e| !is_tmp_name(&e.name))
                     .map(|e| {
                         let ino = match e.name.as_bytes() {
                             b"." => ino,

@@ -219,6 +219,11 @@ pub fn check_name(name: &OsStr) -> StoreResult<()> {
 pub trait RamStore: Send + Sync + 'static {
     /// A short name for logs and stats (`memory`, `redis`).
     fn backend(&self) -> &'static str;
+    /// Whether other mounts may change the store too: then the kernel must not keep cached
+    /// file data across opens, and metadata may be cached only briefly.
+    fn shared(&self) -> bool {
+        false
+    }
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr>;
     fn getattr(&self, ino: Ino) -> StoreResult<Attr>;
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr>;

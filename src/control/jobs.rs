@@ -1,0 +1,890 @@
+//! push/pull: copying a file or a tree between the tiers inside the daemon, store to store,
+//! on a job thread of its own (FUSE threads stay free).
+//!
+//! One copy engine (`Copier`) serves both directions through the `Tree` trait, implemented
+//! by `RamTree` (the RAM store, by inode) and `HostTree` (the disk dir, by `O_PATH` fds and
+//! `*at` calls: a walk never follows a symlink and never leaves the disk dir).
+//!
+//! Guarantees: each file appears at the destination only whole (written under a hidden
+//! temporary name, then renamed into place); a failure or a cancel removes the temporary and
+//! leaves the source untouched; `--move` removes the source only once the whole destination
+//! is complete. Temporary names start with `TMP_PREFIX` and are never listed or looked up.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use crate::disk::{at, DiskTier};
+use crate::error::FsError;
+use crate::ram::{self, Ino, Kind, NewNode, RamStore, RenameMode, SetAttr, TimeSet};
+use crate::sync::Mutex;
+
+use super::protocol::{Copied, Copy, Progress};
+
+/// Names starting with this are a job's files in the making.
+pub const TMP_PREFIX: &[u8] = b".mavfs-tmp.";
+const COPY_BLOCK: u32 = 1 << 20;
+
+pub fn is_tmp_name(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(TMP_PREFIX)
+}
+
+/// A job's progress and cancel flag, shared with the control file that reports them.
+#[derive(Debug)]
+pub struct JobState {
+    pub cancel: AtomicBool,
+    started: Instant,
+    bytes_done: AtomicU64,
+    bytes_total: AtomicU64,
+    files_done: AtomicU64,
+    files_total: AtomicU64,
+}
+
+impl Default for JobState {
+    fn default() -> Self {
+        JobState {
+            cancel: AtomicBool::new(false),
+            started: Instant::now(),
+            bytes_done: AtomicU64::new(0),
+            bytes_total: AtomicU64::new(0),
+            files_done: AtomicU64::new(0),
+            files_total: AtomicU64::new(0),
+        }
+    }
+}
+
+impl JobState {
+    pub fn progress(&self) -> Progress {
+        Progress {
+            bytes_done: self.bytes_done.load(Ordering::Relaxed),
+            bytes_total: self.bytes_total.load(Ordering::Relaxed),
+            files_done: self.files_done.load(Ordering::Relaxed),
+            files_total: self.files_total.load(Ordering::Relaxed),
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum JobError {
+    /// One line naming the path and the cause.
+    Failed(String),
+    Cancelled,
+}
+
+type JobResult<T> = Result<T, JobError>;
+
+/// `No such file or directory` rather than `No such file or directory (os error 2)`.
+fn describe(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+fn fail(path: &str, e: io::Error) -> JobError {
+    JobError::Failed(format!("{path}: {}", describe(&e)))
+}
+
+fn store_err(e: ram::StoreError) -> io::Error {
+    io::Error::from_raw_os_error(FsError::from(e).errno())
+}
+
+/// What the copy needs to know of an entry.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub kind: Kind,
+    pub perm: u16,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub nlink: u32,
+    pub atime: SystemTime,
+    pub mtime: SystemTime,
+    /// Identifies the inode within its tree (hard links share it).
+    pub id: u64,
+}
+
+impl Meta {
+    fn from_attr(a: &ram::Attr) -> Meta {
+        Meta {
+            kind: a.kind,
+            perm: a.perm,
+            uid: a.uid,
+            gid: a.gid,
+            size: a.size,
+            nlink: a.nlink,
+            atime: a.atime,
+            mtime: a.mtime,
+            id: a.ino,
+        }
+    }
+}
+
+/// One side of a copy. Directories are handles (`Dir`); entries are named within them.
+pub trait Tree {
+    type Dir: Clone;
+    /// An open file being read or written.
+    type File;
+    /// A finished file, for making hard links to it.
+    type Key: Clone;
+
+    /// `/vram` or `/vdisk`, for messages.
+    fn label(&self) -> &'static str;
+    fn root(&self) -> io::Result<Self::Dir>;
+    /// A subdirectory; ENOTDIR for anything else, a symlink included.
+    fn child_dir(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Self::Dir>;
+    fn stat(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Option<Meta>>;
+    /// Names in a directory, temporaries left out.
+    fn list(&self, dir: &Self::Dir) -> io::Result<Vec<OsString>>;
+    fn readlink(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Vec<u8>>;
+    fn open_read(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Self::File>;
+    fn read_at(&self, f: &Self::File, offset: u64, len: u32) -> io::Result<Vec<u8>>;
+    /// Creates a file (mode 0600 until `finish`) for writing.
+    fn create(&self, dir: &Self::Dir, name: &OsStr, meta: &Meta) -> io::Result<Self::File>;
+    fn write_at(&self, f: &Self::File, offset: u64, data: &[u8]) -> io::Result<()>;
+    /// Gives a written file its source's mode, owner and times.
+    fn finish(&self, f: &Self::File, meta: &Meta) -> io::Result<()>;
+    fn key(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Self::Key>;
+    fn link(&self, key: &Self::Key, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;
+    fn symlink(&self, dir: &Self::Dir, name: &OsStr, target: &[u8], meta: &Meta) -> io::Result<()>;
+    fn mkdir(&self, dir: &Self::Dir, name: &OsStr, meta: &Meta) -> io::Result<Self::Dir>;
+    /// Gives a copied directory its source's mode, owner and times (after its contents).
+    fn finish_dir(&self, dir: &Self::Dir, meta: &Meta) -> io::Result<()>;
+    /// Renames within one directory; `replace` allows an existing destination.
+    fn rename(&self, dir: &Self::Dir, from: &OsStr, to: &OsStr, replace: bool) -> io::Result<()>;
+    fn remove(&self, dir: &Self::Dir, name: &OsStr, is_dir: bool) -> io::Result<()>;
+}
+
+/// The RAM tier as a `Tree`. Records each name it changes so the kernel's cache of them can
+/// be dropped when the job ends.
+pub struct RamTree {
+    pub store: Arc<dyn RamStore>,
+    pub changed: Mutex<Vec<(Ino, OsString)>>,
+}
+
+impl RamTree {
+    pub fn new(store: Arc<dyn RamStore>) -> Self {
+        RamTree {
+            store,
+            changed: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn changed(&self, dir: Ino, name: &OsStr) {
+        self.changed.lock().push((dir, name.to_owned()));
+    }
+
+    fn set_meta(&self, ino: Ino, meta: &Meta) -> io::Result<()> {
+        let set = SetAttr {
+            perm: Some(meta.perm),
+            uid: Some(meta.uid),
+            gid: Some(meta.gid),
+            atime: Some(TimeSet::At(meta.atime)),
+            mtime: Some(TimeSet::At(meta.mtime)),
+            ..Default::default()
+        };
+        self.store.setattr(ino, &set).map(|_| ()).map_err(store_err)
+    }
+
+    fn new_node<'a>(kind: Kind, meta: &Meta, target: &'a [u8]) -> NewNode<'a> {
+        NewNode {
+            kind,
+            perm: 0o600,
+            uid: meta.uid,
+            gid: meta.gid,
+            rdev: 0,
+            target,
+        }
+    }
+}
+
+impl Tree for RamTree {
+    type Dir = Ino;
+    type File = Ino;
+    type Key = Ino;
+
+    fn label(&self) -> &'static str {
+        "/vram"
+    }
+
+    fn root(&self) -> io::Result<Ino> {
+        Ok(ram::ROOT_INO)
+    }
+
+    fn child_dir(&self, dir: &Ino, name: &OsStr) -> io::Result<Ino> {
+        let a = self.store.lookup(*dir, name).map_err(store_err)?;
+        if a.kind != Kind::Dir {
+            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+        }
+        Ok(a.ino)
+    }
+
+    fn stat(&self, dir: &Ino, name: &OsStr) -> io::Result<Option<Meta>> {
+        match self.store.lookup(*dir, name) {
+            Ok(a) => Ok(Some(Meta::from_attr(&a))),
+            Err(ram::StoreError::NotFound) => Ok(None),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    fn list(&self, dir: &Ino) -> io::Result<Vec<OsString>> {
+        let mut out = Vec::new();
+        let mut after = 2;
+        loop {
+            let page = self.store.readdir(*dir, after, 1024).map_err(store_err)?;
+            let Some(last) = page.entries.last() else {
+                break;
+            };
+            after = last.cookie;
+            out.extend(
+                page.entries
+                    .into_iter()
+                    .map(|e| e.name)
+                    .filter(|n| !is_tmp_name(n)),
+            );
+        }
+        Ok(out)
+    }
+
+    fn readlink(&self, dir: &Ino, name: &OsStr) -> io::Result<Vec<u8>> {
+        let a = self.store.lookup(*dir, name).map_err(store_err)?;
+        self.store.readlink(a.ino).map_err(store_err)
+    }
+
+    fn open_read(&self, dir: &Ino, name: &OsStr) -> io::Result<Ino> {
+        Ok(self.store.lookup(*dir, name).map_err(store_err)?.ino)
+    }
+
+    fn read_at(&self, f: &Ino, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+        self.store.read(*f, offset, len).map_err(store_err)
+    }
+
+    fn create(&self, dir: &Ino, name: &OsStr, meta: &Meta) -> io::Result<Ino> {
+        let a = self
+            .store
+            .create(*dir, name, &Self::new_node(Kind::File, meta, b""))
+            .map_err(store_err)?;
+        Ok(a.ino)
+    }
+
+    fn write_at(&self, f: &Ino, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.store
+            .write(*f, offset, data)
+            .map(|_| ())
+            .map_err(store_err)
+    }
+
+    fn finish(&self, f: &Ino, meta: &Meta) -> io::Result<()> {
+        self.set_meta(*f, meta)
+    }
+
+    fn key(&self, dir: &Ino, name: &OsStr) -> io::Result<Ino> {
+        Ok(self.store.lookup(*dir, name).map_err(store_err)?.ino)
+    }
+
+    fn link(&self, key: &Ino, dir: &Ino, name: &OsStr) -> io::Result<()> {
+        self.store.link(*key, *dir, name).map_err(store_err)?;
+        self.changed(*dir, name);
+        Ok(())
+    }
+
+    fn symlink(&self, dir: &Ino, name: &OsStr, target: &[u8], meta: &Meta) -> io::Result<()> {
+        let a = self
+            .store
+            .create(*dir, name, &Self::new_node(Kind::Symlink, meta, target))
+            .map_err(store_err)?;
+        let set = SetAttr {
+            atime: Some(TimeSet::At(meta.atime)),
+            mtime: Some(TimeSet::At(meta.mtime)),
+            ..Default::default()
+        };
+        self.store.setattr(a.ino, &set).map_err(store_err)?;
+        Ok(())
+    }
+
+    fn mkdir(&self, dir: &Ino, name: &OsStr, meta: &Meta) -> io::Result<Ino> {
+        let a = self
+            .store
+            .create(*dir, name, &Self::new_node(Kind::Dir, meta, b""))
+            .map_err(store_err)?;
+        self.changed(*dir, name);
+        Ok(a.ino)
+    }
+
+    fn finish_dir(&self, dir: &Ino, meta: &Meta) -> io::Result<()> {
+        self.set_meta(*dir, meta)
+    }
+
+    fn rename(&self, dir: &Ino, from: &OsStr, to: &OsStr, replace: bool) -> io::Result<()> {
+        let mode = if replace {
+            RenameMode::Replace
+        } else {
+            RenameMode::NoReplace
+        };
+        self.store
+            .rename(*dir, from, *dir, to, mode)
+            .map_err(store_err)?;
+        self.changed(*dir, to);
+        Ok(())
+    }
+
+    fn remove(&self, dir: &Ino, name: &OsStr, is_dir: bool) -> io::Result<()> {
+        let r = if is_dir {
+            self.store.rmdir(*dir, name)
+        } else {
+            self.store.unlink(*dir, name)
+        };
+        r.map_err(store_err)?;
+        self.changed(*dir, name);
+        Ok(())
+    }
+}
+
+/// The disk dir as a `Tree`: every directory an `O_PATH` fd, every step one checked name.
+pub struct HostTree {
+    pub disk: Arc<DiskTier>,
+}
+
+fn host_meta(st: &libc::stat) -> Meta {
+    Meta::from_attr(&crate::disk::attr_of(st.st_ino, st))
+}
+
+impl HostTree {
+    fn hand_over(&self, fd: std::os::fd::BorrowedFd<'_>, meta: &Meta) -> io::Result<()> {
+        if self.disk.as_root() {
+            at::chown_fd(fd, meta.uid, meta.gid)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tree for HostTree {
+    type Dir = Arc<OwnedFd>;
+    type File = File;
+    type Key = Arc<OwnedFd>;
+
+    fn label(&self) -> &'static str {
+        "/vdisk"
+    }
+
+    fn root(&self) -> io::Result<Arc<OwnedFd>> {
+        Ok(Arc::new(self.disk.root_fd().try_clone_to_owned()?))
+    }
+
+    fn child_dir(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Arc<OwnedFd>> {
+        let fd = at::open_at(
+            dir.as_fd(),
+            &at::name(name)?,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+        )
+        .map_err(|e| match e.raw_os_error() {
+            // O_NOFOLLOW on a symlink: it is not a directory we may enter.
+            Some(libc::ELOOP) => io::Error::from_raw_os_error(libc::ENOTDIR),
+            _ => e,
+        })?;
+        Ok(Arc::new(fd))
+    }
+
+    fn stat(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Option<Meta>> {
+        Ok(at::stat_at(dir.as_fd(), &at::name(name)?)?.map(|st| host_meta(&st)))
+    }
+
+    fn list(&self, dir: &Arc<OwnedFd>) -> io::Result<Vec<OsString>> {
+        Ok(at::list(dir.as_fd())?
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| !is_tmp_name(n))
+            .collect())
+    }
+
+    fn readlink(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Vec<u8>> {
+        at::readlink_fd(at::open_path_at(dir.as_fd(), &at::name(name)?)?.as_fd())
+    }
+
+    fn open_read(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<File> {
+        // Non-blocking, so a FIFO swapped in on the host cannot hold the job; then checked.
+        let f = File::from(at::open_at(
+            dir.as_fd(),
+            &at::name(name)?,
+            libc::O_RDONLY | libc::O_NONBLOCK,
+            0,
+        )?);
+        if at::stat_fd(f.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        Ok(f)
+    }
+
+    fn read_at(&self, f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len as usize];
+        let mut done = 0;
+        while done < buf.len() {
+            match f.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(done);
+        Ok(buf)
+    }
+
+    fn create(&self, dir: &Arc<OwnedFd>, name: &OsStr, _meta: &Meta) -> io::Result<File> {
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+        Ok(File::from(at::open_at(
+            dir.as_fd(),
+            &at::name(name)?,
+            flags,
+            0o600,
+        )?))
+    }
+
+    fn write_at(&self, f: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+        f.write_all_at(data, offset)
+    }
+
+    fn finish(&self, f: &File, meta: &Meta) -> io::Result<()> {
+        self.hand_over(f.as_fd(), meta)?;
+        at::chmod_fd(f.as_fd(), u32::from(meta.perm))?;
+        at::utimes_fd(
+            f.as_fd(),
+            Some(TimeSet::At(meta.atime)),
+            Some(TimeSet::At(meta.mtime)),
+        )
+    }
+
+    fn key(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Arc<OwnedFd>> {
+        Ok(Arc::new(at::open_path_at(dir.as_fd(), &at::name(name)?)?))
+    }
+
+    fn link(&self, key: &Arc<OwnedFd>, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<()> {
+        at::link_fd(key.as_fd(), dir.as_fd(), &at::name(name)?)
+    }
+
+    fn symlink(
+        &self,
+        dir: &Arc<OwnedFd>,
+        name: &OsStr,
+        target: &[u8],
+        meta: &Meta,
+    ) -> io::Result<()> {
+        let c = at::name(name)?;
+        at::symlink_at(OsStr::from_bytes(target), dir.as_fd(), &c)?;
+        let fd = at::open_path_at(dir.as_fd(), &c)?;
+        self.hand_over(fd.as_fd(), meta)?;
+        at::utimes_fd(
+            fd.as_fd(),
+            Some(TimeSet::At(meta.atime)),
+            Some(TimeSet::At(meta.mtime)),
+        )
+    }
+
+    fn mkdir(&self, dir: &Arc<OwnedFd>, name: &OsStr, _meta: &Meta) -> io::Result<Arc<OwnedFd>> {
+        at::mkdir_at(dir.as_fd(), &at::name(name)?, 0o700)?;
+        self.child_dir(dir, name)
+    }
+
+    fn finish_dir(&self, dir: &Arc<OwnedFd>, meta: &Meta) -> io::Result<()> {
+        self.hand_over(dir.as_fd(), meta)?;
+        at::chmod_fd(dir.as_fd(), u32::from(meta.perm))?;
+        at::utimes_fd(
+            dir.as_fd(),
+            Some(TimeSet::At(meta.atime)),
+            Some(TimeSet::At(meta.mtime)),
+        )
+    }
+
+    fn rename(
+        &self,
+        dir: &Arc<OwnedFd>,
+        from: &OsStr,
+        to: &OsStr,
+        replace: bool,
+    ) -> io::Result<()> {
+        let flags = if replace { 0 } else { libc::RENAME_NOREPLACE };
+        at::rename_at(
+            dir.as_fd(),
+            &at::name(from)?,
+            dir.as_fd(),
+            &at::name(to)?,
+            flags,
+        )
+    }
+
+    fn remove(&self, dir: &Arc<OwnedFd>, name: &OsStr, is_dir: bool) -> io::Result<()> {
+        at::unlink_at(dir.as_fd(), &at::name(name)?, is_dir)
+    }
+}
+
+/// Splits a virtual path (`/vram/a/b`) into its tier and its components. `.`, `..` and
+/// empty components are refused: the client resolves them before sending.
+pub fn split_virtual(path: &str) -> Result<(&str, Vec<&OsStr>), String> {
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| format!("{path}: not a virtual path (/vram/... or /vdisk/...)"))?;
+    let mut parts = rest.split('/').filter(|p| !p.is_empty());
+    let tier = match parts.next() {
+        Some(t @ ("vram" | "vdisk")) => t,
+        _ => return Err(format!("{path}: not under /vram or /vdisk")),
+    };
+    let comps: Vec<&OsStr> = parts.map(OsStr::new).collect();
+    if comps
+        .iter()
+        .any(|c| c.as_bytes() == b"." || c.as_bytes() == b"..")
+    {
+        return Err(format!(
+            "{path}: '.' and '..' are not allowed in a virtual path"
+        ));
+    }
+    Ok((tier, comps))
+}
+
+fn join(base: &str, name: &OsStr) -> String {
+    format!("{}/{}", base.trim_end_matches('/'), name.to_string_lossy())
+}
+
+/// The copy engine for one job, from `S` to `D`.
+pub struct Copier<'a, S: Tree, D: Tree> {
+    pub src: &'a S,
+    pub dst: &'a D,
+    pub state: &'a JobState,
+    pub force: bool,
+    /// Source inode id → the first copy at the destination, for hard links.
+    links: HashMap<u64, D::Key>,
+    tmp_seq: u64,
+    job_id: u64,
+    copied: Copied,
+}
+
+impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
+    pub fn new(src: &'a S, dst: &'a D, state: &'a JobState, force: bool, job_id: u64) -> Self {
+        Copier {
+            src,
+            dst,
+            state,
+            force,
+            links: HashMap::new(),
+            tmp_seq: 0,
+            job_id,
+            copied: Copied::default(),
+        }
+    }
+
+    fn check_cancel(&self) -> JobResult<()> {
+        if self.state.cancel.load(Ordering::Relaxed) {
+            return Err(JobError::Cancelled);
+        }
+        Ok(())
+    }
+
+    fn tmp_name(&mut self) -> OsString {
+        self.tmp_seq += 1;
+        let mut n = OsString::from(OsStr::from_bytes(TMP_PREFIX));
+        n.push(format!("{}.{}", self.job_id, self.tmp_seq));
+        n
+    }
+
+    /// Walks `comps` from the root of a tree; every component must be a directory.
+    fn walk<T: Tree>(tree: &T, comps: &[&OsStr]) -> JobResult<T::Dir> {
+        let mut dir = tree.root().map_err(|e| fail(tree.label(), e))?;
+        let mut path = tree.label().to_owned();
+        for c in comps {
+            path = join(&path, c);
+            dir = tree.child_dir(&dir, c).map_err(|e| fail(&path, e))?;
+        }
+        Ok(dir)
+    }
+
+    /// Counts what a copy of `name` will move, for the progress total.
+    fn scan(&self, dir: &S::Dir, name: &OsStr, meta: &Meta, path: &str) -> JobResult<()> {
+        self.check_cancel()?;
+        match meta.kind {
+            Kind::File | Kind::Symlink => {
+                self.state.files_total.fetch_add(1, Ordering::Relaxed);
+                if meta.kind == Kind::File {
+                    self.state
+                        .bytes_total
+                        .fetch_add(meta.size, Ordering::Relaxed);
+                }
+            }
+            Kind::Dir => {
+                let sub = self.src.child_dir(dir, name).map_err(|e| fail(path, e))?;
+                for n in self.src.list(&sub).map_err(|e| fail(path, e))? {
+                    let p = join(path, &n);
+                    if let Some(m) = self.src.stat(&sub, &n).map_err(|e| fail(&p, e))? {
+                        self.scan(&sub, &n, &m, &p)?;
+                    }
+                }
+            }
+            // Special files are refused when the copy reaches them.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Copies `src_path` to `dst_path` as `cp -r` would: into `dst` if it is a directory,
+    /// else to the name `dst`.
+    pub fn run(&mut self, req: &Copy) -> JobResult<Copied> {
+        let (_, src_comps) = split_virtual(&req.src).map_err(JobError::Failed)?;
+        let (_, dst_comps) = split_virtual(&req.dst).map_err(JobError::Failed)?;
+        let Some((src_name, src_parents)) = src_comps.split_last() else {
+            return Err(JobError::Failed(format!(
+                "{}: cannot copy a whole tier; name a file or directory in it",
+                req.src
+            )));
+        };
+        let src_dir = Self::walk(self.src, src_parents)?;
+        let src_meta = self
+            .src
+            .stat(&src_dir, src_name)
+            .map_err(|e| fail(&req.src, e))?
+            .ok_or_else(|| JobError::Failed(format!("{}: no such file or directory", req.src)))?;
+
+        let (dst_dir, dst_name, dst_path) = match dst_comps.split_last() {
+            None => (
+                Self::walk(self.dst, &[])?,
+                src_name.to_os_string(),
+                join(self.dst.label(), src_name),
+            ),
+            Some((last, parents)) => {
+                let parent = Self::walk(self.dst, parents)?;
+                match self
+                    .dst
+                    .stat(&parent, last)
+                    .map_err(|e| fail(&req.dst, e))?
+                {
+                    Some(m) if m.kind == Kind::Dir => (
+                        self.dst
+                            .child_dir(&parent, last)
+                            .map_err(|e| fail(&req.dst, e))?,
+                        src_name.to_os_string(),
+                        join(&req.dst, src_name),
+                    ),
+                    _ => (
+                        parent,
+                        last.to_os_string(),
+                        req.dst.trim_end_matches('/').to_owned(),
+                    ),
+                }
+            }
+        };
+        self.scan(&src_dir, src_name, &src_meta, &req.src)?;
+        self.copy(
+            &src_dir, src_name, &src_meta, &req.src, &dst_dir, &dst_name, &dst_path,
+        )?;
+        Ok(self.copied)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy(
+        &mut self,
+        sdir: &S::Dir,
+        sname: &OsStr,
+        meta: &Meta,
+        spath: &str,
+        ddir: &D::Dir,
+        dname: &OsStr,
+        dpath: &str,
+    ) -> JobResult<()> {
+        self.check_cancel()?;
+        let existing = self.dst.stat(ddir, dname).map_err(|e| fail(dpath, e))?;
+        match meta.kind {
+            Kind::Dir => {
+                let sub_dst = match existing {
+                    Some(m) if m.kind == Kind::Dir => self.dst.child_dir(ddir, dname).map_err(|e| fail(dpath, e))?,
+                    Some(_) => {
+                        return Err(JobError::Failed(format!(
+                            "{dpath}: exists and is not a directory (cannot copy the directory {spath} over it)"
+                        )))
+                    }
+                    None => {
+                        let d = self.dst.mkdir(ddir, dname, meta).map_err(|e| fail(dpath, e))?;
+                        self.copied.dirs += 1;
+                        d
+                    }
+                };
+                let sub_src = self.src.child_dir(sdir, sname).map_err(|e| fail(spath, e))?;
+                for n in self.src.list(&sub_src).map_err(|e| fail(spath, e))? {
+                    let sp = join(spath, &n);
+                    let Some(m) = self.src.stat(&sub_src, &n).map_err(|e| fail(&sp, e))? else {
+                        continue; // removed meanwhile
+                    };
+                    self.copy(&sub_src, &n, &m, &sp, &sub_dst, &n, &join(dpath, &n))?;
+                }
+                self.dst.finish_dir(&sub_dst, meta).map_err(|e| fail(dpath, e))
+            }
+            Kind::File | Kind::Symlink => {
+                if let Some(m) = &existing {
+                    if m.kind == Kind::Dir {
+                        return Err(JobError::Failed(format!("{dpath}: is a directory")));
+                    }
+                    if !self.force {
+                        return Err(JobError::Failed(format!("{dpath}: already exists (use --force to replace it)")));
+                    }
+                }
+                let tmp = self.tmp_name();
+                let made = self.make_aside(sdir, sname, meta, spath, ddir, &tmp, dpath);
+                let placed = made.and_then(|()| {
+                    self.dst
+                        .rename(ddir, &tmp, dname, self.force)
+                        .map_err(|e| fail(dpath, e))
+                });
+                if let Err(e) = placed {
+                    let _ = self.dst.remove(ddir, &tmp, false);
+                    return Err(e);
+                }
+                if meta.kind == Kind::File && meta.nlink > 1 && !self.links.contains_key(&meta.id) {
+                    if let Ok(k) = self.dst.key(ddir, dname) {
+                        self.links.insert(meta.id, k);
+                    }
+                }
+                self.state.files_done.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => Err(JobError::Failed(format!(
+                "{spath}: is a FIFO, socket or device; only files, directories and symlinks are copied"
+            ))),
+        }
+    }
+
+    /// Writes the copy of one file or symlink under the temporary name `tmp`.
+    #[allow(clippy::too_many_arguments)]
+    fn make_aside(
+        &mut self,
+        sdir: &S::Dir,
+        sname: &OsStr,
+        meta: &Meta,
+        spath: &str,
+        ddir: &D::Dir,
+        tmp: &OsStr,
+        dpath: &str,
+    ) -> JobResult<()> {
+        if meta.kind == Kind::Symlink {
+            let target = self.src.readlink(sdir, sname).map_err(|e| fail(spath, e))?;
+            self.dst
+                .symlink(ddir, tmp, &target, meta)
+                .map_err(|e| fail(dpath, e))?;
+            self.copied.symlinks += 1;
+            return Ok(());
+        }
+        if meta.nlink > 1 {
+            if let Some(key) = self.links.get(&meta.id) {
+                self.dst.link(key, ddir, tmp).map_err(|e| fail(dpath, e))?;
+                self.state
+                    .bytes_done
+                    .fetch_add(meta.size, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        let input = self
+            .src
+            .open_read(sdir, sname)
+            .map_err(|e| fail(spath, e))?;
+        let out = self
+            .dst
+            .create(ddir, tmp, meta)
+            .map_err(|e| fail(dpath, e))?;
+        let mut offset = 0u64;
+        loop {
+            self.check_cancel()?;
+            let data = self
+                .src
+                .read_at(&input, offset, COPY_BLOCK)
+                .map_err(|e| fail(spath, e))?;
+            if data.is_empty() {
+                break;
+            }
+            self.dst
+                .write_at(&out, offset, &data)
+                .map_err(|e| fail(dpath, e))?;
+            offset += data.len() as u64;
+            self.state
+                .bytes_done
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+            self.copied.bytes += data.len() as u64;
+        }
+        self.dst.finish(&out, meta).map_err(|e| fail(dpath, e))?;
+        self.copied.files += 1;
+        Ok(())
+    }
+}
+
+/// Removes `name` (a whole tree if a directory) from a tree: the `--move` half of a job.
+pub fn remove_tree<T: Tree>(
+    tree: &T,
+    dir: &T::Dir,
+    name: &OsStr,
+    is_dir: bool,
+    path: &str,
+) -> JobResult<()> {
+    if is_dir {
+        let sub = tree.child_dir(dir, name).map_err(|e| fail(path, e))?;
+        for n in tree.list(&sub).map_err(|e| fail(path, e))? {
+            let p = join(path, &n);
+            let m = tree.stat(&sub, &n).map_err(|e| fail(&p, e))?;
+            if let Some(m) = m {
+                remove_tree(tree, &sub, &n, m.kind == Kind::Dir, &p)?;
+            }
+        }
+    }
+    tree.remove(dir, name, is_dir).map_err(|e| fail(path, e))
+}
+
+/// A whole push or pull: copy, then (with `--move`) remove the source.
+pub fn run_copy<S: Tree, D: Tree>(
+    src: &S,
+    dst: &D,
+    req: &Copy,
+    state: &JobState,
+    job_id: u64,
+) -> JobResult<Copied> {
+    let copied = Copier::new(src, dst, state, req.force, job_id).run(req)?;
+    if req.move_source {
+        let (_, comps) = split_virtual(&req.src).map_err(JobError::Failed)?;
+        if let Some((name, parents)) = comps.split_last() {
+            let dir = Copier::<S, D>::walk(src, parents)?;
+            let is_dir = src
+                .stat(&dir, name)
+                .map_err(|e| fail(&req.src, e))?
+                .is_some_and(|m| m.kind == Kind::Dir);
+            remove_tree(src, &dir, name, is_dir, &req.src).map_err(|e| match e {
+                JobError::Failed(m) => {
+                    JobError::Failed(format!("copied, but removing the source failed: {m}"))
+                }
+                c => c,
+            })?;
+        }
+    }
+    Ok(copied)
+}
+
+/// Files, directories and bytes under a tree's root (for `stats` of the disk tier).
+pub fn count<T: Tree>(tree: &T, dir: &T::Dir, totals: &mut (u64, u64, u64)) -> io::Result<()> {
+    for n in tree.list(dir)? {
+        match tree.stat(dir, &n)? {
+            Some(m) if m.kind == Kind::Dir => {
+                totals.1 += 1;
+                if let Ok(sub) = tree.child_dir(dir, &n) {
+                    count(tree, &sub, totals)?;
+                }
+            }
+            Some(m) => {
+                totals.0 += 1;
+                totals.2 += m.size;
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}

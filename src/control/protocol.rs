@@ -1,0 +1,214 @@
+//! The control file's protocol, shared by the daemon and `mavfsctl` so they cannot drift.
+//!
+//! A client opens `MOUNT/.mavfs-ctl` read-write, writes ONE request as a JSON object on one
+//! line, then reads answers, one JSON object per line, until end of file:
+//!
+//! ```text
+//! > {"v":1,"op":"push","src":"/vram/data","dst":"/vdisk/data","move":false,"force":false}
+//! < {"state":"running","progress":{"bytes_done":1048576,"bytes_total":8388608,...}}
+//! < {"state":"done","result":{"files":3,"dirs":1,"symlinks":0,"bytes":8388608}}
+//! ```
+//!
+//! Each read returns the state at that moment (`running` while a job goes on), so a client
+//! polls at its own pace; the final answer (`done`, `error` or `cancelled`) comes once, then
+//! end of file. Closing the file while a job runs cancels it, and so does writing
+//! `{"v":1,"op":"cancel"}` on the same open file.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const VERSION: u32 = 1;
+/// Longest request accepted, in bytes.
+pub const MAX_REQUEST: usize = 64 * 1024;
+/// The control file's name in the mount root.
+pub const CONTROL_NAME: &str = ".mavfs-ctl";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Copy `src` (under /vram) to `dst` (under /vdisk).
+    Push(Copy),
+    /// Copy `src` (under /vdisk) to `dst` (under /vram).
+    Pull(Copy),
+    Stats,
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copy {
+    /// Virtual paths: `/vram/...` or `/vdisk/...`.
+    pub src: String,
+    pub dst: String,
+    /// Remove the source once the destination is complete.
+    #[serde(default, rename = "move")]
+    pub move_source: bool,
+    /// Replace existing destination files.
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub v: u32,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+    pub elapsed_ms: u64,
+}
+
+/// What a finished copy did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copied {
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierStats {
+    pub files: u64,
+    pub dirs: u64,
+    pub bytes: u64,
+    pub ops: u64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub vram: TierStats,
+    pub vdisk: TierStats,
+    /// `memory`, or the Redis URL without its password.
+    pub backend: String,
+    pub vram_limit: u64,
+    pub vram_used: u64,
+    /// The Redis server's `used_memory`, on Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_memory: Option<u64>,
+    pub disk_dir: String,
+    pub disk_free: u64,
+    pub disk_total: u64,
+    pub uptime_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Answer {
+    Running { progress: Progress },
+    Done { result: Outcome },
+    Error { message: String },
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Copied(Copied),
+    Stats(Box<Stats>),
+}
+
+impl Answer {
+    /// The answer as one line of JSON, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec(self).unwrap_or_else(|e| {
+            format!("{{\"state\":\"error\",\"message\":\"cannot encode the answer: {e}\"}}")
+                .into_bytes()
+        });
+        v.push(b'\n');
+        v
+    }
+
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Answer::Running { .. })
+    }
+}
+
+/// Parses one request; the error is the message to answer with.
+pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
+    if bytes.len() > MAX_REQUEST {
+        return Err(format!(
+            "request too large ({} bytes, at most {MAX_REQUEST})",
+            bytes.len()
+        ));
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| "malformed request: not UTF-8".to_string())?;
+    let value: serde_json::Value =
+        serde_json::from_str(text.trim()).map_err(|e| format!("malformed request: {e}"))?;
+    match value.get("v").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "unsupported protocol version {v} (this mount speaks {VERSION})"
+            ))
+        }
+        None => return Err("malformed request: missing \"v\" (protocol version)".into()),
+    }
+    match value.get("op").and_then(|o| o.as_str()) {
+        Some("push" | "pull" | "stats" | "cancel") => {}
+        Some(op) => {
+            return Err(format!(
+                "unknown request \"{op}\" (expected push, pull, stats or cancel)"
+            ))
+        }
+        None => return Err("malformed request: missing \"op\"".into()),
+    }
+    serde_json::from_value(value).map_err(|e| format!("malformed request: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_and_bad_ones_are_named() {
+        let r =
+            parse_request(br#"{"v":1,"op":"push","src":"/vram/a","dst":"/vdisk/a","move":true}"#)
+                .unwrap();
+        assert_eq!(
+            r.op,
+            Op::Push(Copy {
+                src: "/vram/a".into(),
+                dst: "/vdisk/a".into(),
+                move_source: true,
+                force: false
+            })
+        );
+        assert!(parse_request(b"{nope")
+            .unwrap_err()
+            .starts_with("malformed request"));
+        assert!(parse_request(br#"{"v":1,"op":"format"}"#)
+            .unwrap_err()
+            .contains("unknown request"));
+        assert!(parse_request(br#"{"v":9,"op":"stats"}"#)
+            .unwrap_err()
+            .contains("version"));
+        assert!(parse_request(br#"{"v":1,"op":"push"}"#)
+            .unwrap_err()
+            .contains("malformed"));
+        assert!(parse_request(&vec![b' '; MAX_REQUEST + 1])
+            .unwrap_err()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn answers_are_one_line_each() {
+        let a = Answer::Error {
+            message: "no such path: /vram/x".into(),
+        };
+        let line = a.to_line();
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        let back: Answer = serde_json::from_slice(&line).unwrap();
+        assert_eq!(back, a);
+        assert!(back.is_final());
+    }
+}

@@ -1,0 +1,290 @@
+//! The control file `.mavfs-ctl`: one request written, its answers read back, per open file.
+//! Requests run on a job thread, so a long push never holds a FUSE thread; a read reports
+//! the job's state at that moment and never blocks.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use fuser::{INodeNo, Notifier};
+use log::{debug, warn};
+
+use super::jobs::{self, HostTree, JobError, JobState, RamTree};
+use super::protocol::{self, Answer, Copy, Op, Outcome, Stats, TierStats};
+use crate::counters::{Counters, Place};
+use crate::disk::{at, DiskTier};
+use crate::fs::inode;
+use crate::ram::RamStore;
+use crate::sync::{Mutex, ShardedMap};
+
+/// A job's final answer, once it has one.
+struct Job {
+    state: JobState,
+    result: Mutex<Option<Answer>>,
+}
+
+#[derive(Default)]
+struct OpenCtl {
+    request: Vec<u8>,
+    job: Option<Arc<Job>>,
+    /// An answer decided without a job (a bad request).
+    immediate: Option<Answer>,
+    /// Bytes of an answer line not yet read.
+    out: Vec<u8>,
+    finished: bool,
+}
+
+/// Everything the control file needs of the mount.
+pub struct Control {
+    store: Arc<dyn RamStore>,
+    disk: Arc<DiskTier>,
+    disk_dir: PathBuf,
+    counters: Arc<Counters>,
+    notifier: Arc<OnceLock<Notifier>>,
+    started: Instant,
+    open: ShardedMap<Mutex<OpenCtl>>,
+    next_fh: AtomicU64,
+    next_job: AtomicU64,
+}
+
+impl Control {
+    pub fn new(
+        store: Arc<dyn RamStore>,
+        disk: Arc<DiskTier>,
+        disk_dir: PathBuf,
+        counters: Arc<Counters>,
+        notifier: Arc<OnceLock<Notifier>>,
+    ) -> Self {
+        Control {
+            store,
+            disk,
+            disk_dir,
+            counters,
+            notifier,
+            started: Instant::now(),
+            open: ShardedMap::new(8),
+            next_fh: AtomicU64::new(1),
+            next_job: AtomicU64::new(1),
+        }
+    }
+
+    pub fn open(&self) -> u64 {
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        self.open
+            .insert(fh, Arc::new(Mutex::new(OpenCtl::default())));
+        fh
+    }
+
+    /// Closing the file cancels a job still running; the job cleans up after itself.
+    pub fn release(&self, fh: u64) {
+        if let Some(h) = self.open.remove(fh) {
+            if let Some(job) = &h.lock().job {
+                if job.result.lock().is_none() {
+                    job.state.cancel.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Takes request bytes; a complete line starts the request.
+    pub fn write(self: &Arc<Self>, fh: u64, data: &[u8]) -> Result<u32, i32> {
+        let h = self.open.get(fh).ok_or(libc::EBADF)?;
+        let mut st = h.lock();
+        if let Some(job) = &st.job {
+            // After the request, only a cancel is understood.
+            match protocol::parse_request(data) {
+                Ok(r) if r.op == Op::Cancel => job.state.cancel.store(true, Ordering::Relaxed),
+                _ => return Err(libc::EBUSY),
+            }
+            return Ok(data.len() as u32);
+        }
+        if st.immediate.is_some() {
+            return Ok(data.len() as u32);
+        }
+        st.request.extend_from_slice(data);
+        if st.request.len() > protocol::MAX_REQUEST {
+            st.immediate = Some(Answer::Error {
+                message: format!(
+                    "request too large (more than {} bytes)",
+                    protocol::MAX_REQUEST
+                ),
+            });
+            st.request = Vec::new();
+        } else if st.request.contains(&b'\n') {
+            self.start(&mut st);
+        }
+        Ok(data.len() as u32)
+    }
+
+    /// The next bytes of the answer stream; empty at the end.
+    pub fn read(self: &Arc<Self>, fh: u64, size: u32) -> Result<Vec<u8>, i32> {
+        let h = self.open.get(fh).ok_or(libc::EBADF)?;
+        let mut st = h.lock();
+        if st.out.is_empty() && !st.finished {
+            if st.job.is_none() && st.immediate.is_none() {
+                if st.request.iter().all(u8::is_ascii_whitespace) {
+                    st.immediate = Some(Answer::Error {
+                        message: "no request: write one JSON request line, then read".into(),
+                    });
+                } else {
+                    self.start(&mut st);
+                }
+            }
+            let answer = match (&st.immediate, &st.job) {
+                (Some(a), _) => a.clone(),
+                (None, Some(job)) => job.result.lock().clone().unwrap_or(Answer::Running {
+                    progress: job.state.progress(),
+                }),
+                (None, None) => Answer::Error {
+                    message: "no request".into(),
+                },
+            };
+            st.finished = answer.is_final();
+            st.out = answer.to_line();
+        }
+        let n = st.out.len().min(size as usize);
+        Ok(st.out.drain(..n).collect())
+    }
+
+    fn start(self: &Arc<Self>, st: &mut OpenCtl) {
+        let line_end = st
+            .request
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(st.request.len());
+        let req = match protocol::parse_request(&st.request[..line_end]) {
+            Ok(r) => r,
+            Err(message) => {
+                st.immediate = Some(Answer::Error { message });
+                return;
+            }
+        };
+        if req.op == Op::Cancel {
+            st.immediate = Some(Answer::Error {
+                message: "nothing to cancel: no job runs on this open file".into(),
+            });
+            return;
+        }
+        let job = Arc::new(Job {
+            state: JobState::default(),
+            result: Mutex::new(None),
+        });
+        st.job = Some(job.clone());
+        let me = self.clone();
+        let id = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let spawned = std::thread::Builder::new()
+            .name(format!("mavfs-job-{id}"))
+            .spawn(move || {
+                let answer = me.execute(&req.op, &job.state, id);
+                *job.result.lock() = Some(answer);
+            });
+        if let Err(e) = spawned {
+            warn!("cannot start a job thread: {e}");
+            st.job = None;
+            st.immediate = Some(Answer::Error {
+                message: format!("cannot start the job: {e}"),
+            });
+        }
+    }
+
+    fn execute(&self, op: &Op, state: &JobState, id: u64) -> Answer {
+        let result = match op {
+            Op::Push(c) => self.copy(c, true, state, id),
+            Op::Pull(c) => self.copy(c, false, state, id),
+            Op::Stats => Ok(Outcome::Stats(Box::new(self.stats()))),
+            Op::Cancel => Err(JobError::Failed("nothing to cancel".into())),
+        };
+        match result {
+            Ok(outcome) => Answer::Done { result: outcome },
+            Err(JobError::Cancelled) => Answer::Cancelled,
+            Err(JobError::Failed(message)) => {
+                debug!("job {id}: {message}");
+                Answer::Error { message }
+            }
+        }
+    }
+
+    fn copy(&self, c: &Copy, push: bool, state: &JobState, id: u64) -> Result<Outcome, JobError> {
+        let (src_tier, _) = jobs::split_virtual(&c.src).map_err(JobError::Failed)?;
+        let (dst_tier, _) = jobs::split_virtual(&c.dst).map_err(JobError::Failed)?;
+        let (want_src, want_dst, verb, other) = if push {
+            ("vram", "vdisk", "push", "pull")
+        } else {
+            ("vdisk", "vram", "pull", "push")
+        };
+        if src_tier != want_src || dst_tier != want_dst {
+            return Err(JobError::Failed(format!(
+                "{verb} copies from /{want_src} to /{want_dst} (got {} -> {}); use {other} for the other way",
+                c.src, c.dst
+            )));
+        }
+        let ram = RamTree::new(self.store.clone());
+        let host = HostTree {
+            disk: self.disk.clone(),
+        };
+        let result = if push {
+            jobs::run_copy(&ram, &host, c, state, id)
+        } else {
+            jobs::run_copy(&host, &ram, c, state, id)
+        };
+        self.forget_cached(&ram.changed.lock());
+        result.map(Outcome::Copied)
+    }
+
+    /// Tells the kernel to drop what it cached of names a job changed in `vram/`, where
+    /// entries (negative ones too) are cached for long.
+    fn forget_cached(&self, changed: &[(u64, OsString)]) {
+        let Some(n) = self.notifier.get() else { return };
+        for (dir, name) in changed {
+            let parent = INodeNo(inode::from_ram(*dir));
+            let _ = n.inval_entry(parent, name);
+            let _ = n.inval_inode(parent, 0, 0);
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        let u = self.store.usage();
+        let tier = |p: Place| {
+            let t = self.counters.totals(p);
+            TierStats {
+                ops: t.ops,
+                read_bytes: t.read_bytes,
+                write_bytes: t.write_bytes,
+                errors: t.errors,
+                ..Default::default()
+            }
+        };
+        let mut vram = tier(Place::Vram);
+        vram.files = u.files;
+        vram.dirs = u.dirs;
+        vram.bytes = u.bytes;
+        let mut vdisk = tier(Place::Vdisk);
+        let host = HostTree {
+            disk: self.disk.clone(),
+        };
+        let mut totals = (0, 0, 0);
+        if let Ok(root) = jobs::Tree::root(&host) {
+            if let Err(e) = jobs::count(&host, &root, &mut totals) {
+                debug!("stats: counting the disk dir: {e}");
+            }
+        }
+        (vdisk.files, vdisk.dirs, vdisk.bytes) = totals;
+        let (disk_free, disk_total) = at::statvfs_fd(self.disk.root_fd())
+            .map(|s| (s.f_bavail * s.f_frsize, s.f_blocks * s.f_frsize))
+            .unwrap_or((0, 0));
+        Stats {
+            vram,
+            vdisk,
+            backend: self.store.backend().to_owned(),
+            vram_limit: u.limit,
+            vram_used: u.bytes,
+            backend_memory: None,
+            disk_dir: self.disk_dir.display().to_string(),
+            disk_free,
+            disk_total,
+            uptime_secs: self.started.elapsed().as_secs(),
+        }
+    }
+}
