@@ -20,7 +20,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::ram::{Attr, Kind, SetAttr, XattrSet};
@@ -32,30 +32,89 @@ pub const ROOT_ID: u64 = 0;
 const FOREIGN_BIT: u64 = 1 << 55;
 const SHARDS: usize = 16;
 
+/// An inode's way back to the host: an `O_PATH` fd while one is cached, and a host file
+/// handle to reopen it by when the fd was given back to stay under the open-file limit.
+#[derive(Debug)]
+struct Slot {
+    /// `None`: no handle could be had (another mount, a filesystem without handles); the
+    /// fd is then pinned.
+    handle: Option<Box<[u8]>>,
+    fd: Option<Arc<OwnedFd>>,
+}
+
 #[derive(Debug)]
 pub struct Node {
     pub id: u64,
     pub kind: Kind,
-    fd: OwnedFd,
+    slot: Mutex<Slot>,
     /// Kernel references; changed only under the shard's write lock.
     lookups: AtomicU64,
 }
 
-impl Node {
+/// A node with its fd open for the duration of one operation.
+#[derive(Debug)]
+pub struct Held {
+    node: Arc<Node>,
+    pub fd: Arc<OwnedFd>,
+}
+
+impl std::ops::Deref for Held {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        &self.node
+    }
+}
+
+impl Held {
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+}
+
+/// The host's file handle for the inode behind `fd` and the id of its mount.
+fn handle_of(fd: BorrowedFd<'_>) -> Option<(Box<[u8]>, i32)> {
+    let header = std::mem::size_of::<libc::file_handle>();
+    let mut buf = vec![0u64; (header + libc::MAX_HANDLE_SZ as usize).div_ceil(8)];
+    let fh = buf.as_mut_ptr().cast::<libc::file_handle>();
+    let mut mount_id = 0;
+    // SAFETY: buf is aligned and large enough for the header plus MAX_HANDLE_SZ bytes.
+    unsafe {
+        (*fh).handle_bytes = libc::MAX_HANDLE_SZ as u32;
+        if libc::name_to_handle_at(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            fh,
+            &mut mount_id,
+            libc::AT_EMPTY_PATH,
+        ) != 0
+        {
+            return None;
+        }
+        let len = header + (*fh).handle_bytes as usize;
+        let bytes = std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len);
+        Some((bytes.into(), mount_id))
     }
 }
 
 #[derive(Debug)]
 pub struct DiskTier {
     root: Arc<Node>,
+    root_fd: Arc<OwnedFd>,
+    /// A plain (not `O_PATH`) fd of the disk dir: `open_by_handle_at` wants one.
+    mount_fd: OwnedFd,
     root_dev: u64,
     nodes: ShardedMap<Node>,
     foreign: Mutex<HashMap<(u64, u64), u64>>,
     next_foreign: AtomicU64,
     /// Whether the daemon runs as root and so must hand new files to the caller's uid/gid.
     as_root: bool,
+    /// Mount id of the disk dir: handles from it can be opened through the root fd.
+    root_mount: i32,
+    /// Cached node fds, and how many may stay open before some are given back.
+    open_fds: AtomicUsize,
+    fd_budget: usize,
+    /// Where the next eviction sweep starts, so sweeps spread over the shards.
+    sweep: AtomicUsize,
 }
 
 fn cstr(bytes: &[u8]) -> io::Result<std::ffi::CString> {
@@ -170,11 +229,18 @@ impl DiskTier {
         let st = at::stat_fd(fd.as_fd())?;
         // SAFETY: geteuid has no preconditions.
         let as_root = unsafe { libc::geteuid() } == 0;
+        let root_mount = handle_of(fd.as_fd()).map(|(_, m)| m).unwrap_or(-1);
+        let mount_fd = at::open_at(fd.as_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
         Ok(DiskTier {
+            mount_fd,
+            root_fd: Arc::new(fd),
             root: Arc::new(Node {
                 id: ROOT_ID,
                 kind: Kind::Dir,
-                fd,
+                slot: Mutex::new(Slot {
+                    handle: None,
+                    fd: None,
+                }),
                 lookups: AtomicU64::new(1),
             }),
             root_dev: st.st_dev,
@@ -182,12 +248,84 @@ impl DiskTier {
             foreign: Mutex::new(HashMap::new()),
             next_foreign: AtomicU64::new(1),
             as_root,
+            root_mount,
+            open_fds: AtomicUsize::new(0),
+            fd_budget: fd_budget(),
+            sweep: AtomicUsize::new(0),
         })
     }
 
     /// The disk dir's own fd, for walks that do not go through kernel inodes (control jobs).
     pub fn root_fd(&self) -> BorrowedFd<'_> {
-        self.root.fd.as_fd()
+        self.root_fd.as_fd()
+    }
+
+    /// Node fds open right now (for tests and stats).
+    pub fn open_fds(&self) -> usize {
+        self.open_fds.load(Ordering::Relaxed)
+    }
+
+    /// The node's fd, reopened from its handle if it was given back.
+    fn fd_for(&self, node: &Node) -> io::Result<Arc<OwnedFd>> {
+        let mut slot = node.slot.lock();
+        if let Some(fd) = &slot.fd {
+            return Ok(fd.clone());
+        }
+        let handle = slot
+            .handle
+            .as_ref()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ESTALE))?;
+        let mut buf = vec![0u64; handle.len().div_ceil(8)];
+        // SAFETY: buf is aligned and as long as the handle bytes copied into it.
+        let raw = unsafe {
+            std::ptr::copy_nonoverlapping(
+                handle.as_ptr(),
+                buf.as_mut_ptr().cast::<u8>(),
+                handle.len(),
+            );
+            libc::open_by_handle_at(
+                self.mount_fd.as_raw_fd(),
+                buf.as_mut_ptr().cast::<libc::file_handle>(),
+                libc::O_PATH | libc::O_CLOEXEC,
+            )
+        };
+        let fd = Arc::new(unsafe {
+            use std::os::fd::FromRawFd;
+            // SAFETY: a fresh fd from open_by_handle_at, owned from here.
+            OwnedFd::from_raw_fd(cvt(raw)?)
+        });
+        slot.fd = Some(fd.clone());
+        drop(slot);
+        self.open_fds.fetch_add(1, Ordering::Relaxed);
+        self.give_back_fds();
+        Ok(fd)
+    }
+
+    /// Over budget: closes cached fds that no operation holds, of nodes that can be reopened
+    /// by handle, until well under the budget.
+    fn give_back_fds(&self) {
+        if self.open_fds.load(Ordering::Relaxed) <= self.fd_budget {
+            return;
+        }
+        let target = self.fd_budget * 7 / 8;
+        let start = self.sweep.fetch_add(1, Ordering::Relaxed);
+        for i in 0..SHARDS {
+            let shard = self.nodes.shard((start + i) as u64).read();
+            for node in shard.values() {
+                if self.open_fds.load(Ordering::Relaxed) <= target {
+                    return;
+                }
+                let Some(mut slot) = node.slot.try_lock() else {
+                    continue;
+                };
+                if slot.handle.is_some()
+                    && slot.fd.as_ref().is_some_and(|f| Arc::strong_count(f) == 1)
+                {
+                    slot.fd = None;
+                    self.open_fds.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// Whether new host entries must be handed to the caller's uid/gid.
@@ -195,14 +333,28 @@ impl DiskTier {
         self.as_root
     }
 
-    /// A known inode, or ENOENT if the kernel has forgotten it.
-    pub fn node(&self, id: u64) -> io::Result<Arc<Node>> {
+    /// A known inode with its fd open, or ENOENT if the kernel has forgotten it.
+    pub fn node(&self, id: u64) -> io::Result<Held> {
         if id == ROOT_ID {
-            return Ok(self.root.clone());
+            return Ok(Held {
+                node: self.root.clone(),
+                fd: self.root_fd.clone(),
+            });
         }
-        self.nodes
+        let node = self
+            .nodes
             .get(id)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
+        let fd = self.fd_for(&node)?;
+        Ok(Held { node, fd })
+    }
+
+    /// The kind of a known inode, without opening it.
+    pub fn kind(&self, id: u64) -> Option<Kind> {
+        if id == ROOT_ID {
+            return Some(Kind::Dir);
+        }
+        self.nodes.get(id).map(|n| n.kind)
     }
 
     fn id_for(&self, st: &libc::stat) -> u64 {
@@ -242,11 +394,23 @@ impl DiskTier {
     fn remember(&self, fd: OwnedFd) -> io::Result<Attr> {
         let st = at::stat_fd(fd.as_fd())?;
         let id = self.id_for(&st);
+        let handle = handle_of(fd.as_fd())
+            .filter(|(_, m)| *m == self.root_mount)
+            .map(|(h, _)| h);
         let mut shard = self.nodes.shard(id).write();
         match shard.get(&id) {
-            // Already known: keep the old fd, count the reference; `fd` closes here.
             Some(node) => {
                 node.lookups.fetch_add(1, Ordering::Relaxed);
+                let mut slot = node.slot.lock();
+                // Same number, other handle: the host reused the number of an inode gone
+                // while its fd was given back. Point the node at the new one.
+                if slot.handle.is_some() && handle.is_some() && slot.handle != handle {
+                    slot.handle = handle;
+                    if slot.fd.replace(Arc::new(fd)).is_none() {
+                        self.open_fds.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                // Otherwise keep the old fd; `fd` closes here.
             }
             None => {
                 shard.insert(
@@ -254,12 +418,18 @@ impl DiskTier {
                     Arc::new(Node {
                         id,
                         kind: kind_of(st.st_mode),
-                        fd,
+                        slot: Mutex::new(Slot {
+                            handle,
+                            fd: Some(Arc::new(fd)),
+                        }),
                         lookups: AtomicU64::new(1),
                     }),
                 );
+                self.open_fds.fetch_add(1, Ordering::Relaxed);
             }
         }
+        drop(shard);
+        self.give_back_fds();
         Ok(self.attr(id, &st))
     }
 
@@ -279,6 +449,9 @@ impl DiskTier {
             let left = node.lookups.load(Ordering::Relaxed).saturating_sub(n);
             node.lookups.store(left, Ordering::Relaxed);
             if left == 0 {
+                if node.slot.lock().fd.take().is_some() {
+                    self.open_fds.fetch_sub(1, Ordering::Relaxed);
+                }
                 // Operations in flight keep their Arc, and so the fd, until they finish.
                 shard.remove(&id);
             }
@@ -345,7 +518,7 @@ impl DiskTier {
 
     /// Hands a new host inode to the caller's uid/gid when the daemon runs as root. In a
     /// setgid directory the host already gave it the directory's group: keep that.
-    fn give(&self, fd: BorrowedFd<'_>, parent: &Node, uid: u32, gid: u32) -> io::Result<()> {
+    fn give(&self, fd: BorrowedFd<'_>, parent: &Held, uid: u32, gid: u32) -> io::Result<()> {
         if !self.as_root {
             return Ok(());
         }
@@ -360,7 +533,7 @@ impl DiskTier {
 
     /// Finishes a create: owner, then registers the inode with one kernel reference. On
     /// failure the new entry is removed again.
-    fn finish(&self, p: &Node, c: &CStr, uid: u32, gid: u32, dir: bool) -> io::Result<Attr> {
+    fn finish(&self, p: &Held, c: &CStr, uid: u32, gid: u32, dir: bool) -> io::Result<Attr> {
         let made = at::open_path_at(p.fd.as_fd(), c).and_then(|fd| {
             self.give(fd.as_fd(), p, uid, gid)?;
             Ok(fd)
@@ -487,7 +660,7 @@ impl DiskTier {
 
     /// Extended attributes go through the magic link; symlinks carry none here. The
     /// caller keeps `n` alive for the call, so the fd behind the path stays open.
-    fn xattr_path(n: &Node) -> io::Result<std::ffi::CString> {
+    fn xattr_path(n: &Held) -> io::Result<std::ffi::CString> {
         if n.kind == Kind::Symlink {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
@@ -579,4 +752,25 @@ pub fn attr_of(id: u64, st: &libc::stat) -> Attr {
         ctime: at::to_time(st.st_ctime, st.st_ctime_nsec),
         crtime: at::to_time(st.st_ctime, st.st_ctime_nsec),
     }
+}
+
+/// How many node fds may stay open: half the open-file limit, leaving the rest to the files
+/// users open. `MAVFS_FD_BUDGET` sets it (small values exercise the reopening path).
+fn fd_budget() -> usize {
+    if let Some(n) = std::env::var("MAVFS_FD_BUDGET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
+    // SAFETY: getrlimit fills the struct we pass.
+    let soft = unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur as usize
+        } else {
+            1024
+        }
+    };
+    (soft / 2).max(128)
 }

@@ -825,7 +825,7 @@ impl MavFs {
     /// Whether `ino` is a regular file of `vdisk/` (what passthrough can serve).
     pub fn is_disk_file(&self, ino: u64) -> bool {
         match inode::route(ino) {
-            Some(Target::Disk(id)) => self.disk.node(id).is_ok_and(|n| n.kind == Kind::File),
+            Some(Target::Disk(id)) => self.disk.kind(id) == Some(Kind::File),
             _ => false,
         }
     }
