@@ -29,13 +29,16 @@ getent group nogroup >/dev/null || groupadd -g 65534 nogroup
 cargo build --release --quiet --bin mavfs-mount
 bin=$repo/target/release/mavfs-mount
 
-work=$(mktemp -d /tmp/mavfs-conformance.XXXXXX)
+# Short paths: pjdfstest binds unix sockets, whose paths may not pass 108 bytes.
+work=$(mktemp -d /tmp/mc.XXXXXX)
 chmod 755 "$work"
 mnt=$work/mnt
+redis_pid=""
 cleanup() {
     if grep -q " $mnt " /proc/self/mountinfo 2>/dev/null; then
         umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
     fi
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -75,11 +78,28 @@ mkdir -p "$mnt" "$work/disk"
 for tier in vram vdisk; do
     label=$tier
     [ "$tier" = vram ] && label="vram (memory)"
-    mkdir "$mnt/$tier/pjd"
-    chmod 777 "$mnt/$tier/pjd"
-    run_pjdfstest "$label" "$mnt/$tier/pjd"
+    mkdir "$mnt/$tier/p"
+    chmod 777 "$mnt/$tier/p"
+    run_pjdfstest "$label" "$mnt/$tier/p"
     run_fsx "$label" "$mnt/$tier/fsx.data"
 done
+umount "$mnt"
+
+# vram on Redis: a server of our own on a free loopback port.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/redis"
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis" \
+    --daemonize no >"$work/redis/log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 50); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+"$bin" "$mnt" --disk-dir "$work/disk" --allow-other --ram redis --redis-url "redis://127.0.0.1:$port/0"
+mkdir "$mnt/vram/p"
+chmod 777 "$mnt/vram/p"
+run_pjdfstest "vram (redis)" "$mnt/vram/p"
+run_fsx "vram (redis)" "$mnt/vram/fsx-redis.data"
 umount "$mnt"
 
 exit "$failed"

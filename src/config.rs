@@ -4,8 +4,11 @@
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+
+use crate::ram::redis::{self, RedisTarget};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RamKind {
@@ -33,9 +36,33 @@ pub struct Args {
         value_name = "memory|redis"
     )]
     pub ram: RamKind,
-    /// Capacity of `vram/` (e.g. 512M, 4G); default: half of physical RAM.
+    /// Capacity of `vram/` (e.g. 512M, 4G); default: half of physical RAM on memory; on
+    /// redis, Redis' maxmemory if set, else unlimited.
     #[arg(long, value_name = "SIZE")]
     pub ram_limit: Option<String>,
+    /// Redis server for `--ram redis`.
+    #[arg(
+        long,
+        value_name = "redis://[user:pass@]host:port/db",
+        default_value = "redis://127.0.0.1:6379/0"
+    )]
+    pub redis_url: String,
+    /// Redis host (replaces the host of --redis-url).
+    #[arg(long, value_name = "HOST")]
+    pub redis_host: Option<String>,
+    /// Redis port (replaces the port of --redis-url).
+    #[arg(long, value_name = "PORT")]
+    pub redis_port: Option<String>,
+    /// Redis database number (replaces the db of --redis-url).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub redis_db: Option<String>,
+    /// Every key this mount writes starts with `PREFIX:`; mounts with the same Redis and
+    /// prefix share one `vram/`.
+    #[arg(long, value_name = "PREFIX", default_value = redis::DEFAULT_PREFIX)]
+    pub redis_prefix: String,
+    /// Seconds to wait for Redis (connect, and every answer) before failing with EIO.
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub redis_timeout: String,
     /// Stay in the foreground and log to stderr; SIGINT/SIGTERM unmount.
     #[arg(short, long)]
     pub foreground: bool,
@@ -56,7 +83,10 @@ pub struct MountConfig {
     pub mountpoint: PathBuf,
     pub disk_dir: PathBuf,
     pub ram: RamKind,
-    pub ram_limit: u64,
+    /// `--ram-limit`; `None`: the backend's default (see `memory_limit` for memory).
+    pub ram_limit: Option<u64>,
+    /// Where `--ram redis` keeps `vram/` (validated, but not connected to yet).
+    pub redis: RedisTarget,
     pub foreground: bool,
     pub threads: usize,
     pub allow_other: bool,
@@ -152,12 +182,10 @@ impl MountConfig {
     /// Checks everything that can be checked before mounting; the error is one line.
     pub fn from_args(args: Args) -> Result<MountConfig, String> {
         let ram_limit = match &args.ram_limit {
-            Some(s) => parse_size(s)?,
-            None => (physical_ram() / 2).max(64 << 20),
+            Some(s) => Some(parse_size(s)?),
+            None => None,
         };
-        if args.ram == RamKind::Redis {
-            return Err("--ram redis: the redis backend is not built yet; use --ram memory".into());
-        }
+        let redis = redis_target(&args)?;
         if args.threads == Some(0) {
             return Err("--threads must be at least 1".into());
         }
@@ -227,12 +255,94 @@ impl MountConfig {
             disk_dir,
             ram: args.ram,
             ram_limit,
+            redis,
             foreground: args.foreground,
             threads,
             allow_other: args.allow_other,
             options,
         })
     }
+}
+
+impl MountConfig {
+    /// The limit of the in-process store: `--ram-limit`, else half of physical RAM.
+    pub fn memory_limit(&self) -> u64 {
+        self.ram_limit
+            .unwrap_or_else(|| (physical_ram() / 2).max(64 << 20))
+    }
+}
+
+/// The Redis URL with `--redis-host/port/db` applied, the prefix and the timeout, checked.
+fn redis_target(args: &Args) -> Result<RedisTarget, String> {
+    let bad_url = |why: &str| {
+        format!(
+            "invalid --redis-url '{}': {why} (want redis://[user:pass@]host:port/db)",
+            args.redis_url
+        )
+    };
+    let mut url =
+        ::redis::parse_redis_url(&args.redis_url).ok_or_else(|| bad_url("not a Redis URL"))?;
+    match url.scheme() {
+        "redis" | "valkey" => {}
+        "rediss" | "valkeys" => {
+            return Err(bad_url("TLS (rediss://) is not supported by this build"))
+        }
+        _ if args.redis_host.is_some() || args.redis_port.is_some() => {
+            return Err("--redis-host and --redis-port apply only to a redis:// URL".into())
+        }
+        _ => {}
+    }
+    if let Some(h) = &args.redis_host {
+        if h.is_empty() || url.set_host(Some(h)).is_err() {
+            return Err(format!("invalid --redis-host '{h}'"));
+        }
+    }
+    if let Some(p) = &args.redis_port {
+        let port: u16 = p
+            .parse()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| format!("invalid --redis-port '{p}' (want 1-65535)"))?;
+        if url.set_port(Some(port)).is_err() {
+            return Err(format!(
+                "--redis-port does not apply to '{}'",
+                args.redis_url
+            ));
+        }
+    }
+    if let Some(d) = &args.redis_db {
+        let db: u32 = d
+            .parse()
+            .map_err(|_| format!("invalid --redis-db '{d}' (want a database number, e.g. 0)"))?;
+        if url.scheme() == "redis" || url.scheme() == "valkey" {
+            url.set_path(&format!("/{db}"));
+        } else {
+            return Err("--redis-db applies only to a redis:// URL".into());
+        }
+    }
+    let url = url.to_string();
+    ::redis::Client::open(url.as_str()).map_err(|e| {
+        let e = e.to_string();
+        bad_url(e.split(" - ").last().unwrap_or(&e))
+    })?;
+    redis::check_prefix(&args.redis_prefix)?;
+    let secs: f64 = args
+        .redis_timeout
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .ok_or_else(|| {
+            format!(
+                "invalid --redis-timeout '{}' (want seconds, more than 0, e.g. 5 or 0.5)",
+                args.redis_timeout
+            )
+        })?;
+    Ok(RedisTarget {
+        url,
+        prefix: args.redis_prefix.clone(),
+        timeout: Duration::from_secs_f64(secs),
+    })
 }
 
 fn disk_is_read_only(dir: &Path) -> bool {

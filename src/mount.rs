@@ -21,7 +21,11 @@ use crate::config::{MountConfig, RamKind};
 use crate::disk::DiskTier;
 use crate::fs::fuse::{FuseFs, MEMORY_TTL};
 use crate::fs::{Ctx, MavFs};
-use crate::ram::{MemoryStore, RamStore};
+use crate::ram::{MemoryStore, RamStore, RedisStore};
+
+/// Attribute and entry timeout of `vram/` on Redis: other mounts may change the tree, so the
+/// kernel may trust what it was told only this long.
+pub const REDIS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn owner() -> Ctx {
     // SAFETY: getuid/getgid have no preconditions.
@@ -37,10 +41,21 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs,
     let who = owner();
     let (store, ttl): (Arc<dyn RamStore>, _) = match cfg.ram {
         RamKind::Memory => (
-            Arc::new(MemoryStore::new(cfg.ram_limit, who.uid, who.gid)),
+            Arc::new(MemoryStore::new(cfg.memory_limit(), who.uid, who.gid)),
             MEMORY_TTL,
         ),
-        RamKind::Redis => return Err("the redis backend is not built yet; use --ram memory".into()),
+        RamKind::Redis => {
+            let store = RedisStore::connect(&cfg.redis, cfg.ram_limit, who.uid, who.gid)?;
+            for w in store.warnings() {
+                // One line on stderr either way: the log's when it shows warnings, else ours.
+                if log::log_enabled!(log::Level::Warn) {
+                    warn!("{w}");
+                } else {
+                    eprintln!("mavfs-mount: warning: {w}");
+                }
+            }
+            (Arc::new(store), REDIS_TTL)
+        }
     };
     let disk = DiskTier::new(&cfg.disk_dir)
         .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
@@ -156,6 +171,35 @@ fn tune_bdi(mountpoint: &Path) {
     }
 }
 
+/// The disk tier holds one fd per inode the kernel knows (tens of thousands after a `cp -r`):
+/// raise the open-file limit as far as allowed (to `fs.nr_open` as root, else the hard limit).
+fn raise_fd_limit() {
+    let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(1 << 20);
+    // SAFETY: getrlimit/setrlimit write and read the struct we pass.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        let want = libc::rlimit {
+            rlim_cur: ceiling.max(lim.rlim_max),
+            rlim_max: ceiling.max(lim.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                warn!(
+                    "cannot raise the open-file limit: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+    }
+}
+
 /// Mounts and serves until unmounted. `ready` is told once the mount answers.
 fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<(), String> {
     let sigs = block_signals();
@@ -163,6 +207,7 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
     // a second time to what it creates on the host.
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
+    raise_fd_limit();
     let notifier = Arc::new(OnceLock::new());
     let fs = match build(cfg, notifier.clone()) {
         Ok(fs) => fs,

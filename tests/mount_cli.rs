@@ -207,16 +207,57 @@ fn invalid_ram_limit_is_refused() {
 }
 
 #[test]
-fn redis_backend_is_refused_for_now() {
+fn unreachable_redis_is_one_line_naming_the_address() {
     let (_t, root) = tmp();
     let mnt = root.join("mnt");
     fs::create_dir(&mnt).unwrap();
     let disk = root.join("disk");
-    assert_refused(
-        &[s(&mnt), "--disk-dir", s(&disk), "--ram", "redis", "-f"],
-        "redis",
-        &mnt,
-    );
+    let port = free_port().to_string();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    for mode in [&["-f"][..], &[][..]] {
+        let mut args = vec![
+            s(&mnt),
+            "--disk-dir",
+            s(&disk),
+            "--ram",
+            "redis",
+            "--redis-url",
+            &url,
+        ];
+        args.extend_from_slice(mode);
+        assert_refused(
+            &args,
+            &format!("cannot connect to Redis at 127.0.0.1:{port}: Connection refused"),
+            &mnt,
+        );
+    }
+}
+
+#[test]
+fn invalid_redis_options_are_refused() {
+    let (_t, root) = tmp();
+    let mnt = root.join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = root.join("disk");
+    let cases: [(&[&str], &str); 9] = [
+        (&["--redis-url", "http://localhost"], "--redis-url"),
+        (&["--redis-url", "redis://"], "--redis-url"),
+        (
+            &["--redis-url", "redis://127.0.0.1:6379/zero"],
+            "--redis-url",
+        ),
+        (&["--redis-port", "70000"], "--redis-port"),
+        (&["--redis-db", "-1"], "--redis-db"),
+        (&["--redis-prefix", ""], "--redis-prefix"),
+        (&["--redis-prefix", "a{b}"], "--redis-prefix"),
+        (&["--redis-prefix", "with space"], "--redis-prefix"),
+        (&["--redis-timeout", "0"], "--redis-timeout"),
+    ];
+    for (extra, key) in cases {
+        let mut args = vec![s(&mnt), "--disk-dir", s(&disk), "--ram", "redis", "-f"];
+        args.extend_from_slice(extra);
+        assert_refused(&args, key, &mnt);
+    }
 }
 
 #[test]

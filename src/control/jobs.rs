@@ -198,7 +198,8 @@ impl RamTree {
     fn new_node<'a>(kind: Kind, meta: &Meta, target: &'a [u8]) -> NewNode<'a> {
         NewNode {
             kind,
-            perm: 0o600,
+            // A file stays private until `finish` gives it its mode; a symlink's is fixed.
+            perm: if kind == Kind::Symlink { 0o777 } else { 0o600 },
             uid: meta.uid,
             gid: meta.gid,
             rdev: 0,
@@ -547,6 +548,12 @@ pub fn split_virtual(path: &str) -> Result<(&str, Vec<&OsStr>), String> {
             "{path}: '.' and '..' are not allowed in a virtual path"
         ));
     }
+    if comps.iter().any(|c| is_tmp_name(c)) {
+        return Err(format!(
+            "{path}: names starting with {} are reserved for copies in progress",
+            String::from_utf8_lossy(TMP_PREFIX)
+        ));
+    }
     Ok((tier, comps))
 }
 
@@ -701,8 +708,10 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
         let existing = self.dst.stat(ddir, dname).map_err(|e| fail(dpath, e))?;
         match meta.kind {
             Kind::Dir => {
-                let sub_dst = match existing {
-                    Some(m) if m.kind == Kind::Dir => self.dst.child_dir(ddir, dname).map_err(|e| fail(dpath, e))?,
+                let (sub_dst, created) = match existing {
+                    Some(m) if m.kind == Kind::Dir => {
+                        (self.dst.child_dir(ddir, dname).map_err(|e| fail(dpath, e))?, false)
+                    }
                     Some(_) => {
                         return Err(JobError::Failed(format!(
                             "{dpath}: exists and is not a directory (cannot copy the directory {spath} over it)"
@@ -711,18 +720,19 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
                     None => {
                         let d = self.dst.mkdir(ddir, dname, meta).map_err(|e| fail(dpath, e))?;
                         self.copied.dirs += 1;
-                        d
+                        (d, true)
                     }
                 };
-                let sub_src = self.src.child_dir(sdir, sname).map_err(|e| fail(spath, e))?;
-                for n in self.src.list(&sub_src).map_err(|e| fail(spath, e))? {
-                    let sp = join(spath, &n);
-                    let Some(m) = self.src.stat(&sub_src, &n).map_err(|e| fail(&sp, e))? else {
-                        continue; // removed meanwhile
-                    };
-                    self.copy(&sub_src, &n, &m, &sp, &sub_dst, &n, &join(dpath, &n))?;
+                let filled = self.copy_entries(sdir, sname, spath, &sub_dst, dpath);
+                if filled.is_err() && created {
+                    // Leave no debris: an empty directory made by this job goes; one holding
+                    // files that did arrive whole keeps them, with its proper mode.
+                    if self.dst.remove(ddir, dname, true).is_ok() {
+                        return filled;
+                    }
                 }
-                self.dst.finish_dir(&sub_dst, meta).map_err(|e| fail(dpath, e))
+                let finished = self.dst.finish_dir(&sub_dst, meta).map_err(|e| fail(dpath, e));
+                filled.and(finished)
             }
             Kind::File | Kind::Symlink => {
                 if let Some(m) = &existing {
@@ -756,6 +766,29 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
                 "{spath}: is a FIFO, socket or device; only files, directories and symlinks are copied"
             ))),
         }
+    }
+
+    /// Copies every entry of the source directory `sdir/sname` into `sub_dst`.
+    fn copy_entries(
+        &mut self,
+        sdir: &S::Dir,
+        sname: &OsStr,
+        spath: &str,
+        sub_dst: &D::Dir,
+        dpath: &str,
+    ) -> JobResult<()> {
+        let sub_src = self
+            .src
+            .child_dir(sdir, sname)
+            .map_err(|e| fail(spath, e))?;
+        for n in self.src.list(&sub_src).map_err(|e| fail(spath, e))? {
+            let sp = join(spath, &n);
+            let Some(m) = self.src.stat(&sub_src, &n).map_err(|e| fail(&sp, e))? else {
+                continue; // removed meanwhile
+            };
+            self.copy(&sub_src, &n, &m, &sp, sub_dst, &n, &join(dpath, &n))?;
+        }
+        Ok(())
     }
 
     /// Writes the copy of one file or symlink under the temporary name `tmp`.

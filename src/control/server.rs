@@ -258,7 +258,8 @@ impl Control {
         };
         let mut vram = tier(Place::Vram);
         vram.files = u.files;
-        vram.dirs = u.dirs;
+        // Directories inside the tier, as for vdisk: the tier's own root is not counted.
+        vram.dirs = u.dirs.saturating_sub(1);
         vram.bytes = u.bytes;
         let mut vdisk = tier(Place::Vdisk);
         let host = HostTree {

@@ -163,10 +163,12 @@ fn ctx(req: &Request) -> Ctx {
 }
 
 fn fail(op: &str, e: FsError) -> Errno {
-    if e.is_internal() {
-        warn!("{op}: {e}");
-    } else {
-        debug!("{op}: {e}");
+    match &e {
+        // The store logs an outage once, and its end; one line per failed operation would
+        // flood the log.
+        FsError::Store(crate::ram::StoreError::Unavailable(_)) => debug!("{op}: {e}"),
+        _ if e.is_internal() => warn!("{op}: {e}"),
+        _ => debug!("{op}: {e}"),
     }
     Errno::from_i32(e.errno())
 }

@@ -650,11 +650,34 @@ impl RamStore for MemoryStore {
             let (src_ino, src) = self.child_of(&p1, name)?.ok_or(StoreError::NotFound)?;
             let dst = self.child_of(&p2, newname)?;
             let dst_node = dst.as_ref().map(|(_, n)| n.clone());
+            if dst.as_ref().is_some_and(|d| d.0 == src_ino) {
+                // Two names of one inode: POSIX says do nothing.
+                return Ok(());
+            }
+            // A directory cannot move into its own subtree, nor over a directory it lies in
+            // (the kernel checks this for one mount; other callers and other mounts may not).
+            let src_is_dir = src.state.read().kind == Kind::Dir;
+            if src_is_dir && self.is_ancestor(src_ino, newparent) {
+                return Err(StoreError::Invalid);
+            }
+            if let Some((dst_ino, _)) = &dst {
+                if self.is_ancestor(*dst_ino, parent) {
+                    return Err(match mode {
+                        RenameMode::Replace => StoreError::NotEmpty,
+                        _ => StoreError::Invalid,
+                    });
+                }
+            }
             let mut nodes = vec![&p1, &p2, &src];
             if let Some(d) = &dst_node {
                 nodes.push(d);
             }
             let mut g = lock_in_order(&nodes);
+            // Every inode must be a distinct one from here on (the checks above make it so
+            // unless the tree moved meanwhile): nothing is changed unless all are locked.
+            if g[2].is_none() || (dst_node.is_some() && g[3].is_none()) {
+                continue;
+            }
             // Re-check under the locks: the names may have moved meanwhile.
             let now_src = g[0].as_ref().ok_or(StoreError::Invalid)?.dir()?.get(name);
             let p2_guard = if g[1].is_some() { 1 } else { 0 };
@@ -671,10 +694,6 @@ impl RamStore for MemoryStore {
             let src_kind = now_src.map(|e| e.1).ok_or(StoreError::NotFound)?;
             let now = SystemTime::now();
             let dst_ino = dst.as_ref().map(|d| d.0);
-            if dst_ino == Some(src_ino) {
-                // Two names of one inode: POSIX says do nothing.
-                return Ok(());
-            }
             let src_guard = 2;
             let dst_guard = 3;
             match (mode, dst_ino) {
@@ -913,6 +932,29 @@ impl RamStore for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Whether `a` is `b` or one of its ancestors, following directories' parent links.
+    fn is_ancestor(&self, a: Ino, mut b: Ino) -> bool {
+        loop {
+            if a == b {
+                return true;
+            }
+            if b == ROOT_INO {
+                return false;
+            }
+            let parent = match self.get(b) {
+                Ok(n) => match &n.state.read().body {
+                    Body::Dir(d) => d.parent,
+                    _ => return false,
+                },
+                Err(_) => return false,
+            };
+            if parent == b {
+                return false;
+            }
+            b = parent;
+        }
+    }
+
     /// unlink (`dir == false`) or rmdir (`dir == true`) of `parent/name`.
     fn remove_entry(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
         if name.as_bytes() == b"." {

@@ -12,12 +12,14 @@
 //! The store knows nothing of FUSE; `fs` maps `StoreError` to errno.
 
 pub mod memory;
+pub mod redis;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::time::SystemTime;
 
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 /// An inode number as the store knows it. The store's root directory is `ROOT_INO`.
 pub type Ino = u64;

@@ -127,6 +127,8 @@ pub struct TestMount {
     stderr_path: PathBuf,
     child: Option<Child>,
     watchdog_done: Arc<AtomicBool>,
+    /// The mount's own redis-server (`TestMount::redis()`), stopped after the unmount.
+    redis: Option<RedisServer>,
     // Dropped last: removes the temporary directory once everything is unmounted.
     dir: tempfile::TempDir,
 }
@@ -135,6 +137,27 @@ impl TestMount {
     /// A mount with the default (in-process memory) RAM store.
     pub fn memory() -> TestMount {
         TestMount::with_args(&[])
+    }
+
+    /// A mount with `--ram redis` on a redis-server of its own (stopped with the mount).
+    pub fn redis() -> TestMount {
+        let server = RedisServer::start();
+        let mut m = TestMount::with_redis(&server, &[]);
+        m.redis = Some(server);
+        m
+    }
+
+    /// A mount with `--ram redis` on `server`, plus extra arguments (`--redis-prefix`, ...).
+    pub fn with_redis(server: &RedisServer, args: &[&str]) -> TestMount {
+        let url = server.url();
+        let mut all = vec!["--ram", "redis", "--redis-url", url.as_str()];
+        all.extend_from_slice(args);
+        TestMount::with_args(&all)
+    }
+
+    /// The redis-server a `TestMount::redis()` runs on.
+    pub fn redis_server(&self) -> Option<&RedisServer> {
+        self.redis.as_ref()
     }
 
     /// A mount with extra `mavfs-mount` arguments.
@@ -188,6 +211,7 @@ impl TestMount {
             stderr_path,
             child: Some(child),
             watchdog_done,
+            redis: None,
             dir,
         };
         tm.wait_mounted(Duration::from_secs(10));
@@ -442,4 +466,161 @@ pub fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+/// A redis-server of the test's own: a free loopback port, a temporary directory, no RDB
+/// snapshots; stopped by PID on drop. Never a server of the machine's.
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    args: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Nothing is written to disk.
+    pub fn start() -> RedisServer {
+        RedisServer::start_with(&["--appendonly", "no"])
+    }
+
+    /// With the append-only file on, so that `stop` then `restart` keeps the data.
+    pub fn start_persistent() -> RedisServer {
+        RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
+    }
+
+    /// With extra `redis-server` options (`--requirepass x`, `--maxmemory-policy ...`).
+    pub fn start_with(extra: &[&str]) -> RedisServer {
+        let dir = tempfile::Builder::new()
+            .prefix("mavfs-redis-")
+            .tempdir()
+            .expect("create redis temp dir");
+        let mut server = RedisServer {
+            child: None,
+            port: 0,
+            args: extra.iter().map(|a| a.to_string()).collect(),
+            dir,
+        };
+        for _ in 0..5 {
+            server.port = free_port();
+            if server.spawn() {
+                return server;
+            }
+        }
+        panic!(
+            "redis-server did not start; log:\n{}",
+            fs::read_to_string(server.dir.path().join("redis.log")).unwrap_or_default()
+        );
+    }
+
+    /// Starts the process on `self.port`; false if it exited or never answered.
+    fn spawn(&mut self) -> bool {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("redis.log"))
+            .expect("create redis log");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup redis log"))
+            .stderr(log)
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                panic!("redis-server is not installed (apt-get install redis-server)")
+            }
+            Err(e) => panic!("spawn redis-server: {e}"),
+        };
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = child.try_wait() {
+                return false;
+            }
+            if self.ping() {
+                self.child = Some(child);
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    fn ping(&self) -> bool {
+        let Ok(client) = redis::Client::open(self.url().as_str()) else {
+            return false;
+        };
+        let Ok(mut con) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
+            return false;
+        };
+        match redis::cmd("PING").query::<String>(&mut con) {
+            Ok(_) => true,
+            // Up, but asking for a password: that still counts as answering.
+            Err(e) => e.code() == Some("NOAUTH"),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    pub fn pid(&self) -> Option<libc::pid_t> {
+        self.child.as_ref().map(|c| c.id() as libc::pid_t)
+    }
+
+    /// A connection for the test itself (CONFIG SET, inspecting keys, ...).
+    pub fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url().as_str())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
+            .expect("connect to the test redis-server")
+    }
+
+    /// Stops the server (SIGTERM by PID, SIGKILL after 10 s); the port stays reserved for
+    /// `restart`.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            if wait_timeout(&mut child, Duration::from_secs(10)).is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Starts it again on the same port and directory (with its append-only file, if on).
+    pub fn restart(&mut self) {
+        self.stop();
+        assert!(
+            self.spawn(),
+            "redis-server did not restart on port {}",
+            self.port
+        );
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port")
 }

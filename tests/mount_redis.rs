@@ -1,0 +1,736 @@
+//! `vram/` on Redis through real mounts: each test starts its own redis-server.
+
+mod common;
+
+use common::*;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const MIB: usize = 1 << 20;
+
+/// Polls `f` until it is true or `limit` has passed; returns how long it took.
+fn within(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// FNV-1a over a stream, piece by piece.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn update(&mut self, data: &[u8]) {
+        for &b in data {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+struct Outcome {
+    status: ExitStatus,
+    stderr: String,
+}
+
+/// `mavfs-mount MNT --disk-dir DISK args...` in daemon mode (the error comes back through
+/// the daemon's ready pipe); unmounts whatever it mounted.
+fn run_mount(args: &[&str]) -> (Outcome, bool) {
+    let t = tempfile::tempdir().unwrap();
+    let mnt = t.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = t.path().join("disk");
+    let err_path = t.path().join("stderr");
+    let mut child = Command::new(MOUNT_BIN)
+        .arg(&mnt)
+        .arg("--disk-dir")
+        .arg(&disk)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(&err_path).unwrap())
+        .spawn()
+        .expect("spawn mavfs-mount");
+    let status = wait_timeout(&mut child, Duration::from_secs(30)).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("mavfs-mount {args:?} did not return within 30 s");
+    });
+    let mounted = is_mounted(&mnt);
+    if mounted {
+        force_unmount(&mnt);
+    }
+    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+    (Outcome { status, stderr }, mounted)
+}
+
+/// A refused mount: non-zero exit, one line `mavfs-mount: ...` containing `key`, no mount.
+fn assert_refused(args: &[&str], key: &str) -> String {
+    let (out, mounted) = run_mount(args);
+    assert!(!mounted, "{args:?} left a mount behind");
+    assert!(!out.status.success(), "{args:?} exited 0: {}", out.stderr);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line on stderr, got {:?}",
+        out.stderr
+    );
+    assert!(lines[0].starts_with("mavfs-mount: "), "{:?}", lines[0]);
+    assert!(
+        lines[0].contains(key),
+        "message should name the cause ({key}): {:?}",
+        lines[0]
+    );
+    lines[0].to_owned()
+}
+
+fn errno_of_write(path: &Path, data: &[u8]) -> i32 {
+    let r = File::create(path).and_then(|mut f| {
+        f.write_all(data)?;
+        f.sync_all()
+    });
+    errno_or_zero(r)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn basic_operations_work_on_vram_over_redis() {
+    let m = TestMount::redis();
+    let v = m.vram();
+    fs::write(v.join("a.txt"), b"hello redis").unwrap();
+    assert_eq!(fs::read(v.join("a.txt")).unwrap(), b"hello redis");
+    // A write straddling a chunk boundary, then an overwrite in the middle.
+    let mut data = Rng::new(1).bytes(3 * MIB + 77);
+    fs::write(v.join("big"), &data).unwrap();
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(v.join("big"))
+        .unwrap();
+    use std::os::unix::fs::FileExt;
+    f.write_all_at(b"PATCH", (MIB - 2) as u64).unwrap();
+    drop(f);
+    data[MIB - 2..MIB + 3].copy_from_slice(b"PATCH");
+    assert_eq!(checksum(&fs::read(v.join("big")).unwrap()), checksum(&data));
+
+    fs::create_dir(v.join("d")).unwrap();
+    fs::rename(v.join("a.txt"), v.join("d/b.txt")).unwrap();
+    assert!(!v.join("a.txt").exists());
+    assert_eq!(fs::read(v.join("d/b.txt")).unwrap(), b"hello redis");
+    std::os::unix::fs::symlink("d/b.txt", v.join("sym")).unwrap();
+    assert_eq!(
+        fs::read_link(v.join("sym")).unwrap(),
+        PathBuf::from("d/b.txt")
+    );
+    assert_eq!(fs::read(v.join("sym")).unwrap(), b"hello redis");
+    fs::hard_link(v.join("d/b.txt"), v.join("hard")).unwrap();
+    assert_eq!(fs::metadata(v.join("hard")).unwrap().nlink(), 2);
+    assert_eq!(
+        fs::metadata(v.join("hard")).unwrap().ino(),
+        fs::metadata(v.join("d/b.txt")).unwrap().ino()
+    );
+    fs::remove_file(v.join("d/b.txt")).unwrap();
+    assert_eq!(fs::read(v.join("hard")).unwrap(), b"hello redis");
+    assert_eq!(err(fs::remove_dir(v.join("missing"))), libc::ENOENT);
+    fs::create_dir(v.join("full")).unwrap();
+    fs::write(v.join("full/x"), b"x").unwrap();
+    assert_eq!(err(fs::remove_dir(v.join("full"))), libc::ENOTEMPTY);
+    // truncate, and the bytes past it are gone after growing again
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(v.join("big"))
+        .unwrap();
+    f.set_len(10).unwrap();
+    f.set_len(20).unwrap();
+    drop(f);
+    let back = fs::read(v.join("big")).unwrap();
+    assert_eq!(&back[..10], &data[..10]);
+    assert_eq!(&back[10..], &[0u8; 10]);
+    let mut names: Vec<String> = fs::read_dir(&v)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["big", "d", "full", "hard", "sym"]);
+}
+
+#[test]
+fn unlinked_open_file_stays_readable_until_close() {
+    let m = TestMount::redis();
+    let p = m.vram().join("tmp");
+    fs::write(&p, b"still here").unwrap();
+    let mut f = File::open(&p).unwrap();
+    fs::remove_file(&p).unwrap();
+    assert!(!p.exists());
+    let mut got = Vec::new();
+    f.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"still here");
+    drop(f);
+}
+
+#[test]
+fn tree_persists_across_unmount_and_mount() {
+    let server = RedisServer::start();
+    let stamp = UNIX_EPOCH + Duration::new(1_600_000_000, 123_456_789);
+    let data = Rng::new(7).bytes(2 * MIB + 5);
+    let snapshot = |v: &Path| -> Vec<(String, u32, u64, u64, i64, i64)> {
+        let mut out = Vec::new();
+        for name in ["dir", "dir/file", "dir/link", "hard", "sym"] {
+            let md = fs::symlink_metadata(v.join(name)).unwrap();
+            out.push((
+                name.to_owned(),
+                md.mode(),
+                md.size(),
+                md.nlink(),
+                md.mtime(),
+                md.mtime_nsec(),
+            ));
+        }
+        out
+    };
+    let before = {
+        let m = TestMount::with_redis(&server, &[]);
+        let v = m.vram();
+        fs::create_dir(v.join("dir")).unwrap();
+        fs::write(v.join("dir/file"), &data).unwrap();
+        fs::set_permissions(v.join("dir/file"), fs::Permissions::from_mode(0o640)).unwrap();
+        fs::set_permissions(v.join("dir"), fs::Permissions::from_mode(0o750)).unwrap();
+        fs::hard_link(v.join("dir/file"), v.join("hard")).unwrap();
+        std::os::unix::fs::symlink("dir/file", v.join("sym")).unwrap();
+        std::os::unix::fs::symlink("file", v.join("dir/link")).unwrap();
+        File::options()
+            .write(true)
+            .open(v.join("dir/file"))
+            .unwrap()
+            .set_modified(stamp)
+            .unwrap();
+        snapshot(&v)
+    };
+    let m = TestMount::with_redis(&server, &[]);
+    let v = m.vram();
+    assert_eq!(snapshot(&v), before);
+    assert_eq!(fs::read(v.join("hard")).unwrap(), data);
+    assert_eq!(
+        fs::read_link(v.join("sym")).unwrap(),
+        PathBuf::from("dir/file")
+    );
+    assert_eq!(
+        fs::metadata(v.join("dir/file"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        stamp
+    );
+}
+
+#[test]
+fn closed_files_are_whole_after_sigkill_of_the_daemon() {
+    let server = RedisServer::start();
+    let mut files = Vec::new();
+    {
+        let mut m = TestMount::with_redis(&server, &[]);
+        let v = m.vram();
+        fs::create_dir(v.join("d")).unwrap();
+        for i in 0..20 {
+            let data = Rng::new(100 + i).bytes(1 + (i as usize * 97_003) % (3 * MIB));
+            fs::write(v.join(format!("d/f{i}")), &data).unwrap();
+            files.push(data);
+        }
+        fs::rename(v.join("d/f0"), v.join("moved")).unwrap();
+        // Busy at the moment of the kill: a file being written.
+        let mut busy = File::create(v.join("busy")).unwrap();
+        busy.write_all(&[1u8; 4096]).unwrap();
+        let st = m
+            .signal_and_wait(libc::SIGKILL)
+            .expect("daemon exits on SIGKILL");
+        assert!(!st.success());
+        drop(busy);
+        force_unmount(m.mnt());
+        assert!(!is_mounted(m.mnt()));
+    }
+    let m = TestMount::with_redis(&server, &[]);
+    let v = m.vram();
+    assert_eq!(fs::read(v.join("moved")).unwrap(), files[0]);
+    assert!(!v.join("d/f0").exists());
+    for (i, want) in files.iter().enumerate().skip(1) {
+        let got = fs::read(v.join(format!("d/f{i}"))).unwrap();
+        assert_eq!(checksum(&got), checksum(want), "d/f{i}");
+    }
+}
+
+#[test]
+fn two_mounts_on_one_prefix_share_vram() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let data = Rng::new(3).bytes(3 * MIB + 11);
+    fs::write(a.vram().join("shared"), &data).unwrap();
+    assert_eq!(
+        checksum(&fs::read(b.vram().join("shared")).unwrap()),
+        checksum(&data)
+    );
+    assert_eq!(
+        fs::metadata(a.vram().join("shared")).unwrap().ino(),
+        fs::metadata(b.vram().join("shared")).unwrap().ino(),
+        "inode numbers agree across mounts"
+    );
+
+    // A name B has looked up and not found appears there within the metadata timeout.
+    assert!(!b.vram().join("newdir").exists());
+    fs::create_dir(a.vram().join("newdir")).unwrap();
+    let seen = within(Duration::from_millis(1500), || {
+        b.vram().join("newdir").is_dir()
+    });
+    assert!(seen.is_some(), "mkdir on A not visible on B within 1.5 s");
+
+    // Rewritten and closed on A, read whole by B's next open.
+    let newer = Rng::new(4).bytes(MIB + 3);
+    fs::write(a.vram().join("shared"), &newer).unwrap();
+    let fresh = within(Duration::from_millis(1500), || {
+        fs::read(b.vram().join("shared")).map(|d| checksum(&d)).ok() == Some(checksum(&newer))
+    });
+    assert!(fresh.is_some(), "B never read A's new contents");
+
+    // Removal on B shows on A.
+    fs::remove_file(b.vram().join("shared")).unwrap();
+    let gone = within(Duration::from_millis(1500), || {
+        !a.vram().join("shared").exists()
+    });
+    assert!(gone.is_some());
+}
+
+#[test]
+fn prefixes_are_isolated() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &["--redis-prefix", "one"]);
+    let b = TestMount::with_redis(&server, &["--redis-prefix", "two"]);
+    fs::write(a.vram().join("x"), b"from one").unwrap();
+    assert!(!b.vram().join("x").exists());
+    fs::write(b.vram().join("x"), b"from two").unwrap();
+    assert_eq!(fs::read(a.vram().join("x")).unwrap(), b"from one");
+    assert_eq!(fs::read(b.vram().join("x")).unwrap(), b"from two");
+    let mut con = server.connection();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    assert!(!keys.is_empty());
+    for k in keys {
+        assert!(
+            k.starts_with("{one}:")
+                || k.starts_with("one:")
+                || k.starts_with("{two}:")
+                || k.starts_with("two:"),
+            "key {k} outside both prefixes"
+        );
+    }
+}
+
+#[test]
+fn keys_follow_the_documented_layout() {
+    let m = TestMount::redis();
+    fs::write(m.vram().join("f"), vec![5u8; MIB + 1]).unwrap();
+    fs::create_dir(m.vram().join("d")).unwrap();
+    let ino = fs::metadata(m.vram().join("f")).unwrap().ino() & ((1 << 60) - 1);
+    let mut con = m.redis_server().unwrap().connection();
+    let fmt: String = redis::cmd("HGET")
+        .arg("{mavfs}:meta")
+        .arg("format")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(fmt, "mavfs-vram-1");
+    let entry: String = redis::cmd("HGET")
+        .arg("{mavfs}:d:1")
+        .arg("f")
+        .query(&mut con)
+        .unwrap();
+    assert!(entry.starts_with(&format!("{ino} f ")), "{entry}");
+    let size: u64 = redis::cmd("HGET")
+        .arg(format!("{{mavfs}}:i:{ino}"))
+        .arg("s")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(size, MIB as u64 + 1);
+    for idx in 0..2 {
+        let len: u64 = redis::cmd("STRLEN")
+            .arg(format!("mavfs:c:{ino}:{idx}"))
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(len, if idx == 0 { MIB as u64 } else { 1 });
+    }
+    let used: u64 = redis::cmd("HGET")
+        .arg("{mavfs}:meta")
+        .arg("used")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(used, MIB as u64 + 1);
+    // Unlink frees the chunks.
+    fs::remove_file(m.vram().join("f")).unwrap();
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("mavfs:c:{ino}:*"))
+        .query(&mut con)
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn write_past_ram_limit_is_enospc_and_keeps_old_files() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &["--ram-limit", "8M"]);
+    let v = m.vram();
+    let first = Rng::new(11).bytes(5 * MIB);
+    fs::write(v.join("first"), &first).unwrap();
+    assert_eq!(
+        errno_of_write(&v.join("second"), &vec![1u8; 5 * MIB]),
+        libc::ENOSPC
+    );
+    assert_eq!(
+        checksum(&fs::read(v.join("first")).unwrap()),
+        checksum(&first)
+    );
+    let st = statvfs(&v);
+    assert_eq!(st.f_blocks * st.f_frsize, 8 << 20, "statfs shows the limit");
+    fs::remove_file(v.join("second")).unwrap();
+    fs::write(v.join("third"), vec![2u8; 2 * MIB]).unwrap();
+}
+
+#[test]
+fn redis_out_of_memory_is_enospc_and_keeps_old_files() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let v = m.vram();
+    let first = Rng::new(12).bytes(2 * MIB);
+    fs::write(v.join("first"), &first).unwrap();
+    let mut con = server.connection();
+    let info: String = redis::cmd("INFO").arg("memory").query(&mut con).unwrap();
+    let used: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(used + (8 << 20))
+        .query::<()>(&mut con)
+        .unwrap();
+    assert_eq!(
+        errno_of_write(&v.join("big"), &vec![3u8; 64 * MIB]),
+        libc::ENOSPC
+    );
+    assert_eq!(
+        checksum(&fs::read(v.join("first")).unwrap()),
+        checksum(&first)
+    );
+    // A full store can still be emptied, and then takes data again.
+    fs::remove_file(v.join("big")).unwrap();
+    fs::write(v.join("small"), b"fits").unwrap();
+    assert_eq!(fs::read(v.join("small")).unwrap(), b"fits");
+}
+
+#[test]
+fn outage_fails_with_eio_and_the_mount_recovers() {
+    let mut server = RedisServer::start_persistent();
+    let m = TestMount::with_redis(&server, &["--redis-timeout", "2"]);
+    let v = m.vram();
+    fs::write(v.join("before"), b"kept").unwrap();
+    server.stop();
+
+    let start = Instant::now();
+    assert_eq!(errno_of_write(&v.join("during"), b"x"), libc::EIO);
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        start.elapsed()
+    );
+    for i in 0..3 {
+        assert_eq!(err(fs::create_dir(v.join(format!("d{i}")))), libc::EIO);
+    }
+    fs::write(m.vdisk().join("still"), b"disk works").unwrap();
+    assert_eq!(fs::read(m.vdisk().join("still")).unwrap(), b"disk works");
+
+    server.restart();
+    let back = within(Duration::from_secs(15), || {
+        fs::write(v.join("after"), b"again").is_ok()
+    });
+    assert!(back.is_some(), "vram did not come back after Redis did");
+    assert_eq!(fs::read(v.join("before")).unwrap(), b"kept");
+    assert_eq!(fs::read(v.join("after")).unwrap(), b"again");
+    let log = m.daemon_stderr();
+    assert_eq!(
+        log.matches("is unreachable").count(),
+        1,
+        "the outage is logged once:\n{log}"
+    );
+}
+
+#[test]
+fn big_file_round_trips_with_its_checksum() {
+    let mb: usize = std::env::var("MAVFS_BIG_FILE_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
+    let m = TestMount::redis();
+    let path = m.vram().join("big");
+    let mut rng = Rng::new(99);
+    let mut want = Fnv::new();
+    let mut f = File::create(&path).unwrap();
+    for _ in 0..mb {
+        let piece = rng.bytes(MIB);
+        want.update(&piece);
+        f.write_all(&piece).unwrap();
+    }
+    f.sync_all().unwrap();
+    drop(f);
+    assert_eq!(fs::metadata(&path).unwrap().len(), (mb * MIB) as u64);
+    let mut got = Fnv::new();
+    let mut f = File::open(&path).unwrap();
+    let mut buf = vec![0u8; MIB];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.update(&buf[..n]);
+    }
+    assert_eq!(got.0, want.0, "checksum of {mb} MiB read back");
+}
+
+#[test]
+fn foreign_data_under_the_prefix_is_refused() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let mut con = server.connection();
+    redis::cmd("HSET")
+        .arg("{old}:meta")
+        .arg("format")
+        .arg("mavfs-vram-0")
+        .query::<()>(&mut con)
+        .unwrap();
+    assert_refused(
+        &[
+            "--ram",
+            "redis",
+            "--redis-url",
+            &url,
+            "--redis-prefix",
+            "old",
+        ],
+        "another format",
+    );
+    redis::cmd("SET")
+        .arg("py:files:/x")
+        .arg("data")
+        .query::<()>(&mut con)
+        .unwrap();
+    assert_refused(
+        &[
+            "--ram",
+            "redis",
+            "--redis-url",
+            &url,
+            "--redis-prefix",
+            "py",
+        ],
+        "did not write",
+    );
+    // Nothing was touched.
+    let fmt: String = redis::cmd("HGET")
+        .arg("{old}:meta")
+        .arg("format")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(fmt, "mavfs-vram-0");
+    let n: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn mount_time_errors_are_one_line() {
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    assert_refused(
+        &["--ram", "redis", "--redis-url", &url],
+        &format!("cannot connect to Redis at 127.0.0.1:{port}: Connection refused"),
+    );
+    let p = port.to_string();
+    assert_refused(
+        &[
+            "--ram",
+            "redis",
+            "--redis-host",
+            "127.0.0.1",
+            "--redis-port",
+            &p,
+        ],
+        &format!("cannot connect to Redis at 127.0.0.1:{port}"),
+    );
+
+    let server = RedisServer::start();
+    let url = server.url();
+    for bad in ["", "a b", "x{y", "x}"] {
+        assert_refused(
+            &["--ram", "redis", "--redis-url", &url, "--redis-prefix", bad],
+            "--redis-prefix",
+        );
+    }
+    assert_refused(
+        &["--ram", "redis", "--redis-url", &url, "--redis-db", "99"],
+        "no database 99",
+    );
+
+    let locked = RedisServer::start_with(&["--requirepass", "s3cret"]);
+    let lp = locked.port();
+    assert_refused(
+        &["--ram", "redis", "--redis-url", &locked.url()],
+        "requires a password",
+    );
+    let line = assert_refused(
+        &[
+            "--ram",
+            "redis",
+            "--redis-url",
+            &format!("redis://:wrong@127.0.0.1:{lp}/0"),
+        ],
+        "refused the credentials",
+    );
+    assert!(!line.contains("wrong"), "the password is not shown: {line}");
+    // The right password mounts.
+    let good = format!("redis://:s3cret@127.0.0.1:{lp}/0");
+    let m = TestMount::with_args(&["--ram", "redis", "--redis-url", &good]);
+    fs::write(m.vram().join("ok"), b"ok").unwrap();
+}
+
+#[test]
+fn evicting_memory_policy_is_warned_about() {
+    let server = RedisServer::start_with(&["--maxmemory-policy", "allkeys-lru"]);
+    let m = TestMount::with_redis(&server, &[]);
+    fs::write(m.vram().join("x"), b"x").unwrap();
+    let log = m.daemon_stderr();
+    assert!(
+        log.contains("maxmemory-policy allkeys-lru"),
+        "no warning in:\n{log}"
+    );
+    // And in daemon mode the command prints it before returning.
+    let (out, mounted) = run_mount(&["--ram", "redis", "--redis-url", &server.url()]);
+    assert!(mounted && out.status.success(), "{}", out.stderr);
+    assert!(out.stderr.contains("noeviction"), "{}", out.stderr);
+}
+
+#[test]
+fn times_survive_remount_exactly() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let stamps = [
+        (
+            "new",
+            UNIX_EPOCH + Duration::new(1_700_000_000, 987_654_321),
+        ),
+        // Whole seconds: fuser 0.18 decodes a negative time's nanoseconds backwards.
+        ("old", UNIX_EPOCH - Duration::from_secs(86_400)),
+    ];
+    for (name, t) in stamps {
+        let p = m.vram().join(name);
+        fs::write(&p, b"t").unwrap();
+        File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    drop(m);
+    let m = TestMount::with_redis(&server, &[]);
+    for (name, t) in stamps {
+        let got: SystemTime = fs::metadata(m.vram().join(name))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(got, t, "{name}");
+    }
+}
+
+#[test]
+fn hung_redis_fails_within_the_timeout_and_recovers() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &["--redis-timeout", "2"]);
+    let v = m.vram();
+    fs::write(v.join("before"), b"kept").unwrap();
+    let pid = server.pid().unwrap();
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let start = Instant::now();
+    let r = errno_of_write(&v.join("during"), b"x");
+    let took = start.elapsed();
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert_eq!(r, libc::EIO);
+    assert!(took < Duration::from_secs(7), "took {took:?}");
+    let back = within(Duration::from_secs(10), || {
+        fs::write(v.join("after"), b"again").is_ok()
+    });
+    assert!(back.is_some(), "vram did not come back");
+    assert_eq!(fs::read(v.join("before")).unwrap(), b"kept");
+}
+
+#[test]
+fn opens_of_a_killed_mount_are_given_back() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    let used = |con: &mut redis::Connection| -> u64 {
+        redis::cmd("HGET")
+            .arg("{mavfs}:meta")
+            .arg("used")
+            .query(con)
+            .unwrap()
+    };
+    let orphan_ino;
+    {
+        let mut m = TestMount::with_redis(&server, &[]);
+        let v = m.vram();
+        fs::write(v.join("keep"), vec![1u8; 1000]).unwrap();
+        fs::write(v.join("orphan"), vec![2u8; 2 * MIB]).unwrap();
+        let f = File::open(v.join("orphan")).unwrap();
+        orphan_ino = f.metadata().unwrap().ino() & ((1 << 60) - 1);
+        fs::remove_file(v.join("orphan")).unwrap();
+        assert_eq!(used(&mut con), 1000 + 2 * MIB as u64, "held while open");
+        m.signal_and_wait(libc::SIGKILL)
+            .expect("daemon exits on SIGKILL");
+        force_unmount(m.mnt());
+        drop(f);
+    }
+    // Its heartbeat would expire within a minute; make that now.
+    let alive: Vec<String> = redis::cmd("KEYS")
+        .arg("{mavfs}:alive:*")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(alive.len(), 1);
+    redis::cmd("DEL").arg(&alive).query::<()>(&mut con).unwrap();
+    let m = TestMount::with_redis(&server, &[]);
+    assert_eq!(used(&mut con), 1000, "the orphan's bytes are given back");
+    let chunks: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("mavfs:c:{orphan_ino}:*"))
+        .query(&mut con)
+        .unwrap();
+    assert!(chunks.is_empty(), "{chunks:?}");
+    let inode: u64 = redis::cmd("EXISTS")
+        .arg(format!("{{mavfs}}:i:{orphan_ino}"))
+        .arg(format!("{{mavfs}}:l:{orphan_ino}"))
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(inode, 0);
+    assert_eq!(fs::read(m.vram().join("keep")).unwrap(), vec![1u8; 1000]);
+}
