@@ -154,16 +154,21 @@ fn print_stats(s: &Stats) {
             HumanBytes(t.write_bytes).to_string()
         );
     }
-    let pct = if s.vram_limit > 0 {
-        s.vram_used as f64 * 100.0 / s.vram_limit as f64
+    // A store without a limit reports the largest number there is.
+    let limit = if s.vram_limit >= u64::MAX / 2 {
+        "no limit".to_owned()
     } else {
-        0.0
+        let pct = if s.vram_limit > 0 {
+            s.vram_used as f64 * 100.0 / s.vram_limit as f64
+        } else {
+            0.0
+        };
+        format!("{} ({pct:.1} %)", HumanBytes(s.vram_limit))
     };
     println!();
     println!(
-        "vram     {} of {} used ({pct:.1} %), backend {}",
+        "vram     {} used of {limit}, backend {}",
         HumanBytes(s.vram_used),
-        HumanBytes(s.vram_limit),
         s.backend
     );
     if let Some(m) = s.backend_memory {

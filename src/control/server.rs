@@ -246,6 +246,7 @@ impl Control {
 
     fn stats(&self) -> Stats {
         let u = self.store.usage();
+        let (backend, backend_memory) = self.store.describe();
         let tier = |p: Place| {
             let t = self.counters.totals(p);
             TierStats {
@@ -278,10 +279,10 @@ impl Control {
         Stats {
             vram,
             vdisk,
-            backend: self.store.backend().to_owned(),
+            backend,
             vram_limit: u.limit,
             vram_used: u.bytes,
-            backend_memory: None,
+            backend_memory,
             disk_dir: self.disk_dir.display().to_string(),
             disk_free,
             disk_total,

@@ -226,6 +226,11 @@ pub trait RamStore: Send + Sync + 'static {
     fn shared(&self) -> bool {
         false
     }
+    /// Where the data lives, for `mavfsctl stats`: a name (a Redis URL has no password
+    /// in it) and, where the backend can tell, the memory it uses.
+    fn describe(&self) -> (String, Option<u64>) {
+        (self.backend().to_owned(), None)
+    }
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr>;
     fn getattr(&self, ino: Ino) -> StoreResult<Attr>;
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr>;

@@ -1159,6 +1159,8 @@ struct Inner {
 pub struct RedisStore {
     inner: Arc<Inner>,
     warnings: Vec<String>,
+    /// The URL without its password, and the prefix, for stats.
+    name: String,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,
 }
@@ -1337,6 +1339,7 @@ impl RedisStore {
         Ok(RedisStore {
             inner,
             warnings,
+            name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
             _stop: stop,
         })
     }
@@ -1618,6 +1621,18 @@ impl Inner {
 impl RamStore for RedisStore {
     fn backend(&self) -> &'static str {
         "redis"
+    }
+
+    fn describe(&self) -> (String, Option<u64>) {
+        let info = self.inner.pool.run(false, |c| {
+            ::redis::cmd("INFO").arg("memory").query::<String>(c)
+        });
+        let used = info.ok().and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("used_memory:"))
+                .and_then(|v| v.trim().parse().ok())
+        });
+        (self.name.clone(), used)
     }
 
     fn shared(&self) -> bool {
