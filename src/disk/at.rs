@@ -191,22 +191,25 @@ pub fn utimes_fd(
     .map(|_| ())
 }
 
-pub fn readlink_fd(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
-    // SAFETY: buf is writable for its length.
-    let len = unsafe {
-        libc::readlinkat(
-            fd.as_raw_fd(),
-            EMPTY.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
+/// Runs a call that fills a buffer of `cap` bytes and returns the length it filled (or -1).
+pub(crate) fn read_into(
+    cap: usize,
+    call: impl FnOnce(*mut libc::c_void, usize) -> isize,
+) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; cap];
+    let len = call(buf.as_mut_ptr().cast(), buf.len());
     if len < 0 {
         return Err(io::Error::last_os_error());
     }
     buf.truncate(len as usize);
     Ok(buf)
+}
+
+pub fn readlink_fd(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    // SAFETY: the buffer read_into passes is writable for the length it passes.
+    read_into(libc::PATH_MAX as usize + 1, |buf, len| unsafe {
+        libc::readlinkat(fd.as_raw_fd(), EMPTY.as_ptr(), buf.cast(), len)
+    })
 }
 
 pub fn mkdir_at(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {

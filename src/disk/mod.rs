@@ -693,21 +693,10 @@ impl DiskTier {
         let n = self.node(id)?;
         let p = Self::xattr_path(&n)?;
         let name = cstr(name.as_bytes())?;
-        let mut buf = vec![0u8; crate::ram::XATTR_SIZE_MAX];
-        // SAFETY: strings are valid; buf is writable for its length.
-        let len = unsafe {
-            libc::getxattr(
-                p.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        if len < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.truncate(len as usize);
-        Ok(buf)
+        // SAFETY: strings are valid; read_into's buffer is writable for the length it passes.
+        at::read_into(crate::ram::XATTR_SIZE_MAX, |buf, len| unsafe {
+            libc::getxattr(p.as_ptr(), name.as_ptr(), buf, len)
+        })
     }
 
     pub fn listxattr(&self, id: u64) -> io::Result<Vec<u8>> {
@@ -716,14 +705,10 @@ impl DiskTier {
             return Ok(Vec::new());
         }
         let p = proc_path(n.fd());
-        let mut buf = vec![0u8; crate::ram::XATTR_SIZE_MAX];
-        // SAFETY: p is valid; buf is writable for its length.
-        let len = unsafe { libc::listxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if len < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.truncate(len as usize);
-        Ok(buf)
+        // SAFETY: p is valid; read_into's buffer is writable for the length it passes.
+        at::read_into(crate::ram::XATTR_SIZE_MAX, |buf, len| unsafe {
+            libc::listxattr(p.as_ptr(), buf.cast(), len)
+        })
     }
 
     pub fn removexattr(&self, id: u64, name: &OsStr) -> io::Result<()> {
