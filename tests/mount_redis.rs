@@ -484,7 +484,7 @@ fn big_file_round_trips_with_its_checksum() {
     let mb: usize = std::env::var("MAVFS_BIG_FILE_MB")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(64);
+        .unwrap_or(1024);
     let m = TestMount::redis();
     let path = m.vram().join("big");
     let mut rng = Rng::new(99);

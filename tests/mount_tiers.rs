@@ -34,8 +34,8 @@ fn host(m: &TestMount, tier: Tier, rel: &str) -> Option<PathBuf> {
 }
 
 /// `both_tiers!(name)` (or `both_tiers!(name, "--mount-arg", ...)`) makes the tests
-/// `name::vram` and `name::vdisk`, each calling `name(mount, tier dir, tier)` on a fresh
-/// mount.
+/// `name::vram`, `name::vram_redis` (on a redis-server of its own) and `name::vdisk`, each
+/// calling `name(mount, tier dir, tier)` on a fresh mount.
 macro_rules! both_tiers {
     ($name:ident $(, $arg:expr)*) => {
         mod $name {
@@ -51,6 +51,15 @@ macro_rules! both_tiers {
             fn vdisk() {
                 let m = TestMount::with_args(&[$($arg),*]);
                 super::$name(&m, &m.vdisk(), Tier::Vdisk);
+            }
+
+            #[test]
+            fn vram_redis() {
+                let server = RedisServer::start();
+                let m = TestMount::with_redis(&server, &[$($arg),*]);
+                super::$name(&m, &m.vram(), Tier::Vram);
+                // The mount goes before its server.
+                drop(m);
             }
         }
     };
