@@ -191,6 +191,12 @@ impl MavFs {
         inode::route(ino).ok_or(FsError::NoInode)
     }
 
+    /// An entry for the kernel, counted as a kernel reference (see `RamStore::pin`).
+    fn ram_pinned(&self, a: &Attr) -> FsResult<Entry> {
+        self.store.pin(a.ino)?;
+        Ok(self.ram_entry(a))
+    }
+
     fn ram_entry(&self, a: &Attr) -> Entry {
         Entry {
             attr: fuse_attr(inode::from_ram(a.ino), a),
@@ -259,7 +265,7 @@ impl MavFs {
             Target::Control => Err(FsError::NotDir),
             // A job's file in the making is nobody else's business.
             _ if is_tmp_name(name) => Err(FsError::Store(ram::StoreError::NotFound)),
-            Target::Ram(p) => Ok(self.ram_entry(&self.store.lookup(p, name)?)),
+            Target::Ram(p) => self.ram_pinned(&self.store.lookup(p, name)?),
             Target::Disk(p) => Ok(self.disk_entry(&self.disk.lookup(p, name)?)),
         }
     }
@@ -267,14 +273,18 @@ impl MavFs {
     /// Whether a failed lookup may be cached by the kernel as "no such name".
     pub fn negative_ttl(&self, parent: u64) -> Option<Duration> {
         match inode::route(parent) {
-            Some(Target::Ram(_)) => Some(self.ram_ttl),
+            // Another mount may create the name meanwhile: only a store of our own may say
+            // "no such name" for long.
+            Some(Target::Ram(_)) if !self.store.shared() => Some(self.ram_ttl),
             _ => None,
         }
     }
 
     pub fn forget(&self, ino: u64, n: u64) {
-        if let Some(Target::Disk(id)) = inode::route(ino) {
-            self.disk.forget(id, n);
+        match inode::route(ino) {
+            Some(Target::Disk(id)) => self.disk.forget(id, n),
+            Some(Target::Ram(i)) => self.store.forget(i, n),
+            _ => {}
         }
     }
 
@@ -320,7 +330,59 @@ impl MavFs {
 
     /// mknod, mkdir and symlink share this path on `vram/`.
     fn ram_create(&self, p: ram::Ino, name: &OsStr, node: &NewNode<'_>) -> FsResult<Entry> {
-        Ok(self.ram_entry(&self.store.create(p, name, node)?))
+        self.ram_pinned(&self.store.create(p, name, node)?)
+    }
+
+    /// `open(O_CREAT)` on `vram/`: creates the file, or (without O_EXCL) opens the one that
+    /// another thread or mount made first. A name that comes and goes meanwhile is tried
+    /// again: every outcome is one a serial order of the calls could give.
+    fn ram_create_or_open(
+        &self,
+        p: ram::Ino,
+        name: &OsStr,
+        node: &NewNode<'_>,
+        flags: i32,
+    ) -> FsResult<Entry> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let gone = |e: &FsError| tries < 64 && e.errno() == libc::ENOENT;
+            match self.store.create(p, name, node) {
+                Ok(a) => match self.ram_pinned(&a) {
+                    Err(e) if gone(&e) => continue,
+                    r => return r,
+                },
+                Err(ram::StoreError::Exists) if flags & libc::O_EXCL == 0 => {
+                    let found = self
+                        .store
+                        .lookup(p, name)
+                        .map_err(FsError::from)
+                        .and_then(|a| {
+                            if a.kind == Kind::Dir {
+                                return Err(FsError::IsDir);
+                            }
+                            self.store.pin(a.ino)?;
+                            Ok(a)
+                        });
+                    let a = match found {
+                        Err(e) if gone(&e) => continue,
+                        r => r?,
+                    };
+                    if flags & libc::O_TRUNC != 0 {
+                        let set = SetAttr {
+                            size: Some(0),
+                            ..Default::default()
+                        };
+                        if let Err(e) = self.store.setattr(a.ino, &set) {
+                            self.store.forget(a.ino, 1);
+                            return Err(e.into());
+                        }
+                    }
+                    return Ok(self.ram_entry(&self.store.getattr(a.ino)?));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub fn mknod(
@@ -438,7 +500,7 @@ impl MavFs {
     pub fn link(&self, ino: u64, newparent: u64, newname: &OsStr) -> FsResult<Entry> {
         match (Self::route(ino)?, Self::parent(newparent)?) {
             (Target::Ram(i), Target::Ram(np)) if i != ram::ROOT_INO => {
-                Ok(self.ram_entry(&self.store.link(i, np, newname)?))
+                self.ram_pinned(&self.store.link(i, np, newname)?)
             }
             (Target::Disk(id), Target::Disk(np)) if id != crate::disk::ROOT_ID => {
                 Ok(self.disk_entry(&self.disk.link(id, np, newname)?))
@@ -505,7 +567,7 @@ impl MavFs {
                     rdev: 0,
                     target: b"",
                 };
-                let entry = self.ram_create(p, name, &node)?;
+                let entry = self.ram_create_or_open(p, name, &node, flags)?;
                 let opened = self.open(ctx, entry.attr.ino.0, flags)?;
                 Ok((entry, opened))
             }

@@ -31,6 +31,9 @@ const LINK_MAX: u32 = 65000;
 #[derive(Debug)]
 struct Inode {
     ino: Ino,
+    /// Kernel references (`pin`/`forget`): raised under the state's read lock, checked by the
+    /// reaper under its write lock, so a pinned inode is never reaped.
+    kernel_refs: AtomicU64,
     state: RwLock<State>,
 }
 
@@ -254,6 +257,7 @@ impl MemoryStore {
     fn insert(&self, ino: Ino, state: State) -> Arc<Inode> {
         let node = Arc::new(Inode {
             ino,
+            kernel_refs: AtomicU64::new(0),
             state: RwLock::new(state),
         });
         self.table.insert(ino, node.clone());
@@ -264,6 +268,13 @@ impl MemoryStore {
     /// Called with the inode's lock held, so nobody can pin it in between.
     fn reap_if_unused(&self, ino: Ino, st: &mut State) {
         if st.nlink > 0 || st.open > 0 {
+            return;
+        }
+        if self
+            .table
+            .get(ino)
+            .is_some_and(|n| n.kernel_refs.load(Ordering::Acquire) > 0)
+        {
             return;
         }
         let mut freed = st.extra_bytes();
@@ -789,11 +800,30 @@ impl RamStore for MemoryStore {
     fn open(&self, ino: Ino) -> StoreResult<()> {
         let node = self.get(ino)?;
         let mut st = node.state.write();
-        if st.nlink == 0 && st.open == 0 {
+        if st.nlink == 0 && st.open == 0 && node.kernel_refs.load(Ordering::Acquire) == 0 {
             return Err(StoreError::NotFound);
         }
         st.open += 1;
         Ok(())
+    }
+
+    fn pin(&self, ino: Ino) -> StoreResult<()> {
+        let node = self.get(ino)?;
+        let st = node.state.read();
+        if st.nlink == 0 && st.open == 0 && node.kernel_refs.load(Ordering::Acquire) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        node.kernel_refs.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn forget(&self, ino: Ino, n: u64) {
+        if let Ok(node) = self.get(ino) {
+            let mut st = node.state.write();
+            let left = node.kernel_refs.load(Ordering::Acquire).saturating_sub(n);
+            node.kernel_refs.store(left, Ordering::Release);
+            self.reap_if_unused(ino, &mut st);
+        }
     }
 
     fn release(&self, ino: Ino) {

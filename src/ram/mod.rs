@@ -253,6 +253,14 @@ pub trait RamStore: Send + Sync + 'static {
     fn readlink(&self, ino: Ino) -> StoreResult<Vec<u8>>;
     /// Pins the inode: it outlives its last link until the matching `release`.
     fn open(&self, ino: Ino) -> StoreResult<()>;
+    /// Counts a kernel reference to the inode (an entry handed to the kernel): like an open,
+    /// it keeps an unlinked inode alive until `forget` drops the count, so an open racing
+    /// with an unlink of the same name finds the inode. NotFound if it is already gone.
+    fn pin(&self, _ino: Ino) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Drops `n` kernel references counted by `pin`.
+    fn forget(&self, _ino: Ino, _n: u64) {}
     fn release(&self, ino: Ino);
     /// Reads up to `size` bytes at `offset`; short only at the end of the file.
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>>;

@@ -1,0 +1,393 @@
+//! Bounded concurrency stress: a few threads doing random create / write / rename /
+//! unlink / read on a small pool of colliding names in one directory, then a full
+//! consistency check of what is left.
+
+mod common;
+
+use common::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const POOL: usize = 8;
+const THREADS: usize = 4;
+const STRESS: Duration = Duration::from_secs(4);
+/// Largest content written: kept under one page so a single read sees it whole.
+const MAX_LEN: usize = 3500;
+
+fn pool_name(i: usize) -> String {
+    format!("f{i}")
+}
+
+/// The content a writer puts in a file: one unit, "name:tag:counter;", repeated.
+fn content(name: &str, tag: &str, counter: u64, reps: usize) -> Vec<u8> {
+    format!("{name}:{tag}:{counter};").repeat(reps).into_bytes()
+}
+
+/// Ok if `data` is empty or a whole content some writer wrote (all units equal).
+fn check_content(data: &[u8]) -> Result<(), String> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    if data.iter().all(|&b| b == 0) {
+        return Err(format!("{} NUL bytes (size without the data)", data.len()));
+    }
+    let text = std::str::from_utf8(data).map_err(|_| format!("not UTF-8: {data:?}"))?;
+    let Some(end) = text.find(';') else {
+        return Err(format!("no unit terminator in {text:?}"));
+    };
+    let unit = &text[..=end];
+    let fields: Vec<&str> = unit.trim_end_matches(';').split(':').collect();
+    let well_formed = fields.len() == 3
+        && fields[0].starts_with('f')
+        && fields[2].parse::<u64>().is_ok()
+        && (0..POOL).any(|i| pool_name(i) == fields[0]);
+    if !well_formed {
+        return Err(format!("malformed unit {unit:?} (len {})", data.len()));
+    }
+    if !data.len().is_multiple_of(unit.len())
+        || !text
+            .as_bytes()
+            .chunks(unit.len())
+            .all(|c| c == unit.as_bytes())
+    {
+        let first_bad = text
+            .as_bytes()
+            .chunks(unit.len())
+            .position(|c| c != unit.as_bytes())
+            .unwrap_or(0);
+        let start = first_bad * unit.len();
+        let shown = &text[start..text.len().min(start + 60)];
+        return Err(format!(
+            "torn content: {} bytes, unit {unit:?}, differs at unit {first_bad}: {shown:?}",
+            data.len()
+        ));
+    }
+    Ok(())
+}
+
+/// One read() call with a buffer larger than any content: never a mix of two reads.
+fn read_once(path: &Path) -> io::Result<Vec<u8>> {
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = f.read(&mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+#[derive(Default, Debug, Clone, Copy)]
+struct Counts {
+    create: u64,
+    write: u64,
+    rename: u64,
+    unlink: u64,
+    read: u64,
+    enoent: u64,
+}
+
+impl Counts {
+    fn total(&self) -> u64 {
+        self.create + self.write + self.rename + self.unlink + self.read
+    }
+    fn add(&mut self, o: &Counts) {
+        self.create += o.create;
+        self.write += o.write;
+        self.rename += o.rename;
+        self.unlink += o.unlink;
+        self.read += o.read;
+        self.enoent += o.enoent;
+    }
+}
+
+/// Errors that are normal when other threads race on the same names.
+fn expected(e: &io::Error, allowed: &[i32]) -> bool {
+    e.raw_os_error().is_some_and(|c| allowed.contains(&c))
+}
+
+/// One worker: random ops on `dir` until `stop`; returns its counts, pushes failures.
+fn worker(
+    dir: PathBuf,
+    tag: String,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+    errors: Arc<Mutex<Vec<String>>>,
+    write_turn: Arc<Mutex<()>>,
+) -> Counts {
+    let mut rng = Rng::new(seed);
+    let mut c = Counts::default();
+    let mut counter = 0u64;
+    let fail = |msg: String| {
+        let mut e = errors.lock().unwrap();
+        if e.len() < 20 {
+            e.push(msg);
+        }
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let name = pool_name(rng.below(POOL as u64) as usize);
+        let path = dir.join(&name);
+        match rng.below(10) {
+            0 | 1 => {
+                c.create += 1;
+                match OpenOptions::new().write(true).create_new(true).open(&path) {
+                    Ok(_) => {}
+                    Err(e) if expected(&e, &[libc::EEXIST]) => {}
+                    Err(e) => fail(format!("[{tag}] create {name}: {e}")),
+                }
+            }
+            2..=4 => {
+                c.write += 1;
+                counter += 1;
+                let unit_len = format!("{name}:{tag}:{counter};").len();
+                let reps = 1 + rng.below((MAX_LEN / unit_len) as u64) as usize;
+                let data = content(&name, &tag, counter, reps);
+                // Two concurrent O_TRUNC + write at offset 0 legitimately overlay each
+                // other (the shorter one over the longer one), so the test's writers take
+                // turns; reads, renames, unlinks and creates still race with them.
+                let _turn = write_turn.lock().unwrap();
+                match OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
+                {
+                    Ok(mut f) => {
+                        if let Err(e) = f.write_all(&data) {
+                            fail(format!(
+                                "[{tag}] write {name} ({} bytes) on an open fd: {e}",
+                                data.len()
+                            ));
+                        }
+                    }
+                    Err(e) => fail(format!("[{tag}] open(O_CREAT|O_TRUNC) {name}: {e}")),
+                }
+            }
+            5 => {
+                c.rename += 1;
+                let to = pool_name(rng.below(POOL as u64) as usize);
+                match fs::rename(&path, dir.join(&to)) {
+                    Ok(()) => {}
+                    Err(e) if expected(&e, &[libc::ENOENT]) => c.enoent += 1,
+                    Err(e) => fail(format!("[{tag}] rename {name} -> {to}: {e}")),
+                }
+            }
+            6 => {
+                c.unlink += 1;
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if expected(&e, &[libc::ENOENT]) => c.enoent += 1,
+                    Err(e) => fail(format!("[{tag}] unlink {name}: {e}")),
+                }
+            }
+            _ => {
+                c.read += 1;
+                match read_once(&path) {
+                    Ok(data) => {
+                        if let Err(msg) = check_content(&data) {
+                            fail(format!("[{tag}] read {name}: {msg}"));
+                        }
+                    }
+                    Err(e) if expected(&e, &[libc::ENOENT]) => c.enoent += 1,
+                    Err(e) => fail(format!("[{tag}] read {name}: {e}")),
+                }
+            }
+        }
+    }
+    c
+}
+
+/// Runs `per_dir` workers on each of `dirs` for `dur`; panics on any failure.
+fn run_stress(label: &str, dirs: &[PathBuf], per_dir: usize, dur: Duration, seed: u64) -> Counts {
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let write_turn = Arc::new(Mutex::new(()));
+    let mut handles = Vec::new();
+    for (d, dir) in dirs.iter().enumerate() {
+        for t in 0..per_dir {
+            let (dir, stop, errors, turn) = (
+                dir.clone(),
+                stop.clone(),
+                errors.clone(),
+                write_turn.clone(),
+            );
+            let tag = format!("m{d}t{t}");
+            let s = seed
+                .wrapping_mul(31)
+                .wrapping_add((d * per_dir + t) as u64 + 1);
+            handles.push(thread::spawn(move || {
+                worker(dir, tag, s, stop, errors, turn)
+            }));
+        }
+    }
+    let start = Instant::now();
+    while start.elapsed() < dur && errors.lock().unwrap().is_empty() {
+        thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut total = Counts::default();
+    for h in handles {
+        total.add(&h.join().expect("worker panicked"));
+    }
+    eprintln!(
+        "stress {label}: {} ops ({total:?}) in {:?}",
+        total.total(),
+        start.elapsed()
+    );
+    let errors = errors.lock().unwrap();
+    assert!(
+        errors.is_empty(),
+        "stress {label} (seed {seed}): {} failure(s):\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+    total
+}
+
+/// The quiescent state of `dir`: name -> content; checks every consistency rule.
+fn snapshot(label: &str, dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let listed: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{label}: read_dir {}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8 name")
+        })
+        .collect();
+    let set: BTreeSet<String> = listed.iter().cloned().collect();
+    assert_eq!(
+        set.len(),
+        listed.len(),
+        "{label}: a name listed twice: {listed:?}"
+    );
+    assert!(
+        !set.contains(".") && !set.contains(".."),
+        "{label}: read_dir gave . or .."
+    );
+    let mut out = BTreeMap::new();
+    for name in &listed {
+        let path = dir.join(name);
+        let md = fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{label}: listed {name} but stat fails: {e}"));
+        assert!(md.is_file(), "{label}: {name} is not a regular file");
+        assert_eq!(md.nlink(), 1, "{label}: {name} has nlink {}", md.nlink());
+        let data = fs::read(&path).unwrap_or_else(|e| panic!("{label}: read {name}: {e}"));
+        assert_eq!(
+            md.len(),
+            data.len() as u64,
+            "{label}: {name}: stat size {} != read length {}",
+            md.len(),
+            data.len()
+        );
+        if let Err(msg) = check_content(&data) {
+            panic!("{label}: {name} after the stress: {msg}");
+        }
+        out.insert(name.clone(), data);
+    }
+    let stat_found: BTreeSet<String> = (0..POOL)
+        .map(pool_name)
+        .filter(|n| fs::symlink_metadata(dir.join(n)).is_ok())
+        .collect();
+    assert_eq!(
+        set, stat_found,
+        "{label}: listing differs from what stat finds among the pool"
+    );
+    out
+}
+
+fn seed() -> u64 {
+    std::env::var("MAVFS_STRESS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1234)
+}
+
+fn overlapping_names(label: &str, dir: PathBuf) {
+    let dir = dir.join("stress");
+    fs::create_dir(&dir).expect("create stress dir");
+    let seed = seed();
+    let counts = run_stress(label, std::slice::from_ref(&dir), THREADS, STRESS, seed);
+    assert!(counts.total() > 0, "{label}: no ops ran");
+    let snap = snapshot(label, &dir);
+    eprintln!(
+        "stress {label}: {} file(s) left: {:?}",
+        snap.len(),
+        snap.keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+#[ignore = "open bug: a read racing an O_TRUNC+write on vram can see the new size with zeros (run with --ignored)"]
+fn concurrent_ops_on_overlapping_names_stay_consistent_vram_memory() {
+    let m = TestMount::memory();
+    overlapping_names("vram/memory", m.vram());
+}
+
+#[test]
+#[ignore = "open bug: RedisStore keeps no kernel references (RamStore::pin), so open(O_CREAT) racing an unlink can fail with ENOENT (run with --ignored)"]
+fn concurrent_ops_on_overlapping_names_stay_consistent_vram_redis() {
+    let m = TestMount::redis();
+    overlapping_names("vram/redis", m.vram());
+}
+
+#[test]
+fn concurrent_ops_on_overlapping_names_stay_consistent_vdisk() {
+    let m = TestMount::memory();
+    overlapping_names("vdisk", m.vdisk());
+}
+
+#[test]
+#[ignore = "open bug: as the single-mount Redis test, plus reads of size without data across mounts (run with --ignored)"]
+fn two_mounts_on_one_redis_stay_consistent() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let (da, db) = (a.vram().join("stress"), b.vram().join("stress"));
+    fs::create_dir(&da).expect("create stress dir on mount a");
+    let end = Instant::now() + Duration::from_secs(5);
+    while !db.is_dir() {
+        assert!(Instant::now() < end, "mount b never sees the stress dir");
+        thread::sleep(Duration::from_millis(100));
+    }
+    let seed = seed();
+    let counts = run_stress(
+        "two mounts/redis",
+        &[da.clone(), db.clone()],
+        2,
+        Duration::from_secs(3),
+        seed,
+    );
+    assert!(counts.total() > 0, "no ops ran");
+    // Let the attribute and entry caches (1 s on redis) expire.
+    thread::sleep(Duration::from_millis(1500));
+    let sa = snapshot("mount a", &da);
+    let sb = snapshot("mount b", &db);
+    let names = |s: &BTreeMap<String, Vec<u8>>| s.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&sa),
+        names(&sb),
+        "the two mounts list different names"
+    );
+    for (name, data) in &sa {
+        let other = &sb[name];
+        assert!(
+            data == other,
+            "{name}: mount a reads {} bytes ({:x}), mount b {} bytes ({:x}): a {:?}..., b {:?}...",
+            data.len(),
+            checksum(data),
+            other.len(),
+            checksum(other),
+            String::from_utf8_lossy(&data[..data.len().min(40)]),
+            String::from_utf8_lossy(&other[..other.len().min(40)]),
+        );
+    }
+    eprintln!(
+        "stress two mounts/redis: {} file(s) left, same on both mounts",
+        sa.len()
+    );
+}
