@@ -78,7 +78,12 @@ impl FsError {
 
 pub type FsResult<T> = Result<T, FsError>;
 
-/// The last OS error as an `FsError`.
-pub fn last_os_error() -> FsError {
-    FsError::Host(io::Error::last_os_error())
+/// An error's text without the ` (os error N)` that `io::Error` appends: the message is for
+/// a person; the number says nothing more.
+pub fn plain_message(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
 }

@@ -225,7 +225,14 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
         }
     };
     let _ = notifier.set(session.notifier());
-    let bg = session.spawn().map_err(|e| e.to_string())?;
+    let bg = match session.spawn() {
+        Ok(bg) => bg,
+        Err(e) => {
+            let msg = format!("cannot start serving {}: {e}", cfg.mountpoint.display());
+            ready(Err(msg.clone()));
+            return Err(msg);
+        }
+    };
     tune_bdi(&cfg.mountpoint);
     match std::fs::metadata(&cfg.mountpoint) {
         Ok(_) => ready(Ok(())),

@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Unmounts a path on drop, in case a test mounted something it should not have.
@@ -18,38 +18,6 @@ impl Drop for UnmountOnDrop {
         if is_mounted(&self.0) {
             force_unmount(&self.0);
         }
-    }
-}
-
-struct Outcome {
-    status: ExitStatus,
-    stderr: String,
-}
-
-/// Run `mavfs-mount args...`, killing it after `timeout`. Its output goes to files so that
-/// a daemon left behind cannot keep a pipe open.
-fn run_mount(args: &[&str], timeout: Duration) -> Outcome {
-    let out = tempfile::tempdir().unwrap();
-    let err_path = out.path().join("stderr");
-    let mut child = Command::new(MOUNT_BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(File::create(&err_path).unwrap())
-        .spawn()
-        .expect("spawn mavfs-mount");
-    let status = match wait_timeout(&mut child, timeout) {
-        Some(s) => s,
-        None => {
-            let _ = child.kill();
-            let s = child.wait().unwrap();
-            let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-            panic!("mavfs-mount {args:?} still running after {timeout:?} ({s}); stderr: {stderr}");
-        }
-    };
-    Outcome {
-        status,
-        stderr: fs::read_to_string(&err_path).unwrap_or_default(),
     }
 }
 
@@ -64,37 +32,7 @@ fn assert_refused(args: &[&str], key: &str, mnt: &Path) {
     let before = mounts_at(mnt).len();
     let out = run_mount(args, Duration::from_secs(30));
     let after = mounts_at(mnt).len();
-    assert!(
-        !out.status.success(),
-        "{args:?} exited 0; stderr: {}",
-        out.stderr
-    );
-    assert!(
-        out.status.code().is_some(),
-        "{args:?} died from a signal: {}",
-        out.status
-    );
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "want one line on stderr, got: {:?}",
-        out.stderr
-    );
-    assert!(
-        lines[0].starts_with("mavfs-mount: "),
-        "message should start with `mavfs-mount: `: {:?}",
-        lines[0]
-    );
-    assert!(
-        lines[0].contains(key),
-        "message should name the cause ({key}): {:?}",
-        lines[0]
-    );
+    assert_one_line_error(&out, args, key);
     assert_eq!(after, before, "{args:?} left a mount on {}", mnt.display());
 }
 

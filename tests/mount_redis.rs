@@ -7,7 +7,6 @@ use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const MIB: usize = 1 << 20;
@@ -40,64 +39,28 @@ impl Fnv {
     }
 }
 
-struct Outcome {
-    status: ExitStatus,
-    stderr: String,
-}
-
 /// `mavfs-mount MNT --disk-dir DISK args...` in daemon mode (the error comes back through
-/// the daemon's ready pipe); unmounts whatever it mounted.
-fn run_mount(args: &[&str]) -> (Outcome, bool) {
+/// the daemon's ready pipe); whether it mounted, and it unmounts whatever it mounted.
+fn mount_with(args: &[&str]) -> (Outcome, bool) {
     let t = tempfile::tempdir().unwrap();
     let mnt = t.path().join("mnt");
     fs::create_dir(&mnt).unwrap();
     let disk = t.path().join("disk");
-    let err_path = t.path().join("stderr");
-    let mut child = Command::new(MOUNT_BIN)
-        .arg(&mnt)
-        .arg("--disk-dir")
-        .arg(&disk)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(File::create(&err_path).unwrap())
-        .spawn()
-        .expect("spawn mavfs-mount");
-    let status = wait_timeout(&mut child, Duration::from_secs(30)).unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("mavfs-mount {args:?} did not return within 30 s");
-    });
+    let mut all = vec![mnt.to_str().unwrap(), "--disk-dir", disk.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run_mount(&all, Duration::from_secs(30));
     let mounted = is_mounted(&mnt);
     if mounted {
         force_unmount(&mnt);
     }
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-    (Outcome { status, stderr }, mounted)
+    (out, mounted)
 }
 
 /// A refused mount: non-zero exit, one line `mavfs-mount: ...` containing `key`, no mount.
 fn assert_refused(args: &[&str], key: &str) -> String {
-    let (out, mounted) = run_mount(args);
+    let (out, mounted) = mount_with(args);
     assert!(!mounted, "{args:?} left a mount behind");
-    assert!(!out.status.success(), "{args:?} exited 0: {}", out.stderr);
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "want one line on stderr, got {:?}",
-        out.stderr
-    );
-    assert!(lines[0].starts_with("mavfs-mount: "), "{:?}", lines[0]);
-    assert!(
-        lines[0].contains(key),
-        "message should name the cause ({key}): {:?}",
-        lines[0]
-    );
-    lines[0].to_owned()
+    assert_one_line_error(&out, args, key)
 }
 
 fn errno_of_write(path: &Path, data: &[u8]) -> i32 {
@@ -627,7 +590,7 @@ fn evicting_memory_policy_is_warned_about() {
         "no warning in:\n{log}"
     );
     // And in daemon mode the command prints it before returning.
-    let (out, mounted) = run_mount(&["--ram", "redis", "--redis-url", &server.url()]);
+    let (out, mounted) = mount_with(&["--ram", "redis", "--redis-url", &server.url()]);
     assert!(mounted && out.status.success(), "{}", out.stderr);
     assert!(out.stderr.contains("noeviction"), "{}", out.stderr);
 }

@@ -81,17 +81,8 @@ pub enum JobError {
 
 type JobResult<T> = Result<T, JobError>;
 
-/// `No such file or directory` rather than `No such file or directory (os error 2)`.
-fn describe(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
-    }
-}
-
 fn fail(path: &str, e: io::Error) -> JobError {
-    JobError::Failed(format!("{path}: {}", describe(&e)))
+    JobError::Failed(format!("{path}: {}", crate::error::plain_message(&e)))
 }
 
 fn store_err(e: ram::StoreError) -> io::Error {
@@ -427,18 +418,7 @@ impl Tree for HostTree {
     }
 
     fn read_at(&self, f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; len as usize];
-        let mut done = 0;
-        while done < buf.len() {
-            match f.read_at(&mut buf[done..], offset + done as u64) {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        buf.truncate(done);
-        Ok(buf)
+        at::pread_full(f, offset, len)
     }
 
     fn create(&self, dir: &Arc<OwnedFd>, name: &OsStr, _meta: &Meta) -> io::Result<File> {

@@ -229,7 +229,8 @@ impl Control {
         } else {
             jobs::run_copy(&host, &ram, c, state, id)
         };
-        self.forget_cached(&ram.changed.lock());
+        let changed = std::mem::take(&mut *ram.changed.lock());
+        self.forget_cached(&changed);
         result.map(Outcome::Copied)
     }
 
@@ -237,10 +238,14 @@ impl Control {
     /// entries (negative ones too) are cached for long.
     fn forget_cached(&self, changed: &[(u64, OsString)]) {
         let Some(n) = self.notifier.get() else { return };
+        let mut parents = std::collections::BTreeSet::new();
         for (dir, name) in changed {
             let parent = INodeNo(inode::from_ram(*dir));
             let _ = n.inval_entry(parent, name);
-            let _ = n.inval_inode(parent, 0, 0);
+            parents.insert(parent.0);
+        }
+        for p in parents {
+            let _ = n.inval_inode(INodeNo(p), 0, 0);
         }
     }
 

@@ -330,3 +330,20 @@ pub(crate) fn to_time(sec: i64, nsec: i64) -> SystemTime {
             + std::time::Duration::from_nanos(nsec as u64)
     }
 }
+
+/// Reads up to `len` bytes at `offset`, short only at the end of the file.
+pub fn pread_full(f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len as usize];
+    let mut done = 0;
+    while done < buf.len() {
+        match f.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(done);
+    Ok(buf)
+}

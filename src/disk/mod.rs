@@ -267,22 +267,30 @@ impl DiskTier {
 
     /// The node's fd, reopened from its handle if it was given back.
     fn fd_for(&self, node: &Node) -> io::Result<Arc<OwnedFd>> {
-        let mut slot = node.slot.lock();
-        if let Some(fd) = &slot.fd {
-            return Ok(fd.clone());
-        }
-        let handle = slot
-            .handle
-            .as_ref()
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ESTALE))?;
-        let mut buf = vec![0u64; handle.len().div_ceil(8)];
-        // SAFETY: buf is aligned and as long as the handle bytes copied into it.
+        // The slot lock is a leaf (shard locks are held around it): copy the handle out and
+        // reopen without it.
+        let mut buf = {
+            let slot = node.slot.lock();
+            if let Some(fd) = &slot.fd {
+                return Ok(fd.clone());
+            }
+            let handle = slot
+                .handle
+                .as_ref()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::ESTALE))?;
+            let mut buf = vec![0u64; handle.len().div_ceil(8)];
+            // SAFETY: buf is aligned and at least as long as the handle bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    handle.as_ptr(),
+                    buf.as_mut_ptr().cast::<u8>(),
+                    handle.len(),
+                )
+            };
+            buf
+        };
+        // SAFETY: buf holds a file_handle as name_to_handle_at wrote it.
         let raw = unsafe {
-            std::ptr::copy_nonoverlapping(
-                handle.as_ptr(),
-                buf.as_mut_ptr().cast::<u8>(),
-                handle.len(),
-            );
             libc::open_by_handle_at(
                 self.mount_fd.as_raw_fd(),
                 buf.as_mut_ptr().cast::<libc::file_handle>(),
@@ -294,6 +302,11 @@ impl DiskTier {
             // SAFETY: a fresh fd from open_by_handle_at, owned from here.
             OwnedFd::from_raw_fd(cvt(raw)?)
         });
+        let mut slot = node.slot.lock();
+        if let Some(theirs) = &slot.fd {
+            // Another thread reopened it meanwhile: use that one; ours closes here.
+            return Ok(theirs.clone());
+        }
         slot.fd = Some(fd.clone());
         drop(slot);
         self.open_fds.fetch_add(1, Ordering::Relaxed);
@@ -377,19 +390,6 @@ impl DiskTier {
         }
     }
 
-    /// The id a directory fd would have as an inode of this tier (for kernel notifications).
-    pub fn id_of(&self, fd: BorrowedFd<'_>) -> io::Result<u64> {
-        let st = at::stat_fd(fd)?;
-        if st.st_dev == self.root_dev && st.st_ino == at::stat_fd(self.root_fd())?.st_ino {
-            return Ok(ROOT_ID);
-        }
-        Ok(self.id_for(&st))
-    }
-
-    fn attr(&self, id: u64, st: &libc::stat) -> Attr {
-        attr_of(id, st)
-    }
-
     /// Registers an O_PATH fd as a looked-up inode (one more kernel reference).
     fn remember(&self, fd: OwnedFd) -> io::Result<Attr> {
         let st = at::stat_fd(fd.as_fd())?;
@@ -430,7 +430,7 @@ impl DiskTier {
         }
         drop(shard);
         self.give_back_fds();
-        Ok(self.attr(id, &st))
+        Ok(attr_of(id, &st))
     }
 
     pub fn lookup(&self, parent: u64, name: &OsStr) -> io::Result<Attr> {
@@ -458,14 +458,9 @@ impl DiskTier {
         }
     }
 
-    /// Number of inodes the kernel currently holds references to (for tests and stats).
-    pub fn known_inodes(&self) -> usize {
-        self.nodes.len()
-    }
-
     pub fn getattr(&self, id: u64) -> io::Result<Attr> {
         let n = self.node(id)?;
-        Ok(self.attr(id, &at::stat_fd(n.fd.as_fd())?))
+        Ok(attr_of(id, &at::stat_fd(n.fd.as_fd())?))
     }
 
     /// Applies a setattr; `file` is an open handle for the inode, when the kernel gave one.
@@ -498,7 +493,7 @@ impl DiskTier {
         if set.atime.is_some() || set.mtime.is_some() {
             at::utimes_fd(fd, set.atime, set.mtime)?;
         }
-        Ok(self.attr(id, &at::stat_fd(fd)?))
+        Ok(attr_of(id, &at::stat_fd(fd)?))
     }
 
     /// Opens a file for I/O. FIFOs and devices are opened non-blocking so a daemon thread

@@ -4,20 +4,21 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
     AccessFlags, BackingId, BsdFileFlags, Errno, FileHandle, Filesystem, FopenFlags, Generation,
-    INodeNo, InitFlags, IoctlFlags, KernelConfig, LockOwner, Notifier, OpenFlags, RenameFlags,
-    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyIoctl,
-    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    INodeNo, InitFlags, IoctlFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr,
+    ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyIoctl, ReplyOpen,
+    ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use log::{debug, warn};
 
-use super::{Ctx, Entry, MavFs, Opened, SetAttrs};
+use super::{Ctx, Entry, MavFs, Opened};
 use crate::counters::Counter;
 use crate::error::FsError;
+use crate::ram::SetAttr;
 use crate::ram::TimeSet;
 use crate::sync::{Mutex, ShardedMap};
 
@@ -58,39 +59,60 @@ impl Passthrough {
         &self.by_inode[(ino % SHARDS as u64) as usize]
     }
 
-    /// The backing id for a new open of `ino`, or `None` if this open goes through the
-    /// daemon. `make == None` asks for a plain open.
-    fn open(&self, ino: u64, fh: u64, make: Option<MakeBacking<'_>>) -> Option<Arc<BackingId>> {
-        let mut map = self.inode_shard(ino).lock();
-        let shared = match map.get_mut(&ino) {
+    /// Joins the mode `ino` is in, if it has one: `Some(answer)`, else `None`.
+    fn join(
+        &self,
+        map: &mut HashMap<u64, InodeIo>,
+        ino: u64,
+        fh: u64,
+    ) -> Option<Option<Arc<BackingId>>> {
+        match map.get_mut(&ino) {
             Some(InodeIo::Plain(n)) => {
                 *n += 1;
+                Some(None)
+            }
+            Some(InodeIo::Shared(w)) => w.upgrade().map(|id| {
+                self.by_handle.insert(fh, id.clone());
+                Some(id)
+            }),
+            None => None,
+        }
+    }
+
+    /// The backing id for a new open of `ino`, or `None` if this open goes through the
+    /// daemon. `make == None` asks for a plain open. The backing file is made without the
+    /// lock held (it takes syscalls); a racing open that decided first wins.
+    fn open(&self, ino: u64, fh: u64, make: Option<MakeBacking<'_>>) -> Option<Arc<BackingId>> {
+        {
+            let mut map = self.inode_shard(ino).lock();
+            if let Some(answer) = self.join(&mut map, ino, fh) {
+                return answer;
+            }
+            if make.is_none() {
+                map.insert(ino, InodeIo::Plain(1));
                 return None;
             }
-            Some(InodeIo::Shared(w)) => w.upgrade(),
-            None => None,
-        };
-        let id = match (shared, make) {
-            (Some(id), _) => Some(id),
-            (None, Some(make)) => match make() {
-                Ok(id) => Some(Arc::new(id)),
-                Err(e) => {
-                    debug!("passthrough refused for inode {ino:#x}: {e}");
-                    None
-                }
-            },
-            (None, None) => None,
-        };
-        match &id {
+        }
+        let made = make.map(|m| m()).and_then(|r| {
+            r.map_err(|e| debug!("passthrough refused for inode {ino:#x}: {e}"))
+                .ok()
+        });
+        let mut map = self.inode_shard(ino).lock();
+        if let Some(answer) = self.join(&mut map, ino, fh) {
+            return answer;
+        }
+        match made {
             Some(id) => {
-                map.insert(ino, InodeIo::Shared(Arc::downgrade(id)));
+                let id = Arc::new(id);
+                map.insert(ino, InodeIo::Shared(Arc::downgrade(&id)));
                 self.by_handle.insert(fh, id.clone());
+                Some(id)
             }
             None => {
                 map.insert(ino, InodeIo::Plain(1));
+                None
             }
         }
-        id
     }
 
     fn release(&self, ino: u64, fh: u64) {
@@ -115,9 +137,6 @@ impl Passthrough {
 /// The mounted filesystem: the core plus what only a live session has.
 pub struct FuseFs {
     core: MavFs,
-    /// Set once the session exists; lets the core tell the kernel about changes it did not
-    /// make itself.
-    pub notifier: OnceLock<Notifier>,
     /// Present when the kernel and our privileges allow passthrough.
     passthrough: Option<Passthrough>,
 }
@@ -136,7 +155,6 @@ impl FuseFs {
     pub fn new(core: MavFs) -> Self {
         FuseFs {
             core,
-            notifier: OnceLock::new(),
             passthrough: None,
         }
     }
@@ -148,10 +166,6 @@ impl FuseFs {
             return None;
         }
         pt.open(ino, fh, make)
-    }
-
-    pub fn core(&self) -> &MavFs {
-        &self.core
     }
 }
 
@@ -282,7 +296,7 @@ impl Filesystem for FuseFs {
         _flags: Option<BsdFileFlags>,
         reply: ReplyAttr,
     ) {
-        let set = SetAttrs {
+        let set = SetAttr {
             perm: mode.map(|m| (m & 0o7777) as u16),
             uid,
             gid,

@@ -81,9 +81,6 @@ pub struct StatFs {
     pub frsize: u32,
 }
 
-/// What `setattr` asks, in the core's terms.
-pub type SetAttrs = SetAttr;
-
 /// The two tiers and what the mount adds on top of them.
 pub struct MavFs {
     store: Arc<dyn RamStore>,
@@ -177,14 +174,6 @@ impl MavFs {
             _ => return,
         };
         self.counters.add(place, what, n);
-    }
-
-    pub fn store(&self) -> &Arc<dyn RamStore> {
-        &self.store
-    }
-
-    pub fn disk(&self) -> &DiskTier {
-        &self.disk
     }
 
     fn route(ino: u64) -> FsResult<Target> {
@@ -301,7 +290,7 @@ impl MavFs {
         fh.filter(|&f| f != 0).and_then(|f| self.handles.get(f))
     }
 
-    pub fn setattr(&self, ino: u64, set: &SetAttrs, fh: Option<u64>) -> FsResult<Entry> {
+    pub fn setattr(&self, ino: u64, set: &SetAttr, fh: Option<u64>) -> FsResult<Entry> {
         match Self::route(ino)? {
             // A shell's `>` truncates before writing a request: nothing to truncate.
             Target::Control if set.size.is_some() && set.perm.is_none() && set.uid.is_none() => {
@@ -368,17 +357,20 @@ impl MavFs {
                         Err(e) if gone(&e) => continue,
                         r => r?,
                     };
-                    if flags & libc::O_TRUNC != 0 {
-                        let set = SetAttr {
-                            size: Some(0),
-                            ..Default::default()
-                        };
-                        if let Err(e) = self.store.setattr(a.ino, &set) {
-                            self.store.forget(a.ino, 1);
-                            return Err(e.into());
-                        }
+                    if flags & libc::O_TRUNC == 0 {
+                        return Ok(self.ram_entry(&a));
                     }
-                    return Ok(self.ram_entry(&self.store.getattr(a.ino)?));
+                    let set = SetAttr {
+                        size: Some(0),
+                        ..Default::default()
+                    };
+                    return match self.store.setattr(a.ino, &set) {
+                        Ok(a) => Ok(self.ram_entry(&a)),
+                        Err(e) => {
+                            self.store.forget(a.ino, 1);
+                            Err(e.into())
+                        }
+                    };
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -568,8 +560,15 @@ impl MavFs {
                     target: b"",
                 };
                 let entry = self.ram_create_or_open(p, name, &node, flags)?;
-                let opened = self.open(ctx, entry.attr.ino.0, flags)?;
-                Ok((entry, opened))
+                let ino = entry.attr.ino.0;
+                match self.open(ctx, ino, flags) {
+                    Ok(opened) => Ok((entry, opened)),
+                    Err(e) => {
+                        // The kernel never gets the entry: drop the reference it would hold.
+                        self.forget(ino, 1);
+                        Err(e)
+                    }
+                }
             }
             Target::Disk(p) => {
                 let (attr, file) =
@@ -604,20 +603,7 @@ impl MavFs {
                 .read(fh, size)
                 .map_err(|e| FsError::Host(std::io::Error::from_raw_os_error(e))),
             Target::Ram(i) => Ok(self.store.read(i, offset, size)?),
-            Target::Disk(_) => self.with_file(fh, |f| {
-                let mut buf = vec![0u8; size as usize];
-                let mut done = 0;
-                while done < buf.len() {
-                    match f.read_at(&mut buf[done..], offset + done as u64) {
-                        Ok(0) => break,
-                        Ok(n) => done += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                buf.truncate(done);
-                Ok(buf)
-            }),
+            Target::Disk(_) => self.with_file(fh, |f| crate::disk::at::pread_full(f, offset, size)),
             _ => Err(FsError::IsDir),
         }
     }
@@ -899,11 +885,6 @@ impl MavFs {
             Some(Target::Disk(id)) => self.disk.open(id, libc::O_RDWR),
             _ => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
         }
-    }
-
-    /// Open disk handles (for tests: every release must close one).
-    pub fn open_handles(&self) -> usize {
-        self.handles.len()
     }
 }
 

@@ -256,11 +256,9 @@ pub trait RamStore: Send + Sync + 'static {
     /// Counts a kernel reference to the inode (an entry handed to the kernel): like an open,
     /// it keeps an unlinked inode alive until `forget` drops the count, so an open racing
     /// with an unlink of the same name finds the inode. NotFound if it is already gone.
-    fn pin(&self, _ino: Ino) -> StoreResult<()> {
-        Ok(())
-    }
+    fn pin(&self, ino: Ino) -> StoreResult<()>;
     /// Drops `n` kernel references counted by `pin`.
-    fn forget(&self, _ino: Ino, _n: u64) {}
+    fn forget(&self, ino: Ino, n: u64);
     fn release(&self, ino: Ino);
     /// Reads up to `size` bytes at `offset`; short only at the end of the file.
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>>;

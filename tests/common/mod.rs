@@ -624,3 +624,73 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("find a free port")
 }
+
+/// How a `mavfs-mount` run ended.
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub stderr: String,
+}
+
+/// Runs `mavfs-mount args...`, killing it after `timeout`. Its output goes to files so that
+/// a daemon left behind cannot keep a pipe open.
+pub fn run_mount(args: &[&str], timeout: Duration) -> Outcome {
+    let out = tempfile::tempdir().unwrap();
+    let err_path = out.path().join("stderr");
+    let mut child = Command::new(MOUNT_BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("spawn mavfs-mount");
+    let status = match wait_timeout(&mut child, timeout) {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            let s = child.wait().unwrap();
+            let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+            panic!("mavfs-mount {args:?} still running after {timeout:?} ({s}); stderr: {stderr}");
+        }
+    };
+    Outcome {
+        status,
+        stderr: fs::read_to_string(&err_path).unwrap_or_default(),
+    }
+}
+
+/// Asserts a refusal: non-zero exit (not a signal), exactly one line on stderr, starting
+/// with `mavfs-mount: ` and naming `key`. Returns that line.
+pub fn assert_one_line_error(out: &Outcome, args: &[&str], key: &str) -> String {
+    assert!(
+        !out.status.success(),
+        "{args:?} exited 0; stderr: {}",
+        out.stderr
+    );
+    assert!(
+        out.status.code().is_some(),
+        "{args:?} died from a signal: {}",
+        out.status
+    );
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line on stderr, got: {:?}",
+        out.stderr
+    );
+    assert!(
+        lines[0].starts_with("mavfs-mount: "),
+        "message should start with `mavfs-mount: `: {:?}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(key),
+        "message should name the cause ({key}): {:?}",
+        lines[0]
+    );
+    lines[0].to_owned()
+}
