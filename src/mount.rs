@@ -234,8 +234,16 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
         }
     };
     tune_bdi(&cfg.mountpoint);
-    match std::fs::metadata(&cfg.mountpoint) {
-        Ok(_) => ready(Ok(())),
+    // In the background, whoever started us waits for proof that the mount answers. In the
+    // foreground nobody waits, and a stat of our own would only hold the mount busy for a
+    // moment, failing an immediate `umount` with EBUSY.
+    let answered = if cfg.foreground {
+        Ok(())
+    } else {
+        std::fs::metadata(&cfg.mountpoint).map(|_| ())
+    };
+    match answered {
+        Ok(()) => ready(Ok(())),
         Err(e) => {
             let msg = format!("mount {} does not answer: {e}", cfg.mountpoint.display());
             ready(Err(msg.clone()));

@@ -376,12 +376,17 @@ fn foreground_sigint_unmounts_and_exits_zero() {
 #[test]
 fn fusermount_u_stops_the_foreground_daemon() {
     let mut m = TestMount::memory();
-    let st = Command::new("fusermount3")
+    let out = Command::new("fusermount3")
         .arg("-u")
         .arg(m.mnt())
-        .status()
+        .output()
         .unwrap();
-    assert!(st.success(), "fusermount3 -u: {st}");
+    assert!(
+        out.status.success(),
+        "fusermount3 -u: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status = m
         .wait_exit(Duration::from_secs(10))
         .expect("no exit after unmount");
