@@ -49,6 +49,7 @@ impl FsError {
                 StoreError::NotSupported => libc::EOPNOTSUPP,
                 StoreError::TooLarge => libc::EFBIG,
                 StoreError::TooManyLinks => libc::EMLINK,
+                StoreError::Stale => libc::ESTALE,
                 StoreError::Unavailable(_) => libc::EIO,
             },
             // An io::Error without an OS code is a bug of ours, not the host's: EIO, and the

@@ -281,7 +281,7 @@ impl MavFs {
         match Self::route(ino)? {
             Target::Root => Ok(self.root_entry()),
             Target::Control => Ok(self.control_entry()),
-            Target::Ram(i) => Ok(self.ram_entry(&self.store.getattr(i)?)),
+            Target::Ram(i) => Ok(self.ram_entry(&self.store.getattr(i).map_err(gone)?)),
             Target::Disk(id) => Ok(self.disk_entry(&self.disk.getattr(id)?)),
         }
     }
@@ -297,7 +297,7 @@ impl MavFs {
                 Ok(self.control_entry())
             }
             Target::Root | Target::Control => Err(FsError::RootIsFixed),
-            Target::Ram(i) => Ok(self.ram_entry(&self.store.setattr(i, set)?)),
+            Target::Ram(i) => Ok(self.ram_entry(&self.store.setattr(i, set).map_err(gone)?)),
             Target::Disk(id) => {
                 let h = self.disk_file(fh);
                 let file = match h.as_deref() {
@@ -311,7 +311,7 @@ impl MavFs {
 
     pub fn readlink(&self, ino: u64) -> FsResult<Vec<u8>> {
         match Self::route(ino)? {
-            Target::Ram(i) => Ok(self.store.readlink(i)?),
+            Target::Ram(i) => Ok(self.store.readlink(i).map_err(gone)?),
             Target::Disk(id) => Ok(self.disk.readlink(id)?),
             _ => Err(FsError::Invalid),
         }
@@ -508,7 +508,7 @@ impl MavFs {
     pub fn open(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
         match Self::route(ino)? {
             Target::Ram(i) => {
-                self.store.open(i)?;
+                self.store.open(i).map_err(gone)?;
                 Ok(Opened {
                     fh: 0,
                     keep_cache: !self.store.shared(),
@@ -895,4 +895,14 @@ fn refuse_acl(name: &OsStr) -> FsResult<()> {
         return Err(FsError::NotSupported);
     }
     Ok(())
+}
+
+/// For an operation on an inode the kernel holds: the inode may have been removed since the
+/// kernel looked its name up (another mount on a shared store), and ESTALE makes the kernel
+/// walk the path again instead of failing an `open(O_CREAT)` with ENOENT.
+fn gone(e: ram::StoreError) -> ram::StoreError {
+    match e {
+        ram::StoreError::NotFound => ram::StoreError::Stale,
+        e => e,
+    }
 }

@@ -194,6 +194,10 @@ pub enum StoreError {
     TooLarge,
     #[error("too many links")]
     TooManyLinks,
+    /// The inode the kernel named is gone (removed since its lookup, by another thread or
+    /// mount). ESTALE makes the kernel look the name up again once before failing.
+    #[error("stale file handle")]
+    Stale,
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }

@@ -263,6 +263,12 @@ end
 local function touch(ino, now)
   redis.call('HSET', key('i', ino), 'mt', now, 'ct', now)
 end
+-- a file whose last link went: kept as opened by session `sid`, which gives it back once
+-- its kernel no longer holds the inode (or at once if it never did)
+local function hold(ino, sid)
+  redis.call('HINCRBY', key('i', ino), 'o', 1)
+  redis.call('HINCRBY', key('s', sid), ino, 1)
+end
 "#;
 
 /// ARGV: format, uid, gid, now.
@@ -382,7 +388,7 @@ return attr(ino)
 
 /// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now. Returns the chunks to delete.
 const REMOVE: &str = r#"
-local p, name, isdir, now = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
+local p, name, isdir, now, sid = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5]
 local pk = redis.call('HMGET', key('i', p), 'k')
 if not pk[1] then fail('ENOENT') end
 if pk[1] ~= 'd' then fail('ENOTDIR') end
@@ -401,14 +407,19 @@ touch(p, now)
 local n = 0
 if not isdir then n = tonumber(c[2]) - 1 end
 redis.call('HSET', key('i', ino), 'n', n, 'ct', now)
-local gc = {}
-if n <= 0 and tonumber(c[3] or '0') <= 0 then reap(ino, gc) end
-return gc
+local gc, held = {}, 0
+if n <= 0 and not isdir then
+  hold(ino, sid)
+  held = ino
+elseif n <= 0 and tonumber(c[3] or '0') <= 0 then
+  reap(ino, gc)
+end
+return {gc, held}
 "#;
 
 /// ARGV: parent, name, newparent, newname, mode (r n x), now. Returns the chunks to delete.
 const RENAME: &str = r#"
-local p1, name, p2, newname, mode, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local p1, name, p2, newname, mode, now, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local k1 = redis.call('HGET', key('i', p1), 'k')
 if not k1 then fail('ENOENT') end
 local k2 = redis.call('HGET', key('i', p2), 'k')
@@ -421,7 +432,7 @@ local de = redis.call('HGET', key('d', p2), newname)
 local sino, sk = entry(se)
 local dino, dk
 if de then dino, dk = entry(de) end
-if dino == sino then return {} end
+if dino == sino then return {{}, 0} end
 if mode == 'x' and not de then fail('ENOENT') end
 if mode == 'n' and de then fail('EEXIST') end
 -- is `start` the directory `anc` or inside it?
@@ -442,7 +453,7 @@ if mode ~= 'x' and de then
   if sk ~= 'd' and dk == 'd' then fail('EISDIR') end
   if dk == 'd' and redis.call('HLEN', key('d', dino)) > 0 then fail('ENOTEMPTY') end
 end
-local gc = {}
+local gc, held = {}, 0
 if mode == 'x' then
   insert(p1, name, dino, dk)
   insert(p2, newname, sino, sk)
@@ -464,7 +475,12 @@ else
       n = tonumber(d[1] or '1') - 1
     end
     redis.call('HSET', key('i', dino), 'n', n, 'ct', now)
-    if n <= 0 and tonumber(d[2] or '0') <= 0 then reap(dino, gc) end
+    if n <= 0 and dk ~= 'd' then
+      hold(dino, sid)
+      held = dino
+    elseif n <= 0 and tonumber(d[2] or '0') <= 0 then
+      reap(dino, gc)
+    end
   end
   redis.call('HDEL', key('d', p1), name)
   redis.call('ZREM', key('dc', p1), name)
@@ -478,7 +494,7 @@ redis.call('HSET', key('i', sino), 'ct', now)
 if sk == 'd' then redis.call('HSET', key('i', sino), 'p', p2) end
 touch(p1, now)
 if p2 ~= p1 then touch(p2, now) end
-return gc
+return {gc, held}
 "#;
 
 /// ARGV: ino, now, error to give after the existence check (or ''), perm, uid, gid, size,
@@ -1147,11 +1163,65 @@ struct Inner {
 /// The RAM store on Redis. See the module header for the key layout and its invariants.
 pub struct RedisStore {
     inner: Arc<Inner>,
+    refs: KernelRefs,
     warnings: Vec<String>,
     /// The URL without its password, and the prefix, for stats.
     name: String,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,
+}
+
+/// The kernel's references to inodes, per inode: lookups not yet forgotten, and whether an
+/// unlinked file is kept in Redis for them (counted as an open of this session).
+struct KernelRefs {
+    shards: Box<[Mutex<HashMap<Ino, Refs>>]>,
+}
+
+#[derive(Default)]
+struct Refs {
+    n: u64,
+    held: bool,
+}
+
+impl KernelRefs {
+    fn new() -> KernelRefs {
+        KernelRefs {
+            shards: (0..64).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+
+    fn shard(&self, ino: Ino) -> &Mutex<HashMap<Ino, Refs>> {
+        &self.shards[(ino % self.shards.len() as u64) as usize]
+    }
+
+    fn pin(&self, ino: Ino) {
+        self.shard(ino).lock().entry(ino).or_default().n += 1;
+    }
+
+    /// Whether the inode was kept for the kernel and must be given back now.
+    fn forget(&self, ino: Ino, n: u64) -> bool {
+        let mut map = self.shard(ino).lock();
+        let Some(r) = map.get_mut(&ino) else {
+            return false;
+        };
+        r.n = r.n.saturating_sub(n);
+        if r.n > 0 {
+            return false;
+        }
+        map.remove(&ino).is_some_and(|r| r.held)
+    }
+
+    /// An unlinked file kept for this session: true if the kernel holds it (given back on
+    /// its last forget), false if nobody does and the caller gives it back now.
+    fn adopt(&self, ino: Ino) -> bool {
+        match self.shard(ino).lock().get_mut(&ino) {
+            Some(r) if r.n > 0 && !r.held => {
+                r.held = true;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -1329,6 +1399,7 @@ impl RedisStore {
             debug!("{w}");
         }
         Ok(RedisStore {
+            refs: KernelRefs::new(),
             inner,
             warnings,
             name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
@@ -1615,14 +1686,19 @@ impl RamStore for RedisStore {
         "redis"
     }
 
-    /// Not counted yet: a round trip per lookup is too dear, and an in-process count would
-    /// not keep another mount from reclaiming the inode. Until then an open racing an unlink
-    /// of the same name can fail with ENOENT here (tests/stress.rs names it).
-    fn pin(&self, _ino: Ino) -> StoreResult<()> {
+    /// Counted in this process only (a round trip per lookup would be too dear): an inode
+    /// whose last link goes on this mount stays while the kernel holds it. Another mount's
+    /// unlink does not know of it, so there the kernel may meet ESTALE, as on NFS.
+    fn pin(&self, ino: Ino) -> StoreResult<()> {
+        self.refs.pin(ino);
         Ok(())
     }
 
-    fn forget(&self, _ino: Ino, _n: u64) {}
+    fn forget(&self, ino: Ino, n: u64) {
+        if self.refs.forget(ino, n) {
+            self.release(ino);
+        }
+    }
 
     fn describe(&self) -> (String, Option<u64>) {
         let info = self.inner.pool.run(false, |c| {
@@ -1810,18 +1886,19 @@ impl RamStore for RedisStore {
             RenameMode::Exchange => "x",
         };
         let nums = [parent.to_string(), newparent.to_string(), Inner::now()];
-        let args: [&[u8]; 6] = [
+        let args: [&[u8]; 7] = [
             nums[0].as_bytes(),
             name.as_bytes(),
             nums[1].as_bytes(),
             newname.as_bytes(),
             mode.as_bytes(),
             nums[2].as_bytes(),
+            self.inner.sid.as_bytes(),
         ];
         let v = self
             .inner
             .script(&self.inner.scripts.rename, false, &args)?;
-        self.inner.drop_chunks(array(&v));
+        self.unlinked(&v);
         Ok(())
     }
 
@@ -1868,7 +1945,10 @@ impl RamStore for RedisStore {
         let end = offset.saturating_add(u64::from(size)).min(MAX_FILE_SIZE);
         let parts = spans(offset, end);
         let keys = &self.inner.keys;
+        // MULTI/EXEC: the size and the bytes must come from one moment, or a write or
+        // truncate on another mount could land between them and tear the read.
         let mut p = ::redis::pipe();
+        p.atomic();
         p.cmd("HMGET").arg(keys.inode(ino)).arg("k").arg("s");
         if !parts.is_empty() {
             let c = p.cmd("HMGET").arg(keys.lens(ino));
@@ -2192,16 +2272,30 @@ impl RedisStore {
         }
         check_name(name)?;
         let nums = [parent.to_string(), Inner::now()];
-        let args: [&[u8]; 4] = [
+        let args: [&[u8]; 5] = [
             nums[0].as_bytes(),
             name.as_bytes(),
             if dir { b"1" } else { b"0" },
             nums[1].as_bytes(),
+            self.inner.sid.as_bytes(),
         ];
         let v = self
             .inner
             .script(&self.inner.scripts.remove, false, &args)?;
-        self.inner.drop_chunks(array(&v));
+        self.unlinked(&v);
         Ok(())
+    }
+
+    /// After a remove or rename: deletes the chunks it freed, and keeps the file whose last
+    /// link went only while this mount's kernel still holds it.
+    fn unlinked(&self, v: &Value) {
+        let a = array(v);
+        if let Some(gc) = a.first() {
+            self.inner.drop_chunks(array(gc));
+        }
+        let held = a.get(1).and_then(number).unwrap_or(0);
+        if held != 0 && !self.refs.adopt(held) {
+            self.release(held);
+        }
     }
 }
