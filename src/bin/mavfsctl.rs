@@ -1,5 +1,5 @@
-//! `mavfsctl`: steer a MAVFS mount through its control file. Exit status: 0 done, 1 failed,
-//! 2 bad usage, 130 cancelled.
+//! `mavfsctl`: steer a MAVFS mount through its control file, or time it with ordinary file
+//! I/O (`bench`). Exit status: 0 done, 1 failed, 2 bad usage, 130 cancelled.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use mavfs::bench::{self, BenchError, Params, Target};
+use mavfs::config::parse_size;
 use mavfs::control::client::{self, Session};
 use mavfs::control::protocol::{self, Answer, Copied, Op, Outcome, Request, Stats};
 
@@ -37,6 +39,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time the same workloads on vram/, vdisk/ and other directories, side by side.
+    #[command(after_help = BENCH_HELP)]
+    Bench(BenchArgs),
+}
+
+const BENCH_HELP: &str = "\
+Workloads, each in a fresh scratch directory .mavfs-bench.<pid> inside each target, removed
+afterwards (also on Ctrl-C, which exits 130). Nothing is fsync'ed, and reads may be
+answered from the kernel's page cache, as for any program.
+  seq write p50/p99    latency of open(O_CREAT|O_TRUNC) + write --size bytes + close
+  seq write            MB/s over the --iters writes: total bytes / total time (1 MB = 10^6 B)
+  seq read p50/p99     latency of open + read to end of file + close; then MB/s likewise
+  create, stat, unlink --files empty files, one phase after the other: operations per second
+  rand read/write 4K   4096 pread, then 4096 pwrite, of 4 KiB at seeded 4 KiB-aligned
+                       offsets in a 16 MiB file (written first, untimed): IOPS each
+
+Columns: vram, vdisk, then each --dir in the order given; the cells after the first show
+their ratio to the first column.
+
+--json prints one object: size, iters, files, rand_file_bytes, rand_block, rand_ops, and
+columns: [{label, path, seq_write: {p50_us, p99_us, mb_s}, seq_read: {p50_us, p99_us, mb_s},
+create_per_s, stat_per_s, unlink_per_s, rand_read_iops, rand_write_iops}, ...]";
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Bytes of each sequential write and read (suffixes K, M, G: 64K, 1M).
+    #[arg(long, value_name = "BYTES", default_value = "64K", value_parser = parse_size)]
+    size: u64,
+    /// Sequential writes, then as many reads.
+    #[arg(long, value_name = "N", default_value_t = bench::DEFAULT_ITERS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    iters: u32,
+    /// Empty files to create, stat and unlink.
+    #[arg(long, value_name = "N", default_value_t = bench::DEFAULT_FILES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    files: u32,
+    /// One more column: a directory and its label, e.g. tmpfs=/dev/shm (repeatable).
+    #[arg(long = "dir", value_name = "LABEL=PATH")]
+    dirs: Vec<String>,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -62,6 +106,12 @@ extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::Relaxed);
 }
 
+/// From now on Ctrl-C only sets `INTERRUPTED`; the work in progress notices and stops.
+fn catch_sigint() {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
+}
+
 fn die(msg: impl std::fmt::Display) -> ! {
     eprintln!("mavfsctl: {msg}");
     std::process::exit(1);
@@ -69,8 +119,7 @@ fn die(msg: impl std::fmt::Display) -> ! {
 
 /// Polls the session until its final answer, drawing progress while a job runs.
 fn wait(mut s: Session, show_progress: bool) -> Answer {
-    // SAFETY: the handler only stores to an atomic.
-    unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
+    catch_sigint();
     let started = Instant::now();
     let mut bar: Option<ProgressBar> = None;
     let mut cancel_sent = false;
@@ -183,11 +232,38 @@ fn print_stats(s: &Stats) {
     println!("uptime   {} s", s.uptime_secs);
 }
 
+/// `mavfsctl bench`: vram/ and vdisk/ of `mount`, then each `--dir`; prints and exits.
+fn run_bench(mount: &Path, a: &BenchArgs) -> ! {
+    let mut targets = vec![
+        Target::new("vram", mount.join("vram")),
+        Target::new("vdisk", mount.join("vdisk")),
+    ];
+    for d in &a.dirs {
+        targets.push(Target::parse(d).unwrap_or_else(|e| die(e)));
+    }
+    let params = Params::new(a.size, a.iters, a.files).unwrap_or_else(|e| die(e));
+    catch_sigint();
+    match bench::run(&params, &targets, &INTERRUPTED) {
+        Ok(report) if a.json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => die(e),
+        },
+        Ok(report) => print!("{}", report.table()),
+        Err(BenchError::Interrupted) => {
+            eprintln!("mavfsctl: interrupted; the scratch directories were removed");
+            std::process::exit(130);
+        }
+        Err(e) => die(e),
+    }
+    std::process::exit(0);
+}
+
 fn main() {
     let cli = Cli::parse();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let mount = client::find_mount(cli.mount.as_deref(), &cwd).unwrap_or_else(|e| die(e));
     let (op, quiet, json, verb) = match &cli.command {
+        Command::Bench(a) => run_bench(&mount, a),
         Command::Push(a) | Command::Pull(a) => {
             let push = matches!(cli.command, Command::Push(_));
             let copy = protocol::Copy {
