@@ -102,6 +102,8 @@ pub struct Meta {
     pub mtime: SystemTime,
     /// Identifies the inode within its tree (hard links share it).
     pub id: u64,
+    /// Bytes the file really takes (allocated blocks).
+    pub allocated: u64,
 }
 
 impl Meta {
@@ -116,6 +118,7 @@ impl Meta {
             atime: a.atime,
             mtime: a.mtime,
             id: a.ino,
+            allocated: a.allocated,
         }
     }
 }
@@ -882,19 +885,32 @@ pub fn run_copy<S: Tree, D: Tree>(
     Ok(copied)
 }
 
-/// Files, directories and bytes under a tree's root (for `stats` of the disk tier).
-pub fn count<T: Tree>(tree: &T, dir: &T::Dir, totals: &mut (u64, u64, u64)) -> io::Result<()> {
+/// What a tree holds (for `stats` of the disk tier).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    pub files: u64,
+    pub dirs: u64,
+    /// The sum of file sizes.
+    pub bytes: u64,
+    /// The sum of allocated bytes.
+    pub allocated: u64,
+}
+
+/// Counts the files, directories and bytes under `dir`.
+pub fn count<T: Tree>(tree: &T, dir: &T::Dir, totals: &mut Count) -> io::Result<()> {
     for n in tree.list(dir)? {
         match tree.stat(dir, &n)? {
             Some(m) if m.kind == Kind::Dir => {
-                totals.1 += 1;
+                totals.dirs += 1;
+                totals.allocated += m.allocated;
                 if let Ok(sub) = tree.child_dir(dir, &n) {
                     count(tree, &sub, totals)?;
                 }
             }
             Some(m) => {
-                totals.0 += 1;
-                totals.2 += m.size;
+                totals.files += 1;
+                totals.bytes += m.size;
+                totals.allocated += m.allocated;
             }
             None => {}
         }

@@ -14,6 +14,8 @@
 //! end of file. Closing the file while a job runs cancels it, and so does writing
 //! `{"v":1,"op":"cancel"}` on the same open file.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
@@ -76,11 +78,50 @@ pub struct Copied {
 pub struct TierStats {
     pub files: u64,
     pub dirs: u64,
+    /// Logical bytes: the sum of file sizes.
     pub bytes: u64,
+    /// What the files really take on the host (`st_blocks`), on vdisk.
+    #[serde(default)]
+    pub blocks_bytes: u64,
+    /// Operations served by the daemon since the mount (vdisk file data going through
+    /// FUSE passthrough never reaches the daemon and is not counted).
     pub ops: u64,
     pub read_bytes: u64,
     pub write_bytes: u64,
     pub errors: u64,
+    /// Per kind of operation (`lookup`, `read`, `write`, ...), those that ran at least once.
+    #[serde(default)]
+    pub by_op: BTreeMap<String, OpStats>,
+    /// Failed operations by errno name (`ENOENT`, ...).
+    #[serde(default)]
+    pub errors_by_errno: BTreeMap<String, u64>,
+}
+
+/// One kind of operation on one tier since the mount.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpStats {
+    pub ops: u64,
+    pub errors: u64,
+    /// Bytes read or written (reads and writes only).
+    pub bytes: u64,
+    /// Mean latency in microseconds, and the bucket bounds the median and 99th percentile
+    /// fall under (the histogram's buckets are powers of two).
+    pub mean_us: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+}
+
+impl Eq for OpStats {}
+
+/// A push or pull running in the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: u64,
+    /// `push` or `pull`.
+    pub op: String,
+    pub src: String,
+    pub dst: String,
+    pub progress: Progress,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,10 +135,22 @@ pub struct Stats {
     /// The Redis server's `used_memory`, on Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_memory: Option<u64>,
+    /// Redis: the round trip of a PING in microseconds, or None when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_rtt_us: Option<u64>,
+    /// Redis: `up`, or why it cannot be reached. Empty for the in-process store.
+    #[serde(default)]
+    pub backend_state: String,
+    /// The daemon's resident memory (what the in-process store costs, with the rest).
+    #[serde(default)]
+    pub daemon_rss: u64,
     pub disk_dir: String,
     pub disk_free: u64,
     pub disk_total: u64,
     pub uptime_secs: u64,
+    /// Push and pull jobs running now.
+    #[serde(default)]
+    pub jobs: Vec<JobInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! Requests run on a job thread, so a long push never holds a FUSE thread; a read reports
 //! the job's state at that moment and never blocks.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,8 +13,8 @@ use fuser::{INodeNo, Notifier};
 use log::{debug, warn};
 
 use super::jobs::{self, HostTree, JobError, JobState, RamTree};
-use super::protocol::{self, Answer, Copy, Op, Outcome, Stats, TierStats};
-use crate::counters::{Counters, Place};
+use super::protocol::{self, Answer, Copy, JobInfo, Op, OpStats, Outcome, Stats, TierStats};
+use crate::counters::{errno_name, Counters, OpKind, Place, Totals, OP_KINDS};
 use crate::disk::{at, DiskTier};
 use crate::fs::inode;
 use crate::ram::RamStore;
@@ -23,6 +24,13 @@ use crate::sync::{Mutex, ShardedMap};
 struct Job {
     state: JobState,
     result: Mutex<Option<Answer>>,
+}
+
+/// A push or pull, listed in `stats` while it runs.
+struct Running {
+    op: &'static str,
+    copy: Copy,
+    job: Arc<Job>,
 }
 
 #[derive(Default)]
@@ -47,6 +55,8 @@ pub struct Control {
     open: ShardedMap<Mutex<OpenCtl>>,
     next_fh: AtomicU64,
     next_job: AtomicU64,
+    /// Jobs start and end rarely: one lock is enough here, off the file I/O path.
+    running: Mutex<BTreeMap<u64, Running>>,
 }
 
 impl Control {
@@ -67,6 +77,7 @@ impl Control {
             open: ShardedMap::new(8),
             next_fh: AtomicU64::new(1),
             next_job: AtomicU64::new(1),
+            running: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -174,13 +185,28 @@ impl Control {
         st.job = Some(job.clone());
         let me = self.clone();
         let id = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let listed = match &req.op {
+            Op::Push(c) => Some(("push", c)),
+            Op::Pull(c) => Some(("pull", c)),
+            _ => None,
+        };
+        if let Some((op, copy)) = listed {
+            let entry = Running {
+                op,
+                copy: copy.clone(),
+                job: job.clone(),
+            };
+            self.running.lock().insert(id, entry);
+        }
         let spawned = std::thread::Builder::new()
             .name(format!("mavfs-job-{id}"))
             .spawn(move || {
                 let answer = me.execute(&req.op, &job.state, id);
                 *job.result.lock() = Some(answer);
+                me.running.lock().remove(&id);
             });
         if let Err(e) = spawned {
+            self.running.lock().remove(&id);
             warn!("cannot start a job thread: {e}");
             st.job = None;
             st.immediate = Some(Answer::Error {
@@ -252,16 +278,7 @@ impl Control {
     fn stats(&self) -> Stats {
         let u = self.store.usage();
         let (backend, backend_memory) = self.store.describe();
-        let tier = |p: Place| {
-            let t = self.counters.totals(p);
-            TierStats {
-                ops: t.ops,
-                read_bytes: t.read_bytes,
-                write_bytes: t.write_bytes,
-                errors: t.errors,
-                ..Default::default()
-            }
-        };
+        let tier = |p: Place| tier_stats(&self.counters.totals(p));
         let mut vram = tier(Place::Vram);
         vram.files = u.files;
         // Directories inside the tier, as for vdisk: the tier's own root is not counted.
@@ -271,13 +288,31 @@ impl Control {
         let host = HostTree {
             disk: self.disk.clone(),
         };
-        let mut totals = (0, 0, 0);
+        let mut c = jobs::Count::default();
         if let Ok(root) = jobs::Tree::root(&host) {
-            if let Err(e) = jobs::count(&host, &root, &mut totals) {
+            if let Err(e) = jobs::count(&host, &root, &mut c) {
                 debug!("stats: counting the disk dir: {e}");
             }
         }
-        (vdisk.files, vdisk.dirs, vdisk.bytes) = totals;
+        (vdisk.files, vdisk.dirs, vdisk.bytes, vdisk.blocks_bytes) =
+            (c.files, c.dirs, c.bytes, c.allocated);
+        let (backend_rtt_us, backend_state) = match self.store.ping() {
+            None => (None, String::new()),
+            Some(Ok(rtt)) => (Some(rtt.as_micros() as u64), "up".to_owned()),
+            Some(Err(why)) => (None, why),
+        };
+        let jobs = self
+            .running
+            .lock()
+            .iter()
+            .map(|(&id, r)| JobInfo {
+                id,
+                op: r.op.to_owned(),
+                src: r.copy.src.clone(),
+                dst: r.copy.dst.clone(),
+                progress: r.job.state.progress(),
+            })
+            .collect();
         let (disk_free, disk_total) = at::statvfs_fd(self.disk.root_fd())
             .map(|s| (s.f_bavail * s.f_frsize, s.f_blocks * s.f_frsize))
             .unwrap_or((0, 0));
@@ -288,10 +323,54 @@ impl Control {
             vram_limit: u.limit,
             vram_used: u.bytes,
             backend_memory,
+            backend_rtt_us,
+            backend_state,
+            daemon_rss: resident_bytes(),
             disk_dir: self.disk_dir.display().to_string(),
             disk_free,
             disk_total,
             uptime_secs: self.started.elapsed().as_secs(),
+            jobs,
         }
     }
+}
+
+/// A tier's counters as `stats` shows them.
+fn tier_stats(t: &Totals) -> TierStats {
+    let by_op = OP_KINDS
+        .iter()
+        .map(|&k| (k, t.kind(k)))
+        .filter(|(_, c)| c.ops > 0)
+        .map(|(k, c)| {
+            let s = OpStats {
+                ops: c.ops,
+                errors: c.errors,
+                bytes: c.bytes,
+                mean_us: c.nanos as f64 / c.ops as f64 / 1e3,
+                p50_us: c.quantile(0.5) * 1e6,
+                p99_us: c.quantile(0.99) * 1e6,
+            };
+            (k.name().to_owned(), s)
+        })
+        .collect();
+    TierStats {
+        ops: t.ops(),
+        read_bytes: t.kind(OpKind::Read).bytes,
+        write_bytes: t.kind(OpKind::Write).bytes,
+        errors: t.errors(),
+        by_op,
+        errors_by_errno: t.errnos.iter().map(|&(e, n)| (errno_name(e), n)).collect(),
+        ..Default::default()
+    }
+}
+
+/// The daemon's resident set size, from /proc/self/statm.
+fn resident_bytes() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as u64;
+    pages * page
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{
     AccessFlags, BackingId, BsdFileFlags, Errno, FileHandle, Filesystem, FopenFlags, Generation,
@@ -16,7 +16,7 @@ use fuser::{
 use log::{debug, warn};
 
 use super::{Ctx, Entry, MavFs, Opened};
-use crate::counters::Counter;
+use crate::counters::OpKind;
 use crate::error::FsError;
 use crate::ram::SetAttr;
 use crate::ram::TimeSet;
@@ -142,13 +142,21 @@ pub struct FuseFs {
 }
 
 impl FuseFs {
-    /// Counts an operation, and its failure, against the inode's tier.
-    fn done<T>(&self, ino: u64, r: Result<T, FsError>) -> Result<T, FsError> {
-        self.core.count(ino, Counter::Ops, 1);
+    /// Runs an operation and counts it, its latency and its failure against the inode's tier.
+    fn done<T>(
+        &self,
+        kind: OpKind,
+        ino: u64,
+        op: impl FnOnce() -> Result<T, FsError>,
+    ) -> Result<T, FsError> {
+        let started = Instant::now();
+        let r = op();
         // A missing name is an answer, not a failure.
-        if r.as_ref().is_err_and(|e| e.errno() != libc::ENOENT) {
-            self.core.count(ino, Counter::Errors, 1);
-        }
+        let errno = match &r {
+            Err(e) if e.errno() != libc::ENOENT => Some(e.errno()),
+            _ => None,
+        };
+        self.core.count(ino, kind, started.elapsed(), errno);
         r
     }
 
@@ -252,7 +260,9 @@ impl Filesystem for FuseFs {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        match self.done(parent.0, self.core.lookup(parent.0, name)) {
+        match self.done(OpKind::Lookup, parent.0, || {
+            self.core.lookup(parent.0, name)
+        }) {
             Ok(e) => reply.entry(&e.ttl, &e.attr, Generation(0)),
             Err(e) if e.errno() == libc::ENOENT => match self.core.negative_ttl(parent.0) {
                 // Inode 0 with a timeout: the kernel caches "no such name".
@@ -272,7 +282,7 @@ impl Filesystem for FuseFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.done(ino.0, self.core.getattr(ino.0)) {
+        match self.done(OpKind::Getattr, ino.0, || self.core.getattr(ino.0)) {
             Ok(e) => reply.attr(&e.ttl, &e.attr),
             Err(e) => reply.error(fail("getattr", e)),
         }
@@ -305,14 +315,16 @@ impl Filesystem for FuseFs {
             mtime: time(mtime),
             ctime,
         };
-        match self.done(ino.0, self.core.setattr(ino.0, &set, fh.map(|f| f.0))) {
+        match self.done(OpKind::Setattr, ino.0, || {
+            self.core.setattr(ino.0, &set, fh.map(|f| f.0))
+        }) {
             Ok(e) => reply.attr(&e.ttl, &e.attr),
             Err(e) => reply.error(fail("setattr", e)),
         }
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        match self.done(ino.0, self.core.readlink(ino.0)) {
+        match self.done(OpKind::Readlink, ino.0, || self.core.readlink(ino.0)) {
             Ok(t) => reply.data(&t),
             Err(e) => reply.error(fail("readlink", e)),
         }
@@ -331,10 +343,9 @@ impl Filesystem for FuseFs {
         let mode = mode & !(umask & 0o777);
         reply_entry(
             reply,
-            self.done(
-                parent.0,
-                self.core.mknod(ctx(req), parent.0, name, mode, rdev),
-            ),
+            self.done(OpKind::Mknod, parent.0, || {
+                self.core.mknod(ctx(req), parent.0, name, mode, rdev)
+            }),
             "mknod",
         );
     }
@@ -351,7 +362,9 @@ impl Filesystem for FuseFs {
         let mode = mode & !(umask & 0o777);
         reply_entry(
             reply,
-            self.done(parent.0, self.core.mkdir(ctx(req), parent.0, name, mode)),
+            self.done(OpKind::Mkdir, parent.0, || {
+                self.core.mkdir(ctx(req), parent.0, name, mode)
+            }),
             "mkdir",
         );
     }
@@ -359,7 +372,9 @@ impl Filesystem for FuseFs {
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         reply_empty(
             reply,
-            self.done(parent.0, self.core.unlink(parent.0, name)),
+            self.done(OpKind::Unlink, parent.0, || {
+                self.core.unlink(parent.0, name)
+            }),
             "unlink",
         );
     }
@@ -367,7 +382,7 @@ impl Filesystem for FuseFs {
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         reply_empty(
             reply,
-            self.done(parent.0, self.core.rmdir(parent.0, name)),
+            self.done(OpKind::Rmdir, parent.0, || self.core.rmdir(parent.0, name)),
             "rmdir",
         );
     }
@@ -382,10 +397,9 @@ impl Filesystem for FuseFs {
     ) {
         reply_entry(
             reply,
-            self.done(
-                parent.0,
-                self.core.symlink(ctx(req), parent.0, link_name, target),
-            ),
+            self.done(OpKind::Symlink, parent.0, || {
+                self.core.symlink(ctx(req), parent.0, link_name, target)
+            }),
             "symlink",
         );
     }
@@ -400,10 +414,10 @@ impl Filesystem for FuseFs {
         flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
-        let r = self
-            .core
-            .rename(parent.0, name, newparent.0, newname, flags.bits());
-        let r = self.done(parent.0, r);
+        let r = self.done(OpKind::Rename, parent.0, || {
+            self.core
+                .rename(parent.0, name, newparent.0, newname, flags.bits())
+        });
         reply_empty(reply, r, "rename");
     }
 
@@ -417,13 +431,17 @@ impl Filesystem for FuseFs {
     ) {
         reply_entry(
             reply,
-            self.done(ino.0, self.core.link(ino.0, newparent.0, newname)),
+            self.done(OpKind::Link, ino.0, || {
+                self.core.link(ino.0, newparent.0, newname)
+            }),
             "link",
         );
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        match self.done(ino.0, self.core.open(ctx(req), ino.0, flags.0)) {
+        match self.done(OpKind::Open, ino.0, || {
+            self.core.open(ctx(req), ino.0, flags.0)
+        }) {
             Ok(o) => match self.backing(
                 ino.0,
                 o.fh,
@@ -447,9 +465,11 @@ impl Filesystem for FuseFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        match self.done(ino.0, self.core.read(ino.0, fh.0, offset, size)) {
+        match self.done(OpKind::Read, ino.0, || {
+            self.core.read(ino.0, fh.0, offset, size)
+        }) {
             Ok(d) => {
-                self.core.count(ino.0, Counter::ReadBytes, d.len() as u64);
+                self.core.count_bytes(ino.0, OpKind::Read, d.len() as u64);
                 reply.data(&d)
             }
             Err(e) => reply.error(fail("read", e)),
@@ -468,9 +488,11 @@ impl Filesystem for FuseFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        match self.done(ino.0, self.core.write(ino.0, fh.0, offset, data)) {
+        match self.done(OpKind::Write, ino.0, || {
+            self.core.write(ino.0, fh.0, offset, data)
+        }) {
             Ok(n) => {
-                self.core.count(ino.0, Counter::WriteBytes, u64::from(n));
+                self.core.count_bytes(ino.0, OpKind::Write, u64::from(n));
                 reply.written(n)
             }
             Err(e) => reply.error(fail("write", e)),
@@ -487,10 +509,13 @@ impl Filesystem for FuseFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        if let Some(pt) = &self.passthrough {
-            pt.release(ino.0, fh.0);
-        }
-        self.core.release(ino.0, fh.0);
+        let _ = self.done(OpKind::Release, ino.0, || {
+            if let Some(pt) = &self.passthrough {
+                pt.release(ino.0, fh.0);
+            }
+            self.core.release(ino.0, fh.0);
+            Ok(())
+        });
         reply.ok();
     }
 
@@ -504,13 +529,15 @@ impl Filesystem for FuseFs {
     ) {
         reply_empty(
             reply,
-            self.done(ino.0, self.core.fsync(ino.0, fh.0, datasync)),
+            self.done(OpKind::Fsync, ino.0, || {
+                self.core.fsync(ino.0, fh.0, datasync)
+            }),
             "fsync",
         );
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        match self.done(ino.0, self.core.opendir(ino.0)) {
+        match self.done(OpKind::Opendir, ino.0, || self.core.opendir(ino.0)) {
             Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
             Err(e) => reply.error(fail("opendir", e)),
         }
@@ -524,7 +551,9 @@ impl Filesystem for FuseFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        match self.done(ino.0, self.core.readdir(ino.0, fh.0, offset, READDIR_BATCH)) {
+        match self.done(OpKind::Readdir, ino.0, || {
+            self.core.readdir(ino.0, fh.0, offset, READDIR_BATCH)
+        }) {
             Ok(items) => {
                 for it in items {
                     if reply.add(INodeNo(it.ino), it.offset, it.kind, &it.name) {
@@ -540,12 +569,15 @@ impl Filesystem for FuseFs {
     fn releasedir(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        self.core.releasedir(fh.0);
+        let _ = self.done(OpKind::Releasedir, ino.0, || {
+            self.core.releasedir(fh.0);
+            Ok(())
+        });
         reply.ok();
     }
 
@@ -561,7 +593,7 @@ impl Filesystem for FuseFs {
     }
 
     fn statfs(&self, _req: &Request, ino: INodeNo, reply: ReplyStatfs) {
-        match self.done(ino.0, self.core.statfs(ino.0)) {
+        match self.done(OpKind::Statfs, ino.0, || self.core.statfs(ino.0)) {
             Ok(s) => reply.statfs(
                 s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.bsize, s.namelen, s.frsize,
             ),
@@ -581,7 +613,9 @@ impl Filesystem for FuseFs {
     ) {
         reply_empty(
             reply,
-            self.done(ino.0, self.core.setxattr(ino.0, name, value, flags)),
+            self.done(OpKind::Setxattr, ino.0, || {
+                self.core.setxattr(ino.0, name, value, flags)
+            }),
             "setxattr",
         );
     }
@@ -589,7 +623,7 @@ impl Filesystem for FuseFs {
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         reply_xattr(
             reply,
-            self.done(ino.0, self.core.getxattr(ino.0, name)),
+            self.done(OpKind::Getxattr, ino.0, || self.core.getxattr(ino.0, name)),
             size,
             "getxattr",
         );
@@ -598,7 +632,7 @@ impl Filesystem for FuseFs {
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         reply_xattr(
             reply,
-            self.done(ino.0, self.core.listxattr(ino.0)),
+            self.done(OpKind::Listxattr, ino.0, || self.core.listxattr(ino.0)),
             size,
             "listxattr",
         );
@@ -607,7 +641,9 @@ impl Filesystem for FuseFs {
     fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         reply_empty(
             reply,
-            self.done(ino.0, self.core.removexattr(ino.0, name)),
+            self.done(OpKind::Removexattr, ino.0, || {
+                self.core.removexattr(ino.0, name)
+            }),
             "removexattr",
         );
     }
@@ -628,10 +664,9 @@ impl Filesystem for FuseFs {
         reply: ReplyCreate,
     ) {
         let mode = mode & !(umask & 0o777);
-        match self.done(
-            parent.0,
-            self.core.create(ctx(req), parent.0, name, mode, flags),
-        ) {
+        match self.done(OpKind::Create, parent.0, || {
+            self.core.create(ctx(req), parent.0, name, mode, flags)
+        }) {
             Ok((e, o)) => {
                 self.backing(e.attr.ino.0, o.fh, None);
                 reply.created(
@@ -686,10 +721,9 @@ impl Filesystem for FuseFs {
     ) {
         reply_empty(
             reply,
-            self.done(
-                ino.0,
-                self.core.fallocate(ino.0, fh.0, offset, length, mode),
-            ),
+            self.done(OpKind::Fallocate, ino.0, || {
+                self.core.fallocate(ino.0, fh.0, offset, length, mode)
+            }),
             "fallocate",
         );
     }

@@ -22,7 +22,7 @@ use fuser::{FileAttr, FileType, INodeNo, Notifier};
 use crate::control::jobs::is_tmp_name;
 use crate::control::protocol::CONTROL_NAME;
 use crate::control::server::Control;
-use crate::counters::{Counter, Counters, Place};
+use crate::counters::{Counters, OpKind, Place};
 use crate::disk::DiskTier;
 use crate::error::{FsError, FsResult};
 use crate::ram::{self, Attr, Falloc, Kind, NewNode, RamStore, RenameMode, SetAttr, XattrSet};
@@ -166,14 +166,18 @@ impl MavFs {
         }
     }
 
-    /// Counts one operation (and its bytes) against the tier of `ino`.
-    pub fn count(&self, ino: u64, what: Counter, n: u64) {
-        let place = match inode::route(ino) {
-            Some(Target::Ram(_)) => Place::Vram,
-            Some(Target::Disk(_)) => Place::Vdisk,
-            _ => return,
-        };
-        self.counters.add(place, what, n);
+    /// Counts one operation against the tier of `ino` (the root and control file are not
+    /// a tier's).
+    pub fn count(&self, ino: u64, kind: OpKind, took: Duration, errno: Option<i32>) {
+        if let Some(place) = place_of(ino) {
+            self.counters.op(place, kind, took, errno);
+        }
+    }
+
+    pub fn count_bytes(&self, ino: u64, kind: OpKind, n: u64) {
+        if let Some(place) = place_of(ino) {
+            self.counters.bytes(place, kind, n);
+        }
     }
 
     fn route(ino: u64) -> FsResult<Target> {
@@ -904,5 +908,13 @@ fn gone(e: ram::StoreError) -> ram::StoreError {
     match e {
         ram::StoreError::NotFound => ram::StoreError::Stale,
         e => e,
+    }
+}
+
+fn place_of(ino: u64) -> Option<Place> {
+    match inode::route(ino) {
+        Some(Target::Ram(_)) => Some(Place::Vram),
+        Some(Target::Disk(_)) => Some(Place::Vdisk),
+        _ => None,
     }
 }

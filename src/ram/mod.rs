@@ -230,6 +230,11 @@ pub trait RamStore: Send + Sync + 'static {
     fn shared(&self) -> bool {
         false
     }
+    /// For a store behind a network: the round trip of a no-op request, or why it failed.
+    /// None for an in-process store.
+    fn ping(&self) -> Option<Result<std::time::Duration, String>> {
+        None
+    }
     /// Where the data lives, for `mavfsctl stats`: a name (a Redis URL has no password
     /// in it) and, where the backend can tell, the memory it uses.
     fn describe(&self) -> (String, Option<u64>) {

@@ -1700,6 +1700,18 @@ impl RamStore for RedisStore {
         }
     }
 
+    fn ping(&self) -> Option<Result<Duration, String>> {
+        let t = Instant::now();
+        let r = self
+            .inner
+            .pool
+            .run(false, |c| ::redis::cmd("PING").query::<String>(c));
+        Some(match r {
+            Ok(_) => Ok(t.elapsed()),
+            Err(f) => Err(self.inner.fail(f).to_string()),
+        })
+    }
+
     fn describe(&self) -> (String, Option<u64>) {
         let info = self.inner.pool.run(false, |c| {
             ::redis::cmd("INFO").arg("memory").query::<String>(c)
