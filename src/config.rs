@@ -72,6 +72,9 @@ pub struct Args {
     /// Let other users use the mount.
     #[arg(long)]
     pub allow_other: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9877); off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
     /// Extra mount options, comma separated (ro, noatime, ...).
     #[arg(short = 'o', value_name = "OPT[,OPT]")]
     pub options: Vec<String>,
@@ -91,6 +94,7 @@ pub struct MountConfig {
     pub threads: usize,
     pub allow_other: bool,
     pub options: Vec<String>,
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Parses `512M`, `4G`, `1.5G`, `1024`, `64KiB`: binary units, case-insensitive.
@@ -189,6 +193,12 @@ impl MountConfig {
         if args.threads == Some(0) {
             return Err("--threads must be at least 1".into());
         }
+        let metrics_addr = match &args.metrics_addr {
+            Some(a) => Some(a.parse().map_err(|_| {
+                format!("invalid --metrics-addr '{a}' (use IP:PORT, e.g. 127.0.0.1:9877)")
+            })?),
+            None => None,
+        };
         let mp = &args.mountpoint;
         let meta = std::fs::metadata(mp).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => format!("mount point {} does not exist", mp.display()),
@@ -260,6 +270,7 @@ impl MountConfig {
             threads,
             allow_other: args.allow_other,
             options,
+            metrics_addr,
         })
     }
 }

@@ -81,7 +81,8 @@ pub fn bucket_bound(i: usize) -> f64 {
 }
 
 fn bucket_of(d: Duration) -> usize {
-    let us = d.as_micros() as u64;
+    // Rounded up, so that a bucket's bound is never below what it holds.
+    let us = (d.as_nanos() as u64).div_ceil(1000);
     if us <= 1 {
         return 0;
     }

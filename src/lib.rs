@@ -17,6 +17,7 @@ pub mod counters;
 pub mod disk;
 pub mod error;
 pub mod fs;
+pub mod metrics;
 pub mod mount;
 pub mod ram;
 pub mod sync;

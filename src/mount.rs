@@ -21,6 +21,7 @@ use crate::config::{MountConfig, RamKind};
 use crate::disk::DiskTier;
 use crate::fs::fuse::{FuseFs, MEMORY_TTL};
 use crate::fs::{Ctx, MavFs};
+use crate::metrics;
 use crate::ram::{MemoryStore, RamStore, RedisStore};
 
 /// Attribute and entry timeout of `vram/` on Redis: other mounts may change the tree, so the
@@ -216,6 +217,17 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
             return Err(e);
         }
     };
+    // Bound before mounting, so that a taken port is the mount's one-line error.
+    let metrics = match cfg.metrics_addr {
+        Some(addr) => match metrics::Endpoint::bind(addr, fs.control()) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                ready(Err(e.clone()));
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     let session = match Session::new(fs, &cfg.mountpoint, &fuse_config(cfg)) {
         Ok(s) => s,
         Err(e) => {
@@ -234,6 +246,11 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
         }
     };
     tune_bdi(&cfg.mountpoint);
+    if let Some(m) = metrics {
+        if let Err(e) = m.spawn() {
+            warn!("cannot serve metrics: {e}");
+        }
+    }
     // In the background, whoever started us waits for proof that the mount answers. In the
     // foreground nobody waits, and a stat of our own would only hold the mount busy for a
     // moment, failing an immediate `umount` with EBUSY.

@@ -223,13 +223,73 @@ fn print_stats(s: &Stats) {
     if let Some(m) = s.backend_memory {
         println!("         backend memory {}", HumanBytes(m));
     }
+    if !s.backend_state.is_empty() {
+        let rtt = s
+            .backend_rtt_us
+            .map(|us| format!(", round trip {us} µs"))
+            .unwrap_or_default();
+        println!("         backend {}{rtt}", s.backend_state);
+    }
     println!(
         "vdisk    {} ({} free of {})",
         s.disk_dir,
         HumanBytes(s.disk_free),
         HumanBytes(s.disk_total)
     );
+    println!("daemon   {} resident", HumanBytes(s.daemon_rss));
     println!("uptime   {} s", s.uptime_secs);
+    print_ops(s);
+    for j in &s.jobs {
+        let p = &j.progress;
+        println!(
+            "job {}   {} {} -> {}: {} of {}, {} of {} files",
+            j.id,
+            j.op,
+            j.src,
+            j.dst,
+            HumanBytes(p.bytes_done),
+            HumanBytes(p.bytes_total),
+            p.files_done,
+            p.files_total
+        );
+    }
+}
+
+/// Operations per kind on each tier since the mount, with latency, then errors by errno.
+fn print_ops(s: &Stats) {
+    let kinds: std::collections::BTreeSet<&String> =
+        s.vram.by_op.keys().chain(s.vdisk.by_op.keys()).collect();
+    if kinds.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "{:<12} {:>10} {:>9} {:>9}   {:>10} {:>9} {:>9}",
+        "op", "vram ops", "mean", "p99 <", "vdisk ops", "mean", "p99 <"
+    );
+    let cells = |t: &protocol::TierStats, k: &String| match t.by_op.get(k) {
+        Some(o) => (
+            o.ops.to_string(),
+            format!("{:.0} µs", o.mean_us),
+            format!("{:.0} µs", o.p99_us),
+        ),
+        None => ("-".into(), "".into(), "".into()),
+    };
+    for k in kinds {
+        let (a, b, c) = cells(&s.vram, k);
+        let (d, e, f) = cells(&s.vdisk, k);
+        println!("{k:<12} {a:>10} {b:>9} {c:>9}   {d:>10} {e:>9} {f:>9}");
+    }
+    for (name, t) in [("vram", &s.vram), ("vdisk", &s.vdisk)] {
+        if !t.errors_by_errno.is_empty() {
+            let list: Vec<String> = t
+                .errors_by_errno
+                .iter()
+                .map(|(e, n)| format!("{e} {n}"))
+                .collect();
+            println!("errors {name}: {}", list.join(", "));
+        }
+    }
 }
 
 /// `mavfsctl bench`: vram/ and vdisk/ of `mount`, then each `--dir`; prints and exits.

@@ -275,6 +275,29 @@ impl Control {
         }
     }
 
+    /// The push and pull jobs running now.
+    pub fn jobs(&self) -> Vec<JobInfo> {
+        self.running
+            .lock()
+            .iter()
+            .map(|(&id, r)| JobInfo {
+                id,
+                op: r.op.to_owned(),
+                src: r.copy.src.clone(),
+                dst: r.copy.dst.clone(),
+                progress: r.job.state.progress(),
+            })
+            .collect()
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn store(&self) -> &dyn RamStore {
+        self.store.as_ref()
+    }
+
     fn stats(&self) -> Stats {
         let u = self.store.usage();
         let (backend, backend_memory) = self.store.describe();
@@ -301,18 +324,7 @@ impl Control {
             Some(Ok(rtt)) => (Some(rtt.as_micros() as u64), "up".to_owned()),
             Some(Err(why)) => (None, why),
         };
-        let jobs = self
-            .running
-            .lock()
-            .iter()
-            .map(|(&id, r)| JobInfo {
-                id,
-                op: r.op.to_owned(),
-                src: r.copy.src.clone(),
-                dst: r.copy.dst.clone(),
-                progress: r.job.state.progress(),
-            })
-            .collect();
+        let jobs = self.jobs();
         let (disk_free, disk_total) = at::statvfs_fd(self.disk.root_fd())
             .map(|s| (s.f_bavail * s.f_frsize, s.f_blocks * s.f_frsize))
             .unwrap_or((0, 0));

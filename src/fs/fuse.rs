@@ -16,6 +16,7 @@ use fuser::{
 use log::{debug, warn};
 
 use super::{Ctx, Entry, MavFs, Opened};
+use crate::control::server::Control;
 use crate::counters::OpKind;
 use crate::error::FsError;
 use crate::ram::SetAttr;
@@ -151,13 +152,18 @@ impl FuseFs {
     ) -> Result<T, FsError> {
         let started = Instant::now();
         let r = op();
-        // A missing name is an answer, not a failure.
+        // A missing name or attribute is an answer, not a failure.
         let errno = match &r {
-            Err(e) if e.errno() != libc::ENOENT => Some(e.errno()),
+            Err(e) if e.errno() != libc::ENOENT && e.errno() != libc::ENODATA => Some(e.errno()),
             _ => None,
         };
         self.core.count(ino, kind, started.elapsed(), errno);
         r
+    }
+
+    /// The control file's server, which also answers for the metrics endpoint.
+    pub fn control(&self) -> Arc<Control> {
+        self.core.control()
     }
 
     pub fn new(core: MavFs) -> Self {

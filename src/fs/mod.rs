@@ -166,6 +166,10 @@ impl MavFs {
         }
     }
 
+    pub fn control(&self) -> Arc<Control> {
+        self.control.clone()
+    }
+
     /// Counts one operation against the tier of `ino` (the root and control file are not
     /// a tier's).
     pub fn count(&self, ino: u64, kind: OpKind, took: Duration, errno: Option<i32>) {
