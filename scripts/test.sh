@@ -34,6 +34,7 @@ ensure() {
 
 ensure fusermount3 fuse3
 ensure redis-server redis-server
+ensure tmux tmux
 
 if [ ! -e /dev/fuse ]; then
     $sudo modprobe fuse 2>/dev/null || true
