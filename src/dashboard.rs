@@ -183,11 +183,9 @@ impl Dashboard {
             Span::from(self.mount.display().to_string()),
         ];
         if let Some(s) = &self.stats {
-            spans.push(Span::from(format!(
-                "  {}  up {}",
-                s.backend,
-                clock(s.uptime_secs)
-            )));
+            // The backend last: a Redis URL is long, and the tiers panel says more of it.
+            let up = clock(s.uptime_secs);
+            spans.push(Span::from(format!("  up {up}  {}", s.backend)));
         }
         Line::from(spans)
     }
