@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Gauge, Paragraph, Sparkline, Wrap};
+use ratatui::widgets::{Block, Gauge, Paragraph, RenderDirection, Sparkline, Wrap};
 use ratatui::Frame;
 
 use crate::control::client::Session;
@@ -270,7 +270,12 @@ fn render_series(frame: &mut Frame, row: Rect, label: String, values: &[f64]) {
     // Hundredths, so that rates below one per second still show.
     let scaled: Vec<u64> = values.iter().map(|v| (v * 100.0).round() as u64).collect();
     let data = squeeze(&scaled, usize::from(right.width));
-    frame.render_widget(Sparkline::default().data(&data).cyan(), right);
+    // Newest at the right edge, where the figure beside it is read.
+    let sparkline = Sparkline::default()
+        .data(data.iter().rev())
+        .direction(RenderDirection::RightToLeft)
+        .cyan();
+    frame.render_widget(sparkline, right);
 }
 
 /// At most `width` values: each column the largest of its share of `values`, so that a
@@ -638,9 +643,10 @@ mod tests {
         assert_eq!(vdisk, Rates::default());
         let rows = screen(&d);
         assert!(row_with(&rows, "vram  read").contains("10.0 MB/s"));
+        let read = row_with(&rows, "vram  read");
         assert!(
-            row_with(&rows, "vram  read").contains('█'),
-            "sparkline drawn"
+            read.trim_end_matches('│').ends_with('█'),
+            "newest at the right: {read}"
         );
         assert!(rows
             .iter()
