@@ -68,8 +68,14 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     if secs.is_nan() || secs <= 0.0 {
         return Err("must be more than 0 seconds".into());
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s} seconds is too long"))
+    // Bounded so that adding it to a clock reading cannot overflow.
+    if secs > MAX_INTERVAL_SECS {
+        return Err(format!("must be at most {MAX_INTERVAL_SECS} seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
+
+const MAX_INTERVAL_SECS: f64 = 86_400.0;
 
 const BENCH_HELP: &str = "\
 Workloads, each in a fresh scratch directory .mavfs-bench.<pid> inside each target, removed
@@ -311,10 +317,17 @@ fn spawn_poller(mount: PathBuf, every: Duration) -> Receiver<Poll> {
     rx
 }
 
+/// Whether the dashboard has the terminal (raw mode, alternate screen).
+static IN_SCREEN: AtomicBool = AtomicBool::new(false);
+
 /// Raw mode off, main screen back, cursor shown; errors ignored, there is nothing left to do.
+/// Only once: leaving the alternate screen twice moves the cursor back over what was printed
+/// in between (a panic's message).
 fn restore_terminal() {
-    let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    if IN_SCREEN.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    }
 }
 
 /// The full-screen terminal; leaving it (drop, or a panic) gives the terminal back as it was.
@@ -331,6 +344,7 @@ impl Screen {
             hook(info);
         }));
         let setup = || {
+            IN_SCREEN.store(true, Ordering::SeqCst);
             enable_raw_mode()?;
             execute!(io::stdout(), EnterAlternateScreen, Hide)?;
             Terminal::new(CrosstermBackend::new(io::stdout()))
