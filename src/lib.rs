@@ -14,6 +14,7 @@ pub mod bench;
 pub mod config;
 pub mod control;
 pub mod counters;
+pub mod dashboard;
 pub mod disk;
 pub mod error;
 pub mod fs;

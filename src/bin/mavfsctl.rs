@@ -1,17 +1,28 @@
-//! `mavfsctl`: steer a MAVFS mount through its control file, or time it with ordinary file
-//! I/O (`bench`). Exit status: 0 done, 1 failed, 2 bad usage, 130 cancelled.
+//! `mavfsctl`: steer a MAVFS mount through its control file, watch it live (`dashboard`), or
+//! time it with ordinary file I/O (`bench`). Exit status: 0 done, 1 failed, 2 bad usage, 130
+//! cancelled.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Stdout};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
+use crossterm::cursor::{Hide, Show};
+use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use mavfs::bench::{self, BenchError, Params, Target};
 use mavfs::config::parse_size;
 use mavfs::control::client::{self, Session};
 use mavfs::control::protocol::{self, Answer, Copied, Op, Outcome, Request, Stats};
+use mavfs::dashboard::{self, Dashboard};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
 
 #[derive(Parser)]
 #[command(
@@ -42,7 +53,29 @@ enum Command {
     /// Time the same workloads on vram/, vdisk/ and other directories, side by side.
     #[command(after_help = BENCH_HELP)]
     Bench(BenchArgs),
+    /// A live view: both tiers, their throughput, running jobs, Redis; q quits.
+    Dashboard {
+        /// Seconds between two polls of the mount's stats (fractions allowed: 0.5).
+        #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
+        interval: Duration,
+    },
 }
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err("must be more than 0 seconds".into());
+    }
+    // Bounded so that adding it to a clock reading cannot overflow.
+    if secs > MAX_INTERVAL_SECS {
+        return Err(format!("must be at most {MAX_INTERVAL_SECS} seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+const MAX_INTERVAL_SECS: f64 = 86_400.0;
 
 const BENCH_HELP: &str = "\
 Workloads, each in a fresh scratch directory .mavfs-bench.<pid> inside each target, removed
@@ -318,12 +351,140 @@ fn run_bench(mount: &Path, a: &BenchArgs) -> ! {
     std::process::exit(0);
 }
 
+/// One poll's outcome and when it came.
+type Poll = (Instant, Result<Stats, String>);
+
+/// Polls `stats` every `every` on a thread of its own, so that keys are answered even while
+/// a poll waits on a slow mount. Ends when the receiver is gone.
+fn spawn_poller(mount: PathBuf, every: Duration) -> Receiver<Poll> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut next = Instant::now();
+        loop {
+            let stats = dashboard::fetch_stats(&mount);
+            if tx.send((Instant::now(), stats)).is_err() {
+                return;
+            }
+            next += every;
+            let now = Instant::now();
+            // After a poll slower than `every`, carry on from now rather than catch up.
+            match next.checked_duration_since(now) {
+                Some(wait) => std::thread::sleep(wait),
+                None => next = now,
+            }
+        }
+    });
+    rx
+}
+
+/// Whether the dashboard has the terminal (raw mode, alternate screen).
+static IN_SCREEN: AtomicBool = AtomicBool::new(false);
+
+/// Raw mode off, main screen back, cursor shown; errors ignored, there is nothing left to do.
+/// Only once: leaving the alternate screen twice moves the cursor back over what was printed
+/// in between (a panic's message).
+fn restore_terminal() {
+    if IN_SCREEN.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    }
+}
+
+/// The full-screen terminal; leaving it (drop, or a panic) gives the terminal back as it was.
+struct Screen {
+    term: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl Screen {
+    fn enter() -> io::Result<Screen> {
+        let hook = std::panic::take_hook();
+        // Restore first, so that the panic message lands on a usable terminal.
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            hook(info);
+        }));
+        let setup = || {
+            IN_SCREEN.store(true, Ordering::SeqCst);
+            enable_raw_mode()?;
+            execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+            Terminal::new(CrosstermBackend::new(io::stdout()))
+        };
+        setup()
+            .map(|term| Screen { term })
+            .inspect_err(|_| restore_terminal())
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// `q`, `Esc` or Ctrl-C (which raw mode turns into a key instead of SIGINT).
+fn is_quit(k: &KeyEvent) -> bool {
+    k.kind == KeyEventKind::Press
+        && match k.code {
+            KeyCode::Char('q' | 'Q') | KeyCode::Esc => true,
+            KeyCode::Char('c') => k.modifiers.contains(KeyModifiers::CONTROL),
+            _ => false,
+        }
+}
+
+/// Draws after each poll and each resize; returns when the user quits.
+fn dashboard_loop(
+    screen: &mut Screen,
+    dash: &mut Dashboard,
+    polls: &Receiver<Poll>,
+) -> io::Result<()> {
+    let mut dirty = true;
+    loop {
+        for (at, stats) in polls.try_iter() {
+            dash.update(at, stats);
+            dirty = true;
+        }
+        if dirty {
+            screen.term.draw(|f| dash.render(f))?;
+            dirty = false;
+        }
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if event::poll(Duration::from_millis(50))? {
+            match event::read()? {
+                Event::Key(k) if is_quit(&k) => return Ok(()),
+                Event::Resize(..) => dirty = true,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `mavfsctl dashboard`: runs until q, then exits.
+fn run_dashboard(mount: PathBuf, every: Duration) -> ! {
+    if !io::stdout().is_terminal() {
+        eprintln!("mavfsctl: dashboard needs a terminal on standard output");
+        std::process::exit(2);
+    }
+    let polls = spawn_poller(mount.clone(), every);
+    // A SIGINT sent from elsewhere quits through the loop, which restores the terminal.
+    catch_sigint();
+    let mut dash = Dashboard::new(mount);
+    let result =
+        Screen::enter().and_then(|mut screen| dashboard_loop(&mut screen, &mut dash, &polls));
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => die(format!("terminal: {e}")),
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let mount = client::find_mount(cli.mount.as_deref(), &cwd).unwrap_or_else(|e| die(e));
     let (op, quiet, json, verb) = match &cli.command {
         Command::Bench(a) => run_bench(&mount, a),
+        Command::Dashboard { interval } => run_dashboard(mount, *interval),
         Command::Push(a) | Command::Pull(a) => {
             let push = matches!(cli.command, Command::Push(_));
             let copy = protocol::Copy {
