@@ -64,6 +64,9 @@ op_kinds! {
     Removexattr => "removexattr",
     Create => "create",
     Fallocate => "fallocate",
+    // Not FUSE requests: the bytes a push or pull reads from and writes to a tier.
+    JobRead => "job_read",
+    JobWrite => "job_write",
 }
 const KINDS: usize = OP_KINDS.len();
 

@@ -186,3 +186,45 @@ fn a_bad_or_taken_metrics_address_is_a_one_line_error() {
         assert!(!is_mounted(&mnt));
     }
 }
+
+#[test]
+fn bytes_a_push_copies_count_on_both_tiers() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let m = TestMount::with_args(&["--metrics-addr", &addr]);
+    fs::create_dir(m.vram().join("t")).unwrap();
+    fs::write(m.vram().join("t/a"), vec![1u8; 3 * MIB]).unwrap();
+    fs::write(m.vram().join("t/b"), vec![2u8; MIB]).unwrap();
+    let out = Command::new(CTL_BIN)
+        .args([
+            "--mount",
+            m.mnt().to_str().unwrap(),
+            "push",
+            "/vram/t",
+            "/vdisk/t",
+            "-q",
+        ])
+        .output()
+        .expect("run mavfsctl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = samples(&http_get(port, "/metrics").1);
+    let pushed = (4 * MIB) as f64;
+    assert_eq!(s[r#"mavfs_bytes_total{tier="vram",op="job_read"}"#], pushed);
+    assert_eq!(
+        s[r#"mavfs_bytes_total{tier="vdisk",op="job_write"}"#],
+        pushed
+    );
+    assert!(!s.contains_key(r#"mavfs_bytes_total{tier="vdisk",op="job_read"}"#));
+    let out = Command::new(CTL_BIN)
+        .args(["--mount", m.mnt().to_str().unwrap(), "stats", "--json"])
+        .output()
+        .expect("run mavfsctl");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stats JSON");
+    assert_eq!(v["vdisk"]["write_bytes"], 4 * MIB);
+    // Nothing read vram through FUSE: all of its read bytes are the push's.
+    assert_eq!(v["vram"]["read_bytes"], 4 * MIB);
+}

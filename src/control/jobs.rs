@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use crate::counters::{Counters, OpKind, Place};
 use crate::disk::{at, DiskTier};
 use crate::error::FsError;
 use crate::ram::{self, Ino, Kind, NewNode, RamStore, RenameMode, SetAttr, TimeSet};
@@ -142,6 +143,8 @@ pub trait Tree {
     fn readlink(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Vec<u8>>;
     fn open_read(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Self::File>;
     fn read_at(&self, f: &Self::File, offset: u64, len: u32) -> io::Result<Vec<u8>>;
+    /// The tier the tree is, for the counters.
+    fn place(&self) -> Place;
     /// Creates a file (mode 0600 until `finish`) for writing.
     fn create(&self, dir: &Self::Dir, name: &OsStr, meta: &Meta) -> io::Result<Self::File>;
     fn write_at(&self, f: &Self::File, offset: u64, data: &[u8]) -> io::Result<()>;
@@ -203,6 +206,10 @@ impl RamTree {
 }
 
 impl Tree for RamTree {
+    fn place(&self) -> Place {
+        Place::Vram
+    }
+
     type Dir = Ino;
     type File = Ino;
     type Key = Ino;
@@ -363,6 +370,10 @@ impl HostTree {
 }
 
 impl Tree for HostTree {
+    fn place(&self) -> Place {
+        Place::Vdisk
+    }
+
     type Dir = Arc<OwnedFd>;
     type File = File;
     type Key = Arc<OwnedFd>;
@@ -549,6 +560,8 @@ pub struct Copier<'a, S: Tree, D: Tree> {
     pub src: &'a S,
     pub dst: &'a D,
     pub state: &'a JobState,
+    /// The bytes a job moves count on each tier, beside the FUSE operations.
+    pub counters: &'a Counters,
     pub force: bool,
     /// Source inode id → the first copy at the destination, for hard links.
     links: HashMap<u64, D::Key>,
@@ -558,11 +571,19 @@ pub struct Copier<'a, S: Tree, D: Tree> {
 }
 
 impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
-    pub fn new(src: &'a S, dst: &'a D, state: &'a JobState, force: bool, job_id: u64) -> Self {
+    pub fn new(
+        src: &'a S,
+        dst: &'a D,
+        state: &'a JobState,
+        counters: &'a Counters,
+        force: bool,
+        job_id: u64,
+    ) -> Self {
         Copier {
             src,
             dst,
             state,
+            counters,
             force,
             links: HashMap::new(),
             tmp_seq: 0,
@@ -821,9 +842,12 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
             if data.is_empty() {
                 break;
             }
+            let n = data.len() as u64;
+            self.counters.bytes(self.src.place(), OpKind::JobRead, n);
             self.dst
                 .write_at(&out, offset, &data)
                 .map_err(|e| fail(dpath, e))?;
+            self.counters.bytes(self.dst.place(), OpKind::JobWrite, n);
             offset += data.len() as u64;
             self.state
                 .bytes_done
@@ -863,9 +887,10 @@ pub fn run_copy<S: Tree, D: Tree>(
     dst: &D,
     req: &Copy,
     state: &JobState,
+    counters: &Counters,
     job_id: u64,
 ) -> JobResult<Copied> {
-    let copied = Copier::new(src, dst, state, req.force, job_id).run(req)?;
+    let copied = Copier::new(src, dst, state, counters, req.force, job_id).run(req)?;
     if req.move_source {
         let (_, comps) = split_virtual(&req.src).map_err(JobError::Failed)?;
         if let Some((name, parents)) = comps.split_last() {

@@ -251,9 +251,9 @@ impl Control {
             disk: self.disk.clone(),
         };
         let result = if push {
-            jobs::run_copy(&ram, &host, c, state, id)
+            jobs::run_copy(&ram, &host, c, state, &self.counters, id)
         } else {
-            jobs::run_copy(&host, &ram, c, state, id)
+            jobs::run_copy(&host, &ram, c, state, &self.counters, id)
         };
         let changed = std::mem::take(&mut *ram.changed.lock());
         self.forget_cached(&changed);
@@ -352,13 +352,13 @@ fn tier_stats(t: &Totals) -> TierStats {
     let by_op = OP_KINDS
         .iter()
         .map(|&k| (k, t.kind(k)))
-        .filter(|(_, c)| c.ops > 0)
+        .filter(|(_, c)| c.ops > 0 || c.bytes > 0)
         .map(|(k, c)| {
             let s = OpStats {
                 ops: c.ops,
                 errors: c.errors,
                 bytes: c.bytes,
-                mean_us: c.nanos as f64 / c.ops as f64 / 1e3,
+                mean_us: c.nanos as f64 / c.ops.max(1) as f64 / 1e3,
                 p50_us: c.quantile(0.5) * 1e6,
                 p99_us: c.quantile(0.99) * 1e6,
             };
@@ -367,8 +367,8 @@ fn tier_stats(t: &Totals) -> TierStats {
         .collect();
     TierStats {
         ops: t.ops(),
-        read_bytes: t.kind(OpKind::Read).bytes,
-        write_bytes: t.kind(OpKind::Write).bytes,
+        read_bytes: t.kind(OpKind::Read).bytes + t.kind(OpKind::JobRead).bytes,
+        write_bytes: t.kind(OpKind::Write).bytes + t.kind(OpKind::JobWrite).bytes,
         errors: t.errors(),
         by_op,
         errors_by_errno: t.errnos.iter().map(|&(e, n)| (errno_name(e), n)).collect(),
