@@ -48,12 +48,14 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-# The stress tests run on their own below, so that their op counts are shown.
-cargo test --all-targets --no-fail-fast "$@" -- --test-threads=2 --skip stress_ 2>&1 | tee "$log" || status=1
-
 if [ $# -eq 0 ]; then
+    # A whole run: the stress tests run on their own after the rest, so that their op
+    # counts are shown.
+    cargo test --all-targets --no-fail-fast -- --test-threads=2 --skip stress_ 2>&1 | tee "$log" || status=1
     cargo test --test stress -- --test-threads=1 --nocapture 2>&1 \
-        | grep -v -E '^\s*$|^running |^\s+Finished|^\s+Running' | tee -a "$log" || status=1
+        | sed -E '/^\s*$|^running |^\s+Finished|^\s+Running/d' | tee -a "$log" || status=1
+else
+    cargo test --all-targets --no-fail-fast "$@" -- --test-threads=2 2>&1 | tee "$log" || status=1
 fi
 
 # Conformance (pjdfstest, fsx) only on a whole run, not when a test filter was given.

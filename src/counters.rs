@@ -1,5 +1,6 @@
-//! Operation counters kept without a lock on the hot path: each thread adds to its own
-//! cache-line-padded shard with relaxed atomic adds; a reader sums the shards. Per tier and
+//! Operation counters kept without a lock on the hot path: threads add with relaxed atomics
+//! to one of 16 cache-line-padded shards (picked once per thread, in turn), so two threads
+//! rarely share a line; a reader sums the shards. Per tier and
 //! kind of operation: count, errors, bytes and a latency histogram; per tier: errors by errno.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,7 +25,8 @@ impl Place {
 
 macro_rules! op_kinds {
     ($($v:ident => $n:literal,)*) => {
-        /// The kinds of operation counted: one per FUSE request type the daemon serves.
+        /// The kinds of operation counted: the FUSE requests a tier serves, and the bytes a
+        /// push or pull moves.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[repr(usize)]
         pub enum OpKind { $($v,)* }
@@ -64,6 +66,7 @@ op_kinds! {
     Removexattr => "removexattr",
     Create => "create",
     Fallocate => "fallocate",
+    Forget => "forget",
     // Not FUSE requests: the bytes a push or pull reads from and writes to a tier.
     JobRead => "job_read",
     JobWrite => "job_write",
@@ -93,7 +96,7 @@ fn bucket_of(d: Duration) -> usize {
     ((64 - (us - 1).leading_zeros()) as usize).min(BUCKETS - 1)
 }
 
-/// Errno values counted one by one; any larger one is counted as the last.
+/// Errno values counted one by one (Linux has fewer); slot `ERRNOS` counts any other.
 const ERRNOS: usize = 134;
 
 #[derive(Debug, Default)]
@@ -109,7 +112,7 @@ struct Cell {
 #[repr(align(128))]
 struct Shard {
     cells: [[Cell; KINDS]; 2],
-    errnos: [[AtomicU64; ERRNOS]; 2],
+    errnos: [[AtomicU64; ERRNOS + 1]; 2],
 }
 
 impl Default for Shard {
@@ -155,7 +158,8 @@ pub struct KindTotals {
 }
 
 impl KindTotals {
-    /// The upper bound (seconds) of the bucket holding quantile `q` of the latencies.
+    /// The upper bound (seconds) of the bucket holding quantile `q` of the latencies; for
+    /// the open-ended last bucket, its lower bound (the figure is then "at least").
     pub fn quantile(&self, q: f64) -> f64 {
         let n: u64 = self.buckets.iter().sum();
         if n == 0 {
@@ -166,10 +170,10 @@ impl KindTotals {
         for (i, c) in self.buckets.iter().enumerate() {
             seen += c;
             if seen >= rank {
-                return bucket_bound(i);
+                return bucket_bound(i.min(BUCKETS - 2));
             }
         }
-        bucket_bound(BUCKETS - 1)
+        bucket_bound(BUCKETS - 2)
     }
 }
 
@@ -205,7 +209,7 @@ impl Counters {
         c.buckets[bucket_of(took)].fetch_add(1, Ordering::Relaxed);
         if let Some(e) = errno {
             c.errors.fetch_add(1, Ordering::Relaxed);
-            let slot = (e.max(0) as usize).min(ERRNOS - 1);
+            let slot = usize::try_from(e).map_or(ERRNOS, |e| e.min(ERRNOS));
             shard.errnos[place as usize][slot].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -233,7 +237,7 @@ impl Counters {
             }
             t
         });
-        let errnos = (0..ERRNOS)
+        let errnos = (0..=ERRNOS)
             .filter_map(|e| {
                 let n: u64 = self
                     .shards
@@ -284,6 +288,7 @@ pub fn errno_name(e: i32) -> String {
         libc::EDQUOT => "EDQUOT",
         libc::ECANCELED => "ECANCELED",
         libc::ETIMEDOUT => "ETIMEDOUT",
+        _ if e >= ERRNOS as i32 || e < 0 => "other",
         _ => return format!("E{e}"),
     };
     name.to_owned()
@@ -345,8 +350,24 @@ mod tests {
     }
 
     #[test]
+    fn a_very_slow_operation_has_a_finite_quantile() {
+        let c = Counters::default();
+        c.op(
+            Place::Vram,
+            OpKind::Fsync,
+            Duration::from_secs(30),
+            Some(9999),
+        );
+        let t = c.totals(Place::Vram);
+        let q = t.kind(OpKind::Fsync).quantile(0.99);
+        assert!(q.is_finite() && q > 8.0, "{q}");
+        assert_eq!(t.errnos, vec![(ERRNOS as i32, 1)]);
+    }
+
+    #[test]
     fn errno_names() {
         assert_eq!(errno_name(libc::ENOENT), "ENOENT");
-        assert_eq!(errno_name(1000), "E1000");
+        assert_eq!(errno_name(libc::EHWPOISON), "E133");
+        assert_eq!(errno_name(ERRNOS as i32), "other");
     }
 }

@@ -23,12 +23,10 @@ use crate::control::client::Session;
 use crate::control::protocol::{
     Answer, JobInfo, Op, Outcome, Progress, Request, Stats, TierStats, CONTROL_NAME, VERSION,
 };
+use crate::ram::is_unlimited;
 
 /// How far back the sparklines reach.
 pub const WINDOW: Duration = Duration::from_secs(60);
-
-/// A store without a limit reports the largest number there is; anything this large is none.
-const NO_LIMIT: u64 = u64::MAX / 2;
 
 /// Width of the label column left of each sparkline.
 const RATE_LABEL: u16 = 23;
@@ -361,7 +359,7 @@ fn vdisk_cost(s: &Stats) -> String {
 fn render_fill(frame: &mut Frame, area: Rect, s: &Stats) {
     let [label, bar] = Layout::horizontal([Constraint::Length(11), Constraint::Min(0)]).areas(area);
     frame.render_widget(Paragraph::new("vram fill"), label);
-    if s.vram_limit >= NO_LIMIT || s.vram_limit == 0 {
+    if is_unlimited(s.vram_limit) || s.vram_limit == 0 {
         let text = format!("{} used, no limit", size(s.vram_used));
         frame.render_widget(Paragraph::new(text), bar);
         return;

@@ -5,10 +5,10 @@
 //! scraper needs: one GET per connection, answered and closed.
 
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use log::{debug, warn};
 use prometheus_client::collector::Collector;
@@ -21,9 +21,11 @@ use prometheus_client::registry::Registry;
 use crate::control::protocol::Progress;
 use crate::control::server::Control;
 use crate::counters::{bucket_bound, errno_name, BUCKETS, OP_KINDS, PLACES};
+use crate::ram::is_unlimited;
 
-/// Everything the endpoint shows, read when scraped.
-struct Scrape(Arc<Control>);
+/// Everything the endpoint shows, read when scraped. Weak: the endpoint must not keep the
+/// file system (and its store's session) alive after the unmount.
+struct Scrape(Weak<Control>);
 
 impl std::fmt::Debug for Scrape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,7 +42,10 @@ fn tier_op(tier: &str, op: &str) -> Labels {
 
 impl Collector for Scrape {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let counters = self.0.counters();
+        let Some(control) = self.0.upgrade() else {
+            return Ok(());
+        };
+        let counters = control.counters();
         let totals: Vec<_> = PLACES
             .iter()
             .map(|&p| (p.name(), counters.totals(p)))
@@ -64,7 +69,7 @@ impl Collector for Scrape {
 
         let mut m = enc.encode_descriptor(
             "mavfs_bytes",
-            "Bytes read or written through the daemon, per tier and operation (read, write)",
+            "Bytes read or written, per tier and operation (read, write: through FUSE; job_read, job_write: by push and pull)",
             None,
             MetricType::Counter,
         )?;
@@ -107,16 +112,19 @@ impl Collector for Scrape {
                     .map(|i| (bucket_bound(i), c.buckets[i]))
                     .collect();
                 let labels = tier_op(tier, k.name());
+                // The count from the buckets themselves, so that it equals the +Inf bucket
+                // even while operations are being added.
+                let count = c.buckets.iter().sum();
                 m.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
                     c.nanos as f64 / 1e9,
-                    c.ops,
+                    count,
                     &buckets,
                     None,
                 )?;
             }
         }
 
-        let u = self.0.store().usage();
+        let u = control.store().usage();
         gauge(
             &mut enc,
             "mavfs_vram_used_bytes",
@@ -124,10 +132,9 @@ impl Collector for Scrape {
             u.bytes,
         )?;
         gauge(&mut enc, "mavfs_vram_files", "Files in vram", u.files)?;
-        // The tier's own root is not counted, as in `mavfsctl stats`.
-        let dirs = u.dirs.saturating_sub(1);
+        let dirs = u.dirs_inside();
         gauge(&mut enc, "mavfs_vram_dirs", "Directories in vram", dirs)?;
-        if u.limit < u64::MAX / 2 {
+        if !is_unlimited(u.limit) {
             gauge(
                 &mut enc,
                 "mavfs_vram_limit_bytes",
@@ -136,7 +143,7 @@ impl Collector for Scrape {
             )?;
         }
 
-        let jobs = self.0.jobs();
+        let jobs = control.jobs();
         gauge(
             &mut enc,
             "mavfs_jobs_running",
@@ -198,11 +205,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn bind(addr: SocketAddr, control: Arc<Control>) -> Result<Endpoint, String> {
+    pub fn bind(addr: SocketAddr, control: &Arc<Control>) -> Result<Endpoint, String> {
         let listener =
             TcpListener::bind(addr).map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(Scrape(control)));
+        registry.register_collector(Box::new(Scrape(Arc::downgrade(control))));
         Ok(Endpoint {
             listener,
             registry: Arc::new(registry),
@@ -218,14 +225,23 @@ impl Endpoint {
         std::thread::Builder::new()
             .name("mavfs-metrics".into())
             .spawn(move || {
+                let mut failing = false;
                 for conn in self.listener.incoming() {
                     match conn {
                         Ok(s) => {
+                            failing = false;
                             if let Err(e) = answer(s, &self.registry) {
                                 debug!("metrics: {e}");
                             }
                         }
-                        Err(e) => warn!("metrics: accept: {e}"),
+                        Err(e) => {
+                            // Out of fds, say: it fails again at once. Log once, pause.
+                            if !failing {
+                                warn!("metrics: accept: {e}");
+                            }
+                            failing = true;
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
                     }
                 }
             })
@@ -233,19 +249,34 @@ impl Endpoint {
     }
 }
 
-/// Reads one request head and answers it.
-fn answer(stream: TcpStream, registry: &Registry) -> io::Result<()> {
-    // A client that never finishes its request must not hold the endpoint.
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut first = String::new();
-    reader.by_ref().take(8192).read_line(&mut first)?;
-    // The rest of the head is not needed, but is read so the client sees a clean close.
-    let mut line = String::new();
-    while reader.by_ref().take(8192).read_line(&mut line)? > 2 {
-        line.clear();
+/// The request head: up to its blank line, 16 KiB, or 5 s, whichever comes first, so that a
+/// client that never finishes its request cannot hold the endpoint.
+fn read_head(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head too slow",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut buf)? {
+            0 => break,
+            n => head.extend_from_slice(&buf[..n]),
+        }
     }
+    Ok(head)
+}
+
+/// Reads one request head and answers it.
+fn answer(mut stream: TcpStream, registry: &Registry) -> io::Result<()> {
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let head = read_head(&mut stream)?;
+    let first = String::from_utf8_lossy(head.split(|&b| b == b'\n').next().unwrap_or(&[]));
     let mut parts = first.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let (status, ctype, body) = match (method, path) {

@@ -219,8 +219,13 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
     };
     // Bound before mounting, so that a taken port is the mount's one-line error.
     let metrics = match cfg.metrics_addr {
-        Some(addr) => match metrics::Endpoint::bind(addr, fs.control()) {
-            Ok(m) => Some(m),
+        Some(addr) => match metrics::Endpoint::bind(addr, &fs.control()) {
+            Ok(m) => {
+                if let Some(a) = m.local_addr() {
+                    info!("metrics at http://{a}/metrics");
+                }
+                Some(m)
+            }
             Err(e) => {
                 ready(Err(e.clone()));
                 return Err(e);

@@ -65,8 +65,10 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if secs.is_nan() || secs <= 0.0 {
-        return Err("must be more than 0 seconds".into());
+    // Each poll has the daemon count the disk dir: a floor keeps a dashboard from keeping
+    // it busy.
+    if secs.is_nan() || secs < 0.1 {
+        return Err("must be at least 0.1 seconds".into());
     }
     // Bounded so that adding it to a clock reading cannot overflow.
     if secs > MAX_INTERVAL_SECS {
@@ -139,10 +141,19 @@ extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::Relaxed);
 }
 
-/// From now on Ctrl-C only sets `INTERRUPTED`; the work in progress notices and stops.
+/// From now on Ctrl-C (and SIGTERM, SIGHUP) only sets `INTERRUPTED`; the work in progress
+/// notices, cleans up and stops. A second signal kills as usual, for a mount that hangs.
 fn catch_sigint() {
-    // SAFETY: the handler only stores to an atomic.
-    unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic; the struct is zeroed, then filled.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_sigint as *const () as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESTART | libc::SA_RESETHAND;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
 }
 
 fn die(msg: impl std::fmt::Display) -> ! {
@@ -237,7 +248,7 @@ fn print_stats(s: &Stats) {
         );
     }
     // A store without a limit reports the largest number there is.
-    let limit = if s.vram_limit >= u64::MAX / 2 {
+    let limit = if mavfs::ram::is_unlimited(s.vram_limit) {
         "no limit".to_owned()
     } else {
         let pct = if s.vram_limit > 0 {
@@ -278,14 +289,22 @@ fn print_stats(s: &Stats) {
             "job {}   {} {} -> {}: {} of {}, {} of {} files",
             j.id,
             j.op,
-            j.src,
-            j.dst,
+            printable(&j.src),
+            printable(&j.dst),
             HumanBytes(p.bytes_done),
             HumanBytes(p.bytes_total),
             p.files_done,
             p.files_total
         );
     }
+}
+
+/// A path another user may have named: control characters shown as `?`, never sent to
+/// the terminal.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Operations per kind on each tier since the mount, with latency, then errors by errno.

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fuser::{INodeNo, Notifier};
 use log::{debug, warn};
@@ -57,6 +57,28 @@ pub struct Control {
     next_job: AtomicU64,
     /// Jobs start and end rarely: one lock is enough here, off the file I/O path.
     running: Mutex<BTreeMap<u64, Running>>,
+    /// The last count of the disk dir: when, how long it took, what it found.
+    disk_count: Mutex<Option<(Instant, Duration, jobs::Count)>>,
+}
+
+/// Ends a job whichever way its thread ends: off the running list, and an answer even if
+/// the job panicked, so that its client does not wait forever.
+struct JobDone<'a> {
+    control: &'a Control,
+    job: &'a Job,
+    id: u64,
+}
+
+impl Drop for JobDone<'_> {
+    fn drop(&mut self) {
+        self.control.running.lock().remove(&self.id);
+        let mut result = self.job.result.lock();
+        if result.is_none() {
+            *result = Some(Answer::Error {
+                message: "the job failed unexpectedly (see the mount's log)".into(),
+            });
+        }
+    }
 }
 
 impl Control {
@@ -78,6 +100,7 @@ impl Control {
             next_fh: AtomicU64::new(1),
             next_job: AtomicU64::new(1),
             running: Mutex::new(BTreeMap::new()),
+            disk_count: Mutex::new(None),
         }
     }
 
@@ -201,9 +224,14 @@ impl Control {
         let spawned = std::thread::Builder::new()
             .name(format!("mavfs-job-{id}"))
             .spawn(move || {
+                let done = JobDone {
+                    control: &me,
+                    job: &job,
+                    id,
+                };
                 let answer = me.execute(&req.op, &job.state, id);
-                *job.result.lock() = Some(answer);
-                me.running.lock().remove(&id);
+                *done.job.result.lock() = Some(answer);
+                drop(done);
             });
         if let Err(e) = spawned {
             self.running.lock().remove(&id);
@@ -298,16 +326,16 @@ impl Control {
         self.store.as_ref()
     }
 
-    fn stats(&self) -> Stats {
-        let u = self.store.usage();
-        let (backend, backend_memory) = self.store.describe();
-        let tier = |p: Place| tier_stats(&self.counters.totals(p));
-        let mut vram = tier(Place::Vram);
-        vram.files = u.files;
-        // Directories inside the tier, as for vdisk: the tier's own root is not counted.
-        vram.dirs = u.dirs.saturating_sub(1);
-        vram.bytes = u.bytes;
-        let mut vdisk = tier(Place::Vdisk);
+    /// What the disk dir holds. Walking it is dear on a big tree and a dashboard asks every
+    /// second: a count is reused for ten times as long as it took (at most 30 s), so the
+    /// walks take at most a tenth of the daemon's time and a small tree is always fresh.
+    fn disk_count(&self) -> jobs::Count {
+        if let Some((at, took, c)) = *self.disk_count.lock() {
+            if at.elapsed() < (took * 10).min(Duration::from_secs(30)) {
+                return c;
+            }
+        }
+        let started = Instant::now();
         let host = HostTree {
             disk: self.disk.clone(),
         };
@@ -317,6 +345,20 @@ impl Control {
                 debug!("stats: counting the disk dir: {e}");
             }
         }
+        *self.disk_count.lock() = Some((Instant::now(), started.elapsed(), c));
+        c
+    }
+
+    fn stats(&self) -> Stats {
+        let u = self.store.usage();
+        let (backend, backend_memory) = self.store.describe();
+        let tier = |p: Place| tier_stats(&self.counters.totals(p));
+        let mut vram = tier(Place::Vram);
+        vram.files = u.files;
+        vram.dirs = u.dirs_inside();
+        vram.bytes = u.bytes;
+        let mut vdisk = tier(Place::Vdisk);
+        let c = self.disk_count();
         (vdisk.files, vdisk.dirs, vdisk.bytes, vdisk.blocks_bytes) =
             (c.files, c.dirs, c.bytes, c.allocated);
         let (backend_rtt_us, backend_state) = match self.store.ping() {

@@ -343,10 +343,10 @@ impl MavFs {
         let mut tries = 0;
         loop {
             tries += 1;
-            let gone = |e: &FsError| tries < 64 && e.errno() == libc::ENOENT;
+            let vanished = |e: &FsError| tries < 64 && e.errno() == libc::ENOENT;
             match self.store.create(p, name, node) {
                 Ok(a) => match self.ram_pinned(&a) {
-                    Err(e) if gone(&e) => continue,
+                    Err(e) if vanished(&e) => continue,
                     r => return r,
                 },
                 Err(ram::StoreError::Exists) if flags & libc::O_EXCL == 0 => {
@@ -362,7 +362,7 @@ impl MavFs {
                             Ok(a)
                         });
                     let a = match found {
-                        Err(e) if gone(&e) => continue,
+                        Err(e) if vanished(&e) => continue,
                         r => r?,
                     };
                     if flags & libc::O_TRUNC == 0 {

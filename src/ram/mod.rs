@@ -164,6 +164,18 @@ pub struct Usage {
     pub dirs: u64,
 }
 
+impl Usage {
+    /// Directories inside the tier: the tier's own root is not counted (as for vdisk).
+    pub fn dirs_inside(&self) -> u64 {
+        self.dirs.saturating_sub(1)
+    }
+}
+
+/// Whether a limit is "none": a store without one reports the largest number there is.
+pub fn is_unlimited(limit: u64) -> bool {
+    limit >= u64::MAX / 2
+}
+
 /// Why a store said no. `Unavailable` is kept apart: it means the store could not be
 /// reached, not that it refused.
 #[derive(Debug, thiserror::Error)]
@@ -264,7 +276,9 @@ pub trait RamStore: Send + Sync + 'static {
     fn open(&self, ino: Ino) -> StoreResult<()>;
     /// Counts a kernel reference to the inode (an entry handed to the kernel): like an open,
     /// it keeps an unlinked inode alive until `forget` drops the count, so an open racing
-    /// with an unlink of the same name finds the inode. NotFound if it is already gone.
+    /// with an unlink of the same name finds the inode. NotFound if it is already gone; a
+    /// shared store that counts in-process may not know (another mount may have removed
+    /// it): later calls on the inode then fail with NotFound.
     fn pin(&self, ino: Ino) -> StoreResult<()>;
     /// Drops `n` kernel references counted by `pin`.
     fn forget(&self, ino: Ino, n: u64);

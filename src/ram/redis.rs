@@ -33,6 +33,8 @@
 //! - inode numbers come from `next_ino`, so every mount agrees on them; they are never reused.
 //!
 //! Open files: `o` counts the opens of all mounts; an inode with no links lives until it is 0.
+//! A file whose last link goes is also counted there as opened by the unlinking mount's
+//! session; that mount gives it back once its kernel no longer holds the inode.
 //! Each mount also counts its own opens under its session and refreshes a heartbeat key; when
 //! a mount dies without closing (SIGKILL), its heartbeat expires and another mount (or the
 //! next one) gives its opens back, within about a minute and a half.
@@ -386,7 +388,8 @@ touch(p, now)
 return attr(ino)
 "#;
 
-/// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now. Returns the chunks to delete.
+/// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now, session. Returns {the chunks to
+/// delete, the file kept for the session (its last link went) or 0}.
 const REMOVE: &str = r#"
 local p, name, isdir, now, sid = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5]
 local pk = redis.call('HMGET', key('i', p), 'k')
@@ -417,7 +420,8 @@ end
 return {gc, held}
 "#;
 
-/// ARGV: parent, name, newparent, newname, mode (r n x), now. Returns the chunks to delete.
+/// ARGV: parent, name, newparent, newname, mode (r n x), now, session. Returns {the chunks to
+/// delete, the replaced file kept for the session (its last link went) or 0}.
 const RENAME: &str = r#"
 local p1, name, p2, newname, mode, now, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local k1 = redis.call('HGET', key('i', p1), 'k')
@@ -1167,6 +1171,9 @@ pub struct RedisStore {
     warnings: Vec<String>,
     /// The URL without its password, and the prefix, for stats.
     name: String,
+    /// Held inodes the kernel forgot, for the release thread: a forget must not wait for
+    /// Redis on a FUSE thread. What is queued at unmount is given back with the session.
+    forgotten: mpsc::Sender<Ino>,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,
 }
@@ -1395,6 +1402,18 @@ impl RedisStore {
             .name("redis-heartbeat".into())
             .spawn(move || heartbeat(weak, stopped))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let (forgotten, to_release) = mpsc::channel::<Ino>();
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("redis-release".into())
+            .spawn(move || {
+                for ino in to_release {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.release(ino);
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
         for w in &warnings {
             debug!("{w}");
         }
@@ -1403,6 +1422,7 @@ impl RedisStore {
             inner,
             warnings,
             name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
+            forgotten,
             _stop: stop,
         })
     }
@@ -1515,6 +1535,20 @@ impl Drop for Inner {
 impl Inner {
     fn now() -> String {
         time_str(SystemTime::now())
+    }
+
+    /// Gives back one open (or kernel hold) of this session.
+    fn release(&self, ino: Ino) {
+        let i = ino.to_string();
+        match self.script(
+            &self.scripts.release,
+            false,
+            &[i.as_bytes(), self.sid.as_bytes()],
+        ) {
+            Ok(v) => self.drop_chunks(array(&v)),
+            // The open stays counted in this session; it is given back when the session ends.
+            Err(e) => debug!("release of inode {ino}: {e}"),
+        }
     }
 
     fn fail(&self, f: Failure) -> StoreError {
@@ -1695,21 +1729,19 @@ impl RamStore for RedisStore {
     }
 
     fn forget(&self, ino: Ino, n: u64) {
-        if self.refs.forget(ino, n) {
+        if self.refs.forget(ino, n) && self.forgotten.send(ino).is_err() {
             self.release(ino);
         }
     }
 
     fn ping(&self) -> Option<Result<Duration, String>> {
-        let t = Instant::now();
-        let r = self
-            .inner
-            .pool
-            .run(false, |c| ::redis::cmd("PING").query::<String>(c));
-        Some(match r {
-            Ok(_) => Ok(t.elapsed()),
-            Err(f) => Err(self.inner.fail(f).to_string()),
-        })
+        // Timed inside: taking a connection from the pool may cost a check or a reconnect.
+        let r = self.inner.pool.run(false, |c| {
+            let t = Instant::now();
+            ::redis::cmd("PING").query::<String>(c)?;
+            Ok(t.elapsed())
+        });
+        Some(r.map_err(|f| self.inner.fail(f).to_string()))
     }
 
     fn describe(&self) -> (String, Option<u64>) {
@@ -1941,24 +1973,16 @@ impl RamStore for RedisStore {
     }
 
     fn release(&self, ino: Ino) {
-        let i = ino.to_string();
-        match self.inner.script(
-            &self.inner.scripts.release,
-            false,
-            &[i.as_bytes(), self.inner.sid.as_bytes()],
-        ) {
-            Ok(v) => self.inner.drop_chunks(array(&v)),
-            // The open stays counted in this session; it is given back when the session ends.
-            Err(e) => debug!("release of inode {ino}: {e}"),
-        }
+        self.inner.release(ino);
     }
 
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
         let end = offset.saturating_add(u64::from(size)).min(MAX_FILE_SIZE);
         let parts = spans(offset, end);
         let keys = &self.inner.keys;
-        // MULTI/EXEC: the size and the bytes must come from one moment, or a write or
-        // truncate on another mount could land between them and tear the read.
+        // MULTI/EXEC: size, chunk lengths and bytes are read at one instant, so a truncate or
+        // write from another mount cannot land between them and tear the read (a write that
+        // has reserved its length but not yet sent its bytes still reads as zeros there).
         let mut p = ::redis::pipe();
         p.atomic();
         p.cmd("HMGET").arg(keys.inode(ino)).arg("k").arg("s");
@@ -2309,5 +2333,40 @@ impl RedisStore {
         if held != 0 && !self.refs.adopt(held) {
             self.release(held);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KernelRefs;
+
+    #[test]
+    fn a_held_inode_is_given_back_once_on_its_last_forget() {
+        let r = KernelRefs::new();
+        r.pin(7);
+        r.pin(7);
+        assert!(r.adopt(7), "the kernel holds it: kept");
+        assert!(
+            !r.adopt(7),
+            "already kept: the caller gives the new hold back"
+        );
+        assert!(!r.forget(7, 1), "one reference left");
+        assert!(r.forget(7, 1), "the last one: give it back");
+        assert!(
+            !r.forget(7, 1),
+            "gone from the table: nothing more to give back"
+        );
+    }
+
+    #[test]
+    fn an_inode_the_kernel_no_longer_holds_is_not_kept() {
+        let r = KernelRefs::new();
+        assert!(!r.adopt(3), "never pinned");
+        r.pin(3);
+        assert!(!r.forget(3, 1), "not held: nothing to give back");
+        assert!(!r.adopt(3), "forgotten before the unlink returned");
+        r.pin(4);
+        assert!(!r.forget(4, 5), "more forgets than pins do not underflow");
+        assert!(!r.adopt(4));
     }
 }
