@@ -532,6 +532,63 @@ fn write_then_read_back(m: &TestMount, dir: &Path, tier: Tier) {
 }
 both_tiers!(write_then_read_back);
 
+/// open(O_TRUNC) truncates in the open itself (FUSE_ATOMIC_O_TRUNC): size 0 and new times
+/// for a writer, the setuid bits dropped when another user truncates, and nothing done for
+/// a read-only open (O_TRUNC without write access is undefined; the kernel checks for a
+/// running program only after the open, so truncating there would cut a running binary).
+fn open_trunc_truncates_for_writers_only(_m: &TestMount, dir: &Path, _tier: Tier) {
+    let p = dir.join("t");
+    fs::write(&p, b"some content").unwrap();
+    let before = fs::metadata(&p).unwrap();
+    thread::sleep(Duration::from_millis(20));
+    let f = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&p)
+        .unwrap();
+    drop(f);
+    let after = fs::metadata(&p).unwrap();
+    assert_eq!(after.len(), 0);
+    assert!(after.modified().unwrap() > before.modified().unwrap());
+    assert!(after.ctime_nsec() != before.ctime_nsec() || after.ctime() != before.ctime());
+
+    fs::write(&p, b"kept").unwrap();
+    let ro_trunc = cvt(unsafe { libc::open(cstr(&p).as_ptr(), libc::O_RDONLY | libc::O_TRUNC) });
+    unsafe { libc::close(ro_trunc.expect("O_RDONLY|O_TRUNC opens")) };
+    assert_eq!(fs::read(&p).unwrap(), b"kept");
+
+    // A running program: writers get ETXTBSY, and a read-only O_TRUNC leaves it whole.
+    let prog = dir.join("prog");
+    fs::copy("/bin/sleep", &prog).unwrap();
+    fs::set_permissions(&prog, Permissions::from_mode(0o755)).unwrap();
+    let len = fs::metadata(&prog).unwrap().len();
+    let mut child = Command::new(&prog)
+        .arg("30")
+        .spawn()
+        .expect("run the copy of sleep");
+    let e = errno_or_zero(OpenOptions::new().write(true).truncate(true).open(&prog));
+    assert_eq!(e, libc::ETXTBSY);
+    let r = cvt(unsafe { libc::open(cstr(&prog).as_ptr(), libc::O_RDONLY | libc::O_TRUNC) });
+    assert_eq!(r.map_err(errno_of).err(), Some(libc::ETXTBSY));
+    assert_eq!(fs::metadata(&prog).unwrap().len(), len);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Another user truncating drops setuid, and setgid with group execute.
+    let s = dir.join("suid");
+    fs::write(&s, b"x").unwrap();
+    std::os::unix::fs::chown(&s, Some(NOBODY), Some(NOBODY)).unwrap();
+    fs::set_permissions(&s, Permissions::from_mode(0o6775)).unwrap();
+    let code = as_user(NOBODY, NOBODY, || {
+        errno_or_zero(OpenOptions::new().write(true).truncate(true).open(&s))
+    });
+    assert_eq!(code, 0);
+    let md = fs::metadata(&s).unwrap();
+    assert_eq!(md.len(), 0);
+    assert_eq!(md.mode() & 0o7777, 0o775);
+}
+both_tiers!(open_trunc_truncates_for_writers_only, "--allow-other");
+
 fn create_and_open_errors(_m: &TestMount, dir: &Path, _tier: Tier) {
     let f = dir.join("f");
     fs::write(&f, b"x").unwrap();

@@ -248,6 +248,10 @@ impl Filesystem for FuseFs {
         for flag in [
             InitFlags::FUSE_PARALLEL_DIROPS,
             InitFlags::FUSE_CACHE_SYMLINKS,
+            // open(O_TRUNC) truncates in OPEN itself, not in a SETATTR before it: a reader
+            // racing a separate SETATTR can be left a zeroed page under the old size (the
+            // kernel's page cache), and it saves a round trip.
+            InitFlags::FUSE_ATOMIC_O_TRUNC,
         ] {
             if config.capabilities().contains(flag) {
                 let _ = config.add_capabilities(flag);

@@ -11,6 +11,7 @@ pub mod inode;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use crate::control::jobs::is_tmp_name;
 use crate::control::protocol::CONTROL_NAME;
 use crate::control::server::Control;
 use crate::counters::{Counters, OpKind, Place};
-use crate::disk::DiskTier;
+use crate::disk::{at, DiskTier};
 use crate::error::{FsError, FsResult};
 use crate::ram::{self, Attr, Falloc, Kind, NewNode, RamStore, RenameMode, SetAttr, XattrSet};
 use crate::sync::Mutex;
@@ -335,6 +336,7 @@ impl MavFs {
     /// again: every outcome is one a serial order of the calls could give.
     fn ram_create_or_open(
         &self,
+        ctx: Ctx,
         p: ram::Ino,
         name: &OsStr,
         node: &NewNode<'_>,
@@ -365,24 +367,34 @@ impl MavFs {
                         Err(e) if vanished(&e) => continue,
                         r => r?,
                     };
-                    if flags & libc::O_TRUNC == 0 {
+                    if !truncates(flags) {
                         return Ok(self.ram_entry(&a));
                     }
-                    let set = SetAttr {
-                        size: Some(0),
-                        ..Default::default()
-                    };
-                    return match self.store.setattr(a.ino, &set) {
+                    return match self.ram_truncate_at_open(ctx, a.ino) {
                         Ok(a) => Ok(self.ram_entry(&a)),
                         Err(e) => {
                             self.store.forget(a.ino, 1);
-                            Err(e.into())
+                            Err(e)
                         }
                     };
                 }
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// `open(O_TRUNC)` of an existing file, as the kernel's truncate would: size 0, new
+    /// mtime and ctime, and the setuid bits dropped when another user than root truncates.
+    fn ram_truncate_at_open(&self, ctx: Ctx, i: ram::Ino) -> FsResult<Attr> {
+        let a = self.store.getattr(i).map_err(gone)?;
+        let kept = kill_privs(ctx, u32::from(a.perm)) as u16;
+        let set = SetAttr {
+            size: Some(0),
+            mtime: Some(ram::TimeSet::Now),
+            perm: (kept != a.perm).then_some(kept),
+            ..Default::default()
+        };
+        Ok(self.store.setattr(i, &set).map_err(gone)?)
     }
 
     pub fn mknod(
@@ -516,6 +528,9 @@ impl MavFs {
     pub fn open(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
         match Self::route(ino)? {
             Target::Ram(i) => {
+                if truncates(flags) {
+                    self.ram_truncate_at_open(ctx, i)?;
+                }
                 self.store.open(i).map_err(gone)?;
                 Ok(Opened {
                     fh: 0,
@@ -524,7 +539,22 @@ impl MavFs {
                 })
             }
             Target::Disk(id) => {
-                let file = self.disk.open(id, flags)?;
+                let keep = if truncates(flags) {
+                    flags
+                } else {
+                    flags & !libc::O_TRUNC
+                };
+                let file = self.disk.open(id, keep)?;
+                // The host truncated (and dated) it; the daemon is root there, so the
+                // setuid bits a truncate by another user drops are dropped here.
+                if truncates(flags) {
+                    let st = at::stat_fd(file.as_fd())?;
+                    let mode = st.st_mode & 0o7777;
+                    let kept = kill_privs(ctx, mode);
+                    if kept != mode {
+                        at::chmod_fd(file.as_fd(), kept)?;
+                    }
+                }
                 Ok(Opened {
                     fh: self.handles.insert(Handle::File(file)),
                     keep_cache: false,
@@ -567,7 +597,7 @@ impl MavFs {
                     rdev: 0,
                     target: b"",
                 };
-                let entry = self.ram_create_or_open(p, name, &node, flags)?;
+                let entry = self.ram_create_or_open(ctx, p, name, &node, flags)?;
                 let ino = entry.attr.ino.0;
                 match self.open(ctx, ino, flags) {
                     Ok(opened) => Ok((entry, opened)),
@@ -921,4 +951,26 @@ fn place_of(ino: u64) -> Option<Place> {
         Some(Target::Disk(_)) => Some(Place::Vdisk),
         _ => None,
     }
+}
+
+/// Whether an open truncates the file itself (the kernel asks it to: FUSE_ATOMIC_O_TRUNC).
+/// Not when opened read-only: the kernel checks that the file is not a running program
+/// (ETXTBSY) only after the open, and POSIX leaves O_TRUNC without write access undefined,
+/// so such an open leaves the file as it is.
+fn truncates(flags: i32) -> bool {
+    flags & libc::O_TRUNC != 0 && flags & libc::O_ACCMODE != libc::O_RDONLY
+}
+
+/// The mode left after a truncate or write by `ctx`: setuid goes, and setgid with group
+/// execute (without it, setgid means mandatory locking and stays); root keeps both, as
+/// the kernel lets a caller with CAP_FSETID.
+fn kill_privs(ctx: Ctx, mode: u32) -> u32 {
+    if ctx.uid == 0 {
+        return mode;
+    }
+    let mut m = mode & !libc::S_ISUID;
+    if m & (libc::S_ISGID | libc::S_IXGRP) == libc::S_ISGID | libc::S_IXGRP {
+        m &= !libc::S_ISGID;
+    }
+    m
 }
