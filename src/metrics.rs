@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 use crate::control::protocol::Progress;
 use crate::control::server::Control;
-use crate::counters::{bucket_bound, errno_name, BUCKETS, OP_KINDS, PLACES};
+use crate::counters::{bucket_bound, errno_name, KindTotals, Totals, BUCKETS, OP_KINDS, PLACES};
 use crate::ram::is_unlimited;
 
 /// Everything the endpoint shows, read when scraped. Weak: the endpoint must not keep the
@@ -51,37 +51,20 @@ impl Collector for Scrape {
             .map(|&p| (p.name(), counters.totals(p)))
             .collect();
 
-        let mut m = enc.encode_descriptor(
+        per_kind(
+            &mut enc,
+            &totals,
             "mavfs_ops",
             "Operations served, per tier and kind of operation",
-            None,
-            MetricType::Counter,
+            |c| c.ops,
         )?;
-        for (tier, t) in &totals {
-            for &k in OP_KINDS {
-                let c = t.kind(k);
-                if c.ops > 0 {
-                    let labels = tier_op(tier, k.name());
-                    ConstCounter::new(c.ops).encode(m.encode_family(&labels)?)?;
-                }
-            }
-        }
-
-        let mut m = enc.encode_descriptor(
+        per_kind(
+            &mut enc,
+            &totals,
             "mavfs_bytes",
             "Bytes read or written, per tier and operation (read, write: through FUSE; job_read, job_write: by push and pull)",
-            None,
-            MetricType::Counter,
+            |c| c.bytes,
         )?;
-        for (tier, t) in &totals {
-            for &k in OP_KINDS {
-                let c = t.kind(k);
-                if c.bytes > 0 {
-                    let labels = tier_op(tier, k.name());
-                    ConstCounter::new(c.bytes).encode(m.encode_family(&labels)?)?;
-                }
-            }
-        }
 
         let mut m = enc.encode_descriptor(
             "mavfs_errors",
@@ -186,6 +169,27 @@ impl Collector for Scrape {
         }
         Ok(())
     }
+}
+
+/// A counter per tier and kind of operation, for the kinds where it is not 0.
+fn per_kind(
+    enc: &mut DescriptorEncoder,
+    totals: &[(&str, Totals)],
+    name: &str,
+    help: &str,
+    value: fn(&KindTotals) -> u64,
+) -> Result<(), std::fmt::Error> {
+    let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (tier, t) in totals {
+        for &k in OP_KINDS {
+            let v = value(t.kind(k));
+            if v > 0 {
+                let labels = tier_op(tier, k.name());
+                ConstCounter::new(v).encode(m.encode_family(&labels)?)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn gauge(

@@ -33,6 +33,25 @@ fn http_get(port: u16, path: &str) -> (String, String) {
     )
 }
 
+/// `mavfsctl --mount MOUNT ARGS...`, which must succeed; its standard output.
+fn ctl(m: &TestMount, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(CTL_BIN)
+        .args(["--mount", m.mnt().to_str().unwrap()])
+        .args(args)
+        .output()
+        .expect("run mavfsctl");
+    assert!(
+        out.status.success(),
+        "mavfsctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn stats_json(m: &TestMount) -> Value {
+    serde_json::from_slice(&ctl(m, &["stats", "--json"])).expect("stats JSON")
+}
+
 /// `name{labels} value` lines -> value, keyed by `name{labels}` as printed.
 fn samples(body: &str) -> BTreeMap<String, f64> {
     body.lines()
@@ -117,16 +136,7 @@ fn metrics_endpoint_counts_a_known_workload_per_tier_and_kind() {
 fn stats_json_shows_the_totals_per_kind_and_errno() {
     let m = TestMount::memory();
     workload(&m);
-    let out = Command::new(CTL_BIN)
-        .args(["--mount", m.mnt().to_str().unwrap(), "stats", "--json"])
-        .output()
-        .expect("run mavfsctl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("stats JSON");
+    let v = stats_json(&m);
     assert_eq!(v["vram"]["by_op"]["mkdir"]["ops"], 3);
     assert_eq!(v["vram"]["by_op"]["rmdir"]["errors"], 1);
     assert_eq!(v["vram"]["by_op"]["write"]["bytes"], MIB);
@@ -137,11 +147,8 @@ fn stats_json_shows_the_totals_per_kind_and_errno() {
     assert!(v["daemon_rss"].as_u64().unwrap() > 0);
     assert_eq!(v["jobs"], Value::Array(vec![]));
     // The table shows them too.
-    let out = Command::new(CTL_BIN)
-        .args(["--mount", m.mnt().to_str().unwrap(), "stats"])
-        .output()
-        .expect("run mavfsctl");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = ctl(&m, &["stats"]);
+    let text = String::from_utf8_lossy(&out);
     assert!(
         text.lines()
             .any(|l| l.starts_with("mkdir") && l.split_whitespace().nth(1) == Some("3")),
@@ -153,11 +160,7 @@ fn stats_json_shows_the_totals_per_kind_and_errno() {
 #[test]
 fn stats_json_shows_redis_round_trip_and_state() {
     let m = TestMount::redis();
-    let out = Command::new(CTL_BIN)
-        .args(["--mount", m.mnt().to_str().unwrap(), "stats", "--json"])
-        .output()
-        .expect("run mavfsctl");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("stats JSON");
+    let v = stats_json(&m);
     assert_eq!(v["backend_state"], "up");
     assert!(v["backend_rtt_us"].as_u64().is_some(), "{v}");
     assert!(v["backend_memory"].as_u64().unwrap() > 0);
@@ -195,22 +198,7 @@ fn bytes_a_push_copies_count_on_both_tiers() {
     fs::create_dir(m.vram().join("t")).unwrap();
     fs::write(m.vram().join("t/a"), vec![1u8; 3 * MIB]).unwrap();
     fs::write(m.vram().join("t/b"), vec![2u8; MIB]).unwrap();
-    let out = Command::new(CTL_BIN)
-        .args([
-            "--mount",
-            m.mnt().to_str().unwrap(),
-            "push",
-            "/vram/t",
-            "/vdisk/t",
-            "-q",
-        ])
-        .output()
-        .expect("run mavfsctl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ctl(&m, &["push", "/vram/t", "/vdisk/t", "-q"]);
     let s = samples(&http_get(port, "/metrics").1);
     let pushed = (4 * MIB) as f64;
     assert_eq!(s[r#"mavfs_bytes_total{tier="vram",op="job_read"}"#], pushed);
@@ -219,11 +207,7 @@ fn bytes_a_push_copies_count_on_both_tiers() {
         pushed
     );
     assert!(!s.contains_key(r#"mavfs_bytes_total{tier="vdisk",op="job_read"}"#));
-    let out = Command::new(CTL_BIN)
-        .args(["--mount", m.mnt().to_str().unwrap(), "stats", "--json"])
-        .output()
-        .expect("run mavfsctl");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("stats JSON");
+    let v = stats_json(&m);
     assert_eq!(v["vdisk"]["write_bytes"], 4 * MIB);
     // Nothing read vram through FUSE: all of its read bytes are the push's.
     assert_eq!(v["vram"]["read_bytes"], 4 * MIB);

@@ -78,32 +78,14 @@ fn mount_point_already_mounted_is_refused() {
     let (_t, root) = tmp();
     let disk = root.join("disk2");
     let mnt = m.mnt().to_path_buf();
-    let out = run_mount(
-        &[s(&mnt), "--disk-dir", s(&disk), "-f"],
-        Duration::from_secs(30),
-    );
+    let args = [s(&mnt), "--disk-dir", s(&disk), "-f"];
+    let out = run_mount(&args, Duration::from_secs(30));
     let stacked = mounts_at(&mnt).len();
     if stacked > 1 {
         // Take the second mount off again before failing.
         force_unmount(&mnt);
     }
-    assert!(!out.status.success(), "second mount exited 0");
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "want one line on stderr, got: {:?}",
-        out.stderr
-    );
-    assert!(
-        lines[0].starts_with("mavfs-mount: ") && lines[0].contains("already"),
-        "{:?}",
-        lines[0]
-    );
+    assert_one_line_error(&out, &args, "already");
     assert_eq!(
         stacked,
         1,

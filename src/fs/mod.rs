@@ -386,12 +386,19 @@ impl MavFs {
     /// `open(O_TRUNC)` of an existing file, as the kernel's truncate would: size 0, new
     /// mtime and ctime, and the setuid bits dropped when another user than root truncates.
     fn ram_truncate_at_open(&self, ctx: Ctx, i: ram::Ino) -> FsResult<Attr> {
-        let a = self.store.getattr(i).map_err(gone)?;
-        let kept = kill_privs(ctx, u32::from(a.perm)) as u16;
+        // Only another user's truncate can drop bits: root's needs no look at the mode
+        // first (a round trip on Redis).
+        let perm = if ctx.uid == 0 {
+            None
+        } else {
+            let a = self.store.getattr(i).map_err(gone)?;
+            let kept = kill_privs(ctx, u32::from(a.perm)) as u16;
+            (kept != a.perm).then_some(kept)
+        };
         let set = SetAttr {
             size: Some(0),
             mtime: Some(ram::TimeSet::Now),
-            perm: (kept != a.perm).then_some(kept),
+            perm,
             ..Default::default()
         };
         Ok(self.store.setattr(i, &set).map_err(gone)?)
@@ -539,15 +546,15 @@ impl MavFs {
                 })
             }
             Target::Disk(id) => {
-                let keep = if truncates(flags) {
-                    flags
+                let truncate = truncates(flags);
+                let file = if truncate {
+                    self.disk.open(id, flags)?
                 } else {
-                    flags & !libc::O_TRUNC
+                    self.disk.open(id, flags & !libc::O_TRUNC)?
                 };
-                let file = self.disk.open(id, keep)?;
                 // The host truncated (and dated) it; the daemon is root there, so the
                 // setuid bits a truncate by another user drops are dropped here.
-                if truncates(flags) {
+                if truncate && ctx.uid != 0 {
                     let st = at::stat_fd(file.as_fd())?;
                     let mode = st.st_mode & 0o7777;
                     let kept = kill_privs(ctx, mode);
