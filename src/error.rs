@@ -29,6 +29,8 @@ pub enum FsError {
     IsDir,
     #[error("not a directory")]
     NotDir,
+    #[error("text file busy")]
+    TextBusy,
 }
 
 impl FsError {
@@ -63,6 +65,7 @@ impl FsError {
             FsError::Invalid => libc::EINVAL,
             FsError::IsDir => libc::EISDIR,
             FsError::NotDir => libc::ENOTDIR,
+            FsError::TextBusy => libc::ETXTBSY,
         }
     }
 

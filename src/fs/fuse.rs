@@ -517,7 +517,7 @@ impl Filesystem for FuseFs {
         _req: &Request,
         ino: INodeNo,
         fh: FileHandle,
-        _flags: OpenFlags,
+        flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
@@ -526,7 +526,7 @@ impl Filesystem for FuseFs {
             if let Some(pt) = &self.passthrough {
                 pt.release(ino.0, fh.0);
             }
-            self.core.release(ino.0, fh.0);
+            self.core.release(ino.0, fh.0, flags.0);
             Ok(())
         });
         reply.ok();

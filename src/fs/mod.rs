@@ -93,6 +93,55 @@ pub struct MavFs {
     mounted_at: SystemTime,
     /// Attribute and entry timeout for `vram/`: long on a store only this mount changes.
     ram_ttl: Duration,
+    /// Open handles per inode that the kernel opened to run the file (`execve`).
+    running: Running,
+}
+
+/// The programs this mount's kernel runs, counted by their exec opens until released.
+///
+/// The kernel refuses a writer's open of a running program (ETXTBSY) before it asks us,
+/// but with FUSE_ATOMIC_O_TRUNC it checks a read-only `open(O_TRUNC)` only after the
+/// open has truncated: the file and the kernel's cached pages of it, so the program would
+/// die. Such an open is refused here instead. Touched only by exec opens and their
+/// releases, and looked at only by that rare open, so one lock serves.
+#[derive(Default)]
+struct Running(Mutex<std::collections::HashMap<u64, u32>>);
+
+/// The kernel marks the open that `execve` makes with this bit, and passes it to OPEN and
+/// RELEASE among the file's flags (FMODE_EXEC).
+const FMODE_EXEC: i32 = 0x20;
+
+impl Running {
+    fn opened(&self, ino: u64, flags: i32) {
+        if flags & FMODE_EXEC != 0 {
+            *self.0.lock().entry(ino).or_default() += 1;
+        }
+    }
+
+    fn released(&self, ino: u64, flags: i32) {
+        if flags & FMODE_EXEC == 0 {
+            return;
+        }
+        let mut map = self.0.lock();
+        if let Some(n) = map.get_mut(&ino) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&ino);
+            }
+        }
+    }
+
+    /// Whether an open with `flags` of `ino` truncates it: O_TRUNC, unless the file is a
+    /// running program (ETXTBSY, as the kernel answers a writer).
+    fn truncates(&self, ino: u64, flags: i32) -> FsResult<bool> {
+        if flags & libc::O_TRUNC == 0 {
+            return Ok(false);
+        }
+        if self.0.lock().contains_key(&ino) {
+            return Err(FsError::TextBusy);
+        }
+        Ok(true)
+    }
 }
 
 impl std::fmt::Debug for MavFs {
@@ -164,6 +213,7 @@ impl MavFs {
             owner,
             mounted_at: SystemTime::now(),
             ram_ttl,
+            running: Running::default(),
         }
     }
 
@@ -367,13 +417,16 @@ impl MavFs {
                         Err(e) if vanished(&e) => continue,
                         r => r?,
                     };
-                    if !truncates(flags) {
-                        return Ok(self.ram_entry(&a));
-                    }
-                    return match self.ram_truncate_at_open(ctx, a.ino) {
+                    let ino = a.ino;
+                    let truncated = match self.running.truncates(inode::from_ram(ino), flags) {
+                        Ok(true) => self.ram_truncate_at_open(ctx, ino),
+                        Ok(false) => Ok(a),
+                        Err(e) => Err(e),
+                    };
+                    return match truncated {
                         Ok(a) => Ok(self.ram_entry(&a)),
                         Err(e) => {
-                            self.store.forget(a.ino, 1);
+                            self.store.forget(ino, 1);
                             Err(e)
                         }
                     };
@@ -533,9 +586,15 @@ impl MavFs {
     }
 
     pub fn open(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
+        let opened = self.open_tier(ctx, ino, flags)?;
+        self.running.opened(ino, flags);
+        Ok(opened)
+    }
+
+    fn open_tier(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
         match Self::route(ino)? {
             Target::Ram(i) => {
-                if truncates(flags) {
+                if self.running.truncates(ino, flags)? {
                     self.ram_truncate_at_open(ctx, i)?;
                 }
                 self.store.open(i).map_err(gone)?;
@@ -546,7 +605,7 @@ impl MavFs {
                 })
             }
             Target::Disk(id) => {
-                let truncate = truncates(flags);
+                let truncate = self.running.truncates(ino, flags)?;
                 let file = if truncate {
                     self.disk.open(id, flags)?
                 } else {
@@ -606,7 +665,8 @@ impl MavFs {
                 };
                 let entry = self.ram_create_or_open(ctx, p, name, &node, flags)?;
                 let ino = entry.attr.ino.0;
-                match self.open(ctx, ino, flags) {
+                // Created empty, or truncated just now when it was there.
+                match self.open(ctx, ino, flags & !libc::O_TRUNC) {
                     Ok(opened) => Ok((entry, opened)),
                     Err(e) => {
                         // The kernel never gets the entry: drop the reference it would hold.
@@ -671,7 +731,9 @@ impl MavFs {
         }
     }
 
-    pub fn release(&self, ino: u64, fh: u64) {
+    /// `flags` are the ones the file was opened with.
+    pub fn release(&self, ino: u64, fh: u64, flags: i32) {
+        self.running.released(ino, flags);
         match inode::route(ino) {
             Some(Target::Ram(i)) => self.store.release(i),
             Some(Target::Disk(_)) => {
@@ -958,14 +1020,6 @@ fn place_of(ino: u64) -> Option<Place> {
         Some(Target::Disk(_)) => Some(Place::Vdisk),
         _ => None,
     }
-}
-
-/// Whether an open truncates the file itself (the kernel asks it to: FUSE_ATOMIC_O_TRUNC).
-/// Not when opened read-only: the kernel checks that the file is not a running program
-/// (ETXTBSY) only after the open, and POSIX leaves O_TRUNC without write access undefined,
-/// so such an open leaves the file as it is.
-fn truncates(flags: i32) -> bool {
-    flags & libc::O_TRUNC != 0 && flags & libc::O_ACCMODE != libc::O_RDONLY
 }
 
 /// The mode left after a truncate or write by `ctx`: setuid goes, and setgid with group
