@@ -1,7 +1,7 @@
 //! Command-line options of `mavfs-mount` and their validation into a `MountConfig`, before
 //! anything is mounted: a user gets one clear line instead of a half-made mount.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -142,17 +142,41 @@ fn access_ok(path: &Path, mode: i32) -> bool {
     unsafe { libc::access(c.as_ptr(), mode) == 0 }
 }
 
+/// One mount of this namespace, as `/proc/self/mountinfo` gives it.
+pub struct MountEntry {
+    /// `major:minor` of the mounted filesystem (its name under `/sys/class/bdi`).
+    pub dev: String,
+    pub point: PathBuf,
+    pub fstype: String,
+    pub source: String,
+}
+
+/// The mounts of this namespace; none when mountinfo cannot be read.
+pub fn mount_table() -> Vec<MountEntry> {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    info.lines()
+        .filter_map(|line| {
+            // id parent major:minor root point options [optional...] - fstype source super
+            let (left, right) = line.split_once(" - ")?;
+            let mut l = left.split(' ');
+            let dev = l.nth(2)?;
+            let point = l.nth(1)?;
+            let mut r = right.split(' ');
+            Some(MountEntry {
+                dev: dev.to_owned(),
+                point: PathBuf::from(OsStr::from_bytes(&unescape_mountinfo(point))),
+                fstype: r.next()?.to_owned(),
+                source: r.next()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// True if `path` (canonical) is the mount point of some mount in this namespace.
 pub fn is_mount_point(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    info.lines().any(|line| {
-        line.split(' ')
-            .nth(4)
-            .map(|m| unescape_mountinfo(m) == path.as_os_str().as_bytes())
-            .unwrap_or(false)
-    })
+    mount_table().iter().any(|m| m.point == path)
 }
 
 /// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).

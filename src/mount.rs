@@ -150,17 +150,11 @@ pub fn unmount(mountpoint: &Path) -> std::io::Result<()> {
 /// Raises the FUSE mount's writeback and readahead limits (the kernel's defaults throttle a
 /// FUSE mount to a fraction of what it can do). Best effort: needs root.
 fn tune_bdi(mountpoint: &Path) {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    let table = crate::config::mount_table();
+    let Some(dev) = table.iter().find(|m| m.point == mountpoint).map(|m| &m.dev) else {
         return;
     };
-    let want = mountpoint.as_os_str().as_bytes();
-    let Some(dev) = info.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(' ').collect();
-        (f.len() > 4 && crate::config::unescape_mountinfo(f[4]) == want).then(|| f[2].to_owned())
-    }) else {
-        return;
-    };
-    let base = Path::new("/sys/class/bdi").join(&dev);
+    let base = Path::new("/sys/class/bdi").join(dev);
     for (file, value) in [
         ("read_ahead_kb", "1024"),
         ("max_ratio", "100"),

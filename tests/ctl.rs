@@ -1268,12 +1268,16 @@ fn stats_count_the_same_tree_alike_on_both_tiers() {
         fs::create_dir_all(tier.join("p/q")).unwrap();
         fs::write(tier.join("p/f"), b"ten bytes!").unwrap();
         fs::write(tier.join("p/q/g"), b"four").unwrap();
+        // A second name is not a second file: counted once, as `du` and the vram store do.
+        fs::hard_link(tier.join("p/f"), tier.join("p/q/f2")).unwrap();
     }
     let st = m.stats();
     for k in ["files", "dirs", "bytes"] {
         assert_eq!(st["vram"][k], st["vdisk"][k], "{k} of the same tree: {st}");
     }
     assert_eq!(st["vdisk"]["dirs"], 2, "{st}");
+    assert_eq!(st["vdisk"]["files"], 2, "{st}");
+    assert_eq!(st["vdisk"]["bytes"], 14, "{st}");
 }
 
 // ------------------------------------------------------------------------------------------

@@ -1,29 +1,19 @@
 //! What `mavfsctl` uses: find the mount, turn a path argument into a virtual path, send one
 //! request through the control file and read its answers.
 
-use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::protocol::{Answer, Request, CONTROL_NAME};
-use crate::config::unescape_mountinfo;
+use crate::config::mount_table;
 
 /// Mount points of MAVFS mounts in this namespace, from `/proc/self/mountinfo`.
 pub fn mavfs_mounts() -> Vec<PathBuf> {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
-    info.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let mut r = right.split(' ');
-            let (fstype, source) = (r.next()?, r.next()?);
-            let ours = fstype == "fuse.mavfs" || (fstype == "fuse" && source == "mavfs");
-            let point = left.split(' ').nth(4)?;
-            ours.then(|| PathBuf::from(OsStr::from_bytes(&unescape_mountinfo(point))))
-        })
+    mount_table()
+        .into_iter()
+        .filter(|m| m.fstype == "fuse.mavfs" || (m.fstype == "fuse" && m.source == "mavfs"))
+        .map(|m| m.point)
         .collect()
 }
 

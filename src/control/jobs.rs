@@ -10,7 +10,7 @@
 //! leaves the source untouched; `--move` removes the source only once the whole destination
 //! is complete. Temporary names start with `TMP_PREFIX` and are never listed or looked up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
@@ -921,17 +921,28 @@ pub struct Count {
     pub allocated: u64,
 }
 
-/// Counts the files, directories and bytes under `dir`.
+/// Counts the files, directories and bytes under `dir`. A file with more names than one
+/// counts once, as `du` and the vram store count it.
 pub fn count<T: Tree>(tree: &T, dir: &T::Dir, totals: &mut Count) -> io::Result<()> {
+    count_in(tree, dir, totals, &mut HashSet::new())
+}
+
+fn count_in<T: Tree>(
+    tree: &T,
+    dir: &T::Dir,
+    totals: &mut Count,
+    linked: &mut HashSet<u64>,
+) -> io::Result<()> {
     for n in tree.list(dir)? {
         match tree.stat(dir, &n)? {
             Some(m) if m.kind == Kind::Dir => {
                 totals.dirs += 1;
                 totals.allocated += m.allocated;
                 if let Ok(sub) = tree.child_dir(dir, &n) {
-                    count(tree, &sub, totals)?;
+                    count_in(tree, &sub, totals, linked)?;
                 }
             }
+            Some(m) if m.nlink > 1 && !linked.insert(m.id) => {}
             Some(m) => {
                 totals.files += 1;
                 totals.bytes += m.size;
