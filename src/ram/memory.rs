@@ -369,9 +369,45 @@ impl FileData {
         grow
     }
 
-    /// Makes the chunks cover `[offset, end)` (space already reserved) and returns the chunk
-    /// slices in order, so the caller can fill them.
+    /// Makes the chunks cover `[offset, end)` with zeros where they held nothing (space
+    /// already reserved).
     fn extend(&mut self, offset: u64, end: u64) {
+        self.each_chunk(offset, end, |chunk, at, n, _| {
+            if chunk.len() < at + n {
+                chunk.resize(at + n, 0);
+            }
+        });
+    }
+
+    /// Writes `data` at `offset` (space already reserved). Bytes the chunks did not hold yet
+    /// are appended, not zeroed first and then overwritten: fresh memory is touched once.
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let end = offset + data.len() as u64;
+        self.each_chunk(offset, end, |chunk, at, n, done| {
+            let src = &data[done..done + n];
+            if chunk.len() < at {
+                // A hole between the chunk's data and this write reads as zeros.
+                chunk.resize(at, 0);
+            }
+            let overlap = (chunk.len() - at).min(n);
+            chunk[at..at + overlap].copy_from_slice(&src[..overlap]);
+            chunk.extend_from_slice(&src[overlap..]);
+        });
+        self.size = self.size.max(end);
+    }
+
+    /// Calls `f(chunk, at, n, done)` for each chunk `[offset, end)` touches, with the chunk
+    /// made and its capacity reserved for bytes `[at, at + n)` within it (`done` bytes of the
+    /// range come before them); counts what the chunks grew by.
+    fn each_chunk(
+        &mut self,
+        offset: u64,
+        end: u64,
+        mut f: impl FnMut(&mut Vec<u8>, usize, usize, usize),
+    ) {
         let last = ((end - 1) / CHUNK) as usize;
         if self.chunks.len() <= last {
             self.chunks.resize_with(last + 1, || None);
@@ -379,8 +415,9 @@ impl FileData {
         let mut pos = offset;
         while pos < end {
             let idx = (pos / CHUNK) as usize;
+            let at = (pos % CHUNK) as usize;
             let chunk_end = ((idx as u64 + 1) * CHUNK).min(end);
-            let want = (chunk_end - idx as u64 * CHUNK) as usize;
+            let n = (chunk_end - pos) as usize;
             let chunk = self.chunks[idx].get_or_insert_with(|| {
                 // Only the first chunk grows by doubling: a file with a second chunk is big.
                 if idx == 0 {
@@ -389,35 +426,16 @@ impl FileData {
                     Vec::with_capacity(CHUNK as usize)
                 }
             });
-            if chunk.len() < want {
-                if chunk.capacity() < want {
-                    let target = want.max(chunk.capacity() * 2).min(CHUNK as usize);
-                    chunk.reserve_exact(target - chunk.len());
-                }
-                self.allocated += (want - chunk.len()) as u64;
-                chunk.resize(want, 0);
+            let want = at + n;
+            if chunk.capacity() < want {
+                let target = want.max(chunk.capacity() * 2).min(CHUNK as usize);
+                chunk.reserve_exact(target - chunk.len());
             }
+            let before = chunk.len();
+            f(chunk, at, n, (pos - offset) as usize);
+            self.allocated += (chunk.len() - before) as u64;
             pos = chunk_end;
         }
-    }
-
-    fn write(&mut self, offset: u64, data: &[u8]) {
-        let end = offset + data.len() as u64;
-        if data.is_empty() {
-            return;
-        }
-        self.extend(offset, end);
-        let mut pos = offset;
-        while pos < end {
-            let idx = (pos / CHUNK) as usize;
-            let in_chunk = (pos % CHUNK) as usize;
-            let n = ((CHUNK as usize - in_chunk) as u64).min(end - pos) as usize;
-            let src = (pos - offset) as usize;
-            let chunk = self.chunks[idx].as_mut().expect("extend made the chunk");
-            chunk[in_chunk..in_chunk + n].copy_from_slice(&data[src..src + n]);
-            pos += n as u64;
-        }
-        self.size = self.size.max(end);
     }
 
     /// Zeroes `[offset, end)`, freeing whole chunks and chunk tails; returns the bytes freed.
