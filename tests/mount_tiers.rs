@@ -16,6 +16,7 @@ use std::os::unix::fs::{
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -604,6 +605,36 @@ fn open_trunc_truncates_unless_running(_m: &TestMount, dir: &Path, _tier: Tier) 
     assert_eq!(md.mode() & 0o7777, 0o775);
 }
 both_tiers!(open_trunc_truncates_unless_running, "--allow-other");
+
+/// The space of a removed file is there for the very next write, though the kernel tells
+/// the daemon that the file is gone (its forget and release) only after the unlink and the
+/// close have returned.
+fn space_of_a_removed_file_is_free_at_once(_m: &TestMount, dir: &Path, _tier: Tier) {
+    let stop = AtomicBool::new(false);
+    let failed = thread::scope(|s| {
+        // Other clients keep the daemon's threads busy, as on a shared mount.
+        for _ in 0..4 {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = fs::metadata(dir.join("busy"));
+                }
+            });
+        }
+        let data = vec![7u8; 6 * MIB];
+        let mut failed = None;
+        for round in 0..40 {
+            let p = dir.join(format!("f{}", round % 2));
+            if let Err(e) = fs::write(&p, &data).and_then(|()| fs::remove_file(&p)) {
+                failed = Some(format!("round {round}: {e}"));
+                break;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        failed
+    });
+    assert_eq!(failed, None);
+}
+both_tiers!(space_of_a_removed_file_is_free_at_once, "--ram-limit", "8M");
 
 fn create_and_open_errors(_m: &TestMount, dir: &Path, _tier: Tier) {
     let f = dir.join("f");

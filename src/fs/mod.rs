@@ -15,8 +15,9 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{FileAttr, FileType, INodeNo, Notifier};
 
@@ -95,7 +96,28 @@ pub struct MavFs {
     ram_ttl: Duration,
     /// Open handles per inode that the kernel opened to run the file (`execve`).
     running: Running,
+    /// Forgets and releases of vram inodes being handled now: space on its way back.
+    giving_back: AtomicUsize,
 }
+
+/// Counts a forget or release while it is handled.
+struct GivingBack<'a>(&'a AtomicUsize);
+
+impl<'a> GivingBack<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::AcqRel);
+        GivingBack(n)
+    }
+}
+
+impl Drop for GivingBack<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How long a vram operation short of space waits for space on its way back.
+const SETTLE_MAX: Duration = Duration::from_secs(2);
 
 /// The programs this mount's kernel runs, counted by their exec opens until released.
 ///
@@ -214,6 +236,7 @@ impl MavFs {
             mounted_at: SystemTime::now(),
             ram_ttl,
             running: Running::default(),
+            giving_back: AtomicUsize::new(0),
         }
     }
 
@@ -331,9 +354,39 @@ impl MavFs {
     pub fn forget(&self, ino: u64, n: u64) {
         match inode::route(ino) {
             Some(Target::Disk(id)) => self.disk.forget(id, n),
-            Some(Target::Ram(i)) => self.store.forget(i, n),
+            Some(Target::Ram(i)) => {
+                let _g = GivingBack::new(&self.giving_back);
+                self.store.forget(i, n)
+            }
             _ => {}
         }
+    }
+
+    /// Runs a vram operation that takes space; one that fails for want of it is tried once
+    /// more after the space on its way back has come back. The kernel sends the forget or
+    /// release that frees an unlinked file after the unlink or close has returned, so
+    /// `rm old; cp new .` would otherwise fail now and then (ext4, likewise, tries an
+    /// allocation again once a journal commit has freed blocks).
+    fn ram_spend<T>(&self, mut op: impl FnMut() -> ram::StoreResult<T>) -> ram::StoreResult<T> {
+        match op() {
+            Err(ram::StoreError::NoSpace) => {
+                self.settle();
+                op()
+            }
+            r => r,
+        }
+    }
+
+    fn settle(&self) {
+        let deadline = Instant::now() + SETTLE_MAX;
+        // A forget or release the kernel sent before this request may have been read by
+        // another thread that has not started on it yet.
+        std::thread::sleep(Duration::from_millis(5));
+        while self.giving_back.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.store
+            .settle(deadline.saturating_duration_since(Instant::now()));
     }
 
     pub fn getattr(&self, ino: u64) -> FsResult<Entry> {
@@ -356,7 +409,12 @@ impl MavFs {
                 Ok(self.control_entry())
             }
             Target::Root | Target::Control => Err(FsError::RootIsFixed),
-            Target::Ram(i) => Ok(self.ram_entry(&self.store.setattr(i, set).map_err(gone)?)),
+            Target::Ram(i) => {
+                let a = self
+                    .ram_spend(|| self.store.setattr(i, set))
+                    .map_err(gone)?;
+                Ok(self.ram_entry(&a))
+            }
             Target::Disk(id) => {
                 let h = self.disk_file(fh);
                 let file = match h.as_deref() {
@@ -378,7 +436,7 @@ impl MavFs {
 
     /// mknod, mkdir and symlink share this path on `vram/`.
     fn ram_create(&self, p: ram::Ino, name: &OsStr, node: &NewNode<'_>) -> FsResult<Entry> {
-        self.ram_pinned(&self.store.create(p, name, node)?)
+        self.ram_pinned(&self.ram_spend(|| self.store.create(p, name, node))?)
     }
 
     /// `open(O_CREAT)` on `vram/`: creates the file, or (without O_EXCL) opens the one that
@@ -396,7 +454,7 @@ impl MavFs {
         loop {
             tries += 1;
             let vanished = |e: &FsError| tries < 64 && e.errno() == libc::ENOENT;
-            match self.store.create(p, name, node) {
+            match self.ram_spend(|| self.store.create(p, name, node)) {
                 Ok(a) => match self.ram_pinned(&a) {
                     Err(e) if vanished(&e) => continue,
                     r => return r,
@@ -720,7 +778,7 @@ impl MavFs {
                 .write(fh, data)
                 .map_err(|e| FsError::Host(std::io::Error::from_raw_os_error(e))),
             Target::Ram(i) => {
-                self.store.write(i, offset, data)?;
+                self.ram_spend(|| self.store.write(i, offset, data))?;
                 Ok(data.len() as u32)
             }
             Target::Disk(_) => self.with_file(fh, |f| {
@@ -735,7 +793,10 @@ impl MavFs {
     pub fn release(&self, ino: u64, fh: u64, flags: i32) {
         self.running.released(ino, flags);
         match inode::route(ino) {
-            Some(Target::Ram(i)) => self.store.release(i),
+            Some(Target::Ram(i)) => {
+                let _g = GivingBack::new(&self.giving_back);
+                self.store.release(i)
+            }
             Some(Target::Disk(_)) => {
                 self.handles.remove(fh);
             }
@@ -768,7 +829,7 @@ impl MavFs {
                     libc::FALLOC_FL_ZERO_RANGE => Falloc::ZeroRange { keep_size },
                     _ => return Err(FsError::NotSupported),
                 };
-                Ok(self.store.fallocate(i, offset, len, how)?)
+                Ok(self.ram_spend(|| self.store.fallocate(i, offset, len, how))?)
             }
             Target::Disk(_) => self.with_file(fh, |f| {
                 use std::os::fd::AsRawFd;
@@ -938,7 +999,7 @@ impl MavFs {
         match Self::route(ino)? {
             Target::Ram(i) => {
                 refuse_acl(name)?;
-                Ok(self.store.setxattr(i, name, value, how)?)
+                Ok(self.ram_spend(|| self.store.setxattr(i, name, value, how))?)
             }
             Target::Disk(id) => Ok(self.disk.setxattr(id, name, value, how)?),
             _ => Err(FsError::NotSupported),

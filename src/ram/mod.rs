@@ -242,6 +242,11 @@ pub trait RamStore: Send + Sync + 'static {
     fn shared(&self) -> bool {
         false
     }
+    /// Waits, at most `within`, until what the store gives back in the background (inodes the
+    /// kernel forgot) is given back. Nothing to wait for in an in-process store.
+    fn settle(&self, within: std::time::Duration) {
+        let _ = within;
+    }
     /// For a store behind a network: the round trip of a no-op request, or why it failed.
     /// None for an in-process store.
     fn ping(&self) -> Option<Result<std::time::Duration, String>> {
