@@ -31,6 +31,8 @@ pub enum FsError {
     NotDir,
     #[error("text file busy")]
     TextBusy,
+    #[error("permission denied")]
+    Access,
 }
 
 impl FsError {
@@ -66,6 +68,7 @@ impl FsError {
             FsError::IsDir => libc::EISDIR,
             FsError::NotDir => libc::ENOTDIR,
             FsError::TextBusy => libc::ETXTBSY,
+            FsError::Access => libc::EACCES,
         }
     }
 

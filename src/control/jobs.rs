@@ -101,8 +101,9 @@ pub struct Meta {
     pub nlink: u32,
     pub atime: SystemTime,
     pub mtime: SystemTime,
-    /// Identifies the inode within its tree (hard links share it).
-    pub id: u64,
+    /// Identifies the inode within its tree (hard links share it): device and inode number,
+    /// as a disk dir may hold other filesystems' mounts.
+    pub id: (u64, u64),
     /// Bytes the file really takes (allocated blocks).
     pub allocated: u64,
 }
@@ -118,7 +119,7 @@ impl Meta {
             nlink: a.nlink,
             atime: a.atime,
             mtime: a.mtime,
-            id: a.ino,
+            id: (0, a.ino),
             allocated: a.allocated,
         }
     }
@@ -357,7 +358,10 @@ pub struct HostTree {
 }
 
 fn host_meta(st: &libc::stat) -> Meta {
-    Meta::from_attr(&crate::disk::attr_of(st.st_ino, st))
+    Meta {
+        id: (st.st_dev, st.st_ino),
+        ..Meta::from_attr(&crate::disk::attr_of(st.st_ino, st))
+    }
 }
 
 impl HostTree {
@@ -564,7 +568,7 @@ pub struct Copier<'a, S: Tree, D: Tree> {
     pub counters: &'a Counters,
     pub force: bool,
     /// Source inode id → the first copy at the destination, for hard links.
-    links: HashMap<u64, D::Key>,
+    links: HashMap<(u64, u64), D::Key>,
     tmp_seq: u64,
     job_id: u64,
     copied: Copied,
@@ -931,7 +935,7 @@ fn count_in<T: Tree>(
     tree: &T,
     dir: &T::Dir,
     totals: &mut Count,
-    linked: &mut HashSet<u64>,
+    linked: &mut HashSet<(u64, u64)>,
 ) -> io::Result<()> {
     for n in tree.list(dir)? {
         match tree.stat(dir, &n)? {

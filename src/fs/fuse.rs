@@ -187,6 +187,7 @@ fn ctx(req: &Request) -> Ctx {
     Ctx {
         uid: req.uid(),
         gid: req.gid(),
+        pid: req.pid(),
     }
 }
 

@@ -15,7 +15,7 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -45,6 +45,56 @@ pub const DISK_TTL: Duration = Duration::from_secs(1);
 pub struct Ctx {
     pub uid: u32,
     pub gid: u32,
+    /// The calling process (0 when unknown): its supplementary groups are read from /proc
+    /// on the rare path that needs them.
+    pub pid: u32,
+}
+
+impl Ctx {
+    /// Whether the caller is in group `gid`: its own group or a supplementary one.
+    fn in_group(&self, gid: u32) -> bool {
+        if self.gid == gid {
+            return true;
+        }
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
+            return false;
+        };
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Groups:"))
+            .is_some_and(|g| g.split_whitespace().any(|x| x.parse() == Ok(gid)))
+    }
+}
+
+/// May `ctx` open a file with `a`'s owner and mode with `flags`? The kernel checks this
+/// itself before any open but one: a create that finds the file made meanwhile (by another
+/// mount, or a push or pull job) is taken by the kernel for a new file, so it is checked
+/// here, with the mode bits as the kernel would (root passes).
+fn may_open_found(ctx: Ctx, a: &Attr, flags: i32) -> FsResult<()> {
+    if ctx.uid == 0 {
+        return Ok(());
+    }
+    let mut want = match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => 4,
+        libc::O_WRONLY => 2,
+        _ => 6,
+    };
+    if flags & libc::O_TRUNC != 0 {
+        want |= 2;
+    }
+    let perm = u32::from(a.perm);
+    let bits = if ctx.uid == a.uid {
+        perm >> 6
+    } else if ctx.in_group(a.gid) {
+        perm >> 3
+    } else {
+        perm
+    };
+    if bits & want == want {
+        Ok(())
+    } else {
+        Err(FsError::Access)
+    }
 }
 
 /// An inode as the kernel sees it, with how long it may cache it.
@@ -96,23 +146,40 @@ pub struct MavFs {
     ram_ttl: Duration,
     /// Open handles per inode that the kernel opened to run the file (`execve`).
     running: Running,
-    /// Forgets and releases of vram inodes being handled now: space on its way back.
-    giving_back: AtomicUsize,
+    /// Forgets and releases of vram inodes: space on its way back.
+    giving_back: GivingBack,
 }
 
-/// Counts a forget or release while it is handled.
-struct GivingBack<'a>(&'a AtomicUsize);
+/// Forgets and releases of vram inodes, counted as they start and as they end: a wait for
+/// those under way at one moment ends when as many have ended, not when none runs (which
+/// under steady traffic may never be).
+#[derive(Default)]
+struct GivingBack {
+    started: AtomicU64,
+    ended: AtomicU64,
+}
 
-impl<'a> GivingBack<'a> {
-    fn new(n: &'a AtomicUsize) -> Self {
-        n.fetch_add(1, Ordering::AcqRel);
-        GivingBack(n)
+impl GivingBack {
+    fn enter(&self) -> Ends<'_> {
+        self.started.fetch_add(1, Ordering::AcqRel);
+        Ends(&self.ended)
+    }
+
+    /// Waits until as many have ended as had started when called, or until `deadline`.
+    fn wait(&self, deadline: Instant) {
+        let target = self.started.load(Ordering::Acquire);
+        while self.ended.load(Ordering::Acquire) < target && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
-impl Drop for GivingBack<'_> {
+/// Counts one forget or release as ended when dropped.
+struct Ends<'a>(&'a AtomicU64);
+
+impl Drop for Ends<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -124,8 +191,10 @@ const SETTLE_MAX: Duration = Duration::from_secs(2);
 /// The kernel refuses a writer's open of a running program (ETXTBSY) before it asks us,
 /// but with FUSE_ATOMIC_O_TRUNC it checks a read-only `open(O_TRUNC)` only after the
 /// open has truncated: the file and the kernel's cached pages of it, so the program would
-/// die. Such an open is refused here instead. Touched only by exec opens and their
-/// releases, and looked at only by that rare open, so one lock serves.
+/// die. Such an open is refused here instead. Touched only by exec opens, their releases
+/// and opens with O_TRUNC (a round trip each anyway), so one lock serves. The kernel marks
+/// an ELF interpreter's open too: while programs use one on the mount, it is not truncated
+/// either (they would die as well).
 #[derive(Default)]
 struct Running(Mutex<std::collections::HashMap<u64, u32>>);
 
@@ -236,7 +305,7 @@ impl MavFs {
             mounted_at: SystemTime::now(),
             ram_ttl,
             running: Running::default(),
-            giving_back: AtomicUsize::new(0),
+            giving_back: GivingBack::default(),
         }
     }
 
@@ -355,7 +424,7 @@ impl MavFs {
         match inode::route(ino) {
             Some(Target::Disk(id)) => self.disk.forget(id, n),
             Some(Target::Ram(i)) => {
-                let _g = GivingBack::new(&self.giving_back);
+                let _g = self.giving_back.enter();
                 self.store.forget(i, n)
             }
             _ => {}
@@ -382,9 +451,7 @@ impl MavFs {
         // A forget or release the kernel sent before this request may have been read by
         // another thread that has not started on it yet.
         std::thread::sleep(Duration::from_millis(5));
-        while self.giving_back.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        self.giving_back.wait(deadline);
         self.store
             .settle(deadline.saturating_duration_since(Instant::now()));
     }
@@ -476,11 +543,15 @@ impl MavFs {
                         r => r?,
                     };
                     let ino = a.ino;
-                    let truncated = match self.running.truncates(inode::from_ram(ino), flags) {
-                        Ok(true) => self.ram_truncate_at_open(ctx, ino),
-                        Ok(false) => Ok(a),
-                        Err(e) => Err(e),
-                    };
+                    let truncated = may_open_found(ctx, &a, flags)
+                        .and_then(|()| self.running.truncates(inode::from_ram(ino), flags))
+                        .and_then(|t| {
+                            if t {
+                                self.ram_truncate_at_open(ctx, ino)
+                            } else {
+                                Ok(a)
+                            }
+                        });
                     return match truncated {
                         Ok(a) => Ok(self.ram_entry(&a)),
                         Err(e) => {
@@ -794,7 +865,7 @@ impl MavFs {
         self.running.released(ino, flags);
         match inode::route(ino) {
             Some(Target::Ram(i)) => {
-                let _g = GivingBack::new(&self.giving_back);
+                let _g = self.giving_back.enter();
                 self.store.release(i)
             }
             Some(Target::Disk(_)) => {
@@ -1095,4 +1166,79 @@ fn kill_privs(ctx: Ctx, mode: u32) -> u32 {
         m &= !libc::S_ISGID;
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(perm: u16, uid: u32, gid: u32) -> Attr {
+        let t = SystemTime::UNIX_EPOCH;
+        Attr {
+            ino: 7,
+            kind: Kind::File,
+            perm,
+            nlink: 1,
+            uid,
+            gid,
+            size: 0,
+            allocated: 0,
+            rdev: 0,
+            atime: t,
+            mtime: t,
+            ctime: t,
+            crtime: t,
+        }
+    }
+
+    fn may(uid: u32, gid: u32, a: &Attr, flags: i32) -> bool {
+        let ctx = Ctx {
+            uid,
+            gid,
+            pid: std::process::id(),
+        };
+        may_open_found(ctx, a, flags).is_ok()
+    }
+
+    #[test]
+    fn a_found_file_is_opened_only_as_its_mode_allows() {
+        use libc::{O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+        let mine = attr(0o640, 1000, 2000);
+        assert!(may(1000, 9, &mine, O_RDWR));
+        assert!(may(1000, 9, &mine, O_RDONLY | O_TRUNC));
+        // The group may read, not write or truncate.
+        assert!(may(1001, 2000, &mine, O_RDONLY));
+        assert!(!may(1001, 2000, &mine, O_WRONLY));
+        assert!(!may(1001, 2000, &mine, O_RDONLY | O_TRUNC));
+        // Others get nothing; root gets all.
+        assert!(!may(1001, 4242, &mine, O_RDONLY));
+        assert!(may(0, 0, &mine, O_RDWR | O_TRUNC));
+        // The owner's bits count for the owner, even when others have more.
+        let odd = attr(0o066, 1000, 2000);
+        assert!(!may(1000, 2000, &odd, O_RDONLY));
+        assert!(may(1001, 4242, &odd, O_RDWR));
+    }
+
+    #[test]
+    fn supplementary_groups_come_from_the_caller() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let groups: Vec<u32> = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Groups:"))
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|g| g.parse().ok())
+            .collect();
+        let ctx = |gid| Ctx {
+            uid: 1001,
+            gid,
+            pid: std::process::id(),
+        };
+        for g in &groups {
+            assert!(ctx(u32::MAX - 1).in_group(*g), "group {g} of {groups:?}");
+        }
+        let stranger = (1..).find(|g| !groups.contains(g)).unwrap();
+        assert!(!ctx(u32::MAX - 1).in_group(stranger));
+        assert!(ctx(stranger).in_group(stranger));
+    }
 }

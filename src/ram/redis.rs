@@ -45,7 +45,7 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -1174,8 +1174,9 @@ pub struct RedisStore {
     /// Held inodes the kernel forgot, for the release thread: a forget must not wait for
     /// Redis on a FUSE thread. What is queued at unmount is given back with the session.
     forgotten: mpsc::Sender<Ino>,
-    /// Inodes sent to the release thread and not yet given back.
-    releasing: Arc<AtomicUsize>,
+    /// Inodes sent to the release thread, and given back by it (in the order sent).
+    sent: AtomicU64,
+    released: Arc<AtomicU64>,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,
 }
@@ -1405,9 +1406,9 @@ impl RedisStore {
             .spawn(move || heartbeat(weak, stopped))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         let (forgotten, to_release) = mpsc::channel::<Ino>();
-        let releasing = Arc::new(AtomicUsize::new(0));
+        let released = Arc::new(AtomicU64::new(0));
         let weak = Arc::downgrade(&inner);
-        let done = releasing.clone();
+        let done = released.clone();
         std::thread::Builder::new()
             .name("redis-release".into())
             .spawn(move || {
@@ -1415,7 +1416,7 @@ impl RedisStore {
                     if let Some(inner) = weak.upgrade() {
                         inner.release(ino);
                     }
-                    done.fetch_sub(1, Ordering::AcqRel);
+                    done.fetch_add(1, Ordering::AcqRel);
                 }
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
@@ -1428,7 +1429,8 @@ impl RedisStore {
             warnings,
             name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
             forgotten,
-            releasing,
+            sent: AtomicU64::new(0),
+            released,
             _stop: stop,
         })
     }
@@ -1736,17 +1738,18 @@ impl RamStore for RedisStore {
 
     fn forget(&self, ino: Ino, n: u64) {
         if self.refs.forget(ino, n) {
-            self.releasing.fetch_add(1, Ordering::AcqRel);
+            self.sent.fetch_add(1, Ordering::AcqRel);
             if self.forgotten.send(ino).is_err() {
                 self.release(ino);
-                self.releasing.fetch_sub(1, Ordering::AcqRel);
+                self.released.fetch_add(1, Ordering::AcqRel);
             }
         }
     }
 
     fn settle(&self, within: Duration) {
         let deadline = Instant::now() + within;
-        while self.releasing.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        let sent = self.sent.load(Ordering::Acquire);
+        while self.released.load(Ordering::Acquire) < sent && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
