@@ -337,6 +337,10 @@ fn vram_cost(s: &Stats) -> String {
     if !is_redis(s) {
         return format!("daemon RSS {}", size(s.daemon_rss));
     }
+    if !s.backend_state.is_empty() && s.backend_state != "up" {
+        // The daemon answers with the counts it last read from Redis.
+        return "counts as last seen; redis down".into();
+    }
     let Some(mem) = s.backend_memory else {
         return "redis memory unknown".into();
     };
@@ -696,7 +700,7 @@ mod tests {
         d.update(Instant::now(), Ok(s));
         let rows = screen(&d);
         row_with(&rows, "redis      unreachable: connection refused");
-        assert!(row_with(&rows, "vram  ").contains("redis memory unknown"));
+        assert!(row_with(&rows, "vram  ").contains("counts as last seen; redis down"));
     }
 
     #[test]
