@@ -715,6 +715,27 @@ fn open_unlinked_file_stays_usable_until_close(m: &TestMount, dir: &Path, tier: 
 }
 both_tiers!(open_unlinked_file_stays_usable_until_close);
 
+/// A removed directory the kernel still holds (a shell's working directory; here an O_PATH
+/// descriptor) stays, with no links and no entries, until it is let go: as on tmpfs.
+fn removed_dir_stays_while_held(_m: &TestMount, dir: &Path, _tier: Tier) {
+    let d = dir.join("d");
+    fs::create_dir(&d).unwrap();
+    let fd =
+        cvt(unsafe { libc::open(cstr(&d).as_ptr(), libc::O_PATH | libc::O_DIRECTORY) }).unwrap();
+    fs::remove_dir(&d).unwrap();
+    // Past the attribute timeout (1 s on a shared store), so the kernel asks again.
+    thread::sleep(Duration::from_millis(1200));
+    let held = PathBuf::from(format!("/proc/self/fd/{fd}"));
+    let md = fs::metadata(&held).expect("stat of the removed directory");
+    assert!(md.is_dir());
+    assert_eq!(md.nlink(), 0);
+    assert_eq!(fs::read_dir(&held).expect("list it").count(), 0);
+    assert_eq!(err(File::create(held.join("x"))), libc::ENOENT);
+    unsafe { libc::close(fd) };
+    assert_eq!(err(fs::metadata(&d)), libc::ENOENT);
+}
+both_tiers!(removed_dir_stays_while_held);
+
 fn rmdir_non_empty_is_enotempty(_m: &TestMount, dir: &Path, _tier: Tier) {
     let d = dir.join("d");
     fs::create_dir(&d).unwrap();

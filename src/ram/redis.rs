@@ -265,8 +265,8 @@ end
 local function touch(ino, now)
   redis.call('HSET', key('i', ino), 'mt', now, 'ct', now)
 end
--- a file whose last link went: kept as opened by session `sid`, which gives it back once
--- its kernel no longer holds the inode (or at once if it never did)
+-- a file or directory whose last link went: kept as opened by session `sid`, which gives
+-- it back once its kernel no longer holds the inode (or at once if it never did)
 local function hold(ino, sid)
   redis.call('HINCRBY', key('i', ino), 'o', 1)
   redis.call('HINCRBY', key('s', sid), ino, 1)
@@ -389,7 +389,8 @@ return attr(ino)
 "#;
 
 /// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now, session. Returns {the chunks to
-/// delete, the file kept for the session (its last link went) or 0}.
+/// delete (none: what goes is kept), the file or directory kept for the session (its last
+/// link went) or 0}.
 const REMOVE: &str = r#"
 local p, name, isdir, now, sid = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5]
 local pk = redis.call('HMGET', key('i', p), 'k')
@@ -410,24 +411,24 @@ touch(p, now)
 local n = 0
 if not isdir then n = tonumber(c[2]) - 1 end
 redis.call('HSET', key('i', ino), 'n', n, 'ct', now)
-local gc, held = {}, 0
-if n <= 0 and not isdir then
+local held = 0
+if n <= 0 then
   hold(ino, sid)
   held = ino
-elseif n <= 0 and tonumber(c[3] or '0') <= 0 then
-  reap(ino, gc)
 end
-return {gc, held}
+return {{}, held}
 "#;
 
 /// ARGV: parent, name, newparent, newname, mode (r n x), now, session. Returns {the chunks to
-/// delete, the replaced file kept for the session (its last link went) or 0}.
+/// delete (none: what goes is kept), the replaced file or directory kept for the session (its
+/// last link went) or 0}.
 const RENAME: &str = r#"
 local p1, name, p2, newname, mode, now, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local k1 = redis.call('HGET', key('i', p1), 'k')
 if not k1 then fail('ENOENT') end
-local k2 = redis.call('HGET', key('i', p2), 'k')
+local k2, n2 = unpack(redis.call('HMGET', key('i', p2), 'k', 'n'))
 if not k2 then fail('ENOENT') end
+if tonumber(n2) == 0 then fail('ENOENT') end
 if k1 ~= 'd' then fail('ENOTDIR') end
 local se = redis.call('HGET', key('d', p1), name)
 if not se then fail('ENOENT') end
@@ -457,7 +458,7 @@ if mode ~= 'x' and de then
   if sk ~= 'd' and dk == 'd' then fail('EISDIR') end
   if dk == 'd' and redis.call('HLEN', key('d', dino)) > 0 then fail('ENOTEMPTY') end
 end
-local gc, held = {}, 0
+local held = 0
 if mode == 'x' then
   insert(p1, name, dino, dk)
   insert(p2, newname, sino, sk)
@@ -479,11 +480,9 @@ else
       n = tonumber(d[1] or '1') - 1
     end
     redis.call('HSET', key('i', dino), 'n', n, 'ct', now)
-    if n <= 0 and dk ~= 'd' then
+    if n <= 0 then
       hold(dino, sid)
       held = dino
-    elseif n <= 0 and tonumber(d[2] or '0') <= 0 then
-      reap(dino, gc)
     end
   end
   redis.call('HDEL', key('d', p1), name)
@@ -498,7 +497,7 @@ redis.call('HSET', key('i', sino), 'ct', now)
 if sk == 'd' then redis.call('HSET', key('i', sino), 'p', p2) end
 touch(p1, now)
 if p2 ~= p1 then touch(p2, now) end
-return {gc, held}
+return {{}, held}
 "#;
 
 /// ARGV: ino, now, error to give after the existence check (or ''), perm, uid, gid, size,
