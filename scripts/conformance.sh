@@ -95,6 +95,11 @@ for _ in $(seq 50); do
     redis-cli -p "$port" ping >/dev/null 2>&1 && break
     sleep 0.1
 done
+if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+    echo "conformance.sh: redis-server did not start on port $port:" >&2
+    cat "$work/redis/log" >&2
+    exit 1
+fi
 "$bin" "$mnt" --disk-dir "$work/disk" --allow-other --ram redis --redis-url "redis://127.0.0.1:$port/0"
 mkdir "$mnt/vram/p"
 chmod 777 "$mnt/vram/p"

@@ -35,6 +35,8 @@ ensure() {
 ensure fusermount3 fuse3
 ensure redis-server redis-server
 ensure tmux tmux
+# conformance.sh picks a free port for its redis-server with it.
+ensure python3 python3
 
 if [ ! -e /dev/fuse ]; then
     $sudo modprobe fuse 2>/dev/null || true

@@ -473,20 +473,19 @@ fn close(f: File) -> io::Result<()> {
 fn block_offsets(n: u32, file_bytes: u64, block: usize) -> Vec<u64> {
     let blocks = file_bytes / block as u64;
     let mut rng = Rng::new(SEED);
-    (0..n)
-        .map(|_| rng.next_u64() % blocks * block as u64)
-        .collect()
+    (0..n).map(|_| rng.below(blocks) * block as u64).collect()
 }
 
-/// xorshift64*: enough to scatter offsets and fill buffers, without a dependency.
-struct Rng(u64);
+/// xorshift64*: deterministic pseudo-random numbers and bytes (reproducible runs and test
+/// failures), enough to scatter offsets and fill buffers, without a dependency.
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed.max(1))
     }
 
-    fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -495,7 +494,12 @@ impl Rng {
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         let mut v = Vec::with_capacity(len + 8);
         while v.len() < len {
             v.extend_from_slice(&self.next_u64().to_le_bytes());

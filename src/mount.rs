@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use fuser::{Config, MountOption, Notifier, Session, SessionACL};
+use fuser::{BackgroundSession, Config, MountOption, Notifier, Session, SessionACL};
 use log::{info, warn};
 
 use crate::config::{MountConfig, RamKind};
@@ -34,7 +34,6 @@ fn owner() -> Ctx {
         Ctx {
             uid: libc::getuid(),
             gid: libc::getgid(),
-            pid: std::process::id(),
         }
     }
 }
@@ -204,70 +203,16 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
     raise_fd_limit();
-    let notifier = Arc::new(OnceLock::new());
-    let fs = match build(cfg, notifier.clone()) {
-        Ok(fs) => fs,
+    let bg = match start(cfg) {
+        Ok(bg) => {
+            ready(Ok(()));
+            bg
+        }
         Err(e) => {
             ready(Err(e.clone()));
             return Err(e);
         }
     };
-    // Bound before mounting, so that a taken port is the mount's one-line error.
-    let metrics = match cfg.metrics_addr {
-        Some(addr) => match metrics::Endpoint::bind(addr, &fs.control()) {
-            Ok(m) => {
-                if let Some(a) = m.local_addr() {
-                    info!("metrics at http://{a}/metrics");
-                }
-                Some(m)
-            }
-            Err(e) => {
-                ready(Err(e.clone()));
-                return Err(e);
-            }
-        },
-        None => None,
-    };
-    let session = match Session::new(fs, &cfg.mountpoint, &fuse_config(cfg)) {
-        Ok(s) => s,
-        Err(e) => {
-            let msg = format!("cannot mount {}: {e}", cfg.mountpoint.display());
-            ready(Err(msg.clone()));
-            return Err(msg);
-        }
-    };
-    let _ = notifier.set(session.notifier());
-    let bg = match session.spawn() {
-        Ok(bg) => bg,
-        Err(e) => {
-            let msg = format!("cannot start serving {}: {e}", cfg.mountpoint.display());
-            ready(Err(msg.clone()));
-            return Err(msg);
-        }
-    };
-    tune_bdi(&cfg.mountpoint);
-    if let Some(m) = metrics {
-        if let Err(e) = m.spawn() {
-            warn!("cannot serve metrics: {e}");
-        }
-    }
-    // In the background, whoever started us waits for proof that the mount answers. In the
-    // foreground nobody waits, and a stat of our own would only hold the mount busy for a
-    // moment, failing an immediate `umount` with EBUSY.
-    let answered = if cfg.foreground {
-        Ok(())
-    } else {
-        std::fs::metadata(&cfg.mountpoint).map(|_| ())
-    };
-    match answered {
-        Ok(()) => ready(Ok(())),
-        Err(e) => {
-            let msg = format!("mount {} does not answer: {e}", cfg.mountpoint.display());
-            ready(Err(msg.clone()));
-            let _ = unmount(&cfg.mountpoint);
-            return Err(msg);
-        }
-    }
     let mp = cfg.mountpoint.clone();
     std::thread::Builder::new()
         .name("signals".into())
@@ -284,6 +229,44 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
         .map_err(|e| e.to_string())?;
     bg.join()
         .map_err(|e| format!("session ended with an error: {e}"))
+}
+
+/// Builds the filesystem, mounts it and serves it in the background; `Err` is the one line
+/// that tells why not.
+fn start(cfg: &MountConfig) -> Result<BackgroundSession, String> {
+    let notifier = Arc::new(OnceLock::new());
+    let fs = build(cfg, notifier.clone())?;
+    // Bound before mounting, so that a taken port is the mount's one-line error.
+    let metrics = cfg
+        .metrics_addr
+        .map(|addr| metrics::Endpoint::bind(addr, &fs.control()))
+        .transpose()?;
+    if let Some(a) = metrics.as_ref().and_then(|m| m.local_addr()) {
+        info!("metrics at http://{a}/metrics");
+    }
+    let mp = cfg.mountpoint.display();
+    let session = Session::new(fs, &cfg.mountpoint, &fuse_config(cfg))
+        .map_err(|e| format!("cannot mount {mp}: {e}"))?;
+    let _ = notifier.set(session.notifier());
+    let bg = session
+        .spawn()
+        .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
+    tune_bdi(&cfg.mountpoint);
+    if let Some(m) = metrics {
+        if let Err(e) = m.spawn() {
+            warn!("cannot serve metrics: {e}");
+        }
+    }
+    // In the background, whoever started us waits for proof that the mount answers. In the
+    // foreground nobody waits, and a stat of our own would only hold the mount busy for a
+    // moment, failing an immediate `umount` with EBUSY.
+    if !cfg.foreground {
+        if let Err(e) = std::fs::metadata(&cfg.mountpoint) {
+            let _ = unmount(&cfg.mountpoint);
+            return Err(format!("mount {mp} does not answer: {e}"));
+        }
+    }
+    Ok(bg)
 }
 
 /// Runs `mavfs-mount` with a validated config; `Err` is the one line to print.

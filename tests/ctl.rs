@@ -385,6 +385,16 @@ fn assert_same_tree(src: &Path, before: &BTreeMap<String, Seen>, copies: &[PathB
 }
 
 /// Names starting with the temporary prefix anywhere under `root`.
+/// Waits until a job is copying (a temporary is under `root`), so that a signal meets it
+/// half-way rather than before it began.
+fn until_copying(root: &Path) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while tmp_leftovers(root).is_empty() {
+        assert!(Instant::now() < end, "no copy began within 20 s");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn tmp_leftovers(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -1350,7 +1360,7 @@ fn the_mount_answers_while_a_large_push_runs() {
 #[test]
 fn sigint_cancels_a_push_cleanly() {
     let m = mount(&[]);
-    // 16 MiB written, 4 GiB more of sparse files: far more than can be copied in 300 ms.
+    // 16 MiB written, 4 GiB more of sparse files: far more than is copied before the signal.
     let src = m.vram().join("big");
     let files = make_big_tree(&src, 4, 4 * MIB, 4, 1 << 30);
     let mut child = ctl(&["--mount", s(m.mnt()), "push", "/vram/big", "/vdisk/"])
@@ -1358,7 +1368,7 @@ fn sigint_cancels_a_push_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    thread::sleep(Duration::from_millis(300));
+    until_copying(m.disk_dir());
     assert_eq!(
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
         0
@@ -1430,7 +1440,7 @@ fn killing_mavfsctl_cancels_its_job() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    thread::sleep(Duration::from_millis(300));
+    until_copying(m.disk_dir());
     child.kill().unwrap();
     let status = wait_child(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), None, "killed: {status:?}");

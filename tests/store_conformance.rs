@@ -74,6 +74,7 @@ conformance! {
     space_is_accounted,
     write_past_limit_is_nospace_and_keeps_data(limit = 2 * CHUNK + 4096),
     unlinked_open_inode_lives_until_release,
+    held_unlinked_inode_is_space_on_its_way_back,
     rename_over_open_file_keeps_it_until_release,
     unlink_and_rmdir_check_kinds,
     rename_moves_and_replaces,
@@ -764,6 +765,31 @@ fn write_past_limit_is_nospace_and_keeps_data(s: &dyn RamStore) {
     assert_eq!(used(s), limit - CHUNK);
     write_all(s, c, 4096, &[4u8; 8192]);
     assert_eq!(size_of(s, c), 4096 + 8192);
+}
+
+/// An unlinked inode the kernel still holds is counted among the orphans (space a write
+/// short of it may wait for) until the kernel's forget gives it back.
+fn held_unlinked_inode_is_space_on_its_way_back(s: &dyn RamStore) {
+    let base = used(s);
+    let f = mkfile(s, ROOT_INO, "f");
+    write_all(s, f, 0, &pattern(5000, 3));
+    s.pin(f).unwrap();
+    assert_eq!(s.orphans(), 0, "a linked file is no orphan");
+    s.unlink(ROOT_INO, n("f")).unwrap();
+    assert_eq!(s.orphans(), 1);
+    assert_eq!(used(s), base + 5000, "held, so not freed yet");
+    s.forget(f, 1);
+    // The Redis store gives it back on a thread of its own.
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while (s.orphans(), used(s)) != (0, base) {
+        assert!(
+            std::time::Instant::now() < end,
+            "still kept after the forget: {} orphans, {} bytes used",
+            s.orphans(),
+            used(s)
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn unlinked_open_inode_lives_until_release(s: &dyn RamStore) {

@@ -498,6 +498,11 @@ fn run_dashboard(mount: PathBuf, every: Duration) -> ! {
 }
 
 fn main() {
+    // As other command-line tools do, end quietly when the reader of stdout goes away
+    // (`mavfsctl stats | head -1`) rather than panic on the broken pipe. Every command
+    // writes to stdout only once its work (and a bench's clean-up) is done.
+    // SAFETY: setting a signal's disposition has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let mount = client::find_mount(cli.mount.as_deref(), &cwd).unwrap_or_else(|e| die(e));

@@ -74,7 +74,7 @@ pub struct Copied {
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TierStats {
     pub files: u64,
     pub dirs: u64,
@@ -111,8 +111,6 @@ pub struct OpStats {
     pub p99_us: f64,
 }
 
-impl Eq for OpStats {}
-
 /// A push or pull running in the daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobInfo {
@@ -124,7 +122,7 @@ pub struct JobInfo {
     pub progress: Progress,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub vram: TierStats,
     pub vdisk: TierStats,
@@ -153,7 +151,7 @@ pub struct Stats {
     pub jobs: Vec<JobInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Answer {
     Running { progress: Progress },
@@ -162,7 +160,7 @@ pub enum Answer {
     Cancelled,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Outcome {
     Copied(Copied),

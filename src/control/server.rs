@@ -350,6 +350,13 @@ impl Control {
     }
 
     fn stats(&self) -> Stats {
+        // The ping first: after one that failed, the store answers from what it last knew
+        // rather than wait out its timeout twice more.
+        let (backend_rtt_us, backend_state) = match self.store.ping() {
+            None => (None, String::new()),
+            Some(Ok(rtt)) => (Some(rtt.as_micros() as u64), "up".to_owned()),
+            Some(Err(why)) => (None, why),
+        };
         let u = self.store.usage();
         let (backend, backend_memory) = self.store.describe();
         let tier = |p: Place| tier_stats(&self.counters.totals(p));
@@ -361,11 +368,6 @@ impl Control {
         let c = self.disk_count();
         (vdisk.files, vdisk.dirs, vdisk.bytes, vdisk.blocks_bytes) =
             (c.files, c.dirs, c.bytes, c.allocated);
-        let (backend_rtt_us, backend_state) = match self.store.ping() {
-            None => (None, String::new()),
-            Some(Ok(rtt)) => (Some(rtt.as_micros() as u64), "up".to_owned()),
-            Some(Err(why)) => (None, why),
-        };
         let jobs = self.jobs();
         let (disk_free, disk_total) = at::statvfs_fd(self.disk.root_fd())
             .map(|s| (s.f_bavail * s.f_frsize, s.f_blocks * s.f_frsize))

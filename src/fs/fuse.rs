@@ -187,7 +187,6 @@ fn ctx(req: &Request) -> Ctx {
     Ctx {
         uid: req.uid(),
         gid: req.gid(),
-        pid: req.pid(),
     }
 }
 

@@ -15,7 +15,6 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -45,56 +44,6 @@ pub const DISK_TTL: Duration = Duration::from_secs(1);
 pub struct Ctx {
     pub uid: u32,
     pub gid: u32,
-    /// The calling process (0 when unknown): its supplementary groups are read from /proc
-    /// on the rare path that needs them.
-    pub pid: u32,
-}
-
-impl Ctx {
-    /// Whether the caller is in group `gid`: its own group or a supplementary one.
-    fn in_group(&self, gid: u32) -> bool {
-        if self.gid == gid {
-            return true;
-        }
-        let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
-            return false;
-        };
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("Groups:"))
-            .is_some_and(|g| g.split_whitespace().any(|x| x.parse() == Ok(gid)))
-    }
-}
-
-/// May `ctx` open a file with `a`'s owner and mode with `flags`? The kernel checks this
-/// itself before any open but one: a create that finds the file made meanwhile (by another
-/// mount, or a push or pull job) is taken by the kernel for a new file, so it is checked
-/// here, with the mode bits as the kernel would (root passes).
-fn may_open_found(ctx: Ctx, a: &Attr, flags: i32) -> FsResult<()> {
-    if ctx.uid == 0 {
-        return Ok(());
-    }
-    let mut want = match flags & libc::O_ACCMODE {
-        libc::O_RDONLY => 4,
-        libc::O_WRONLY => 2,
-        _ => 6,
-    };
-    if flags & libc::O_TRUNC != 0 {
-        want |= 2;
-    }
-    let perm = u32::from(a.perm);
-    let bits = if ctx.uid == a.uid {
-        perm >> 6
-    } else if ctx.in_group(a.gid) {
-        perm >> 3
-    } else {
-        perm
-    };
-    if bits & want == want {
-        Ok(())
-    } else {
-        Err(FsError::Access)
-    }
 }
 
 /// An inode as the kernel sees it, with how long it may cache it.
@@ -146,45 +95,10 @@ pub struct MavFs {
     ram_ttl: Duration,
     /// Open handles per inode that the kernel opened to run the file (`execve`).
     running: Running,
-    /// Forgets and releases of vram inodes: space on its way back.
-    giving_back: GivingBack,
-}
-
-/// Forgets and releases of vram inodes, counted as they start and as they end: a wait for
-/// those under way at one moment ends when as many have ended, not when none runs (which
-/// under steady traffic may never be).
-#[derive(Default)]
-struct GivingBack {
-    started: AtomicU64,
-    ended: AtomicU64,
-}
-
-impl GivingBack {
-    fn enter(&self) -> Ends<'_> {
-        self.started.fetch_add(1, Ordering::AcqRel);
-        Ends(&self.ended)
-    }
-
-    /// Waits until as many have ended as had started when called, or until `deadline`.
-    fn wait(&self, deadline: Instant) {
-        let target = self.started.load(Ordering::Acquire);
-        while self.ended.load(Ordering::Acquire) < target && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-}
-
-/// Counts one forget or release as ended when dropped.
-struct Ends<'a>(&'a AtomicU64);
-
-impl Drop for Ends<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::AcqRel);
-    }
 }
 
 /// How long a vram operation short of space waits for space on its way back.
-const SETTLE_MAX: Duration = Duration::from_secs(2);
+const SETTLE_MAX: Duration = Duration::from_secs(1);
 
 /// The programs this mount's kernel runs, counted by their exec opens until released.
 ///
@@ -305,7 +219,6 @@ impl MavFs {
             mounted_at: SystemTime::now(),
             ram_ttl,
             running: Running::default(),
-            giving_back: GivingBack::default(),
         }
     }
 
@@ -423,37 +336,42 @@ impl MavFs {
     pub fn forget(&self, ino: u64, n: u64) {
         match inode::route(ino) {
             Some(Target::Disk(id)) => self.disk.forget(id, n),
-            Some(Target::Ram(i)) => {
-                let _g = self.giving_back.enter();
-                self.store.forget(i, n)
-            }
+            Some(Target::Ram(i)) => self.store.forget(i, n),
             _ => {}
         }
     }
 
-    /// Runs a vram operation that takes space; one that fails for want of it is tried once
-    /// more after the space on its way back has come back. The kernel sends the forget or
-    /// release that frees an unlinked file after the unlink or close has returned, so
-    /// `rm old; cp new .` would otherwise fail now and then (ext4, likewise, tries an
-    /// allocation again once a journal commit has freed blocks).
+    /// Runs a vram operation that takes space. One that fails for want of it while unlinked
+    /// inodes are still kept is tried again as their space comes back: the kernel sends the
+    /// close and the forget that free a removed file after the unlink or close has returned,
+    /// so `rm old; cp new .` would otherwise fail now and then (ext4, likewise, tries an
+    /// allocation again once a journal commit has freed blocks). At most SETTLE_MAX.
     fn ram_spend<T>(&self, mut op: impl FnMut() -> ram::StoreResult<T>) -> ram::StoreResult<T> {
-        match op() {
-            Err(ram::StoreError::NoSpace) => {
-                self.settle();
-                op()
+        let mut deadline = None;
+        loop {
+            match op() {
+                Err(ram::StoreError::NoSpace) => {
+                    let d = *deadline.get_or_insert_with(|| Instant::now() + SETTLE_MAX);
+                    if !self.some_space_back(d) {
+                        return Err(ram::StoreError::NoSpace);
+                    }
+                }
+                r => return r,
             }
-            r => r,
         }
     }
 
-    fn settle(&self) {
-        let deadline = Instant::now() + SETTLE_MAX;
-        // A forget or release the kernel sent before this request may have been read by
-        // another thread that has not started on it yet.
-        std::thread::sleep(Duration::from_millis(5));
-        self.giving_back.wait(deadline);
-        self.store
-            .settle(deadline.saturating_duration_since(Instant::now()));
+    /// Waits until one of the kept unlinked inodes is given back (true), or `deadline`.
+    /// None kept: the store is simply full, and nothing is waited for.
+    fn some_space_back(&self, deadline: Instant) -> bool {
+        let kept = self.store.orphans();
+        while kept > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+            if self.store.orphans() < kept {
+                return true;
+            }
+        }
+        false
     }
 
     pub fn getattr(&self, ino: u64) -> FsResult<Entry> {
@@ -502,67 +420,14 @@ impl MavFs {
     }
 
     /// mknod, mkdir and symlink share this path on `vram/`.
+    /// Creates on `vram/`. A new inode that another mount removed before it could be pinned
+    /// answers ESTALE, so the kernel tries the whole call again.
     fn ram_create(&self, p: ram::Ino, name: &OsStr, node: &NewNode<'_>) -> FsResult<Entry> {
-        self.ram_pinned(&self.ram_spend(|| self.store.create(p, name, node))?)
-    }
-
-    /// `open(O_CREAT)` on `vram/`: creates the file, or (without O_EXCL) opens the one that
-    /// another thread or mount made first. A name that comes and goes meanwhile is tried
-    /// again: every outcome is one a serial order of the calls could give.
-    fn ram_create_or_open(
-        &self,
-        ctx: Ctx,
-        p: ram::Ino,
-        name: &OsStr,
-        node: &NewNode<'_>,
-        flags: i32,
-    ) -> FsResult<Entry> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let vanished = |e: &FsError| tries < 64 && e.errno() == libc::ENOENT;
-            match self.ram_spend(|| self.store.create(p, name, node)) {
-                Ok(a) => match self.ram_pinned(&a) {
-                    Err(e) if vanished(&e) => continue,
-                    r => return r,
-                },
-                Err(ram::StoreError::Exists) if flags & libc::O_EXCL == 0 => {
-                    let found = self
-                        .store
-                        .lookup(p, name)
-                        .map_err(FsError::from)
-                        .and_then(|a| {
-                            if a.kind == Kind::Dir {
-                                return Err(FsError::IsDir);
-                            }
-                            self.store.pin(a.ino)?;
-                            Ok(a)
-                        });
-                    let a = match found {
-                        Err(e) if vanished(&e) => continue,
-                        r => r?,
-                    };
-                    let ino = a.ino;
-                    let truncated = may_open_found(ctx, &a, flags)
-                        .and_then(|()| self.running.truncates(inode::from_ram(ino), flags))
-                        .and_then(|t| {
-                            if t {
-                                self.ram_truncate_at_open(ctx, ino)
-                            } else {
-                                Ok(a)
-                            }
-                        });
-                    return match truncated {
-                        Ok(a) => Ok(self.ram_entry(&a)),
-                        Err(e) => {
-                            self.store.forget(ino, 1);
-                            Err(e)
-                        }
-                    };
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let a = self.ram_spend(|| self.store.create(p, name, node))?;
+        self.ram_pinned(&a).map_err(|e| match e {
+            FsError::Store(e) => FsError::Store(gone(e)),
+            e => e,
+        })
     }
 
     /// `open(O_TRUNC)` of an existing file, as the kernel's truncate would: size 0, new
@@ -715,15 +580,17 @@ impl MavFs {
     }
 
     pub fn open(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
-        let opened = self.open_tier(ctx, ino, flags)?;
+        let truncate = self.running.truncates(ino, flags)?;
+        let opened = self.open_tier(ctx, ino, flags, truncate)?;
         self.running.opened(ino, flags);
         Ok(opened)
     }
 
-    fn open_tier(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
+    /// `truncate`: O_TRUNC on a file that may be truncated.
+    fn open_tier(&self, ctx: Ctx, ino: u64, flags: i32, truncate: bool) -> FsResult<Opened> {
         match Self::route(ino)? {
             Target::Ram(i) => {
-                if self.running.truncates(ino, flags)? {
+                if truncate {
                     self.ram_truncate_at_open(ctx, i)?;
                 }
                 self.store.open(i).map_err(gone)?;
@@ -734,12 +601,7 @@ impl MavFs {
                 })
             }
             Target::Disk(id) => {
-                let truncate = self.running.truncates(ino, flags)?;
-                let file = if truncate {
-                    self.disk.open(id, flags)?
-                } else {
-                    self.disk.open(id, flags & !libc::O_TRUNC)?
-                };
+                let file = self.disk.open(id, flags)?;
                 // The host truncated (and dated) it; the daemon is root there, so the
                 // setuid bits a truncate by another user drops are dropped here.
                 if truncate && ctx.uid != 0 {
@@ -761,9 +623,7 @@ impl MavFs {
                 // Checked here too: with allow_other the mode bits alone would do, but the
                 // control file steers the whole mount.
                 if ctx.uid != 0 && ctx.uid != self.owner.uid {
-                    return Err(FsError::Host(std::io::Error::from_raw_os_error(
-                        libc::EACCES,
-                    )));
+                    return Err(FsError::Access);
                 }
                 Ok(Opened {
                     fh: self.control.open(),
@@ -792,9 +652,18 @@ impl MavFs {
                     rdev: 0,
                     target: b"",
                 };
-                let entry = self.ram_create_or_open(ctx, p, name, &node, flags)?;
+                // A name that another mount or a job made since the kernel looked it up:
+                // ESTALE has the kernel look it up again and open what it finds itself,
+                // with the permission, running-program and truncate checks it skips for a
+                // file it takes for new.
+                let entry = match self.ram_create(p, name, &node) {
+                    Err(FsError::Store(ram::StoreError::Exists)) if flags & libc::O_EXCL == 0 => {
+                        Err(FsError::Store(ram::StoreError::Stale))
+                    }
+                    r => r,
+                }?;
                 let ino = entry.attr.ino.0;
-                // Created empty, or truncated just now when it was there.
+                // Created empty: nothing to truncate.
                 match self.open(ctx, ino, flags & !libc::O_TRUNC) {
                     Ok(opened) => Ok((entry, opened)),
                     Err(e) => {
@@ -805,9 +674,19 @@ impl MavFs {
                 }
             }
             Target::Disk(p) => {
-                let (attr, file) =
-                    self.disk
-                        .create(p, name, mode & 0o7777, flags, ctx.uid, ctx.gid)?;
+                let made = self
+                    .disk
+                    .create(p, name, mode & 0o7777, flags, ctx.uid, ctx.gid);
+                let (attr, file) = match made {
+                    // Made on the host since the kernel looked: as on vram, the kernel looks
+                    // again and opens it with its own checks.
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EEXIST) && flags & libc::O_EXCL == 0 =>
+                    {
+                        return Err(FsError::Store(ram::StoreError::Stale));
+                    }
+                    r => r?,
+                };
                 let fh = self.handles.insert(Handle::File(file));
                 Ok((
                     self.disk_entry(&attr),
@@ -864,10 +743,7 @@ impl MavFs {
     pub fn release(&self, ino: u64, fh: u64, flags: i32) {
         self.running.released(ino, flags);
         match inode::route(ino) {
-            Some(Target::Ram(i)) => {
-                let _g = self.giving_back.enter();
-                self.store.release(i)
-            }
+            Some(Target::Ram(i)) => self.store.release(i),
             Some(Target::Disk(_)) => {
                 self.handles.remove(fh);
             }
@@ -1171,74 +1047,44 @@ fn kill_privs(ctx: Ctx, mode: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ram::MemoryStore;
 
-    fn attr(perm: u16, uid: u32, gid: u32) -> Attr {
-        let t = SystemTime::UNIX_EPOCH;
-        Attr {
-            ino: 7,
-            kind: Kind::File,
-            perm,
-            nlink: 1,
-            uid,
-            gid,
-            size: 0,
-            allocated: 0,
-            rdev: 0,
-            atime: t,
-            mtime: t,
-            ctime: t,
-            crtime: t,
-        }
+    const ROOT: Ctx = Ctx { uid: 0, gid: 0 };
+
+    fn core(dir: &Path) -> MavFs {
+        MavFs::new(
+            Arc::new(MemoryStore::new(1 << 30, 0, 0)),
+            DiskTier::new(dir).unwrap(),
+            dir.to_owned(),
+            ROOT,
+            Duration::from_secs(1),
+            Arc::new(OnceLock::new()),
+        )
     }
 
-    fn may(uid: u32, gid: u32, a: &Attr, flags: i32) -> bool {
-        let ctx = Ctx {
-            uid,
-            gid,
-            pid: std::process::id(),
-        };
-        may_open_found(ctx, a, flags).is_ok()
+    fn create(fs: &MavFs, tier: u64, name: &str, flags: i32) -> Result<(), i32> {
+        fs.create(ROOT, tier, OsStr::new(name), 0o644, libc::O_CREAT | flags)
+            .map(|(e, o)| fs.release(e.attr.ino.0, o.fh, 0))
+            .map_err(|e| e.errno())
     }
 
+    /// A create finding a file made since the kernel's lookup (by another mount, a job, or
+    /// on the host) answers ESTALE, so the kernel looks again and opens the file with its
+    /// own checks; with O_EXCL it is EEXIST.
     #[test]
-    fn a_found_file_is_opened_only_as_its_mode_allows() {
-        use libc::{O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-        let mine = attr(0o640, 1000, 2000);
-        assert!(may(1000, 9, &mine, O_RDWR));
-        assert!(may(1000, 9, &mine, O_RDONLY | O_TRUNC));
-        // The group may read, not write or truncate.
-        assert!(may(1001, 2000, &mine, O_RDONLY));
-        assert!(!may(1001, 2000, &mine, O_WRONLY));
-        assert!(!may(1001, 2000, &mine, O_RDONLY | O_TRUNC));
-        // Others get nothing; root gets all.
-        assert!(!may(1001, 4242, &mine, O_RDONLY));
-        assert!(may(0, 0, &mine, O_RDWR | O_TRUNC));
-        // The owner's bits count for the owner, even when others have more.
-        let odd = attr(0o066, 1000, 2000);
-        assert!(!may(1000, 2000, &odd, O_RDONLY));
-        assert!(may(1001, 4242, &odd, O_RDWR));
-    }
-
-    #[test]
-    fn supplementary_groups_come_from_the_caller() {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let groups: Vec<u32> = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Groups:"))
-            .unwrap_or("")
-            .split_whitespace()
-            .filter_map(|g| g.parse().ok())
-            .collect();
-        let ctx = |gid| Ctx {
-            uid: 1001,
-            gid,
-            pid: std::process::id(),
-        };
-        for g in &groups {
-            assert!(ctx(u32::MAX - 1).in_group(*g), "group {g} of {groups:?}");
+    fn a_create_that_finds_the_name_taken_has_the_kernel_look_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = core(dir.path());
+        for tier in [inode::VRAM, inode::VDISK] {
+            assert_eq!(create(&fs, tier, "x", libc::O_WRONLY), Ok(()));
+            assert_eq!(
+                create(&fs, tier, "x", libc::O_WRONLY | libc::O_TRUNC),
+                Err(libc::ESTALE)
+            );
+            assert_eq!(
+                create(&fs, tier, "x", libc::O_RDWR | libc::O_EXCL),
+                Err(libc::EEXIST)
+            );
         }
-        let stranger = (1..).find(|g| !groups.contains(g)).unwrap();
-        assert!(!ctx(u32::MAX - 1).in_group(stranger));
-        assert!(ctx(stranger).in_group(stranger));
     }
 }

@@ -37,6 +37,13 @@ struct Inode {
     state: RwLock<State>,
 }
 
+impl Inode {
+    /// Neither linked, nor open, nor held by the kernel: about to be reaped.
+    fn unused(&self, st: &State) -> bool {
+        st.nlink == 0 && st.open == 0 && self.kernel_refs.load(Ordering::Acquire) == 0
+    }
+}
+
 #[derive(Debug)]
 struct State {
     kind: Kind,
@@ -51,6 +58,8 @@ struct State {
     crtime: SystemTime,
     /// Open handles; the inode is dropped from the table when this and `nlink` are both 0.
     open: u32,
+    /// Counted in `MemoryStore::orphans`: no links left, kept for an open or the kernel.
+    orphan: bool,
     body: Body,
     xattrs: BTreeMap<OsString, Vec<u8>>,
 }
@@ -215,6 +224,8 @@ pub struct MemoryStore {
     space: Space,
     files: AtomicU64,
     dirs: AtomicU64,
+    /// Inodes without links kept alive for an open or the kernel: space on its way back.
+    orphans: AtomicU64,
 }
 
 impl MemoryStore {
@@ -229,6 +240,7 @@ impl MemoryStore {
             },
             files: AtomicU64::new(0),
             dirs: AtomicU64::new(1),
+            orphans: AtomicU64::new(0),
         };
         let now = SystemTime::now();
         let root = State {
@@ -243,6 +255,7 @@ impl MemoryStore {
             ctime: now,
             crtime: now,
             open: 0,
+            orphan: false,
             body: Body::Dir(DirData::new(ROOT_INO)),
             xattrs: BTreeMap::new(),
         };
@@ -267,14 +280,23 @@ impl MemoryStore {
     /// Drops an inode that has neither links nor open handles, and frees its bytes.
     /// Called with the inode's lock held, so nobody can pin it in between.
     fn reap_if_unused(&self, ino: Ino, st: &mut State) {
-        if st.nlink > 0 || st.open > 0 {
+        if st.nlink > 0 {
             return;
         }
-        if self
-            .table
-            .get(ino)
-            .is_some_and(|n| n.kernel_refs.load(Ordering::Acquire) > 0)
-        {
+        let kept = st.open > 0
+            || self
+                .table
+                .get(ino)
+                .is_some_and(|n| n.kernel_refs.load(Ordering::Acquire) > 0);
+        if kept != st.orphan {
+            st.orphan = kept;
+            if kept {
+                self.orphans.fetch_add(1, Ordering::AcqRel);
+            } else {
+                self.orphans.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        if kept {
             return;
         }
         let mut freed = st.extra_bytes();
@@ -602,6 +624,7 @@ impl RamStore for MemoryStore {
             ctime: now,
             crtime: now,
             open: 0,
+            orphan: false,
             body,
             xattrs: BTreeMap::new(),
         };
@@ -818,17 +841,21 @@ impl RamStore for MemoryStore {
     fn open(&self, ino: Ino) -> StoreResult<()> {
         let node = self.get(ino)?;
         let mut st = node.state.write();
-        if st.nlink == 0 && st.open == 0 && node.kernel_refs.load(Ordering::Acquire) == 0 {
+        if node.unused(&st) {
             return Err(StoreError::NotFound);
         }
         st.open += 1;
         Ok(())
     }
 
+    fn orphans(&self) -> u64 {
+        self.orphans.load(Ordering::Acquire)
+    }
+
     fn pin(&self, ino: Ino) -> StoreResult<()> {
         let node = self.get(ino)?;
         let st = node.state.read();
-        if st.nlink == 0 && st.open == 0 && node.kernel_refs.load(Ordering::Acquire) == 0 {
+        if node.unused(&st) {
             return Err(StoreError::NotFound);
         }
         node.kernel_refs.fetch_add(1, Ordering::AcqRel);

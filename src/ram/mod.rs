@@ -242,11 +242,9 @@ pub trait RamStore: Send + Sync + 'static {
     fn shared(&self) -> bool {
         false
     }
-    /// Waits, at most `within`, until what the store gives back in the background (inodes the
-    /// kernel forgot) is given back. Nothing to wait for in an in-process store.
-    fn settle(&self, within: std::time::Duration) {
-        let _ = within;
-    }
+    /// Inodes without links still kept (open, or held for this mount's kernel), or being
+    /// given back: their space is on its way back.
+    fn orphans(&self) -> u64;
     /// For a store behind a network: the round trip of a no-op request, or why it failed.
     /// None for an in-process store.
     fn ping(&self) -> Option<Result<std::time::Duration, String>> {

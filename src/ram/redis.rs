@@ -388,9 +388,8 @@ touch(p, now)
 return attr(ino)
 "#;
 
-/// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now, session. Returns {the chunks to
-/// delete (none: what goes is kept), the file or directory kept for the session (its last
-/// link went) or 0}.
+/// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now, session. Returns the file or
+/// directory kept for the session (its last link went), or 0.
 const REMOVE: &str = r#"
 local p, name, isdir, now, sid = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5]
 local pk = redis.call('HMGET', key('i', p), 'k')
@@ -399,7 +398,7 @@ if pk[1] ~= 'd' then fail('ENOTDIR') end
 local e = redis.call('HGET', key('d', p), name)
 if not e then fail('ENOENT') end
 local ino = entry(e)
-local c = redis.call('HMGET', key('i', ino), 'k', 'n', 'o')
+local c = redis.call('HMGET', key('i', ino), 'k', 'n')
 if not c[1] then fail('ENOENT') end
 if not isdir and c[1] == 'd' then fail('EISDIR') end
 if isdir and c[1] ~= 'd' then fail('ENOTDIR') end
@@ -416,12 +415,11 @@ if n <= 0 then
   hold(ino, sid)
   held = ino
 end
-return {{}, held}
+return held
 "#;
 
-/// ARGV: parent, name, newparent, newname, mode (r n x), now, session. Returns {the chunks to
-/// delete (none: what goes is kept), the replaced file or directory kept for the session (its
-/// last link went) or 0}.
+/// ARGV: parent, name, newparent, newname, mode (r n x), now, session. Returns the replaced
+/// file or directory kept for the session (its last link went), or 0.
 const RENAME: &str = r#"
 local p1, name, p2, newname, mode, now, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local k1 = redis.call('HGET', key('i', p1), 'k')
@@ -437,7 +435,7 @@ local de = redis.call('HGET', key('d', p2), newname)
 local sino, sk = entry(se)
 local dino, dk
 if de then dino, dk = entry(de) end
-if dino == sino then return {{}, 0} end
+if dino == sino then return 0 end
 if mode == 'x' and not de then fail('ENOENT') end
 if mode == 'n' and de then fail('EEXIST') end
 -- is `start` the directory `anc` or inside it?
@@ -472,12 +470,11 @@ if mode == 'x' then
   if dk == 'd' then redis.call('HSET', key('i', dino), 'p', p1) end
 else
   if de then
-    local d = redis.call('HMGET', key('i', dino), 'n', 'o')
     local n = 0
     if dk == 'd' then
       redis.call('HINCRBY', key('i', p2), 'n', -1)
     else
-      n = tonumber(d[1] or '1') - 1
+      n = tonumber(redis.call('HGET', key('i', dino), 'n') or '1') - 1
     end
     redis.call('HSET', key('i', dino), 'n', n, 'ct', now)
     if n <= 0 then
@@ -497,7 +494,7 @@ redis.call('HSET', key('i', sino), 'ct', now)
 if sk == 'd' then redis.call('HSET', key('i', sino), 'p', p2) end
 touch(p1, now)
 if p2 ~= p1 then touch(p2, now) end
-return {{}, held}
+return held
 "#;
 
 /// ARGV: ino, now, error to give after the existence check (or ''), perm, uid, gid, size,
@@ -1066,6 +1063,12 @@ fn number(v: &Value) -> Option<u64> {
     }
 }
 
+/// The zeros filling a chunk from offset `from` to `to` (as a script answered; bounded by a
+/// chunk, so a key changed behind the mount's back cannot ask for more).
+fn zeros_between(from: u64, to: u64) -> Vec<u8> {
+    vec![0u8; to.saturating_sub(from).min(CHUNK) as usize]
+}
+
 fn array(v: &Value) -> &[Value] {
     match v {
         Value::Array(a) | Value::Set(a) => a,
@@ -1173,9 +1176,8 @@ pub struct RedisStore {
     /// Held inodes the kernel forgot, for the release thread: a forget must not wait for
     /// Redis on a FUSE thread. What is queued at unmount is given back with the session.
     forgotten: mpsc::Sender<Ino>,
-    /// Inodes sent to the release thread, and given back by it (in the order sent).
-    sent: AtomicU64,
-    released: Arc<AtomicU64>,
+    /// Inodes sent to the release thread and not yet given back.
+    releasing: Arc<AtomicU64>,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,
 }
@@ -1184,6 +1186,8 @@ pub struct RedisStore {
 /// unlinked file is kept in Redis for them (counted as an open of this session).
 struct KernelRefs {
     shards: Box<[Mutex<HashMap<Ino, Refs>>]>,
+    /// Inodes held (`Refs::held`) now.
+    held: AtomicU64,
 }
 
 #[derive(Default)]
@@ -1196,6 +1200,7 @@ impl KernelRefs {
     fn new() -> KernelRefs {
         KernelRefs {
             shards: (0..64).map(|_| Mutex::new(HashMap::new())).collect(),
+            held: AtomicU64::new(0),
         }
     }
 
@@ -1217,7 +1222,11 @@ impl KernelRefs {
         if r.n > 0 {
             return false;
         }
-        map.remove(&ino).is_some_and(|r| r.held)
+        let held = map.remove(&ino).is_some_and(|r| r.held);
+        if held {
+            self.held.fetch_sub(1, Ordering::AcqRel);
+        }
+        held
     }
 
     /// An unlinked file kept for this session: true if the kernel holds it (given back on
@@ -1226,6 +1235,7 @@ impl KernelRefs {
         match self.shard(ino).lock().get_mut(&ino) {
             Some(r) if r.n > 0 && !r.held => {
                 r.held = true;
+                self.held.fetch_add(1, Ordering::AcqRel);
                 true
             }
             _ => false,
@@ -1405,9 +1415,9 @@ impl RedisStore {
             .spawn(move || heartbeat(weak, stopped))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         let (forgotten, to_release) = mpsc::channel::<Ino>();
-        let released = Arc::new(AtomicU64::new(0));
+        let releasing = Arc::new(AtomicU64::new(0));
         let weak = Arc::downgrade(&inner);
-        let done = released.clone();
+        let done = releasing.clone();
         std::thread::Builder::new()
             .name("redis-release".into())
             .spawn(move || {
@@ -1415,7 +1425,7 @@ impl RedisStore {
                     if let Some(inner) = weak.upgrade() {
                         inner.release(ino);
                     }
-                    done.fetch_add(1, Ordering::AcqRel);
+                    done.fetch_sub(1, Ordering::AcqRel);
                 }
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
@@ -1428,8 +1438,7 @@ impl RedisStore {
             warnings,
             name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
             forgotten,
-            sent: AtomicU64::new(0),
-            released,
+            releasing,
             _stop: stop,
         })
     }
@@ -1437,22 +1446,6 @@ impl RedisStore {
     /// What the user should know about the server (e.g. an evicting memory policy).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
-    }
-
-    /// `host:port` of the server.
-    pub fn address(&self) -> &str {
-        &self.inner.pool.addr
-    }
-
-    /// The key prefix.
-    pub fn prefix(&self) -> &str {
-        &self.inner.keys.plain
-    }
-
-    /// Deletes the chunks the gc set still lists (left by a crash), and gives back the opens
-    /// of mounts that died. Also runs by itself every minute.
-    pub fn collect_garbage(&self) {
-        self.inner.sweep();
     }
 }
 
@@ -1628,7 +1621,7 @@ impl Inner {
     }
 
     fn sweep(&self) {
-        self.sweep_with(&self.sid.clone());
+        self.sweep_with(&self.sid);
     }
 
     /// Gives back dead sessions' opens (all but `keep`'s) and collects the gc set.
@@ -1737,20 +1730,17 @@ impl RamStore for RedisStore {
 
     fn forget(&self, ino: Ino, n: u64) {
         if self.refs.forget(ino, n) {
-            self.sent.fetch_add(1, Ordering::AcqRel);
+            // On the release thread: a forget does not wait for Redis on a FUSE thread.
+            self.releasing.fetch_add(1, Ordering::AcqRel);
             if self.forgotten.send(ino).is_err() {
                 self.release(ino);
-                self.released.fetch_add(1, Ordering::AcqRel);
+                self.releasing.fetch_sub(1, Ordering::AcqRel);
             }
         }
     }
 
-    fn settle(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        let sent = self.sent.load(Ordering::Acquire);
-        while self.released.load(Ordering::Acquire) < sent && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+    fn orphans(&self) -> u64 {
+        self.refs.held.load(Ordering::Acquire) + self.releasing.load(Ordering::Acquire)
     }
 
     fn ping(&self) -> Option<Result<Duration, String>> {
@@ -1764,6 +1754,9 @@ impl RamStore for RedisStore {
     }
 
     fn describe(&self) -> (String, Option<u64>) {
+        if self.inner.pool.down.load(Ordering::Acquire) {
+            return (self.name.clone(), None);
+        }
         let info = self.inner.pool.run(false, |c| {
             ::redis::cmd("INFO").arg("memory").query::<String>(c)
         });
@@ -2160,7 +2153,7 @@ impl RamStore for RedisStore {
                     if old == 0 {
                         p.cmd("DEL").arg(key).ignore();
                     } else {
-                        let zeros = vec![0u8; (new - old) as usize];
+                        let zeros = zeros_between(old, new);
                         p.cmd("SETRANGE").arg(key).arg(old).arg(zeros).ignore();
                     }
                 }
@@ -2191,7 +2184,7 @@ impl RamStore for RedisStore {
                     .collect();
                 let mut p = ::redis::pipe();
                 for m in mids.chunks_exact(3) {
-                    let zeros = vec![0u8; (m[2] - m[1]) as usize];
+                    let zeros = zeros_between(m[1], m[2]);
                     p.cmd("SETRANGE")
                         .arg(keys.chunk(ino, m[0]))
                         .arg(m[1])
@@ -2282,7 +2275,12 @@ impl RamStore for RedisStore {
         Ok(())
     }
 
+    /// The last counts read while Redis is down (the ping that found it down had to wait
+    /// already), else fresh ones.
     fn usage(&self) -> Usage {
+        if self.inner.pool.down.load(Ordering::Acquire) {
+            return *self.inner.usage.lock();
+        }
         let mut p = ::redis::pipe();
         p.cmd("HMGET")
             .arg(self.inner.keys.meta())
@@ -2341,14 +2339,11 @@ impl RedisStore {
         Ok(())
     }
 
-    /// After a remove or rename: deletes the chunks it freed, and keeps the file whose last
-    /// link went only while this mount's kernel still holds it.
+    /// After a remove or rename: keeps the inode whose last link went (the script's answer)
+    /// only while this mount's kernel still holds it.
     fn unlinked(&self, v: &Value) {
-        let a = array(v);
-        if let Some(gc) = a.first() {
-            self.inner.drop_chunks(array(gc));
-        }
-        let held = a.get(1).and_then(number).unwrap_or(0);
+        let held = number(v).unwrap_or(0);
+        // Held by nobody: given back now, so the unlink's space is free when it returns.
         if held != 0 && !self.refs.adopt(held) {
             self.release(held);
         }

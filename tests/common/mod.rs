@@ -430,36 +430,10 @@ pub fn statvfs(p: &Path) -> libc::statvfs {
     st
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), so failures are reproducible.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut v = Vec::with_capacity(len + 8);
-        while v.len() < len {
-            v.extend_from_slice(&self.next_u64().to_le_bytes());
-        }
-        v.truncate(len);
-        v
-    }
-}
+/// Deterministic pseudo-random bytes, so failures are reproducible.
+// Not every test crate that includes this module uses it.
+#[allow(unused_imports)]
+pub use mavfs::bench::Rng;
 
 /// FNV-1a, enough to compare large buffers in assertion messages.
 pub fn checksum(data: &[u8]) -> u64 {
