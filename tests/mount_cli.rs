@@ -375,7 +375,8 @@ fn fusermount_u_stops_the_foreground_daemon() {
     assert_eq!(
         status.code(),
         Some(0),
-        "exit status after unmount: {status}"
+        "exit status after unmount: {status}; stderr:\n{}",
+        m.daemon_stderr()
     );
 }
 

@@ -163,7 +163,6 @@ fn die(msg: impl std::fmt::Display) -> ! {
 
 /// Polls the session until its final answer, drawing progress while a job runs.
 fn wait(mut s: Session, show_progress: bool) -> Answer {
-    catch_sigint();
     let started = Instant::now();
     let mut bar: Option<ProgressBar> = None;
     let mut cancel_sent = false;
@@ -532,6 +531,8 @@ fn main() {
         }
         Command::Stats { json } => (Op::Stats, true, *json, ""),
     };
+    // Before the request goes: a Ctrl-C as the job starts cancels it too, cleanly.
+    catch_sigint();
     let started = Instant::now();
     let session = Session::send(
         &mount,

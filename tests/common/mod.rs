@@ -221,7 +221,9 @@ impl TestMount {
     fn wait_mounted(&mut self, timeout: Duration) {
         let end = Instant::now() + timeout;
         loop {
-            if is_mounted(&self.mnt) {
+            // Listed, and answering: the kernel holds the stat until the daemon's handshake
+            // is done, so an unmount from here on meets a running session.
+            if is_mounted(&self.mnt) && fs::metadata(self.mnt.join("vram")).is_ok() {
                 return;
             }
             let child = self.child.as_mut().unwrap();
