@@ -54,6 +54,7 @@ impl FsError {
                 StoreError::TooLarge => libc::EFBIG,
                 StoreError::TooManyLinks => libc::EMLINK,
                 StoreError::Stale => libc::ESTALE,
+                StoreError::ReadOnly(_) => libc::EROFS,
                 StoreError::Unavailable(_) => libc::EIO,
             },
             // An io::Error without an OS code is a bug of ours, not the host's: EIO, and the
@@ -76,7 +77,7 @@ impl FsError {
     /// the caller's request: those are logged at `warn`, the rest at `debug`.
     pub fn is_internal(&self) -> bool {
         match self {
-            FsError::Store(StoreError::Unavailable(_)) => true,
+            FsError::Store(StoreError::Unavailable(_) | StoreError::ReadOnly(_)) => true,
             FsError::Host(e) => e.raw_os_error().is_none() || e.raw_os_error() == Some(libc::EIO),
             _ => false,
         }

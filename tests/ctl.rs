@@ -1141,6 +1141,32 @@ fn malformed_requests_get_an_error_answer() {
     refused(mnt, &[br#"{"op":"stats"}"#, b"\n"], &["version"]);
     refused(mnt, &[br#"{"v":7,"op":"stats"}"#, b"\n"], &["version", "7"]);
     refused(mnt, &[br#"{"v":"1","op":"stats"}"#, b"\n"], &["version"]);
+    refused(mnt, &[br#"{"v":-1,"op":"stats"}"#, b"\n"], &["\"v\"", "-1"]);
+    refused(
+        mnt,
+        &[br#"{"v":1,"op":"stats","verbose":true}"#, b"\n"],
+        &["unknown field", "verbose"],
+    );
+    // A misspelt or mistyped option refuses the whole request: nothing is copied.
+    fs::write(mnt.join("vram/kept"), b"k").unwrap();
+    refused(
+        mnt,
+        &[
+            br#"{"v":1,"op":"push","src":"/vram/kept","dst":"/vdisk/kept","mvoe":true}"#,
+            b"\n",
+        ],
+        &["unknown field", "mvoe"],
+    );
+    refused(
+        mnt,
+        &[
+            br#"{"v":1,"op":"push","src":"/vram/kept","dst":"/vdisk/kept","move":"yes"}"#,
+            b"\n",
+        ],
+        &["\"move\"", "boolean"],
+    );
+    assert!(!mnt.join("vdisk/kept").exists(), "a refused push copied");
+    assert!(mnt.join("vram/kept").exists(), "a refused move removed");
     refused(
         mnt,
         &[br#"{"v":1,"op":"push","src":"/vram/a"}"#, b"\n"],

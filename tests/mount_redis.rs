@@ -589,19 +589,60 @@ fn mount_time_errors_are_one_line() {
 }
 
 #[test]
-fn evicting_memory_policy_is_warned_about() {
+fn evicting_memory_policy_refuses_the_mount_and_a_late_one_turns_vram_read_only() {
     let server = RedisServer::start_with(&["--maxmemory-policy", "allkeys-lru"]);
-    let m = TestMount::with_redis(&server, &[]);
-    fs::write(m.vram().join("x"), b"x").unwrap();
-    let log = m.daemon_stderr();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let disk = tempfile::tempdir().unwrap();
+    let args = [
+        dir.path().to_str().unwrap(),
+        "--disk-dir",
+        disk.path().to_str().unwrap(),
+        "--ram",
+        "redis",
+        "--redis-url",
+        &url,
+    ];
+    let out = run_mount(&args, Duration::from_secs(20));
+    let line = assert_one_line_error(&out, &args, "allkeys-lru");
     assert!(
-        log.contains("maxmemory-policy allkeys-lru"),
-        "no warning in:\n{log}"
+        line.contains("CONFIG SET maxmemory-policy noeviction"),
+        "{line}"
     );
-    // And in daemon mode the command prints it before returning.
-    let (out, mounted) = mount_with(&["--ram", "redis", "--redis-url", &server.url()]);
-    assert!(mounted && out.status.success(), "{}", out.stderr);
-    assert!(out.stderr.contains("noeviction"), "{}", out.stderr);
+    assert!(!is_mounted(dir.path()));
+
+    // A policy changed under a running mount: vram/ turns read-only (never loses data),
+    // and writable again once the policy is safe.
+    let mut con = server.connection();
+    let set_policy = |con: &mut redis::Connection, p: &str| {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory-policy")
+            .arg(p)
+            .query::<()>(con)
+            .unwrap()
+    };
+    set_policy(&mut con, "noeviction");
+    let m = TestMount::with_redis(&server, &[]);
+    fs::write(m.vram().join("kept"), b"kept").unwrap();
+    set_policy(&mut con, "volatile-lru");
+    // `stats` checks the policy at once (the watch thread would within a heartbeat).
+    let st = ctl_stats(m.mnt());
+    assert!(st.is_object());
+    assert_eq!(
+        err(fs::write(m.vram().join("new"), b"x")),
+        libc::EROFS,
+        "a change under an evicting policy"
+    );
+    assert_eq!(fs::read(m.vram().join("kept")).unwrap(), b"kept");
+    assert!(
+        m.daemon_stderr().contains("volatile-lru"),
+        "no error logged:\n{}",
+        m.daemon_stderr()
+    );
+    set_policy(&mut con, "noeviction");
+    let _ = ctl_stats(m.mnt());
+    fs::write(m.vram().join("new"), b"x").unwrap();
 }
 
 #[test]

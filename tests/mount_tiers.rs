@@ -3,6 +3,7 @@
 //! Behaviours that hold on both tiers are written once and run on `vram/` and on
 //! `vdisk/` (`on_both_tiers!` makes a module with one test per tier).
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -23,47 +24,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const NOBODY: u32 = 65534;
 const MIB: usize = 1 << 20;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Tier {
-    Vram,
-    Vdisk,
-}
-
 /// Where `rel` (a path inside the tier) lives on the host, for `vdisk/` only.
 fn host(m: &TestMount, tier: Tier, rel: &str) -> Option<PathBuf> {
     (tier == Tier::Vdisk).then(|| m.disk_dir().join(rel))
-}
-
-/// `both_tiers!(name)` (or `both_tiers!(name, "--mount-arg", ...)`) makes the tests
-/// `name::vram`, `name::vram_redis` (on a redis-server of its own) and `name::vdisk`, each
-/// calling `name(mount, tier dir, tier)` on a fresh mount.
-macro_rules! both_tiers {
-    ($name:ident $(, $arg:expr)*) => {
-        mod $name {
-            use super::*;
-
-            #[test]
-            fn vram() {
-                let m = TestMount::with_args(&[$($arg),*]);
-                super::$name(&m, &m.vram(), Tier::Vram);
-            }
-
-            #[test]
-            fn vdisk() {
-                let m = TestMount::with_args(&[$($arg),*]);
-                super::$name(&m, &m.vdisk(), Tier::Vdisk);
-            }
-
-            #[test]
-            fn vram_redis() {
-                let server = RedisServer::start();
-                let m = TestMount::with_redis(&server, &[$($arg),*]);
-                super::$name(&m, &m.vram(), Tier::Vram);
-                // The mount goes before its server.
-                drop(m);
-            }
-        }
-    };
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {

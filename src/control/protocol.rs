@@ -195,23 +195,59 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
         std::str::from_utf8(bytes).map_err(|_| "malformed request: not UTF-8".to_string())?;
     let value: serde_json::Value =
         serde_json::from_str(text.trim()).map_err(|e| format!("malformed request: {e}"))?;
-    match value.get("v").and_then(|v| v.as_u64()) {
-        Some(v) if v == u64::from(VERSION) => {}
-        Some(v) => {
-            return Err(format!(
-                "unsupported protocol version {v} (this mount speaks {VERSION})"
-            ))
-        }
+    let Some(fields) = value.as_object() else {
+        return Err("malformed request: not a JSON object".into());
+    };
+    match fields.get("v") {
         None => return Err("malformed request: missing \"v\" (protocol version)".into()),
+        Some(v) => match v.as_u64() {
+            Some(n) if n == u64::from(VERSION) => {}
+            Some(n) => {
+                return Err(format!(
+                    "unsupported protocol version {n} (this mount speaks {VERSION})"
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "malformed request: field \"v\" must be the protocol version {VERSION}, not {v}"
+                ))
+            }
+        },
     }
-    match value.get("op").and_then(|o| o.as_str()) {
-        Some("push" | "pull" | "stats" | "cancel") => {}
-        Some(op) => {
+    // Every field a request may have, with its JSON type: anything else is refused by
+    // name, so a misspelt option is never taken for its default.
+    let allowed: &[(&str, &str)] = match fields.get("op").map(|o| o.as_str()) {
+        Some(Some("push" | "pull")) => &[
+            ("v", ""),
+            ("op", ""),
+            ("src", "string"),
+            ("dst", "string"),
+            ("move", "boolean"),
+            ("force", "boolean"),
+        ],
+        Some(Some("stats" | "cancel")) => &[("v", ""), ("op", "")],
+        Some(Some(op)) => {
             return Err(format!(
                 "unknown request \"{op}\" (expected push, pull, stats or cancel)"
             ))
         }
+        Some(None) => return Err("malformed request: field \"op\" must be a string".into()),
         None => return Err("malformed request: missing \"op\"".into()),
+    };
+    for (name, v) in fields {
+        let Some((_, want)) = allowed.iter().find(|(n, _)| n == name) else {
+            return Err(format!("malformed request: unknown field \"{name}\""));
+        };
+        let ok = match *want {
+            "string" => v.is_string(),
+            "boolean" => v.is_boolean(),
+            _ => true,
+        };
+        if !ok {
+            return Err(format!(
+                "malformed request: field \"{name}\" must be a {want}, not {v}"
+            ));
+        }
     }
     serde_json::from_value(value).map_err(|e| format!("malformed request: {e}"))
 }
@@ -246,6 +282,26 @@ mod tests {
         assert!(parse_request(br#"{"v":1,"op":"push"}"#)
             .unwrap_err()
             .contains("malformed"));
+        for (req, named) in [
+            (r#"{"v":-1,"op":"stats"}"#, "\"v\""),
+            (r#"{"v":"1","op":"stats"}"#, "\"v\""),
+            (r#"{"v":1.0,"op":"stats"}"#, "\"v\""),
+            (r#"{"v":1,"op":"stats","verbose":true}"#, "\"verbose\""),
+            (
+                r#"{"v":1,"op":"push","src":"/vram/a","dst":"/vdisk/a","mvoe":true}"#,
+                "\"mvoe\"",
+            ),
+            (
+                r#"{"v":1,"op":"push","src":"/vram/a","dst":"/vdisk/a","move":"yes"}"#,
+                "\"move\"",
+            ),
+            (r#"{"v":1,"op":"pull","src":7,"dst":"/vram/a"}"#, "\"src\""),
+            (r#"{"v":1,"op":3}"#, "\"op\""),
+            (r#"[1]"#, "object"),
+        ] {
+            let e = parse_request(req.as_bytes()).unwrap_err();
+            assert!(e.contains(named), "{req}: {e}");
+        }
         assert!(parse_request(&vec![b' '; MAX_REQUEST + 1])
             .unwrap_err()
             .contains("too large"));

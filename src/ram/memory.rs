@@ -76,8 +76,9 @@ enum Body {
 struct FileData {
     size: u64,
     /// Chunk `i` covers bytes `[i*CHUNK, (i+1)*CHUNK)`; bytes past a chunk's length, and
-    /// missing chunks, read as zeros.
-    chunks: Vec<Option<Vec<u8>>>,
+    /// missing chunks, read as zeros. A map, not a vector: a sparse file costs the chunks
+    /// that hold data, whatever its size (a byte at 2^62 is one chunk).
+    chunks: BTreeMap<u64, Vec<u8>>,
     /// Sum of the chunks' lengths: the bytes charged to the store.
     allocated: u64,
 }
@@ -357,10 +358,10 @@ impl FileData {
         let mut out = vec![0u8; (end - offset) as usize];
         let mut pos = offset;
         while pos < end {
-            let idx = (pos / CHUNK) as usize;
+            let idx = pos / CHUNK;
             let in_chunk = pos % CHUNK;
             let n = (CHUNK - in_chunk).min(end - pos);
-            if let Some(Some(chunk)) = self.chunks.get(idx) {
+            if let Some(chunk) = self.chunks.get(&idx) {
                 let have = (chunk.len() as u64).saturating_sub(in_chunk).min(n) as usize;
                 if have > 0 {
                     let dst = (pos - offset) as usize;
@@ -373,22 +374,23 @@ impl FileData {
         out
     }
 
-    /// Bytes that writing `[offset, end)` would add to the chunks.
+    /// Bytes that writing `[offset, end)` would add to the chunks. A chunk holds its bytes
+    /// from its start up to its length, so each chunk the range meets would reach the range's
+    /// end within it; what the existing chunks hold of that is subtracted. Counted over the
+    /// chunks that exist, so a range of any length costs no more than the chunks it meets.
     fn growth(&self, offset: u64, end: u64) -> u64 {
-        let mut grow = 0;
-        let mut pos = offset;
-        while pos < end {
-            let idx = (pos / CHUNK) as usize;
-            let chunk_end = ((idx as u64 + 1) * CHUNK).min(end);
-            let want = chunk_end - idx as u64 * CHUNK;
-            let have = match self.chunks.get(idx) {
-                Some(Some(c)) => c.len() as u64,
-                _ => 0,
-            };
-            grow += want.saturating_sub(have);
-            pos = chunk_end;
+        if offset >= end {
+            return 0;
         }
-        grow
+        let (first, last) = (offset / CHUNK, (end - 1) / CHUNK);
+        let reach = |idx: u64| (end - idx * CHUNK).min(CHUNK);
+        let wanted = (last - first) * CHUNK + reach(last);
+        let held: u64 = self
+            .chunks
+            .range(first..=last)
+            .map(|(&idx, c)| (c.len() as u64).min(reach(idx)))
+            .sum();
+        wanted - held
     }
 
     /// Makes the chunks cover `[offset, end)` with zeros where they held nothing (space
@@ -430,17 +432,13 @@ impl FileData {
         end: u64,
         mut f: impl FnMut(&mut Vec<u8>, usize, usize, usize),
     ) {
-        let last = ((end - 1) / CHUNK) as usize;
-        if self.chunks.len() <= last {
-            self.chunks.resize_with(last + 1, || None);
-        }
         let mut pos = offset;
         while pos < end {
-            let idx = (pos / CHUNK) as usize;
+            let idx = pos / CHUNK;
             let at = (pos % CHUNK) as usize;
-            let chunk_end = ((idx as u64 + 1) * CHUNK).min(end);
+            let chunk_end = ((idx + 1) * CHUNK).min(end);
             let n = (chunk_end - pos) as usize;
-            let chunk = self.chunks[idx].get_or_insert_with(|| {
+            let chunk = self.chunks.entry(idx).or_insert_with(|| {
                 // Only the first chunk grows by doubling: a file with a second chunk is big.
                 if idx == 0 {
                     Vec::new()
@@ -461,29 +459,29 @@ impl FileData {
     }
 
     /// Zeroes `[offset, end)`, freeing whole chunks and chunk tails; returns the bytes freed.
+    /// Visits only the chunks that hold data, so a range of any length costs what it frees.
     fn zero(&mut self, offset: u64, end: u64) -> u64 {
+        if offset >= end {
+            return 0;
+        }
         let mut freed = 0;
-        let mut pos = offset;
-        while pos < end {
-            let idx = (pos / CHUNK) as usize;
-            let chunk_start = idx as u64 * CHUNK;
-            let chunk_end = (chunk_start + CHUNK).min(end);
-            if let Some(slot) = self.chunks.get_mut(idx) {
-                if let Some(chunk) = slot {
-                    let from = (pos - chunk_start) as usize;
-                    let to = ((chunk_end - chunk_start) as usize).min(chunk.len());
-                    if from == 0 && to >= chunk.len() {
-                        freed += chunk.len() as u64;
-                        *slot = None;
-                    } else if to >= chunk.len() && from < chunk.len() {
-                        freed += (chunk.len() - from) as u64;
-                        chunk.truncate(from);
-                    } else if from < to {
-                        chunk[from..to].fill(0);
-                    }
-                }
+        let mut emptied = Vec::new();
+        for (&idx, chunk) in self.chunks.range_mut(offset / CHUNK..=(end - 1) / CHUNK) {
+            let chunk_start = idx * CHUNK;
+            let from = offset.saturating_sub(chunk_start) as usize;
+            let to = ((end - chunk_start).min(CHUNK) as usize).min(chunk.len());
+            if from == 0 && to >= chunk.len() {
+                freed += chunk.len() as u64;
+                emptied.push(idx);
+            } else if to >= chunk.len() && from < chunk.len() {
+                freed += (chunk.len() - from) as u64;
+                chunk.truncate(from);
+            } else if from < to {
+                chunk[from..to].fill(0);
             }
-            pos = chunk_end;
+        }
+        for idx in emptied {
+            self.chunks.remove(&idx);
         }
         self.allocated -= freed;
         freed
@@ -492,11 +490,8 @@ impl FileData {
     /// Sets the size; shrinking frees the bytes past it. Returns the bytes freed.
     fn truncate(&mut self, size: u64) -> u64 {
         let freed = if size < self.size {
-            let end = (self.chunks.len() as u64) * CHUNK;
-            let freed = self.zero(size, end.max(size));
-            let keep = size.div_ceil(CHUNK) as usize;
-            self.chunks.truncate(keep);
-            freed
+            // Chunks may hold data past the size (fallocate with KEEP_SIZE).
+            self.zero(size, u64::MAX)
         } else {
             0
         };
@@ -962,6 +957,12 @@ impl RamStore for MemoryStore {
             (XattrSet::Create, Some(_)) => return Err(StoreError::Exists),
             (XattrSet::Replace, None) => return Err(StoreError::NoAttr),
             _ => {}
+        }
+        if old.is_none() {
+            let listed: usize = st.xattrs.keys().map(|k| k.len() + 1).sum();
+            if listed + name.len() + 1 > XATTR_LIST_MAX {
+                return Err(StoreError::NoSpace);
+            }
         }
         let new = (name.len() + value.len()) as u64;
         let old = old.unwrap_or(0);

@@ -28,6 +28,9 @@ pub const ROOT_INO: Ino = 1;
 pub const NAME_MAX: usize = 255;
 /// Largest extended attribute value, as the Linux VFS allows.
 pub const XATTR_SIZE_MAX: usize = 64 * 1024;
+/// Largest `listxattr` answer, as the Linux VFS allows: an inode's names (each with its NUL)
+/// must fit in it, or `getfattr -d`, `cp -a` and `tar --xattrs` could never list them.
+pub const XATTR_LIST_MAX: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -210,6 +213,10 @@ pub enum StoreError {
     /// mount). ESTALE makes the kernel look the name up again once before failing.
     #[error("stale file handle")]
     Stale,
+    /// The store refuses changes: Redis took an evicting memory policy, under which it
+    /// could drop file data; `vram/` turns read-only rather than lose it.
+    #[error("read-only: {0}")]
+    ReadOnly(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }

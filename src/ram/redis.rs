@@ -70,6 +70,8 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 const MAX_IDLE: usize = 32;
 /// How often a mount refreshes its heartbeat; the heartbeat key lives four times as long.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+/// How often a hung Redis is probed (each probe waits at most the timeout).
+const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Every this many heartbeats, dead mounts' opens are given back and garbage is collected.
 const SWEEP_EVERY: u32 = 4;
 
@@ -689,7 +691,15 @@ local had = redis.call('HEXISTS', key('x', ino), name) == 1
 if how == 'c' and had then fail('EEXIST') end
 if how == 'r' and not had then fail('ENODATA') end
 local old = 0
-if had then old = #name + redis.call('HSTRLEN', key('x', ino), name) end
+if had then
+  old = #name + redis.call('HSTRLEN', key('x', ino), name)
+else
+  -- all names must fit in one listxattr answer (XATTR_LIST_MAX)
+  local listed = #name + 1
+  local names = redis.call('HKEYS', key('x', ino))
+  for j = 1, #names do listed = listed + #names[j] + 1 end
+  if listed > 65536 then fail('ENOSPC') end
+end
 local delta = #name + #value - old
 room(delta, ARGV[6])
 redis.call('HSET', key('x', ino), name, value)
@@ -857,11 +867,19 @@ struct Pool {
     idle: Mutex<Vec<Idle>>,
     /// True while Redis is unreachable: the outage is logged once, not per operation.
     down: AtomicBool,
+    /// True after a call timed out (a stopped server, a black hole): calls then fail at once
+    /// instead of each waiting out the timeout, until the watch thread's probe gets an
+    /// answer. A refused connection does not set it: that fails fast by itself.
+    hung: AtomicBool,
+    /// Why changes are refused, while Redis runs an evicting memory policy.
+    evicting: Mutex<Option<String>>,
 }
 
 /// What went wrong with a call: Redis could not be reached, or it answered with an error.
 enum Failure {
     Unreachable(RedisError),
+    /// Not tried: an earlier call timed out and no probe has had an answer since.
+    Hung,
     Server(RedisError),
 }
 
@@ -925,6 +943,9 @@ impl Pool {
     }
 
     fn mark_down(&self, e: &RedisError) {
+        if e.is_timeout() {
+            self.hung.store(true, Ordering::Release);
+        }
         if !self.down.swap(true, Ordering::AcqRel) {
             warn!(
                 "Redis at {} is unreachable ({}); vram operations fail with EIO until it answers again",
@@ -940,6 +961,24 @@ impl Pool {
         }
     }
 
+    /// While hung: one PING on a new connection, bounded by the timeout. True once Redis
+    /// answers (the pool is then open again).
+    fn probe(&self) -> bool {
+        let answer = self.connect().and_then(|mut c| {
+            ::redis::cmd("PING").query::<()>(&mut c)?;
+            Ok(c)
+        });
+        match answer {
+            Ok(c) => {
+                self.hung.store(false, Ordering::Release);
+                self.checkin(c);
+                self.mark_up();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Runs `f` on a connection. `retry`: `f` only reads, so it may run again on a fresh
     /// connection when a pooled one turns out broken.
     fn run<T>(
@@ -947,6 +986,9 @@ impl Pool {
         retry: bool,
         mut f: impl FnMut(&mut Connection) -> RedisResult<T>,
     ) -> Result<T, Failure> {
+        if self.hung.load(Ordering::Acquire) {
+            return Err(Failure::Hung);
+        }
         let mut tries = 0;
         loop {
             tries += 1;
@@ -1306,6 +1348,8 @@ impl RedisStore {
             timeout: target.timeout,
             idle: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
+            hung: AtomicBool::new(false),
+            evicting: Mutex::new(None),
         };
         let fail = |e: &RedisError| connect_error(&addr, db, target.timeout, e);
         let mut con = pool.connect().map_err(|e| fail(&e))?;
@@ -1320,28 +1364,31 @@ impl RedisStore {
             .arg("memory")
             .query(&mut con)
             .map_err(|e| fail(&e))?;
-        let field = |text: &str, name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-                .map(|v| v.trim().to_owned())
-        };
-        let major: u32 = field(&server, "redis_version")
+        let major: u32 = info_field(&server, "redis_version")
             .and_then(|v| v.split('.').next()?.parse().ok())
             .unwrap_or(0);
-        let maxmemory: u64 = field(&memory, "maxmemory")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let policy = field(&memory, "maxmemory_policy").unwrap_or_default();
-        let mut warnings = Vec::new();
-        if !policy.is_empty() && policy != "noeviction" {
-            warnings.push(format!(
-                "Redis at {addr} has maxmemory-policy {policy}: when it fills up it evicts keys, \
-                 and with them file data; set it to noeviction (CONFIG SET maxmemory-policy noeviction)"
+        let number = |name: &str| -> u64 {
+            info_field(&memory, name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let policy = info_field(&memory, "maxmemory_policy").unwrap_or_default();
+        if let Some(why) = evicting_policy_error(&addr, &policy) {
+            return Err(format!(
+                "{why}; refusing to mount (fix: redis-cli -h HOST -p PORT CONFIG SET maxmemory-policy noeviction)"
             ));
         }
+        let warnings = Vec::new();
         let keys = Keys::new(&target.prefix);
         let scripts = Scripts::new(major >= 7);
-        let limit = limit.unwrap_or(if maxmemory > 0 { maxmemory } else { u64::MAX });
+        // A finite size even for a Redis without maxmemory: its host's memory (what it can
+        // hold at most), else this host's; tools do arithmetic on statfs and would overflow.
+        let limit = limit.unwrap_or_else(|| {
+            [number("maxmemory"), number("total_system_memory")]
+                .into_iter()
+                .find(|&n| n > 0)
+                .unwrap_or_else(crate::config::physical_ram)
+        });
 
         let meta_exists: bool = ::redis::cmd("EXISTS")
             .arg(keys.meta())
@@ -1411,8 +1458,8 @@ impl RedisStore {
         let (stop, stopped) = mpsc::channel();
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
-            .name("redis-heartbeat".into())
-            .spawn(move || heartbeat(weak, stopped))
+            .name("redis-watch".into())
+            .spawn(move || watch(weak, stopped))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         let (forgotten, to_release) = mpsc::channel::<Ino>();
         let releasing = Arc::new(AtomicU64::new(0));
@@ -1447,6 +1494,24 @@ impl RedisStore {
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
+}
+
+/// One `name:value` field of an INFO answer.
+fn info_field(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_owned())
+}
+
+/// Why a memory policy is unsafe, or None for noeviction. Every other policy drops keys
+/// when Redis fills up: file data (allkeys-*), or this mount's heartbeat (volatile-*).
+fn evicting_policy_error(addr: &str, policy: &str) -> Option<String> {
+    (!policy.is_empty() && policy != "noeviction").then(|| {
+        format!(
+            "Redis at {addr} has maxmemory-policy {policy}: when it fills up it evicts keys, \
+             and with them file data"
+        )
+    })
 }
 
 /// `redis://user:secret@h` → `redis://user:***@h`.
@@ -1487,16 +1552,30 @@ fn foreign_key(con: &mut Connection, keys: &Keys) -> RedisResult<Option<String>>
     Ok(None)
 }
 
-fn heartbeat(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
+/// The mount's background duties: while Redis hangs, probe it often so that the pool opens
+/// again soon after it answers; otherwise refresh the heartbeat, check the memory policy,
+/// and now and then give back dead mounts' opens and collect garbage.
+fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
     let mut beats = 0u32;
+    let mut last_beat = Instant::now();
     loop {
-        match stop.recv_timeout(HEARTBEAT) {
+        match stop.recv_timeout(PROBE_EVERY) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             _ => return,
         }
         let Some(inner) = inner.upgrade() else {
             return;
         };
+        if inner.pool.hung.load(Ordering::Acquire) {
+            if inner.pool.probe() {
+                inner.check_policy();
+            }
+            continue;
+        }
+        if last_beat.elapsed() < HEARTBEAT {
+            continue;
+        }
+        last_beat = Instant::now();
         beats += 1;
         let alive = inner.keys.alive(&inner.sid);
         let sessions = inner.keys.sessions();
@@ -1515,8 +1594,11 @@ fn heartbeat(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
                 .ignore()
                 .query::<()>(c)
         });
-        if r.is_ok() && beats.is_multiple_of(SWEEP_EVERY) {
-            inner.sweep();
+        if r.is_ok() {
+            inner.check_policy();
+            if beats.is_multiple_of(SWEEP_EVERY) {
+                inner.sweep();
+            }
         }
     }
 }
@@ -1537,6 +1619,43 @@ impl Inner {
         time_str(SystemTime::now())
     }
 
+    /// Refuses a change while Redis runs an evicting memory policy.
+    fn writable(&self) -> StoreResult<()> {
+        match &*self.pool.evicting.lock() {
+            Some(why) => Err(StoreError::ReadOnly(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads Redis' memory policy again (it may have been changed under the mount): an
+    /// evicting one turns `vram/` read-only, with one logged error; noeviction lifts that.
+    fn check_policy(&self) {
+        let Ok(text) = self.pool.run(true, |c| {
+            ::redis::cmd("INFO").arg("memory").query::<String>(c)
+        }) else {
+            return;
+        };
+        let policy = info_field(&text, "maxmemory_policy").unwrap_or_default();
+        let mut evicting = self.pool.evicting.lock();
+        match (
+            evicting_policy_error(&self.pool.addr, &policy),
+            evicting.is_some(),
+        ) {
+            (Some(why), false) => {
+                log::error!("{why}; vram/ is read-only until it is noeviction again");
+                *evicting = Some(why);
+            }
+            (None, true) => {
+                info!(
+                    "Redis at {} is on noeviction again; vram/ is writable",
+                    self.pool.addr
+                );
+                *evicting = None;
+            }
+            _ => {}
+        }
+    }
+
     /// Gives back one open (or kernel hold) of this session.
     fn release(&self, ino: Ino) {
         let i = ino.to_string();
@@ -1553,6 +1672,10 @@ impl Inner {
 
     fn fail(&self, f: Failure) -> StoreError {
         match f {
+            Failure::Hung => StoreError::Unavailable(format!(
+                "Redis at {} does not answer (waiting for it to)",
+                self.pool.addr
+            )),
             Failure::Unreachable(e) => StoreError::Unavailable(format!(
                 "Redis at {}: {}",
                 self.pool.addr,
@@ -1750,6 +1873,10 @@ impl RamStore for RedisStore {
             ::redis::cmd("PING").query::<String>(c)?;
             Ok(t.elapsed())
         });
+        if r.is_ok() {
+            // Stats are where a user looks: the policy is checked then too.
+            self.inner.check_policy();
+        }
         Some(r.map_err(|f| self.inner.fail(f).to_string()))
     }
 
@@ -1803,6 +1930,7 @@ impl RamStore for RedisStore {
     }
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
+        self.inner.writable()?;
         let pre = match set.size {
             Some(s) if s > MAX_FILE_SIZE => "EFBIG",
             _ => "",
@@ -1872,6 +2000,7 @@ impl RamStore for RedisStore {
     }
 
     fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
+        self.inner.writable()?;
         check_name(name)?;
         let target: &[u8] = if node.kind == Kind::Symlink {
             node.target
@@ -1906,6 +2035,7 @@ impl RamStore for RedisStore {
     }
 
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr> {
+        self.inner.writable()?;
         check_name(newname)?;
         let nums = [ino.to_string(), newparent.to_string(), Inner::now()];
         let args: [&[u8]; 4] = [
@@ -1919,10 +2049,12 @@ impl RamStore for RedisStore {
     }
 
     fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
+        self.inner.writable()?;
         self.remove(parent, name, false)
     }
 
     fn rmdir(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
+        self.inner.writable()?;
         self.remove(parent, name, true)
     }
 
@@ -1934,6 +2066,7 @@ impl RamStore for RedisStore {
         newname: &OsStr,
         mode: RenameMode,
     ) -> StoreResult<()> {
+        self.inner.writable()?;
         check_name(name)?;
         check_name(newname)?;
         let mode = match mode {
@@ -2044,6 +2177,7 @@ impl RamStore for RedisStore {
     }
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
+        self.inner.writable()?;
         let end = offset.checked_add(data.len() as u64);
         let (pre, end) = match end {
             Some(e) if e <= MAX_FILE_SIZE => ("", e),
@@ -2112,6 +2246,7 @@ impl RamStore for RedisStore {
     }
 
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()> {
+        self.inner.writable()?;
         let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE);
         let pre = match (end, len) {
             (None, _) => "EFBIG",
@@ -2124,6 +2259,10 @@ impl RamStore for RedisStore {
         let keys = &self.inner.keys;
         match mode {
             Falloc::Allocate { keep_size } => {
+                // More than the whole store: refused before the script walks its chunks.
+                if pre.is_empty() && len > self.inner.limit {
+                    return Err(StoreError::NoSpace);
+                }
                 let (first, last, last_len) = if pre.is_empty() {
                     let last = (end - 1) / CHUNK;
                     (offset / CHUNK, last, end - last * CHUNK)
@@ -2203,6 +2342,7 @@ impl RamStore for RedisStore {
     }
 
     fn setxattr(&self, ino: Ino, name: &OsStr, value: &[u8], how: XattrSet) -> StoreResult<()> {
+        self.inner.writable()?;
         if name.is_empty() {
             return Err(StoreError::Invalid);
         }
@@ -2268,6 +2408,7 @@ impl RamStore for RedisStore {
     }
 
     fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()> {
+        self.inner.writable()?;
         let nums = [ino.to_string(), Inner::now()];
         let args: [&[u8]; 3] = [nums[0].as_bytes(), name.as_bytes(), nums[1].as_bytes()];
         self.inner

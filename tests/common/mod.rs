@@ -670,3 +670,61 @@ pub fn assert_one_line_error(out: &Outcome, args: &[&str], key: &str) -> String 
     );
     lines[0].to_owned()
 }
+
+/// `stats` through the control file, as `mavfsctl stats --json` would ask: the `result`.
+pub fn ctl_stats(mnt: &Path) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(mnt.join(".mavfs-ctl"))
+        .expect("open the control file");
+    f.write_all(b"{\"v\":1,\"op\":\"stats\"}\n")
+        .expect("write a stats request");
+    let mut text = String::new();
+    f.read_to_string(&mut text).expect("read the answer");
+    let last = text.lines().last().unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("answer {last:?}: {e}"));
+    assert_eq!(v["state"], "done", "{v}");
+    v["result"].clone()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Tier {
+    Vram,
+    Vdisk,
+}
+
+/// `both_tiers!(name)` (or `both_tiers!(name, "--mount-arg", ...)`) makes the tests
+/// `name::vram`, `name::vram_redis` (on a redis-server of its own) and `name::vdisk`, each
+/// calling `name(mount, tier dir, tier)` on a fresh mount.
+#[allow(unused_macros)]
+macro_rules! both_tiers {
+    ($name:ident $(, $arg:expr)*) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn vram() {
+                let m = TestMount::with_args(&[$($arg),*]);
+                super::$name(&m, &m.vram(), Tier::Vram);
+            }
+
+            #[test]
+            fn vdisk() {
+                let m = TestMount::with_args(&[$($arg),*]);
+                super::$name(&m, &m.vdisk(), Tier::Vdisk);
+            }
+
+            #[test]
+            fn vram_redis() {
+                let server = RedisServer::start();
+                let m = TestMount::with_redis(&server, &[$($arg),*]);
+                super::$name(&m, &m.vram(), Tier::Vram);
+                // The mount goes before its server.
+                drop(m);
+            }
+        }
+    };
+}

@@ -1,0 +1,248 @@
+//! What a hostile or unlucky user can throw at a mount: extreme offsets and sizes, unbounded
+//! extended attributes. Each must end in a clear errno, never a dead daemon or lost data.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+const MIB: u64 = 1 << 20;
+
+/// The daemon's resident memory, in bytes.
+fn rss(m: &TestMount) -> u64 {
+    let pid = m.daemon_pid().expect("daemon pid");
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+fn fallocate(f: &File, mode: i32, offset: u64, len: u64) -> i32 {
+    let r = unsafe { libc::fallocate(f.as_raw_fd(), mode, offset as i64, len as i64) };
+    if r == 0 {
+        0
+    } else {
+        std::io::Error::last_os_error().raw_os_error().unwrap()
+    }
+}
+
+/// A 1-byte write at `offset`: 0 if it landed (and reads back), else its errno (EFBIG only).
+fn write_far(f: &File, offset: u64) -> i32 {
+    match f.write_at(b"x", offset) {
+        Ok(1) => {
+            let mut b = [0u8; 1];
+            assert_eq!(f.read_at(&mut b, offset).unwrap(), 1, "read at {offset}");
+            assert_eq!(&b, b"x", "the byte at {offset}");
+            assert_eq!(f.metadata().unwrap().len(), offset + 1);
+            0
+        }
+        Ok(n) => panic!("short write of {n} at {offset}"),
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap();
+            assert_eq!(errno, libc::EFBIG, "write at {offset}: {e}");
+            errno
+        }
+    }
+}
+
+fn huge_offsets_cost_what_they_hold(m: &TestMount, dir: &Path, tier: Tier) {
+    let path = dir.join("sparse");
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    let rss0 = rss(m);
+    let landed44 = write_far(&f, 1 << 44);
+    let rss44 = rss(m);
+    let landed62 = write_far(&f, 1 << 62);
+    let rss62 = rss(m);
+    // vram holds any offset the kernel allows, as tmpfs does; the host decides for vdisk.
+    if tier == Tier::Vram {
+        assert_eq!((landed44, landed62), (0, 0));
+        assert_eq!(f.metadata().unwrap().len(), (1 << 62) + 1);
+    }
+    // The daemon is alive and the tier answers.
+    assert!(fs::metadata(dir).unwrap().is_dir());
+    fs::write(dir.join("after"), b"alive").unwrap();
+    assert_eq!(fs::read(dir.join("after")).unwrap(), b"alive");
+    // A byte far away costs a chunk, not a table sized by its offset.
+    assert!(
+        rss44 < rss0 + 64 * MIB && rss62 < rss0 + 64 * MIB,
+        "daemon RSS {rss0} -> {rss44} (2^44) -> {rss62} (2^62)"
+    );
+    // A hole reads as zeros, and `du` counts what is held.
+    if f.metadata().unwrap().len() > 1 << 40 {
+        let mut b = [1u8; 16];
+        assert_eq!(f.read_at(&mut b, 1 << 40).unwrap(), 16);
+        assert_eq!(b, [0u8; 16]);
+    }
+    if tier == Tier::Vram {
+        use std::os::unix::fs::MetadataExt;
+        assert!(f.metadata().unwrap().blocks() * 512 <= 4 * MIB);
+    }
+
+    // Reserving more than the tier holds is refused at once, not attempted chunk by chunk.
+    let e = fallocate(&f, 0, 0, 1 << 60);
+    assert!(
+        e == libc::ENOSPC || e == libc::EFBIG,
+        "fallocate of 2^60 bytes: errno {e}"
+    );
+    let e = fallocate(&f, 0, (1 << 62) - MIB, 4096);
+    assert!(
+        e == 0 || e == libc::EFBIG || e == libc::ENOSPC,
+        "fallocate at 2^62: errno {e}"
+    );
+    // At the largest offset: refused (the kernel's EINVAL for an end past it, or EFBIG).
+    let e = f.write_at(b"xy", i64::MAX as u64 - 1).unwrap_err();
+    assert!(
+        matches!(e.raw_os_error(), Some(libc::EFBIG | libc::EINVAL)),
+        "write at the end of the range: {e}"
+    );
+    // copy_file_range to a far offset: lands or EFBIG.
+    let src = dir.join("src");
+    fs::write(&src, b"copied").unwrap();
+    let s = File::open(&src).unwrap();
+    let mut off_in: i64 = 0;
+    let mut off_out: i64 = 1 << 62;
+    let n = unsafe {
+        libc::copy_file_range(
+            s.as_raw_fd(),
+            &mut off_in,
+            f.as_raw_fd(),
+            &mut off_out,
+            6,
+            0,
+        )
+    };
+    if n < 0 {
+        let e = std::io::Error::last_os_error().raw_os_error().unwrap();
+        assert!(e == libc::EFBIG || e == libc::EXDEV, "copy_file_range: {e}");
+    } else {
+        let mut b = [0u8; 6];
+        f.read_at(&mut b, 1 << 62).unwrap();
+        assert_eq!(&b[..n as usize], &b"copied"[..n as usize]);
+    }
+
+    // Truncating it all away gives everything back; statfs stays true.
+    f.set_len(0).unwrap();
+    drop(f);
+    let st = statvfs(dir);
+    assert!(st.f_bfree <= st.f_blocks && st.f_bavail <= st.f_blocks);
+    if tier == Tier::Vram {
+        let used = (st.f_blocks - st.f_bfree) * st.f_frsize;
+        assert!(used < 16 * MIB, "{used} bytes still in use");
+    }
+    fs::remove_file(&path).unwrap();
+}
+both_tiers!(huge_offsets_cost_what_they_hold);
+
+fn set_xattr(p: &Path, name: &str, value: &[u8]) -> i32 {
+    let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+    let n = CString::new(name).unwrap();
+    let r = unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    if r == 0 {
+        0
+    } else {
+        std::io::Error::last_os_error().raw_os_error().unwrap()
+    }
+}
+
+/// `listxattr` into a 64 KiB buffer (XATTR_LIST_MAX): the names, or the errno.
+fn list_xattrs(p: &Path) -> Result<Vec<String>, i32> {
+    let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = unsafe { libc::listxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
+    }
+    Ok(buf[..n as usize]
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect())
+}
+
+fn xattrs_are_bounded_and_stay_listable(_m: &TestMount, dir: &Path, tier: Tier) {
+    let p = dir.join("tagged");
+    fs::write(&p, b"x").unwrap();
+    // A value past XATTR_SIZE_MAX never reaches the store.
+    assert_eq!(
+        set_xattr(&p, "user.big", &vec![7u8; 64 * 1024 + 1]),
+        libc::E2BIG
+    );
+    assert_eq!(set_xattr(&p, "user.max", &vec![7u8; 4000]), 0);
+    // Names until the store says no: it must be ENOSPC, and every name set must still fit
+    // one listxattr answer.
+    let mut set = vec!["user.max".to_string()];
+    let mut refused = 0;
+    for i in 0..2000 {
+        let name = format!("user.{i:05}.{}", "n".repeat(180));
+        match set_xattr(&p, &name, b"v") {
+            0 => set.push(name),
+            e => {
+                refused = e;
+                break;
+            }
+        }
+    }
+    assert_eq!(refused, libc::ENOSPC, "after {} names", set.len());
+    let listed = list_xattrs(&p).expect("listxattr after the limit");
+    for n in &set {
+        assert!(listed.contains(n), "{n} not listed");
+    }
+    if tier == Tier::Vram {
+        // The whole list, not one block of the host's, is the bound on vram.
+        let bytes: usize = set.iter().map(|n| n.len() + 1).sum();
+        assert!(bytes > 60 * 1024, "only {bytes} bytes of names fit");
+    }
+    // Removing one makes room again; the file's data is untouched.
+    let last = set.pop().unwrap();
+    let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+    let n = CString::new(last.clone()).unwrap();
+    assert_eq!(unsafe { libc::removexattr(c.as_ptr(), n.as_ptr()) }, 0);
+    assert_eq!(set_xattr(&p, &last, b"again"), 0);
+    assert_eq!(fs::read(&p).unwrap(), b"x");
+}
+both_tiers!(xattrs_are_bounded_and_stay_listable);
+
+#[test]
+fn statfs_of_redis_without_maxmemory_is_finite() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let st = statvfs(&m.vram());
+    let size = st.f_blocks * st.f_frsize;
+    let mut con = server.connection();
+    let info: String = redis::cmd("INFO").arg("memory").query(&mut con).unwrap();
+    let host: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("total_system_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(
+        size > 0 && size <= host,
+        "size {size}, Redis host memory {host}"
+    );
+    assert!(st.f_bavail <= st.f_blocks);
+    // `df` does arithmetic on these: sum of sizes of many such mounts must not overflow.
+    assert!(size.checked_mul(1024).is_some());
+}
