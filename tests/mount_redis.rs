@@ -452,6 +452,62 @@ fn outage_fails_with_eio_and_the_mount_recovers() {
 }
 
 #[test]
+fn a_hung_redis_fails_fast_and_the_mount_recovers_by_itself() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &["--redis-timeout", "2"]);
+    let v = m.vram();
+    fs::write(v.join("before"), b"kept").unwrap();
+    let pid = server.pid().unwrap();
+    // A hung host: the socket accepts, nothing answers.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let start = Instant::now();
+    assert_eq!(err(fs::metadata(v.join("first"))), libc::EIO);
+    let first = start.elapsed();
+    assert!(first < Duration::from_secs(3), "first EIO after {first:?}");
+    // Eight at once do not queue behind each other: each fails within the timeout.
+    let start = Instant::now();
+    let errs: Vec<i32> = thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|i| {
+                let p = v.join(format!("par{i}"));
+                s.spawn(move || err(fs::write(p, b"x")))
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let par = start.elapsed();
+    assert!(errs.iter().all(|&e| e == libc::EIO), "{errs:?}");
+    assert!(par < Duration::from_secs(3), "8 parallel ops took {par:?}");
+    let start = Instant::now();
+    assert_eq!(err(fs::metadata(v.join("again"))), libc::EIO);
+    let stat_hung = start.elapsed();
+    // The other tier and the control file keep answering.
+    fs::write(m.vdisk().join("still"), b"disk").unwrap();
+    let st = ctl_stats(m.mnt());
+    assert!(st["backend_state"].as_str().is_some(), "{st}");
+
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let back = within(Duration::from_secs(10), || {
+        fs::write(v.join("after"), b"again").is_ok()
+    });
+    assert!(back.is_some(), "vram did not come back after Redis did");
+    let start = Instant::now();
+    assert_eq!(fs::read(v.join("before")).unwrap(), b"kept");
+    let stat_back = start.elapsed();
+    assert_eq!(fs::read(v.join("after")).unwrap(), b"again");
+    // A write that failed was not applied later as well (nothing is sent twice): each
+    // parallel file exists at most once, whole.
+    for i in 0..8 {
+        if let Ok(d) = fs::read(v.join(format!("par{i}"))) {
+            assert!(d.is_empty() || d == b"x", "par{i}: {d:?}");
+        }
+    }
+    eprintln!(
+        "stat while hung: first {first:?}, then {stat_hung:?}; read once back: {stat_back:?}"
+    );
+}
+
+#[test]
 fn big_file_round_trips_with_its_checksum() {
     let mb: usize = std::env::var("MAVFS_BIG_FILE_MB")
         .ok()

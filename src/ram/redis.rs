@@ -67,6 +67,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 /// A pooled connection idle for longer than this is checked with PING before use.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// The least a reply of a pipeline may be waited for (see `Pool::run_replies`).
+const MIN_READ_TIMEOUT: Duration = Duration::from_millis(100);
 const MAX_IDLE: usize = 32;
 /// How often a mount refreshes its heartbeat; the heartbeat key lives four times as long.
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -853,8 +855,14 @@ impl Scripts {
 // Connections
 
 struct Idle {
-    con: Connection,
+    con: Con,
     since: Instant,
+}
+
+/// A connection and the read timeout its socket has now.
+struct Con {
+    con: Connection,
+    read_timeout: Duration,
 }
 
 /// A few connections, each used by one call at a time. Broken ones are dropped; a new one is
@@ -883,6 +891,11 @@ enum Failure {
     Server(RedisError),
 }
 
+/// The replies a pipeline reads: one per command, two more for MULTI and EXEC.
+fn replies(p: &::redis::Pipeline) -> usize {
+    p.len() + if p.is_transaction() { 2 } else { 0 }
+}
+
 fn is_connection_error(e: &RedisError) -> bool {
     e.is_io_error()
         || e.is_timeout()
@@ -909,17 +922,30 @@ impl Pool {
         Ok(con)
     }
 
+    fn connect_con(&self) -> RedisResult<Con> {
+        self.connect().map(|con| Con {
+            con,
+            read_timeout: self.timeout,
+        })
+    }
+
     /// A connection: an idle one (checked with PING if it idled long), else a new one.
-    fn checkout(&self) -> Result<(Connection, bool), RedisError> {
+    fn checkout(&self) -> Result<(Con, bool), RedisError> {
         loop {
             let idle = self.idle.lock().pop();
             let Some(mut idle) = idle else {
-                return self.connect().map(|c| (c, false));
+                return self.connect_con().map(|c| (c, false));
             };
             if idle.since.elapsed() < IDLE_CHECK {
                 return Ok((idle.con, true));
             }
-            match ::redis::cmd("PING").query::<()>(&mut idle.con) {
+            if idle.con.read_timeout != self.timeout {
+                if idle.con.con.set_read_timeout(Some(self.timeout)).is_err() {
+                    continue;
+                }
+                idle.con.read_timeout = self.timeout;
+            }
+            match ::redis::cmd("PING").query::<()>(&mut idle.con.con) {
                 Ok(()) => return Ok((idle.con, true)),
                 // A hung server: do not wait on every idle connection in turn.
                 Err(e) if e.is_timeout() => {
@@ -932,7 +958,7 @@ impl Pool {
         }
     }
 
-    fn checkin(&self, con: Connection) {
+    fn checkin(&self, con: Con) {
         let mut idle = self.idle.lock();
         if idle.len() < MAX_IDLE {
             idle.push(Idle {
@@ -964,8 +990,8 @@ impl Pool {
     /// While hung: one PING on a new connection, bounded by the timeout. True once Redis
     /// answers (the pool is then open again).
     fn probe(&self) -> bool {
-        let answer = self.connect().and_then(|mut c| {
-            ::redis::cmd("PING").query::<()>(&mut c)?;
+        let answer = self.connect_con().and_then(|mut c| {
+            ::redis::cmd("PING").query::<()>(&mut c.con)?;
             Ok(c)
         });
         match answer {
@@ -979,33 +1005,59 @@ impl Pool {
         }
     }
 
-    /// Runs `f` on a connection. `retry`: `f` only reads, so it may run again on a fresh
-    /// connection when a pooled one turns out broken.
+    /// Runs `f` (one command or script: one reply) on a connection; see `run_replies`.
     fn run<T>(
         &self,
         retry: bool,
+        f: impl FnMut(&mut Connection) -> RedisResult<T>,
+    ) -> Result<T, Failure> {
+        self.run_replies(retry, 1, f)
+    }
+
+    /// Runs `f`, which reads `replies` answers, on a connection. `retry`: `f` only reads, so
+    /// it may run again on a fresh connection when a pooled one turns out broken. The client
+    /// waits out its read timeout once per reply, even after the first timed out, so each
+    /// reply gets its share of the timeout: a hung server costs one timeout in all.
+    fn run_replies<T>(
+        &self,
+        retry: bool,
+        replies: usize,
         mut f: impl FnMut(&mut Connection) -> RedisResult<T>,
     ) -> Result<T, Failure> {
         if self.hung.load(Ordering::Acquire) {
             return Err(Failure::Hung);
         }
         let mut tries = 0;
+        let t0 = Instant::now();
         loop {
             tries += 1;
             let (mut con, reused) = match self.checkout() {
                 Ok(c) => c,
                 Err(e) => {
+                    debug!("checkout failed after {:?}: {e:?}", t0.elapsed());
                     self.mark_down(&e);
                     return Err(Failure::Unreachable(e));
                 }
             };
-            match f(&mut con) {
+            let share = (self.timeout / replies.max(1) as u32).max(MIN_READ_TIMEOUT);
+            if con.read_timeout != share {
+                if let Err(e) = con.con.set_read_timeout(Some(share)) {
+                    self.mark_down(&e);
+                    return Err(Failure::Unreachable(e));
+                }
+                con.read_timeout = share;
+            }
+            match f(&mut con.con) {
                 Ok(v) => {
                     self.checkin(con);
                     self.mark_up();
                     return Ok(v);
                 }
                 Err(e) if is_connection_error(&e) => {
+                    debug!(
+                        "redis call failed after {:?}: {e:?} (replies {replies})",
+                        t0.elapsed()
+                    );
                     drop(con);
                     if retry && reused && tries == 1 && !e.is_timeout() {
                         continue;
@@ -1337,8 +1389,13 @@ impl RedisStore {
         gid: u32,
     ) -> Result<RedisStore, String> {
         check_prefix(&target.prefix)?;
-        let client = ::redis::Client::open(target.url.as_str())
-            .map_err(|e| format!("invalid --redis-url '{}': {e}", redact(&target.url)))?;
+        let bad_url = |e: RedisError| format!("invalid --redis-url '{}': {e}", redact(&target.url));
+        let info = ::redis::IntoConnectionInfo::into_connection_info(target.url.as_str())
+            .map_err(bad_url)?;
+        // No CLIENT SETINFO at connect: two more replies to wait for, each up to the timeout,
+        // when a server hangs (a reconnect must fail within one timeout).
+        let settings = info.redis_settings().clone().set_skip_set_lib_name();
+        let client = ::redis::Client::open(info.set_redis_settings(settings)).map_err(bad_url)?;
         let info = client.get_connection_info();
         let addr = info.addr().to_string();
         let db = info.redis_settings().db();
@@ -1441,7 +1498,10 @@ impl RedisStore {
             .ignore()
             .query::<()>(&mut con)
             .map_err(|e| fail(&e))?;
-        pool.checkin(con);
+        pool.checkin(Con {
+            con,
+            read_timeout: target.timeout,
+        });
 
         let inner = Arc::new(Inner {
             pool,
@@ -1719,7 +1779,7 @@ impl Inner {
 
     fn pipe(&self, read_only: bool, p: &::redis::Pipeline) -> StoreResult<Vec<Value>> {
         self.pool
-            .run(read_only, |c| p.query::<Vec<Value>>(c))
+            .run_replies(read_only, replies(p), |c| p.query::<Vec<Value>>(c))
             .map_err(|e| self.fail(e))
     }
 
@@ -1736,7 +1796,10 @@ impl Inner {
                 p.cmd("DEL").arg(self.keys.gc_chunk(m)).ignore();
             }
             p.cmd("SREM").arg(self.keys.gc()).arg(part).ignore();
-            if let Err(e) = self.pool.run(false, |c| p.query::<()>(c)) {
+            if let Err(e) = self
+                .pool
+                .run_replies(false, replies(&p), |c| p.query::<()>(c))
+            {
                 debug!("deleting chunks: {}", self.fail(e));
                 return;
             }
@@ -1771,7 +1834,10 @@ impl Inner {
                     for m in &members {
                         p.cmd("DEL").arg(self.keys.gc_chunk(m)).ignore();
                     }
-                    if let Err(e) = self.pool.run(false, |c| p.query::<()>(c)) {
+                    if let Err(e) = self
+                        .pool
+                        .run_replies(false, replies(&p), |c| p.query::<()>(c))
+                    {
                         debug!("collecting chunks: {}", self.fail(e));
                         return;
                     }
@@ -1812,7 +1878,8 @@ impl Inner {
                 p.cmd("SETRANGE").arg(&key).arg(from).arg(piece).ignore();
             }
         }
-        self.pool.run(false, |c| p.query::<()>(c))
+        self.pool
+            .run_replies(false, replies(&p), |c| p.query::<()>(c))
     }
 
     /// Undoes a write's reservation after Redis refused its bytes.
@@ -1831,7 +1898,9 @@ impl Inner {
                 for idx in array(&v).iter().filter_map(number) {
                     p.cmd("DEL").arg(self.keys.chunk(ino, idx)).ignore();
                 }
-                let _ = self.pool.run(false, |c| p.query::<()>(c));
+                let _ = self
+                    .pool
+                    .run_replies(false, replies(&p), |c| p.query::<()>(c));
             }
             Err(e) => warn!("undoing a refused write on inode {ino}: {e}"),
         }
