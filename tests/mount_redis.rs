@@ -315,7 +315,7 @@ fn keys_follow_the_documented_layout() {
         .arg("format")
         .query(&mut con)
         .unwrap();
-    assert_eq!(fmt, "mavfs-vram-1");
+    assert_eq!(fmt, "mavfs-vram-2");
     let entry: String = redis::cmd("HGET")
         .arg("{mavfs}:d:1")
         .arg("f")
@@ -328,12 +328,33 @@ fn keys_follow_the_documented_layout() {
         .query(&mut con)
         .unwrap();
     assert_eq!(size, MIB as u64 + 1);
-    for idx in 0..2 {
-        let len: u64 = redis::cmd("STRLEN")
-            .arg(format!("mavfs:c:{ino}:{idx}"))
+    // Each chunk: its length, then slices `sid:pos:n:soff` that are disjoint, inside the
+    // chunk, and backed by slice strings long enough.
+    for idx in 0..2u64 {
+        let chunk: String = redis::cmd("HGET")
+            .arg(format!("{{mavfs}}:l:{ino}"))
+            .arg(idx)
             .query(&mut con)
             .unwrap();
-        assert_eq!(len, if idx == 0 { MIB as u64 } else { 1 });
+        let mut parts = chunk.split('|');
+        let len: u64 = parts.next().unwrap().parse().unwrap();
+        assert_eq!(len, if idx == 0 { MIB as u64 } else { 1 }, "{chunk}");
+        let mut covered = 0;
+        for s in parts {
+            let n: Vec<u64> = s.split(':').map(|x| x.parse().unwrap()).collect();
+            let (sid, pos, len_s, soff) = (n[0], n[1], n[2], n[3]);
+            assert!(pos + len_s <= len, "{chunk}");
+            let have: u64 = redis::cmd("STRLEN")
+                .arg(format!("mavfs:s:{sid}"))
+                .query(&mut con)
+                .unwrap();
+            assert!(
+                soff + len_s <= have,
+                "slice {sid} holds {have} bytes: {chunk}"
+            );
+            covered += len_s;
+        }
+        assert_eq!(covered, len, "every byte written lies in a slice: {chunk}");
     }
     let used: u64 = redis::cmd("HGET")
         .arg("{mavfs}:meta")
@@ -341,19 +362,16 @@ fn keys_follow_the_documented_layout() {
         .query(&mut con)
         .unwrap();
     assert_eq!(used, MIB as u64 + 1);
-    // Unlink frees the chunks once the kernel has forgotten the inode (it holds it until
+    // Unlink frees the slices once the kernel has forgotten the inode (it holds it until
     // then, and sends FORGET soon after the last reference goes).
     fs::remove_file(m.vram().join("f")).unwrap();
     let end = Instant::now() + Duration::from_secs(10);
     loop {
-        let left: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("mavfs:c:{ino}:*"))
-            .query(&mut con)
-            .unwrap();
+        let left: Vec<String> = redis::cmd("KEYS").arg("mavfs:s:*").query(&mut con).unwrap();
         if left.is_empty() {
             break;
         }
-        assert!(Instant::now() < end, "chunks left after unlink: {left:?}");
+        assert!(Instant::now() < end, "slices left after unlink: {left:?}");
         thread::sleep(Duration::from_millis(50));
     }
 }
@@ -790,11 +808,13 @@ fn opens_of_a_killed_mount_are_given_back() {
     redis::cmd("DEL").arg(&alive).query::<()>(&mut con).unwrap();
     let m = TestMount::with_redis(&server, &[]);
     assert_eq!(used(&mut con), 1000, "the orphan's bytes are given back");
-    let chunks: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("mavfs:c:{orphan_ino}:*"))
-        .query(&mut con)
-        .unwrap();
-    assert!(chunks.is_empty(), "{chunks:?}");
+    // Only `keep`'s slices are left: 1,000 bytes of slice strings in all.
+    let slices: Vec<String> = redis::cmd("KEYS").arg("mavfs:s:*").query(&mut con).unwrap();
+    let mut held = 0;
+    for k in &slices {
+        held += redis::cmd("STRLEN").arg(k).query::<u64>(&mut con).unwrap();
+    }
+    assert_eq!(held, 1000, "slices left: {slices:?}");
     let inode: u64 = redis::cmd("EXISTS")
         .arg(format!("{{mavfs}}:i:{orphan_ino}"))
         .arg(format!("{{mavfs}}:l:{orphan_ino}"))
@@ -802,4 +822,41 @@ fn opens_of_a_killed_mount_are_given_back() {
         .unwrap();
     assert_eq!(inode, 0);
     assert_eq!(fs::read(m.vram().join("keep")).unwrap(), vec![1u8; 1000]);
+}
+
+#[test]
+fn a_chunk_cut_by_small_writes_is_compacted_and_keeps_its_bytes() {
+    let m = TestMount::redis();
+    let path = m.vram().join("frag");
+    let f = File::create(&path).unwrap();
+    let mut want = vec![0u8; 199 * 3000 + 10];
+    for i in 0..200usize {
+        let piece = [(i % 250) as u8 + 1; 10];
+        std::os::unix::fs::FileExt::write_all_at(&f, &piece, (i * 3000) as u64).unwrap();
+        want[i * 3000..i * 3000 + 10].copy_from_slice(&piece);
+    }
+    drop(f);
+    let ino = fs::metadata(&path).unwrap().ino() & ((1 << 60) - 1);
+    let mut con = m.redis_server().unwrap().connection();
+    let slices = |con: &mut redis::Connection| -> usize {
+        let chunk: String = redis::cmd("HGET")
+            .arg(format!("{{mavfs}}:l:{ino}"))
+            .arg(0)
+            .query(con)
+            .unwrap();
+        chunk.matches('|').count()
+    };
+    let compacted = within(Duration::from_secs(10), || slices(&mut con) <= 32);
+    assert!(compacted.is_some(), "still {} slices", slices(&mut con));
+    assert!(
+        fs::read(&path).unwrap() == want,
+        "bytes changed by compaction"
+    );
+    // The slices it replaced are deleted: what is left is about one chunk's worth.
+    let keys: Vec<String> = redis::cmd("KEYS").arg("mavfs:s:*").query(&mut con).unwrap();
+    let gone = within(Duration::from_secs(10), || {
+        let keys: Vec<String> = redis::cmd("KEYS").arg("mavfs:s:*").query(&mut con).unwrap();
+        keys.len() <= 33
+    });
+    assert!(gone.is_some(), "{} slice keys left", keys.len());
 }

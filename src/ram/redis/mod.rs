@@ -3,33 +3,38 @@
 //!
 //! Key layout under the prefix `P` (default `mavfs`). Metadata keys carry the hash tag `{P}`,
 //! so one prefix's metadata lives in one Redis Cluster slot and a Lua script may touch all of
-//! it; chunk keys carry no tag, so file data spreads over a cluster.
+//! it; slice keys carry no tag, so file data spreads over a cluster.
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `{P}:meta` | hash | `format` (`mavfs-vram-1`), `next_ino`, `used` (bytes), `files`, `dirs`, `next_session` |
+//! | `{P}:meta` | hash | `format` (`mavfs-vram-2`), `next_ino`, `next_slice`, `used` (bytes), `files`, `dirs`, `next_session` |
 //! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (`secs.nanos`), `o` open count; a dir adds `p` parent and `c` next cookie; a symlink `t` target |
 //! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>` |
 //! | `{P}:dc:<ino>` | sorted set | the same names scored by cookie, for paged readdir |
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
-//! | `{P}:l:<ino>` | hash | chunk index → bytes of that chunk in use (a file's allocation map) |
-//! | `{P}:gc` | set | `<ino>:<idx>` of chunks to delete |
+//! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk: index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
+//! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
 //! | `{P}:sessions`, `{P}:alive:<sid>`, `{P}:s:<sid>` | set, string (TTL), hash | mounts, their heartbeat, their open count per inode |
-//! | `P:c:<ino>:<idx>` | string | bytes `[idx·1 MiB, (idx+1)·1 MiB)` of a file |
+//! | `P:s:<sid>` | string | a slice: the bytes of one write into one chunk |
 //!
 //! Invariants:
 //! - every metadata change (create, link, unlink, rmdir, rename, setattr, open, release, the
-//!   space reservation of a write) is one Lua script: atomic and one round trip. A script
-//!   checks everything before its first write, so a refusal changes nothing.
-//! - `{P}:l` is the truth about file data: bytes of a chunk string past the length recorded
-//!   there are garbage nobody reads. Whoever raises a chunk's recorded length from `L` makes
-//!   the bytes from `L` up read as zeros (by writing them, or deleting a chunk recorded as
-//!   empty), so garbage never shows.
-//! - a write reserves its growth in `{P}:meta` `used` (and records the new lengths) before
-//!   its bytes are sent; when the data cannot be stored (Redis OOM) the reservation is undone.
-//! - scripts never delete chunks (they live outside the slot): they list them in `{P}:gc` and
-//!   the caller deletes them after, so a crash leaves garbage to collect, never a half-made
-//!   rename or create. Leftovers are collected at mount and every minute.
+//!   publication of a write) is one Lua script: atomic and one round trip. A script checks
+//!   everything before its first write, so a refusal changes nothing.
+//! - file data is in slices, written once and never changed: a chunk holds bytes `[0, len)`;
+//!   bytes `[pos, pos+n)` of it are bytes `[soff, soff+n)` of slice `sid`; the slices of a
+//!   chunk are disjoint, and bytes none covers read as zeros. A write sends its pieces as new
+//!   slices, then the write script (same round trip, after them) checks they landed and
+//!   publishes them, cutting what they cover out of the older slices. So a write is atomic
+//!   against every other operation on the file, from any thread or mount, and a refused write
+//!   (Redis out of memory) publishes nothing. On a cluster the slices live in other slots than
+//!   the script's keys; there they are sent first and the script publishes them after.
+//! - a read takes the chunk list and the slices' bytes in one script, so it never sees half a
+//!   write (on one server, where the slices are local to the script).
+//! - slice ids come from `next_slice` and are never reused; a slice no chunk names goes to
+//!   `{P}:gc` in the same script that unnames it, and is deleted after (by the janitor thread,
+//!   else by the sweep at mount and every minute). A chunk cut into more than `COMPACT_AT`
+//!   slices is rewritten as one, if it did not change meanwhile.
 //! - inode numbers come from `next_ino`, so every mount agrees on them; they are never reused.
 //!
 //! Open files: `o` counts the opens of all mounts; an inode with no links lives until it is 0.
@@ -42,7 +47,7 @@
 //! opens given back meanwhile; a truncate racing with a write to the same file from another
 //! mount may lose that write (only close-to-open consistency is promised across mounts).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -59,7 +64,7 @@ use crate::sync::Mutex;
 /// Size of one data chunk, as MemoryStore's.
 pub const CHUNK: u64 = 1 << 20;
 /// The data format this code reads and writes; another value under a prefix is refused.
-pub const FORMAT: &str = "mavfs-vram-1";
+pub const FORMAT: &str = "mavfs-vram-2";
 /// Default prefix of every key.
 pub const DEFAULT_PREFIX: &str = "mavfs";
 /// Default connect/read/write timeout.
@@ -76,6 +81,10 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Every this many heartbeats, dead mounts' opens are given back and garbage is collected.
 const SWEEP_EVERY: u32 = 4;
+/// Slice ids a mount takes from `{P}:meta` at once.
+const SID_BATCH: u64 = 1024;
+/// A chunk in more slices than this is rewritten as one (by the janitor thread).
+const COMPACT_AT: u64 = 32;
 
 /// Where the store lives: a validated URL, the key prefix and the timeout.
 #[derive(Debug, Clone)]
@@ -153,14 +162,14 @@ impl Keys {
     fn sessions(&self) -> String {
         format!("{}:sessions", self.tag)
     }
-    fn chunk(&self, ino: Ino, idx: u64) -> String {
-        format!("{}:c:{ino}:{idx}", self.plain)
+    fn slice(&self, sid: u64) -> String {
+        format!("{}:s:{sid}", self.plain)
     }
-    /// A chunk key from a `{P}:gc` member (`<ino>:<idx>`).
-    fn gc_chunk(&self, member: &[u8]) -> Vec<u8> {
+    /// A slice key from a `{P}:gc` member (a slice id).
+    fn gc_slice(&self, member: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(self.plain.len() + 3 + member.len());
         k.extend_from_slice(self.plain.as_bytes());
-        k.extend_from_slice(b":c:");
+        k.extend_from_slice(b":s:");
         k.extend_from_slice(member);
         k
     }
@@ -181,609 +190,75 @@ impl Keys {
 // Lua. Every script gets KEYS[1] = `{P}:meta` and builds the other `{P}` keys from it.
 
 /// Helpers prepended to every script.
-const PRELUDE: &str = r#"
-local META = KEYS[1]
-local T = string.sub(META, 1, -6)
-local CHUNK = 1048576
-local function key(kind, n) return T .. ':' .. kind .. ':' .. n end
-local function fail(code) error({err = code}) end
--- kind and size of the regular file `ino`, or fail as a data operation on it must;
--- `err` is an error decided by the caller once the inode is known to exist ('' if none)
-local function file_of(ino, err)
-  local f = redis.call('HMGET', key('i', ino), 'k', 's')
-  if not f[1] then fail('ENOENT') end
-  if err ~= '' then fail(err) end
-  if f[1] == 'd' then fail('EISDIR') end
-  if f[1] ~= 'f' then fail('EINVAL') end
-  return f
-end
--- a > b for decimal strings without leading zeros, exact at any size
-local function dgt(a, b)
-  if #a ~= #b then return #a > #b end
-  return a > b
-end
-local function hmget(k, fields)
-  local out = {}
-  local i = 1
-  while i <= #fields do
-    local j = math.min(i + 999, #fields)
-    local part = redis.call('HMGET', k, unpack(fields, i, j))
-    for m = 1, #part do out[i + m - 1] = part[m] end
-    i = j + 1
-  end
-  return out
-end
-local function attr(ino)
-  local a = redis.call('HGETALL', key('i', ino))
-  if #a == 0 then return a end
-  a[#a + 1] = 'ino'
-  a[#a + 1] = tostring(ino)
-  for j = 1, #a, 2 do
-    if a[j] == 'k' then
-      if a[j + 1] == 'd' then
-        a[#a + 1] = 'ne'
-        a[#a + 1] = tostring(redis.call('HLEN', key('d', ino)))
-      end
-      break
-    end
-  end
-  return a
-end
-local function room(bytes, limit)
-  if bytes > 0 then
-    local used = tonumber(redis.call('HGET', META, 'used') or '0')
-    if used + bytes > tonumber(limit) then fail('ENOSPC') end
-  end
-end
-local function charge(ino, bytes, field)
-  if bytes ~= 0 then
-    redis.call('HINCRBY', META, 'used', bytes)
-    redis.call('HINCRBY', key('i', ino), field, bytes)
-  end
-end
--- drops an inode without links or opens; its chunks go to the gc set and to `gc`
-local function reap(ino, gc)
-  local f = redis.call('HMGET', key('i', ino), 'k', 'a', 'xb', 's')
-  if not f[1] then return end
-  local free = tonumber(f[2] or '0') + tonumber(f[3] or '0')
-  if f[1] == 'l' then free = free + tonumber(f[4] or '0') end
-  if free ~= 0 then redis.call('HINCRBY', META, 'used', -free) end
-  redis.call('HINCRBY', META, f[1] == 'd' and 'dirs' or 'files', -1)
-  local idx = redis.call('HKEYS', key('l', ino))
-  for i = 1, #idx do
-    local m = ino .. ':' .. idx[i]
-    redis.call('SADD', T .. ':gc', m)
-    gc[#gc + 1] = m
-  end
-  redis.call('DEL', key('i', ino), key('l', ino), key('x', ino), key('d', ino), key('dc', ino))
-end
-local function entry(v)
-  local ino, k = string.match(v, '^(%d+) (%a) %d+$')
-  return ino, k
-end
-local function insert(p, name, ino, k)
-  local c = redis.call('HINCRBY', key('i', p), 'c', 1) - 1
-  redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
-  redis.call('ZADD', key('dc', p), c, name)
-end
-local function touch(ino, now)
-  redis.call('HSET', key('i', ino), 'mt', now, 'ct', now)
-end
--- a file or directory whose last link went: kept as opened by session `sid`, which gives
--- it back once its kernel no longer holds the inode (or at once if it never did)
-local function hold(ino, sid)
-  redis.call('HINCRBY', key('i', ino), 'o', 1)
-  redis.call('HINCRBY', key('s', sid), ino, 1)
-end
-"#;
+const PRELUDE: &str = include_str!("lua/prelude.lua");
 
 /// ARGV: format, uid, gid, now.
-const INIT: &str = r#"
-local t = redis.call('TYPE', META)['ok']
-if t ~= 'none' then
-  if t ~= 'hash' then return {'foreign', 'a ' .. t} end
-  local fmt = redis.call('HGET', META, 'format')
-  if fmt ~= ARGV[1] then return {'foreign', fmt or 'none'} end
-  return {'ok', 'existing'}
-end
-redis.call('HSET', META, 'format', ARGV[1], 'next_ino', 1, 'used', 0, 'files', 0, 'dirs', 1,
-  'next_session', 0)
-local now = ARGV[4]
-redis.call('HSET', key('i', 1), 'k', 'd', 'm', 493, 'n', 2, 'u', ARGV[2], 'g', ARGV[3], 'r', 0,
-  's', 0, 'at', now, 'mt', now, 'ct', now, 'bt', now, 'o', 0, 'p', 1, 'c', 3)
-return {'ok', 'new'}
-"#;
+const INIT: &str = include_str!("lua/init.lua");
 
 /// ARGV: parent, name. Returns the attributes of the entry.
-const LOOKUP: &str = r#"
-local p = redis.call('HMGET', key('i', ARGV[1]), 'k')
-if not p[1] then fail('ENOENT') end
-if p[1] ~= 'd' then fail('ENOTDIR') end
-local e = redis.call('HGET', key('d', ARGV[1]), ARGV[2])
-if not e then fail('ENOENT') end
-local ino = entry(e)
-local a = attr(ino)
-if #a == 0 then fail('ENOENT') end
-return a
-"#;
+const LOOKUP: &str = include_str!("lua/lookup.lua");
 
 /// ARGV: dir, after, max. Returns {parent, name, entry, name, entry, ...}.
-const READDIR: &str = r#"
-local d = redis.call('HMGET', key('i', ARGV[1]), 'k', 'p')
-if not d[1] then fail('ENOENT') end
-if d[1] ~= 'd' then fail('ENOTDIR') end
-local out = {d[2]}
-if tonumber(ARGV[3]) > 0 then
-  local names = redis.call('ZRANGEBYSCORE', key('dc', ARGV[1]), '(' .. ARGV[2], '+inf',
-    'LIMIT', 0, ARGV[3])
-  if #names > 0 then
-    local es = hmget(key('d', ARGV[1]), names)
-    for i = 1, #names do
-      if es[i] then
-        out[#out + 1] = names[i]
-        out[#out + 1] = es[i]
-      end
-    end
-  end
-end
-return out
-"#;
+const READDIR: &str = include_str!("lua/readdir.lua");
 
 /// ARGV: parent, name, kind, perm, uid, gid, rdev, target, now, limit.
-const CREATE: &str = r#"
-local p, name, kind, now = ARGV[1], ARGV[2], ARGV[3], ARGV[9]
-local pk = redis.call('HMGET', key('i', p), 'k', 'n', 'm', 'g')
-if not pk[1] then fail('ENOENT') end
-if tonumber(pk[2]) == 0 then fail('ENOENT') end
-if pk[1] ~= 'd' then fail('ENOTDIR') end
-if redis.call('HEXISTS', key('d', p), name) == 1 then fail('EEXIST') end
-local extra = 0
-if kind == 'l' then extra = #ARGV[8] end
-room(extra, ARGV[10])
-local perm = tonumber(ARGV[4])
-local gid = ARGV[6]
-if bit.band(tonumber(pk[3]), 1024) ~= 0 then
-  gid = pk[4]
-  if kind == 'd' then perm = bit.bor(perm, 1024) end
-end
-local ino = redis.call('HINCRBY', META, 'next_ino', 1)
-local f = {'k', kind, 'm', perm, 'n', 1, 'u', ARGV[5], 'g', gid, 'r', ARGV[7], 's', 0,
-  'at', now, 'mt', now, 'ct', now, 'bt', now, 'o', 0}
-if kind == 'd' then
-  f[6] = 2
-  f[#f + 1] = 'p'; f[#f + 1] = p; f[#f + 1] = 'c'; f[#f + 1] = 3
-elseif kind == 'l' then
-  f[14] = extra
-  f[#f + 1] = 't'; f[#f + 1] = ARGV[8]
-elseif kind == 'f' then
-  f[#f + 1] = 'a'; f[#f + 1] = 0
-end
-redis.call('HSET', key('i', ino), unpack(f))
-if extra > 0 then redis.call('HINCRBY', META, 'used', extra) end
-if kind == 'd' then
-  redis.call('HINCRBY', key('i', p), 'n', 1)
-  redis.call('HINCRBY', META, 'dirs', 1)
-else
-  redis.call('HINCRBY', META, 'files', 1)
-end
-insert(p, name, ino, kind)
-touch(p, now)
-return attr(ino)
-"#;
+const CREATE: &str = include_str!("lua/create.lua");
 
 /// ARGV: ino, newparent, newname, now.
-const LINK: &str = r#"
-local ino, p, name, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local nk = redis.call('HMGET', key('i', ino), 'k', 'n')
-if not nk[1] then fail('ENOENT') end
-local pk = redis.call('HMGET', key('i', p), 'k', 'n')
-if not pk[1] then fail('ENOENT') end
-if tonumber(pk[2]) == 0 then fail('ENOENT') end
-if pk[1] ~= 'd' then fail('ENOTDIR') end
-if redis.call('HEXISTS', key('d', p), name) == 1 then fail('EEXIST') end
-if ino == p then fail('EINVAL') end
-if nk[1] == 'd' then fail('EPERM') end
-if tonumber(nk[2]) == 0 then fail('ENOENT') end
-if tonumber(nk[2]) >= 65000 then fail('EMLINK') end
-redis.call('HINCRBY', key('i', ino), 'n', 1)
-redis.call('HSET', key('i', ino), 'ct', now)
-insert(p, name, ino, nk[1])
-touch(p, now)
-return attr(ino)
-"#;
+const LINK: &str = include_str!("lua/link.lua");
 
 /// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now, session. Returns the file or
 /// directory kept for the session (its last link went), or 0.
-const REMOVE: &str = r#"
-local p, name, isdir, now, sid = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5]
-local pk = redis.call('HMGET', key('i', p), 'k')
-if not pk[1] then fail('ENOENT') end
-if pk[1] ~= 'd' then fail('ENOTDIR') end
-local e = redis.call('HGET', key('d', p), name)
-if not e then fail('ENOENT') end
-local ino = entry(e)
-local c = redis.call('HMGET', key('i', ino), 'k', 'n')
-if not c[1] then fail('ENOENT') end
-if not isdir and c[1] == 'd' then fail('EISDIR') end
-if isdir and c[1] ~= 'd' then fail('ENOTDIR') end
-if isdir and redis.call('HLEN', key('d', ino)) > 0 then fail('ENOTEMPTY') end
-redis.call('HDEL', key('d', p), name)
-redis.call('ZREM', key('dc', p), name)
-if isdir then redis.call('HINCRBY', key('i', p), 'n', -1) end
-touch(p, now)
-local n = 0
-if not isdir then n = tonumber(c[2]) - 1 end
-redis.call('HSET', key('i', ino), 'n', n, 'ct', now)
-local held = 0
-if n <= 0 then
-  hold(ino, sid)
-  held = ino
-end
-return held
-"#;
+const REMOVE: &str = include_str!("lua/remove.lua");
 
 /// ARGV: parent, name, newparent, newname, mode (r n x), now, session. Returns the replaced
 /// file or directory kept for the session (its last link went), or 0.
-const RENAME: &str = r#"
-local p1, name, p2, newname, mode, now, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local k1 = redis.call('HGET', key('i', p1), 'k')
-if not k1 then fail('ENOENT') end
-local k2, n2 = unpack(redis.call('HMGET', key('i', p2), 'k', 'n'))
-if not k2 then fail('ENOENT') end
-if tonumber(n2) == 0 then fail('ENOENT') end
-if k1 ~= 'd' then fail('ENOTDIR') end
-local se = redis.call('HGET', key('d', p1), name)
-if not se then fail('ENOENT') end
-if k2 ~= 'd' then fail('ENOTDIR') end
-local de = redis.call('HGET', key('d', p2), newname)
-local sino, sk = entry(se)
-local dino, dk
-if de then dino, dk = entry(de) end
-if dino == sino then return 0 end
-if mode == 'x' and not de then fail('ENOENT') end
-if mode == 'n' and de then fail('EEXIST') end
--- is `start` the directory `anc` or inside it?
-local function inside(anc, start)
-  local cur = start
-  for _ = 1, 100000 do
-    if cur == anc then return true end
-    local up = redis.call('HGET', key('i', cur), 'p')
-    if not up or up == cur then return false end
-    cur = up
-  end
-  return false
-end
-if sk == 'd' and p1 ~= p2 and inside(sino, p2) then fail('EINVAL') end
-if mode == 'x' and dk == 'd' and p1 ~= p2 and inside(dino, p1) then fail('EINVAL') end
-if mode ~= 'x' and de then
-  if sk == 'd' and dk ~= 'd' then fail('ENOTDIR') end
-  if sk ~= 'd' and dk == 'd' then fail('EISDIR') end
-  if dk == 'd' and redis.call('HLEN', key('d', dino)) > 0 then fail('ENOTEMPTY') end
-end
-local held = 0
-if mode == 'x' then
-  insert(p1, name, dino, dk)
-  insert(p2, newname, sino, sk)
-  if p1 ~= p2 and (sk == 'd') ~= (dk == 'd') then
-    local from, to = p1, p2
-    if dk == 'd' then from, to = p2, p1 end
-    redis.call('HINCRBY', key('i', from), 'n', -1)
-    redis.call('HINCRBY', key('i', to), 'n', 1)
-  end
-  redis.call('HSET', key('i', dino), 'ct', now)
-  if dk == 'd' then redis.call('HSET', key('i', dino), 'p', p1) end
-else
-  if de then
-    local n = 0
-    if dk == 'd' then
-      redis.call('HINCRBY', key('i', p2), 'n', -1)
-    else
-      n = tonumber(redis.call('HGET', key('i', dino), 'n') or '1') - 1
-    end
-    redis.call('HSET', key('i', dino), 'n', n, 'ct', now)
-    if n <= 0 then
-      hold(dino, sid)
-      held = dino
-    end
-  end
-  redis.call('HDEL', key('d', p1), name)
-  redis.call('ZREM', key('dc', p1), name)
-  insert(p2, newname, sino, sk)
-  if sk == 'd' and p1 ~= p2 then
-    redis.call('HINCRBY', key('i', p1), 'n', -1)
-    redis.call('HINCRBY', key('i', p2), 'n', 1)
-  end
-end
-redis.call('HSET', key('i', sino), 'ct', now)
-if sk == 'd' then redis.call('HSET', key('i', sino), 'p', p2) end
-touch(p1, now)
-if p2 ~= p1 then touch(p2, now) end
-return held
-"#;
+const RENAME: &str = include_str!("lua/rename.lua");
 
 /// ARGV: ino, now, error to give after the existence check (or ''), perm, uid, gid, size,
 /// index of the chunk holding the new end, bytes of it kept, atime, mtime, ctime ('' = keep).
 /// Returns {attr, chunks to delete}.
-const SETATTR: &str = r#"
-local ino, now = ARGV[1], ARGV[2]
-local f = redis.call('HMGET', key('i', ino), 'k', 's')
-if not f[1] then fail('ENOENT') end
-if ARGV[3] ~= '' then fail(ARGV[3]) end
-local gc = {}
-if ARGV[7] ~= '' then
-  if f[1] == 'd' then fail('EISDIR') end
-  if f[1] ~= 'f' then fail('EINVAL') end
-  if dgt(f[2], ARGV[7]) then
-    local ki, kl = tonumber(ARGV[8]), tonumber(ARGV[9])
-    local lens = redis.call('HGETALL', key('l', ino))
-    local freed = 0
-    for i = 1, #lens, 2 do
-      local idx, len = tonumber(lens[i]), tonumber(lens[i + 1])
-      if idx > ki or (idx == ki and kl == 0) then
-        freed = freed + len
-        redis.call('HDEL', key('l', ino), lens[i])
-        local m = ino .. ':' .. lens[i]
-        redis.call('SADD', T .. ':gc', m)
-        gc[#gc + 1] = m
-      elseif idx == ki and len > kl then
-        freed = freed + len - kl
-        redis.call('HSET', key('l', ino), lens[i], kl)
-      end
-    end
-    charge(ino, -freed, 'a')
-  end
-  redis.call('HSET', key('i', ino), 's', ARGV[7], 'mt', now)
-end
-local set = {}
-local fields = {[4] = 'm', [5] = 'u', [6] = 'g', [10] = 'at', [11] = 'mt'}
-for i, name in pairs(fields) do
-  if ARGV[i] ~= '' then set[#set + 1] = name; set[#set + 1] = ARGV[i] end
-end
-set[#set + 1] = 'ct'
-if ARGV[12] ~= '' then set[#set + 1] = ARGV[12] else set[#set + 1] = now end
-redis.call('HSET', key('i', ino), unpack(set))
-return {attr(ino), gc}
-"#;
+const SETATTR: &str = include_str!("lua/setattr.lua");
 
 /// ARGV: ino, now, limit, error to give after the existence check (or ''), new end ('' for an
 /// empty write), then per chunk touched: index, first byte, end byte (within the chunk).
 /// Returns {attr, the chunks' lengths before, the size before}.
-const WRITE: &str = r#"
-local ino, now = ARGV[1], ARGV[2]
-local f = file_of(ino, ARGV[4])
-local n = (#ARGV - 5) / 3
-local idxs, olds, tos = {}, {}, {}
-for j = 1, n do
-  idxs[j] = ARGV[3 + 3 * j]
-  tos[j] = tonumber(ARGV[5 + 3 * j])
-end
-local growth = 0
-if n > 0 then
-  local cur = hmget(key('l', ino), idxs)
-  for j = 1, n do
-    olds[j] = tonumber(cur[j] or '0')
-    if tos[j] > olds[j] then growth = growth + tos[j] - olds[j] end
-  end
-end
-room(growth, ARGV[3])
-for j = 1, n do
-  if tos[j] > olds[j] then
-    redis.call('HSET', key('l', ino), idxs[j], tos[j])
-    if olds[j] == 0 then redis.call('SREM', T .. ':gc', ino .. ':' .. idxs[j]) end
-  end
-end
-charge(ino, growth, 'a')
-if ARGV[5] ~= '' and dgt(ARGV[5], f[2]) then
-  redis.call('HSET', key('i', ino), 's', ARGV[5])
-end
-touch(ino, now)
-return {attr(ino), olds, f[2]}
-"#;
+const WRITE: &str = include_str!("lua/write.lua");
 
 /// Undoes the reservation of a write whose data Redis refused. ARGV: ino, size before, size
 /// set, then per chunk grown: index, length before, length set. Returns the chunks that were
 /// created by the write and are empty again.
-const UNWRITE: &str = r#"
-local ino = ARGV[1]
-if redis.call('HEXISTS', key('i', ino), 'k') == 0 then return {} end
-local back, dels = 0, {}
-for j = 4, #ARGV, 3 do
-  local cur = tonumber(redis.call('HGET', key('l', ino), ARGV[j]) or '0')
-  local old, new = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
-  if cur == new then
-    if old == 0 then
-      redis.call('HDEL', key('l', ino), ARGV[j])
-      dels[#dels + 1] = ARGV[j]
-    else
-      redis.call('HSET', key('l', ino), ARGV[j], old)
-    end
-    back = back + new - old
-  end
-end
-charge(ino, -back, 'a')
-if redis.call('HGET', key('i', ino), 's') == ARGV[3] then
-  redis.call('HSET', key('i', ino), 's', ARGV[2])
-end
-return dels
-"#;
+const READ: &str = include_str!("lua/read.lua");
+const COMPACT: &str = include_str!("lua/compact.lua");
 
 /// fallocate mode 0. ARGV: ino, now, limit, error after the existence check (or ''), '1' to
 /// keep the size, end, first chunk, last chunk, bytes wanted in the last chunk.
 /// Returns {index, length before, length after} of every chunk that grew.
-const ALLOCATE: &str = r#"
-local ino, now = ARGV[1], ARGV[2]
-local f = file_of(ino, ARGV[4])
-local first, last, lastlen = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local idxs = {}
-for idx = first, last do idxs[#idxs + 1] = idx end
-local cur = hmget(key('l', ino), idxs)
-local grown, growth = {}, 0
-for j = 1, #idxs do
-  local want = CHUNK
-  if idxs[j] == last then want = lastlen end
-  local old = tonumber(cur[j] or '0')
-  if old < want then
-    growth = growth + want - old
-    grown[#grown + 1] = idxs[j]; grown[#grown + 1] = old; grown[#grown + 1] = want
-  end
-end
-room(growth, ARGV[3])
-for j = 1, #grown, 3 do
-  redis.call('HSET', key('l', ino), grown[j], grown[j + 2])
-  if grown[j + 1] == 0 then redis.call('SREM', T .. ':gc', ino .. ':' .. grown[j]) end
-end
-charge(ino, growth, 'a')
-if ARGV[5] ~= '1' and dgt(ARGV[6], f[2]) then
-  redis.call('HSET', key('i', ino), 's', ARGV[6])
-end
-touch(ino, now)
-return grown
-"#;
+const ALLOCATE: &str = include_str!("lua/allocate.lua");
 
 /// Punch hole and zero range. ARGV: ino, now, error after the existence check (or ''),
 /// '1' to grow the size to the end, offset, end. Returns {chunks to delete, and per chunk
 /// whose middle must be zeroed: index, from, to}.
-const ZERO: &str = r#"
-local ino, now = ARGV[1], ARGV[2]
-local f = file_of(ino, ARGV[3])
-local off, e = ARGV[5], ARGV[6]
-if dgt(e, f[2]) then e = f[2] end
-local gc, mid = {}, {}
-if dgt(e, off) then
-  local o, en = tonumber(off), tonumber(e)
-  local first, last = math.floor(o / CHUNK), math.floor((en - 1) / CHUNK)
-  local fromfirst, tolast = o - first * CHUNK, en - last * CHUNK
-  local lens = redis.call('HGETALL', key('l', ino))
-  local freed = 0
-  for i = 1, #lens, 2 do
-    local idx, len = tonumber(lens[i]), tonumber(lens[i + 1])
-    if idx >= first and idx <= last then
-      local from, to = 0, CHUNK
-      if idx == first then from = fromfirst end
-      if idx == last then to = tolast end
-      if to > len then to = len end
-      if from == 0 and to >= len then
-        freed = freed + len
-        redis.call('HDEL', key('l', ino), lens[i])
-        local m = ino .. ':' .. lens[i]
-        redis.call('SADD', T .. ':gc', m)
-        gc[#gc + 1] = m
-      elseif to >= len and from < len then
-        freed = freed + len - from
-        redis.call('HSET', key('l', ino), lens[i], from)
-      elseif from < to then
-        mid[#mid + 1] = lens[i]; mid[#mid + 1] = from; mid[#mid + 1] = to
-      end
-    end
-  end
-  charge(ino, -freed, 'a')
-end
-if ARGV[4] == '1' and dgt(ARGV[6], f[2]) then
-  redis.call('HSET', key('i', ino), 's', ARGV[6])
-end
-touch(ino, now)
-return {gc, mid}
-"#;
+const ZERO: &str = include_str!("lua/zero.lua");
 
 /// ARGV: ino, name, value, how (a c r), now, limit.
-const SETXATTR: &str = r#"
-local ino, name, value, how = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-if redis.call('HEXISTS', key('i', ino), 'k') == 0 then fail('ENOENT') end
-local had = redis.call('HEXISTS', key('x', ino), name) == 1
-if how == 'c' and had then fail('EEXIST') end
-if how == 'r' and not had then fail('ENODATA') end
-local old = 0
-if had then
-  old = #name + redis.call('HSTRLEN', key('x', ino), name)
-else
-  -- all names must fit in one listxattr answer (XATTR_LIST_MAX)
-  local listed = #name + 1
-  local names = redis.call('HKEYS', key('x', ino))
-  for j = 1, #names do listed = listed + #names[j] + 1 end
-  if listed > 65536 then fail('ENOSPC') end
-end
-local delta = #name + #value - old
-room(delta, ARGV[6])
-redis.call('HSET', key('x', ino), name, value)
-charge(ino, delta, 'xb')
-redis.call('HSET', key('i', ino), 'ct', ARGV[5])
-return 1
-"#;
+const SETXATTR: &str = include_str!("lua/setxattr.lua");
 
 /// ARGV: ino, name, now.
-const REMOVEXATTR: &str = r#"
-local ino, name = ARGV[1], ARGV[2]
-if redis.call('HEXISTS', key('i', ino), 'k') == 0 then fail('ENOENT') end
-if redis.call('HEXISTS', key('x', ino), name) == 0 then fail('ENODATA') end
-local freed = #name + redis.call('HSTRLEN', key('x', ino), name)
-redis.call('HDEL', key('x', ino), name)
-charge(ino, -freed, 'xb')
-redis.call('HSET', key('i', ino), 'ct', ARGV[3])
-return 1
-"#;
+const REMOVEXATTR: &str = include_str!("lua/removexattr.lua");
 
 /// ARGV: ino, session.
-const OPEN: &str = r#"
-local f = redis.call('HMGET', key('i', ARGV[1]), 'n', 'o')
-if not f[1] then fail('ENOENT') end
-if tonumber(f[1]) == 0 and tonumber(f[2] or '0') <= 0 then fail('ENOENT') end
-redis.call('HINCRBY', key('i', ARGV[1]), 'o', 1)
-redis.call('HINCRBY', key('s', ARGV[2]), ARGV[1], 1)
-return 1
-"#;
+const OPEN: &str = include_str!("lua/open.lua");
 
 /// ARGV: ino, session. Returns the chunks to delete.
-const RELEASE: &str = r#"
-local ino = ARGV[1]
-local gc = {}
-if redis.call('HINCRBY', key('s', ARGV[2]), ino, -1) <= 0 then
-  redis.call('HDEL', key('s', ARGV[2]), ino)
-end
-local f = redis.call('HMGET', key('i', ino), 'n', 'o')
-if not f[1] then return gc end
-local o = tonumber(f[2] or '0') - 1
-if o < 0 then o = 0 end
-redis.call('HSET', key('i', ino), 'o', o)
-if tonumber(f[1]) == 0 and o == 0 then reap(ino, gc) end
-return gc
-"#;
+const RELEASE: &str = include_str!("lua/release.lua");
 
 /// Gives back the opens of mounts whose heartbeat has expired. ARGV: this mount's session.
 /// Returns {sessions reaped, chunks to delete}.
-const SWEEP: &str = r#"
-local gc, dead = {}, 0
-local sids = redis.call('SMEMBERS', T .. ':sessions')
-for _, sid in ipairs(sids) do
-  if sid ~= ARGV[1] and redis.call('EXISTS', key('alive', sid)) == 0 then
-    local h = redis.call('HGETALL', key('s', sid))
-    for i = 1, #h, 2 do
-      local f = redis.call('HMGET', key('i', h[i]), 'n', 'o')
-      if f[1] then
-        local o = tonumber(f[2] or '0') - tonumber(h[i + 1])
-        if o < 0 then o = 0 end
-        redis.call('HSET', key('i', h[i]), 'o', o)
-        if tonumber(f[1]) == 0 and o == 0 then reap(h[i], gc) end
-      end
-    end
-    redis.call('DEL', key('s', sid))
-    redis.call('SREM', T .. ':sessions', sid)
-    dead = dead + 1
-  end
-end
-return {dead, gc}
-"#;
+const SWEEP: &str = include_str!("lua/sweep.lua");
 
 /// Takes up to ARGV[1] entries off the gc set and returns those whose chunk is not in use.
-const GC_CLAIM: &str = r#"
-local ms = redis.call('SRANDMEMBER', T .. ':gc', ARGV[1])
-local out = {}
-for _, m in ipairs(ms) do
-  redis.call('SREM', T .. ':gc', m)
-  local ino, idx = string.match(m, '^(%d+):(%d+)$')
-  if ino and redis.call('HEXISTS', key('l', ino), idx) == 0 then out[#out + 1] = m end
-end
-return out
-"#;
+const GC_CLAIM: &str = include_str!("lua/gc_claim.lua");
 
 /// The scripts, with a Redis 7 flags line where the server knows them: read-only scripts run
 /// even when Redis is out of memory, and so do those that only free (so a full store can be
@@ -798,7 +273,8 @@ struct Scripts {
     rename: Script,
     setattr: Script,
     write: Script,
-    unwrite: Script,
+    read: Script,
+    compact: Script,
     allocate: Script,
     zero: Script,
     setxattr: Script,
@@ -838,7 +314,8 @@ impl Scripts {
             rename: s(RENAME, Frees),
             setattr: s(SETATTR, Frees),
             write: s(WRITE, Takes),
-            unwrite: s(UNWRITE, Frees),
+            read: s(READ, ReadOnly),
+            compact: s(COMPACT, Frees),
             allocate: s(ALLOCATE, Takes),
             zero: s(ZERO, Frees),
             setxattr: s(SETXATTR, Takes),
@@ -889,6 +366,14 @@ enum Failure {
     /// Not tried: an earlier call timed out and no probe has had an answer since.
     Hung,
     Server(RedisError),
+}
+
+/// Whether a server error (or one inside a pipeline's errors) has this code.
+fn has_code(e: &RedisError, code: &str) -> bool {
+    e.code() == Some(code)
+        || e.clone()
+            .into_server_errors()
+            .is_some_and(|errs| errs.iter().any(|(_, s)| s.code() == code))
 }
 
 /// The replies a pipeline reads: one per command, two more for MULTI and EXEC.
@@ -1157,12 +642,6 @@ fn number(v: &Value) -> Option<u64> {
     }
 }
 
-/// The zeros filling a chunk from offset `from` to `to` (as a script answered; bounded by a
-/// chunk, so a key changed behind the mount's back cannot ask for more).
-fn zeros_between(from: u64, to: u64) -> Vec<u8> {
-    vec![0u8; to.saturating_sub(from).min(CHUNK) as usize]
-}
-
 fn array(v: &Value) -> &[Value] {
     match v {
         Value::Array(a) | Value::Set(a) => a,
@@ -1258,6 +737,60 @@ struct Inner {
     sid: String,
     /// Last usage read, served while Redis cannot be asked.
     usage: Mutex<Usage>,
+    /// Slice ids taken from `{P}:meta` and not used yet: `[next, end)`.
+    sids: Mutex<(u64, u64)>,
+}
+
+/// Work a write leaves for later, off the caller's round trip: deleting the slices it made
+/// unused, and rewriting a fragmented chunk as one slice.
+enum Chore {
+    Drop(Vec<Vec<u8>>),
+    Compact(Ino, u64),
+}
+
+/// Queues chores for the janitor thread.
+struct Janitor {
+    tx: mpsc::Sender<Chore>,
+    /// Chunks queued for compaction, so that a burst of writes queues each once.
+    queued: Arc<Mutex<HashSet<(Ino, u64)>>>,
+}
+
+impl Janitor {
+    fn drop_slices(&self, members: &[Value]) {
+        let m: Vec<Vec<u8>> = members
+            .iter()
+            .filter_map(bytes)
+            .map(<[u8]>::to_vec)
+            .collect();
+        if !m.is_empty() {
+            // Refused only once the thread is gone (unmount): the gc set still lists them.
+            let _ = self.tx.send(Chore::Drop(m));
+        }
+    }
+
+    fn compact(&self, ino: Ino, idx: u64) {
+        if self.queued.lock().insert((ino, idx)) {
+            let _ = self.tx.send(Chore::Compact(ino, idx));
+        }
+    }
+}
+
+fn janitor(inner: Weak<Inner>, rx: mpsc::Receiver<Chore>, queued: Arc<Mutex<HashSet<(Ino, u64)>>>) {
+    for chore in rx {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        match chore {
+            Chore::Drop(m) => {
+                let m: Vec<&[u8]> = m.iter().map(Vec::as_slice).collect();
+                inner.drop_members(&m);
+            }
+            Chore::Compact(ino, idx) => {
+                queued.lock().remove(&(ino, idx));
+                inner.compact(ino, idx);
+            }
+        }
+    }
 }
 
 /// The RAM store on Redis. See the module header for the key layout and its invariants.
@@ -1272,6 +805,7 @@ pub struct RedisStore {
     forgotten: mpsc::Sender<Ino>,
     /// Inodes sent to the release thread and not yet given back.
     releasing: Arc<AtomicU64>,
+    janitor: Janitor,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,
 }
@@ -1513,6 +1047,7 @@ impl RedisStore {
                 limit,
                 ..Usage::default()
             }),
+            sids: Mutex::new((0, 0)),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();
@@ -1536,6 +1071,14 @@ impl RedisStore {
                 }
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let (chores, todo) = mpsc::channel();
+        let queued = Arc::new(Mutex::new(HashSet::new()));
+        let weak = Arc::downgrade(&inner);
+        let q = queued.clone();
+        std::thread::Builder::new()
+            .name("redis-janitor".into())
+            .spawn(move || janitor(weak, todo, q))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
         for w in &warnings {
             debug!("{w}");
         }
@@ -1546,6 +1089,7 @@ impl RedisStore {
             name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
             forgotten,
             releasing,
+            janitor: Janitor { tx: chores, queued },
             _stop: stop,
         })
     }
@@ -1787,13 +1331,17 @@ impl Inner {
     /// them listed for a later sweep.
     fn drop_chunks(&self, members: &[Value]) {
         let members: Vec<&[u8]> = members.iter().filter_map(bytes).collect();
+        self.drop_members(&members);
+    }
+
+    fn drop_members(&self, members: &[&[u8]]) {
         if members.is_empty() {
             return;
         }
         for part in members.chunks(1000) {
             let mut p = ::redis::pipe();
             for m in part {
-                p.cmd("DEL").arg(self.keys.gc_chunk(m)).ignore();
+                p.cmd("DEL").arg(self.keys.gc_slice(m)).ignore();
             }
             p.cmd("SREM").arg(self.keys.gc()).arg(part).ignore();
             if let Err(e) = self
@@ -1832,7 +1380,7 @@ impl Inner {
                     let members: Vec<&[u8]> = array(&v).iter().filter_map(bytes).collect();
                     let mut p = ::redis::pipe();
                     for m in &members {
-                        p.cmd("DEL").arg(self.keys.gc_chunk(m)).ignore();
+                        p.cmd("DEL").arg(self.keys.gc_slice(m)).ignore();
                     }
                     if let Err(e) = self
                         .pool
@@ -1851,60 +1399,193 @@ impl Inner {
         }
     }
 
-    /// `write` after the reservation: sends the bytes, zeroing what a grown chunk exposes.
-    fn send_data(
-        &self,
-        ino: Ino,
-        data: &[u8],
-        parts: &[(u64, u64, u64)],
-        olds: &[u64],
-    ) -> Result<(), Failure> {
-        let mut p = ::redis::pipe();
-        let mut pos = 0usize;
-        for (j, &(idx, from, to)) in parts.iter().enumerate() {
-            let n = (to - from) as usize;
-            let piece = &data[pos..pos + n];
-            pos += n;
-            let key = self.keys.chunk(ino, idx);
-            let old = olds.get(j).copied().unwrap_or(0);
-            if old == 0 && from > 0 {
-                p.cmd("DEL").arg(&key).ignore();
-                p.cmd("SETRANGE").arg(&key).arg(from).arg(piece).ignore();
-            } else if from > old {
-                let mut buf = vec![0u8; (from - old) as usize];
-                buf.extend_from_slice(piece);
-                p.cmd("SETRANGE").arg(&key).arg(old).arg(buf).ignore();
-            } else {
-                p.cmd("SETRANGE").arg(&key).arg(from).arg(piece).ignore();
-            }
+    /// `n` fresh slice ids. Ids are never reused, so a reader holding a chunk list never
+    /// meets another slice under an id it names. This mount takes them from `{P}:meta`
+    /// `next_slice` a batch at a time.
+    fn take_sids(&self, n: usize) -> StoreResult<Vec<u64>> {
+        let mut ids = self.sids.lock();
+        if ids.1 - ids.0 < n as u64 {
+            let want = SID_BATCH.max(n as u64);
+            let meta = self.keys.meta();
+            let end: u64 = self
+                .pool
+                .run(false, |c| {
+                    ::redis::cmd("HINCRBY")
+                        .arg(&meta)
+                        .arg("next_slice")
+                        .arg(want)
+                        .query(c)
+                })
+                .map_err(|e| self.fail(e))?;
+            *ids = (end - want + 1, end + 1);
         }
-        self.pool
-            .run_replies(false, replies(&p), |c| p.query::<()>(c))
+        let first = ids.0;
+        ids.0 += n as u64;
+        Ok((first..first + n as u64).collect())
     }
 
-    /// Undoes a write's reservation after Redis refused its bytes.
-    fn unwrite(&self, ino: Ino, old_size: &[u8], new_size: &str, grown: &[(u64, u64, u64)]) {
-        let ino_s = ino.to_string();
-        let mut args: Vec<Vec<u8>> = vec![ino_s.into_bytes(), old_size.to_vec(), new_size.into()];
-        for (idx, old, new) in grown {
-            args.push(idx.to_string().into_bytes());
-            args.push(old.to_string().into_bytes());
-            args.push(new.to_string().into_bytes());
+    /// Sends each piece as a new slice and publishes them with the write script, in one
+    /// round trip. The script runs after the slices landed and checks they did (Redis may
+    /// refuse a string for memory): a write is published whole or not at all, atomically
+    /// against every other operation on the file, whatever the number of writers.
+    fn commit_write(&self, args: &[String], slices: &[(String, &[u8])]) -> StoreResult<Value> {
+        let meta = self.keys.meta();
+        let mut inv = self.scripts.write.key(&meta);
+        for (key, _) in slices {
+            inv.key(key);
         }
-        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-        match self.script(&self.scripts.unwrite, false, &refs) {
-            Ok(v) => {
-                let mut p = ::redis::pipe();
-                for idx in array(&v).iter().filter_map(number) {
-                    p.cmd("DEL").arg(self.keys.chunk(ino, idx)).ignore();
-                }
-                let _ = self
-                    .pool
-                    .run_replies(false, replies(&p), |c| p.query::<()>(c));
+        for a in args {
+            inv.arg(a.as_str());
+        }
+        let answer = self.set_then_script(slices, &inv).map_err(|f| self.fail(f));
+        if answer.is_err() {
+            // Not published: the slices are nobody's (best effort; a crash leaves them to
+            // the collector of unpublished slices).
+            let mut p = ::redis::pipe();
+            for (key, _) in slices {
+                p.cmd("DEL").arg(key).ignore();
             }
-            Err(e) => warn!("undoing a refused write on inode {ino}: {e}"),
+            let _ = self
+                .pool
+                .run_replies(false, replies(&p), |c| p.query::<()>(c));
+        }
+        answer
+    }
+
+    /// SETs each `(key, bytes)`, then runs `inv`, in one round trip; the script's answer.
+    fn set_then_script(
+        &self,
+        sets: &[(String, &[u8])],
+        inv: &::redis::ScriptInvocation<'_>,
+    ) -> Result<Value, Failure> {
+        let mut p = ::redis::pipe();
+        for (key, bytes) in sets {
+            p.cmd("SET").arg(key).arg(*bytes).ignore();
+        }
+        p.invoke_script(inv);
+        match self
+            .pool
+            .run_replies(false, replies(&p), |c| p.query::<Vec<Value>>(c))
+        {
+            Ok(mut v) => Ok(v.pop().unwrap_or(Value::Nil)),
+            // A pipeline does not load a script Redis does not know yet (a new server, a
+            // restart): the SETs landed, so only the script runs again (invoke loads it).
+            Err(Failure::Server(e)) if has_code(&e, "NOSCRIPT") => {
+                self.pool.run(false, |c| inv.invoke::<Value>(c))
+            }
+            Err(f) => Err(f),
         }
     }
+
+    /// Rewrites a chunk split in many slices as one, unless it changed meanwhile. Run on
+    /// the janitor thread, after the write that found it fragmented.
+    fn compact(&self, ino: Ino, idx: u64) {
+        let entry = self.pool.run(true, |c| {
+            ::redis::cmd("HGET")
+                .arg(self.keys.lens(ino))
+                .arg(idx)
+                .query::<Option<Vec<u8>>>(c)
+        });
+        let entry = match entry {
+            Ok(Some(e)) => e,
+            Ok(None) => return,
+            Err(f) => {
+                debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f));
+                return;
+            }
+        };
+        let len = entry
+            .split(|&b| b == b'|')
+            .next()
+            .and_then(|l| std::str::from_utf8(l).ok()?.parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(CHUNK);
+        if len == 0 {
+            return;
+        }
+        let bytes = match self.read_spans(ino, &[(idx, 0, len)]) {
+            Ok(b) => b,
+            Err(e) => {
+                debug!("compacting chunk {idx} of inode {ino}: {e}");
+                return;
+            }
+        };
+        let Some(Some(data)) = bytes.chunks.into_iter().next() else {
+            return;
+        };
+        let Ok(sid) = self.take_sids(1).map(|v| v[0]) else {
+            return;
+        };
+        let key = self.keys.slice(sid);
+        let meta = self.keys.meta();
+        let (ino_s, idx_s, sid_s) = (ino.to_string(), idx.to_string(), sid.to_string());
+        let mut inv = self.scripts.compact.key(&meta);
+        inv.arg(&ino_s)
+            .arg(&idx_s)
+            .arg(entry.as_slice())
+            .arg(&sid_s);
+        match self.set_then_script(&[(key.clone(), data.as_slice())], &inv) {
+            Ok(Value::Array(gc)) => self.drop_chunks(&gc),
+            other => {
+                match other {
+                    Ok(_) => debug!("chunk {idx} of inode {ino} changed while it was compacted"),
+                    Err(f) => debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f)),
+                }
+                // Not published: the new slice is nobody's.
+                let _ = self
+                    .pool
+                    .run(false, |c| ::redis::cmd("DEL").arg(&key).query::<()>(c));
+            }
+        }
+    }
+
+    /// Reads the chunk spans `(index, first, end)` of a file in one atomic step.
+    fn read_spans(&self, ino: Ino, parts: &[(u64, u64, u64)]) -> StoreResult<ReadOut> {
+        let mut args: Vec<String> = Vec::with_capacity(1 + 3 * parts.len());
+        args.push(ino.to_string());
+        for (idx, from, to) in parts {
+            args.push(idx.to_string());
+            args.push(from.to_string());
+            args.push(to.to_string());
+        }
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let v = self.script(&self.scripts.read, true, &refs)?;
+        let a = array(&v);
+        let kind = a.first().and_then(bytes).ok_or(StoreError::NotFound)?;
+        let kind = kind_of(kind).ok_or_else(|| garbled("inode kind"))?;
+        let size = a.get(1).and_then(number).unwrap_or(0);
+        let mut chunks = Vec::with_capacity(parts.len());
+        for (j, (_, from, to)) in parts.iter().enumerate() {
+            let Some(got) = a.get(2 + j) else {
+                chunks.push(None);
+                continue;
+            };
+            // The span's bytes, zeros where no slice lies.
+            let mut buf = vec![0u8; (to - from) as usize];
+            let got = array(got);
+            for pair in got.chunks_exact(2) {
+                let (Some(at), Some(data)) = (number(&pair[0]), bytes(&pair[1])) else {
+                    return Err(garbled("read"));
+                };
+                let Some(dst) = at.checked_sub(*from).map(|d| d as usize) else {
+                    return Err(garbled("read"));
+                };
+                if dst + data.len() > buf.len() {
+                    return Err(garbled("read"));
+                }
+                buf[dst..dst + data.len()].copy_from_slice(data);
+            }
+            chunks.push(Some(buf));
+        }
+        Ok(ReadOut { kind, size, chunks })
+    }
+}
+
+/// What `read_spans` found: the inode's kind and size, and each span's bytes.
+struct ReadOut {
+    kind: Kind,
+    size: u64,
+    chunks: Vec<Option<Vec<u8>>>,
 }
 
 impl RamStore for RedisStore {
@@ -2193,55 +1874,27 @@ impl RamStore for RedisStore {
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
         let end = offset.saturating_add(u64::from(size)).min(MAX_FILE_SIZE);
         let parts = spans(offset, end);
-        let keys = &self.inner.keys;
-        // MULTI/EXEC: size, chunk lengths and bytes are read at one instant, so a truncate or
-        // write from another mount cannot land between them and tear the read (a write that
-        // has reserved its length but not yet sent its bytes still reads as zeros there).
-        let mut p = ::redis::pipe();
-        p.atomic();
-        p.cmd("HMGET").arg(keys.inode(ino)).arg("k").arg("s");
-        if !parts.is_empty() {
-            let c = p.cmd("HMGET").arg(keys.lens(ino));
-            for (idx, _, _) in &parts {
-                c.arg(*idx);
-            }
+        let got = self.inner.read_spans(ino, &parts)?;
+        match got.kind {
+            Kind::File => {}
+            Kind::Dir => return Err(StoreError::IsDir),
+            _ => return Err(StoreError::Invalid),
         }
-        for (idx, from, to) in &parts {
-            p.cmd("GETRANGE")
-                .arg(keys.chunk(ino, *idx))
-                .arg(*from)
-                .arg(*to - 1);
-        }
-        let v = self.inner.pipe(true, &p)?;
-        let head = v.first().map(array).unwrap_or(&[]);
-        match head.first().and_then(bytes) {
-            None => return Err(StoreError::NotFound),
-            Some(b"f") => {}
-            Some(b"d") => return Err(StoreError::IsDir),
-            Some(_) => return Err(StoreError::Invalid),
-        }
-        let file_size = head.get(1).and_then(number).unwrap_or(0);
-        if offset >= file_size {
+        if offset >= got.size {
             return Ok(Vec::new());
         }
-        let stop = end.min(file_size);
-        let mut out = vec![0u8; (stop - offset) as usize];
-        let lens = v.get(1).map(array).unwrap_or(&[]);
-        for (j, (idx, from, to)) in parts.iter().enumerate() {
-            let base = idx * CHUNK;
-            if base + from >= stop {
+        let stop = end.min(got.size);
+        let mut out = Vec::with_capacity((stop - offset) as usize);
+        for ((idx, from, _), chunk) in parts.iter().zip(got.chunks) {
+            let base = idx * CHUNK + from;
+            if base >= stop {
                 break;
             }
-            let len = lens.get(j).and_then(number).unwrap_or(0);
-            let valid_to = (*to).min(len).min(stop - base);
-            if valid_to <= *from {
-                continue;
-            }
-            let data = v.get(2 + j).and_then(bytes).unwrap_or(&[]);
-            let n = (data.len() as u64).min(valid_to - from) as usize;
-            let dst = (base + from - offset) as usize;
-            out[dst..dst + n].copy_from_slice(&data[..n]);
+            let chunk = chunk.unwrap_or_default();
+            let n = (stop - base).min(chunk.len() as u64) as usize;
+            out.extend_from_slice(&chunk[..n]);
         }
+        out.resize((stop - offset) as usize, 0);
         Ok(out)
     }
 
@@ -2262,56 +1915,38 @@ impl RamStore for RedisStore {
         } else {
             end.to_string()
         };
+        let sids = self.inner.take_sids(parts.len())?;
         let mut args: Vec<String> = vec![
             ino.to_string(),
             Inner::now(),
             self.inner.limit.to_string(),
             pre.to_owned(),
-            end_s.clone(),
+            end_s,
         ];
-        for (idx, from, to) in &parts {
+        let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
+        let mut pos = 0usize;
+        for ((idx, from, to), sid) in parts.iter().zip(&sids) {
             args.push(idx.to_string());
             args.push(from.to_string());
             args.push(to.to_string());
+            args.push(sid.to_string());
+            let n = (to - from) as usize;
+            slices.push((self.inner.keys.slice(*sid), &data[pos..pos + n]));
+            pos += n;
         }
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        let v = self.inner.script(&self.inner.scripts.write, false, &refs)?;
+        let v = self.inner.commit_write(&args, &slices)?;
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("write"))?)?;
-        if parts.is_empty() {
-            return Ok(attr);
+        if let Some(gc) = a.get(1) {
+            self.janitor.drop_slices(array(gc));
         }
-        let olds: Vec<u64> = a
-            .get(1)
-            .map(array)
-            .unwrap_or(&[])
-            .iter()
-            .map(|v| number(v).unwrap_or(0))
-            .collect();
-        match self.inner.send_data(ino, data, &parts, &olds) {
-            Ok(()) => Ok(attr),
-            Err(f) => {
-                let e = self.inner.fail(f);
-                // Whatever stopped the data (Redis OOM, an outage), give the reservation back
-                // (best effort), so a failed write does not leave the file longer with zeros.
-                {
-                    let grown: Vec<(u64, u64, u64)> = parts
-                        .iter()
-                        .zip(&olds)
-                        .filter(|((_, _, to), old)| to > old)
-                        .map(|((idx, _, to), old)| (*idx, *old, *to))
-                        .collect();
-                    let old_size = a.get(2).and_then(bytes).unwrap_or(b"0").to_vec();
-                    let new_size = if attr.size.to_string() == end_s {
-                        end_s
-                    } else {
-                        String::new()
-                    };
-                    self.inner.unwrite(ino, &old_size, &new_size, &grown);
-                }
-                Err(e)
+        let counts = a.get(2).map(array).unwrap_or(&[]);
+        for ((idx, _, _), n) in parts.iter().zip(counts) {
+            if number(n).unwrap_or(0) > COMPACT_AT {
+                self.janitor.compact(ino, *idx);
             }
         }
+        Ok(attr)
     }
 
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()> {
@@ -2325,7 +1960,6 @@ impl RamStore for RedisStore {
         let end = end.unwrap_or(offset);
         let ino_s = ino.to_string();
         let now = Inner::now();
-        let keys = &self.inner.keys;
         match mode {
             Falloc::Allocate { keep_size } => {
                 // More than the whole store: refused before the script walks its chunks.
@@ -2350,24 +1984,8 @@ impl RamStore for RedisStore {
                     last_len.to_string(),
                 ];
                 let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-                let v = self
-                    .inner
+                self.inner
                     .script(&self.inner.scripts.allocate, false, &refs)?;
-                let grown: Vec<u64> = array(&v).iter().filter_map(number).collect();
-                let mut p = ::redis::pipe();
-                for g in grown.chunks_exact(3) {
-                    let (idx, old, new) = (g[0], g[1], g[2]);
-                    let key = keys.chunk(ino, idx);
-                    if old == 0 {
-                        p.cmd("DEL").arg(key).ignore();
-                    } else {
-                        let zeros = zeros_between(old, new);
-                        p.cmd("SETRANGE").arg(key).arg(old).arg(zeros).ignore();
-                    }
-                }
-                if !p.is_empty() {
-                    self.inner.pipe(false, &p)?;
-                }
                 Ok(())
             }
             Falloc::PunchHole | Falloc::ZeroRange { .. } => {
@@ -2382,29 +2000,7 @@ impl RamStore for RedisStore {
                 ];
                 let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
                 let v = self.inner.script(&self.inner.scripts.zero, false, &refs)?;
-                let a = array(&v);
-                let mids: Vec<u64> = a
-                    .get(1)
-                    .map(array)
-                    .unwrap_or(&[])
-                    .iter()
-                    .filter_map(number)
-                    .collect();
-                let mut p = ::redis::pipe();
-                for m in mids.chunks_exact(3) {
-                    let zeros = zeros_between(m[1], m[2]);
-                    p.cmd("SETRANGE")
-                        .arg(keys.chunk(ino, m[0]))
-                        .arg(m[1])
-                        .arg(zeros)
-                        .ignore();
-                }
-                if !p.is_empty() {
-                    self.inner.pipe(false, &p)?;
-                }
-                if let Some(gc) = a.first() {
-                    self.inner.drop_chunks(array(gc));
-                }
+                self.janitor.drop_slices(array(&v));
                 Ok(())
             }
         }

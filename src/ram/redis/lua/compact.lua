@@ -1,0 +1,11 @@
+-- Replaces a chunk's slices by one that holds all its bytes, if the chunk has not changed
+-- since it was read. ARGV: ino, index, the chunk's entry as read, new slice id.
+-- Returns the slices no longer used, or false when the chunk changed (the new slice is then
+-- the caller's to delete).
+local ino, idx = ARGV[1], ARGV[2]
+local cur = redis.call('HGET', key('l', ino), idx)
+if cur ~= ARGV[3] then return false end
+local len, list = chunk_parse(cur)
+local gc = {}
+chunk_put(ino, idx, len, list, {{ARGV[4], 0, len, 0}}, gc)
+return gc

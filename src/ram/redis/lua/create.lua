@@ -1,0 +1,38 @@
+local p, name, kind, now = ARGV[1], ARGV[2], ARGV[3], ARGV[9]
+local pk = redis.call('HMGET', key('i', p), 'k', 'n', 'm', 'g')
+if not pk[1] then fail('ENOENT') end
+if tonumber(pk[2]) == 0 then fail('ENOENT') end
+if pk[1] ~= 'd' then fail('ENOTDIR') end
+if redis.call('HEXISTS', key('d', p), name) == 1 then fail('EEXIST') end
+local extra = 0
+if kind == 'l' then extra = #ARGV[8] end
+room(extra, ARGV[10])
+local perm = tonumber(ARGV[4])
+local gid = ARGV[6]
+if bit.band(tonumber(pk[3]), 1024) ~= 0 then
+  gid = pk[4]
+  if kind == 'd' then perm = bit.bor(perm, 1024) end
+end
+local ino = redis.call('HINCRBY', META, 'next_ino', 1)
+local f = {'k', kind, 'm', perm, 'n', 1, 'u', ARGV[5], 'g', gid, 'r', ARGV[7], 's', 0,
+  'at', now, 'mt', now, 'ct', now, 'bt', now, 'o', 0}
+if kind == 'd' then
+  f[6] = 2
+  f[#f + 1] = 'p'; f[#f + 1] = p; f[#f + 1] = 'c'; f[#f + 1] = 3
+elseif kind == 'l' then
+  f[14] = extra
+  f[#f + 1] = 't'; f[#f + 1] = ARGV[8]
+elseif kind == 'f' then
+  f[#f + 1] = 'a'; f[#f + 1] = 0
+end
+redis.call('HSET', key('i', ino), unpack(f))
+if extra > 0 then redis.call('HINCRBY', META, 'used', extra) end
+if kind == 'd' then
+  redis.call('HINCRBY', key('i', p), 'n', 1)
+  redis.call('HINCRBY', META, 'dirs', 1)
+else
+  redis.call('HINCRBY', META, 'files', 1)
+end
+insert(p, name, ino, kind)
+touch(p, now)
+return attr(ino)

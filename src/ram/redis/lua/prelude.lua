@@ -1,0 +1,172 @@
+local META = KEYS[1]
+local T = string.sub(META, 1, -6)
+local CHUNK = 1048576
+local function key(kind, n) return T .. ':' .. kind .. ':' .. n end
+local function fail(code) error({err = code}) end
+-- kind and size of the regular file `ino`, or fail as a data operation on it must;
+-- `err` is an error decided by the caller once the inode is known to exist ('' if none)
+local function file_of(ino, err)
+  local f = redis.call('HMGET', key('i', ino), 'k', 's')
+  if not f[1] then fail('ENOENT') end
+  if err ~= '' then fail(err) end
+  if f[1] == 'd' then fail('EISDIR') end
+  if f[1] ~= 'f' then fail('EINVAL') end
+  return f
+end
+-- a > b for decimal strings without leading zeros, exact at any size
+local function dgt(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local function hmget(k, fields)
+  local out = {}
+  local i = 1
+  while i <= #fields do
+    local j = math.min(i + 999, #fields)
+    local part = redis.call('HMGET', k, unpack(fields, i, j))
+    for m = 1, #part do out[i + m - 1] = part[m] end
+    i = j + 1
+  end
+  return out
+end
+local function attr(ino)
+  local a = redis.call('HGETALL', key('i', ino))
+  if #a == 0 then return a end
+  a[#a + 1] = 'ino'
+  a[#a + 1] = tostring(ino)
+  for j = 1, #a, 2 do
+    if a[j] == 'k' then
+      if a[j + 1] == 'd' then
+        a[#a + 1] = 'ne'
+        a[#a + 1] = tostring(redis.call('HLEN', key('d', ino)))
+      end
+      break
+    end
+  end
+  return a
+end
+local function room(bytes, limit)
+  if bytes > 0 then
+    local used = tonumber(redis.call('HGET', META, 'used') or '0')
+    if used + bytes > tonumber(limit) then fail('ENOSPC') end
+  end
+end
+local function charge(ino, bytes, field)
+  if bytes ~= 0 then
+    redis.call('HINCRBY', META, 'used', bytes)
+    redis.call('HINCRBY', key('i', ino), field, bytes)
+  end
+end
+-- A file's data: `{P}:l:<ino>` maps a chunk index to '<len>' then '|<sid>:<pos>:<n>:<soff>'
+-- per slice. The chunk holds bytes [0, len); bytes [pos, pos + n) of it are bytes
+-- [soff, soff + n) of the immutable string `P:s:<sid>`; the slices are disjoint and inside
+-- [0, len), and bytes no slice covers read as zeros.
+local function chunk_parse(v)
+  if not v then return 0, {} end
+  local len = tonumber(string.match(v, '^(%d+)'))
+  local list = {}
+  for sid, pos, n, soff in string.gmatch(v, '|(%d+):(%d+):(%d+):(%d+)') do
+    list[#list + 1] = {sid, tonumber(pos), tonumber(n), tonumber(soff)}
+  end
+  return len, list
+end
+local function chunk_encode(len, list)
+  local parts = {tostring(len)}
+  for j = 1, #list do
+    local s = list[j]
+    parts[#parts + 1] = s[1] .. ':' .. s[2] .. ':' .. s[3] .. ':' .. s[4]
+  end
+  return table.concat(parts, '|')
+end
+-- the slices of `list` less the chunk's bytes [a, b)
+local function chunk_cut(list, a, b)
+  local out = {}
+  for j = 1, #list do
+    local s = list[j]
+    local e = s[2] + s[3]
+    if e <= a or s[2] >= b then
+      out[#out + 1] = s
+    else
+      if s[2] < a then out[#out + 1] = {s[1], s[2], a - s[2], s[4]} end
+      if e > b then out[#out + 1] = {s[1], b, e - b, s[4] + b - s[2]} end
+    end
+  end
+  return out
+end
+-- slices of `old` that `new` no longer names go to the gc set and to `gc`
+local function chunk_drop(old, new, gc)
+  local keep = {}
+  for j = 1, #new do keep[new[j][1]] = true end
+  for j = 1, #old do
+    local sid = old[j][1]
+    if not keep[sid] then
+      keep[sid] = true
+      redis.call('SADD', T .. ':gc', sid)
+      gc[#gc + 1] = sid
+    end
+  end
+end
+-- stores chunk `idx` of `ino` (an empty one is dropped); returns its slice count
+local function chunk_put(ino, idx, len, old, new, gc)
+  chunk_drop(old, new, gc)
+  if len == 0 then
+    redis.call('HDEL', key('l', ino), idx)
+  else
+    redis.call('HSET', key('l', ino), idx, chunk_encode(len, new))
+  end
+  return #new
+end
+-- cuts every chunk of `ino` to the bytes below chunk `ki`'s byte `kl` (a new size, given
+-- as chunk and offset: exact where a double could not hold the size); returns bytes freed
+local function cut_from(ino, ki, kl, gc)
+  local all = redis.call('HGETALL', key('l', ino))
+  local freed = 0
+  for i = 1, #all, 2 do
+    local idx = tonumber(all[i])
+    if idx > ki or (idx == ki and kl == 0) then
+      local len, list = chunk_parse(all[i + 1])
+      freed = freed + len
+      chunk_put(ino, all[i], 0, list, {}, gc)
+    elseif idx == ki then
+      local len, list = chunk_parse(all[i + 1])
+      if len > kl then
+        freed = freed + len - kl
+        chunk_put(ino, all[i], kl, list, chunk_cut(list, kl, CHUNK), gc)
+      end
+    end
+  end
+  return freed
+end
+-- drops an inode without links or opens; its slices go to the gc set and to `gc`
+local function reap(ino, gc)
+  local f = redis.call('HMGET', key('i', ino), 'k', 'a', 'xb', 's')
+  if not f[1] then return end
+  local free = tonumber(f[2] or '0') + tonumber(f[3] or '0')
+  if f[1] == 'l' then free = free + tonumber(f[4] or '0') end
+  if free ~= 0 then redis.call('HINCRBY', META, 'used', -free) end
+  redis.call('HINCRBY', META, f[1] == 'd' and 'dirs' or 'files', -1)
+  local all = redis.call('HVALS', key('l', ino))
+  for i = 1, #all do
+    local _, list = chunk_parse(all[i])
+    chunk_drop(list, {}, gc)
+  end
+  redis.call('DEL', key('i', ino), key('l', ino), key('x', ino), key('d', ino), key('dc', ino))
+end
+local function entry(v)
+  local ino, k = string.match(v, '^(%d+) (%a) %d+$')
+  return ino, k
+end
+local function insert(p, name, ino, k)
+  local c = redis.call('HINCRBY', key('i', p), 'c', 1) - 1
+  redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
+  redis.call('ZADD', key('dc', p), c, name)
+end
+local function touch(ino, now)
+  redis.call('HSET', key('i', ino), 'mt', now, 'ct', now)
+end
+-- a file or directory whose last link went: kept as opened by session `sid`, which gives
+-- it back once its kernel no longer holds the inode (or at once if it never did)
+local function hold(ino, sid)
+  redis.call('HINCRBY', key('i', ino), 'o', 1)
+  redis.call('HINCRBY', key('s', sid), ino, 1)
+end

@@ -1,0 +1,30 @@
+-- ARGV: ino, then per chunk read: index, first byte, end byte (within the chunk).
+-- Returns {kind, size, then per chunk: {position, bytes, position, bytes, ...}} with the
+-- slices' bytes inside the range; what they leave out reads as zeros. Atomic: the slices
+-- are read in the same step as the chunk list that names them. The slice strings are not
+-- declared (they are only known here): this holds on one server, where every key is local.
+local ino = ARGV[1]
+local f = redis.call('HMGET', key('i', ino), 'k', 's')
+if not f[1] then return {false, false} end
+local out = {f[1], f[2] or '0'}
+if f[1] ~= 'f' then return out end
+local P = string.sub(T, 2, -2)
+local n = (#ARGV - 1) / 3
+local idxs = {}
+for j = 1, n do idxs[j] = ARGV[3 * j - 1] end
+local cur = hmget(key('l', ino), idxs)
+for j = 1, n do
+  local from, to = tonumber(ARGV[3 * j]), tonumber(ARGV[3 * j + 1])
+  local len, list = chunk_parse(cur[j])
+  if to > len then to = len end
+  local got = {}
+  for _, s in ipairs(list) do
+    local a, b = math.max(from, s[2]), math.min(to, s[2] + s[3])
+    if a < b then
+      got[#got + 1] = a
+      got[#got + 1] = redis.call('GETRANGE', P .. ':s:' .. s[1], s[4] + a - s[2], s[4] + b - s[2] - 1)
+    end
+  end
+  out[#out + 1] = got
+end
+return out

@@ -1,0 +1,20 @@
+local gc, dead = {}, 0
+local sids = redis.call('SMEMBERS', T .. ':sessions')
+for _, sid in ipairs(sids) do
+  if sid ~= ARGV[1] and redis.call('EXISTS', key('alive', sid)) == 0 then
+    local h = redis.call('HGETALL', key('s', sid))
+    for i = 1, #h, 2 do
+      local f = redis.call('HMGET', key('i', h[i]), 'n', 'o')
+      if f[1] then
+        local o = tonumber(f[2] or '0') - tonumber(h[i + 1])
+        if o < 0 then o = 0 end
+        redis.call('HSET', key('i', h[i]), 'o', o)
+        if tonumber(f[1]) == 0 and o == 0 then reap(h[i], gc) end
+      end
+    end
+    redis.call('DEL', key('s', sid))
+    redis.call('SREM', T .. ':sessions', sid)
+    dead = dead + 1
+  end
+end
+return {dead, gc}

@@ -1,0 +1,37 @@
+-- KEYS[2..]: the slice strings this write sent just before (they must exist: a string
+-- Redis refused for memory is not published).
+-- ARGV: ino, now, limit, error after the existence check (or ''), new end ('' for an empty
+-- write), then per chunk touched: index, first byte, end byte (within the chunk), slice id.
+-- Returns {attr, slices no longer used, per chunk its slice count}.
+local ino, now = ARGV[1], ARGV[2]
+local f = file_of(ino, ARGV[4])
+for j = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[j]) == 0 then fail('ENOSPC') end
+end
+local n = (#ARGV - 5) / 4
+local idxs = {}
+for j = 1, n do idxs[j] = ARGV[2 + 4 * j] end
+local growth, lens, olds, news = 0, {}, {}, {}
+if n > 0 then
+  local cur = hmget(key('l', ino), idxs)
+  for j = 1, n do
+    local len, list = chunk_parse(cur[j])
+    local from, to = tonumber(ARGV[3 + 4 * j]), tonumber(ARGV[4 + 4 * j])
+    lens[j] = math.max(len, to)
+    growth = growth + lens[j] - len
+    olds[j] = list
+    news[j] = chunk_cut(list, from, to)
+    news[j][#news[j] + 1] = {ARGV[5 + 4 * j], from, to - from, 0}
+  end
+end
+room(growth, ARGV[3])
+local gc, counts = {}, {}
+for j = 1, n do
+  counts[j] = chunk_put(ino, idxs[j], lens[j], olds[j], news[j], gc)
+end
+charge(ino, growth, 'a')
+if ARGV[5] ~= '' and dgt(ARGV[5], f[2]) then
+  redis.call('HSET', key('i', ino), 's', ARGV[5])
+end
+touch(ino, now)
+return {attr(ino), gc, counts}
