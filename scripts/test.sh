@@ -35,6 +35,8 @@ ensure() {
 ensure fusermount3 fuse3
 ensure redis-server redis-server
 ensure tmux tmux
+# The TLS tests make their certificates with it.
+ensure openssl openssl
 # conformance.sh picks a free port for its redis-server with it.
 ensure python3 python3
 

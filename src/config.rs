@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::ram::redis::{self, RedisTarget};
+use crate::error::plain_message;
+use crate::ram::redis::{self, RedisTarget, RedisTls};
+use std::fs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RamKind {
@@ -47,6 +49,20 @@ pub struct Args {
         default_value = "redis://127.0.0.1:6379/0"
     )]
     pub redis_url: String,
+    /// A file whose first line is the Redis password (kept out of the command line, where
+    /// every user sees it); the environment variable MAVFS_REDIS_PASSWORD works too.
+    #[arg(long, value_name = "FILE")]
+    pub redis_password_file: Option<PathBuf>,
+    /// CA certificate (PEM) that signed the server's, for a rediss:// URL (default: the
+    /// system's trusted roots).
+    #[arg(long, value_name = "FILE")]
+    pub redis_ca_cert: Option<PathBuf>,
+    /// Client certificate (PEM), for a rediss:// server that asks for one; with --redis-key.
+    #[arg(long, value_name = "FILE", requires = "redis_key")]
+    pub redis_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "redis_cert")]
+    pub redis_key: Option<PathBuf>,
     /// Redis host (replaces the host of --redis-url).
     #[arg(long, value_name = "HOST")]
     pub redis_host: Option<String>,
@@ -312,16 +328,13 @@ fn redis_target(args: &Args) -> Result<RedisTarget, String> {
     let bad_url = |why: &str| {
         format!(
             "invalid --redis-url '{}': {why} (want redis://[user:pass@]host:port/db)",
-            args.redis_url
+            redis::redact(&args.redis_url)
         )
     };
     let mut url =
         ::redis::parse_redis_url(&args.redis_url).ok_or_else(|| bad_url("not a Redis URL"))?;
     match url.scheme() {
-        "redis" | "valkey" => {}
-        "rediss" | "valkeys" => {
-            return Err(bad_url("TLS (rediss://) is not supported by this build"))
-        }
+        "redis" | "valkey" | "rediss" | "valkeys" => {}
         _ if args.redis_host.is_some() || args.redis_port.is_some() => {
             return Err("--redis-host and --redis-port apply only to a redis:// URL".into())
         }
@@ -349,12 +362,51 @@ fn redis_target(args: &Args) -> Result<RedisTarget, String> {
         let db: u32 = d
             .parse()
             .map_err(|_| format!("invalid --redis-db '{d}' (want a database number, e.g. 0)"))?;
-        if url.scheme() == "redis" || url.scheme() == "valkey" {
+        if url.scheme() != "unix" && url.scheme() != "redis+unix" {
             url.set_path(&format!("/{db}"));
         } else {
             return Err("--redis-db applies only to a redis:// URL".into());
         }
     }
+    let env_password = std::env::var("MAVFS_REDIS_PASSWORD").ok();
+    let password = match (&args.redis_password_file, env_password) {
+        (Some(f), _) => Some(read_password(f)?),
+        (None, Some(p)) if !p.is_empty() => Some(p),
+        _ => None,
+    };
+    if let Some(p) = password {
+        if url.password().is_some() {
+            return Err("the Redis password is given twice (in --redis-url and in \
+                 --redis-password-file or MAVFS_REDIS_PASSWORD); keep one"
+                .into());
+        }
+        if url.set_password(Some(&p)).is_err() {
+            return Err("a password does not apply to this --redis-url".into());
+        }
+    }
+    let tls = matches!(url.scheme(), "rediss" | "valkeys");
+    let given = [&args.redis_ca_cert, &args.redis_cert, &args.redis_key];
+    if !tls && given.iter().any(|f| f.is_some()) {
+        return Err("--redis-ca-cert, --redis-cert and --redis-key need a rediss:// URL".into());
+    }
+    let pem = |f: &Option<PathBuf>, what: &str| -> Result<Option<Vec<u8>>, String> {
+        f.as_ref()
+            .map(|p| {
+                fs::read(p).map_err(|e| {
+                    format!("cannot read {what} {}: {}", p.display(), plain_message(&e))
+                })
+            })
+            .transpose()
+    };
+    let tls = tls
+        .then(|| -> Result<RedisTls, String> {
+            Ok(RedisTls {
+                ca: pem(&args.redis_ca_cert, "--redis-ca-cert")?,
+                cert: pem(&args.redis_cert, "--redis-cert")?,
+                key: pem(&args.redis_key, "--redis-key")?,
+            })
+        })
+        .transpose()?;
     let url = url.to_string();
     ::redis::Client::open(url.as_str()).map_err(|e| {
         let e = e.to_string();
@@ -377,7 +429,27 @@ fn redis_target(args: &Args) -> Result<RedisTarget, String> {
         url,
         prefix: args.redis_prefix.clone(),
         timeout: Duration::from_secs_f64(secs),
+        tls,
     })
+}
+
+/// The first line of a password file.
+fn read_password(f: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(f).map_err(|e| {
+        format!(
+            "cannot read --redis-password-file {}: {}",
+            f.display(),
+            plain_message(&e)
+        )
+    })?;
+    let line = text.lines().next().unwrap_or("").to_owned();
+    if line.is_empty() {
+        return Err(format!(
+            "--redis-password-file {} is empty (want the password on its first line)",
+            f.display()
+        ));
+    }
+    Ok(line)
 }
 
 fn disk_is_read_only(dir: &Path) -> bool {

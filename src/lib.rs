@@ -21,6 +21,7 @@ pub mod fs;
 pub mod metrics;
 pub mod mount;
 pub mod ram;
+pub mod secret;
 pub mod sync;
 
 pub use config::MountConfig;

@@ -495,12 +495,36 @@ impl RedisServer {
             .append(true)
             .open(self.dir.path().join("redis.log"))
             .expect("create redis log");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        // `--tls-port` among the extra options (with any value) asks for a server that
+        // listens with TLS only, on the port picked here.
+        let tls = self.args.iter().any(|a| a == "--tls-port");
+        let mut extra = Vec::new();
+        let mut skip = false;
+        for a in &self.args {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            if a == "--tls-port" {
+                skip = true;
+                continue;
+            }
+            extra.push(a.clone());
+        }
+        let (port, tls_port) = if tls {
+            ("0".to_string(), self.port.to_string())
+        } else {
+            (self.port.to_string(), String::new())
+        };
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port]);
+        if tls {
+            cmd.args(["--tls-port", &tls_port]);
+        }
+        let child = cmd
             .args(["--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
             .arg("--dir")
             .arg(self.dir.path())
-            .args(&self.args)
+            .args(&extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup redis log"))
             .stderr(log)
@@ -529,6 +553,10 @@ impl RedisServer {
     }
 
     fn ping(&self) -> bool {
+        if self.args.iter().any(|a| a == "--tls-port") {
+            // Listening is enough: the handshake needs the test's certificates.
+            return std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+        }
         let Ok(client) = redis::Client::open(self.url().as_str()) else {
             return false;
         };

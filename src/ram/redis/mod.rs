@@ -86,14 +86,48 @@ const SID_BATCH: u64 = 1024;
 /// A chunk in more slices than this is rewritten as one (by the janitor thread).
 const COMPACT_AT: u64 = 32;
 
+/// Certificates for a rediss:// server (PEM bytes).
+#[derive(Clone, Default)]
+pub struct RedisTls {
+    /// The CA that signed the server's certificate; None: the system's roots.
+    pub ca: Option<Vec<u8>>,
+    /// A client certificate and its key, for a server that asks for one.
+    pub cert: Option<Vec<u8>>,
+    pub key: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for RedisTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("RedisTls")
+            .field("ca", &self.ca.is_some())
+            .field("cert", &self.cert.is_some())
+            .finish()
+    }
+}
+
 /// Where the store lives: a validated URL, the key prefix and the timeout.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RedisTarget {
     /// `redis://[user:pass@]host:port/db` (or `unix:///path?db=N`).
     pub url: String,
     pub prefix: String,
     /// Bound on connecting and on waiting for any answer.
     pub timeout: Duration,
+    /// For a rediss:// URL.
+    pub tls: Option<RedisTls>,
+}
+
+impl std::fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold the password.
+        f.debug_struct("RedisTarget")
+            .field("url", &redact(&self.url))
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 impl RedisTarget {
@@ -102,6 +136,7 @@ impl RedisTarget {
             url: url.to_owned(),
             prefix: prefix.to_owned(),
             timeout: DEFAULT_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -929,7 +964,29 @@ impl RedisStore {
         // No CLIENT SETINFO at connect: two more replies to wait for, each up to the timeout,
         // when a server hangs (a reconnect must fail within one timeout).
         let settings = info.redis_settings().clone().set_skip_set_lib_name();
-        let client = ::redis::Client::open(info.set_redis_settings(settings)).map_err(bad_url)?;
+        let info = info.set_redis_settings(settings);
+        let client = match &target.tls {
+            None => ::redis::Client::open(info),
+            Some(t) => {
+                // rustls needs a crypto provider; installing it twice is harmless.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let client_tls = match (&t.cert, &t.key) {
+                    (Some(cert), Some(key)) => Some(::redis::ClientTlsConfig {
+                        client_cert: cert.clone(),
+                        client_key: key.clone(),
+                    }),
+                    _ => None,
+                };
+                ::redis::Client::build_with_tls(
+                    info,
+                    ::redis::TlsCertificates {
+                        client_tls,
+                        root_cert: t.ca.clone(),
+                    },
+                )
+            }
+        }
+        .map_err(bad_url)?;
         let info = client.get_connection_info();
         let addr = info.addr().to_string();
         let db = info.redis_settings().db();
@@ -1119,7 +1176,7 @@ fn evicting_policy_error(addr: &str, policy: &str) -> Option<String> {
 }
 
 /// `redis://user:secret@h` → `redis://user:***@h`.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
             Some(c) => format!("{}:***{}", &url[..s + 3 + c], &url[at..]),
