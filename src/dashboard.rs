@@ -552,6 +552,7 @@ mod tests {
             backend: "redis://127.0.0.1:6379/0".into(),
             vram_limit: 64 * MIB,
             vram_used: 5 * MIB,
+            vram_meta: 4096,
             backend_memory: Some(2 * MIB),
             backend_rtt_us: Some(250),
             backend_state: "up".into(),

@@ -337,3 +337,63 @@ fn two_mounts_writing_one_chunk_lose_nothing() {
         }
     }
 }
+
+/// Empty files cost metadata, and metadata counts against `--ram-limit`: a loop of creates
+/// ends in ENOSPC, `df` shows the space taken, and removing them gives it back.
+fn empty_files_count_against_the_limit(m: &TestMount) {
+    let v = m.vram();
+    let before = statvfs(&v);
+    let mut made = 0;
+    let errno = loop {
+        match File::create(v.join(format!("e{made}"))) {
+            Ok(_) => made += 1,
+            Err(e) => break e.raw_os_error().unwrap(),
+        }
+        assert!(made < 100_000, "100,000 empty files in a 1 MiB vram");
+    };
+    assert_eq!(errno, libc::ENOSPC, "after {made} files");
+    assert!(made > 1000, "only {made} files fit");
+    let full = statvfs(&v);
+    assert!(
+        full.f_bfree < before.f_bfree / 4,
+        "df does not show them: {} blocks free",
+        full.f_bfree
+    );
+    for i in 0..made {
+        fs::remove_file(v.join(format!("e{i}"))).unwrap();
+    }
+    let back = within(std::time::Duration::from_secs(10), || {
+        statvfs(&v).f_bfree >= before.f_bfree
+    });
+    assert!(
+        back,
+        "space not given back: {} of {} blocks free",
+        statvfs(&v).f_bfree,
+        before.f_bfree
+    );
+}
+
+#[test]
+fn empty_files_count_against_the_limit_memory() {
+    empty_files_count_against_the_limit(&TestMount::with_args(&["--ram-limit", "1M"]));
+}
+
+#[test]
+fn empty_files_count_against_the_limit_redis() {
+    let server = RedisServer::start();
+    empty_files_count_against_the_limit(&TestMount::with_redis(&server, &["--ram-limit", "1M"]));
+}
+
+/// Polls `f` until it holds or `limit` passes.
+fn within(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

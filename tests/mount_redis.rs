@@ -860,3 +860,37 @@ fn a_chunk_cut_by_small_writes_is_compacted_and_keeps_its_bytes() {
     });
     assert!(gone.is_some(), "{} slice keys left", keys.len());
 }
+
+#[test]
+fn redis_emptied_under_the_mount_says_so_and_starts_again() {
+    let m = TestMount::redis();
+    let v = m.vram();
+    fs::write(v.join("old"), b"old bytes").unwrap();
+    let mut con = m.redis_server().unwrap().connection();
+    redis::cmd("FLUSHALL").query::<()>(&mut con).unwrap();
+    // The tier answers again by itself, empty: the lost file is gone, never another's bytes.
+    let back = within(Duration::from_secs(5), || fs::read_dir(&v).is_ok());
+    assert!(back.is_some(), "vram/ does not answer after FLUSHALL");
+    fs::write(v.join("new"), b"new bytes").unwrap();
+    assert_eq!(fs::read(v.join("new")).unwrap(), b"new bytes");
+    let gone = within(Duration::from_secs(5), || {
+        err(fs::read(v.join("old"))) == libc::ENOENT
+    });
+    assert!(gone.is_some(), "old: {:?}", fs::read(v.join("old")));
+    let log = m.daemon_stderr();
+    assert!(log.contains("lost all of vram/"), "not said:\n{log}");
+
+    // Part of the data gone (keys deleted by hand): no id starts again over what is left;
+    // vram/ turns read-only, at the next create or heartbeat.
+    redis::cmd("DEL")
+        .arg("{mavfs}:meta")
+        .query::<()>(&mut con)
+        .unwrap();
+    assert_eq!(err(fs::write(v.join("x"), b"x")), libc::EIO);
+    let ro = within(Duration::from_secs(20), || {
+        errno_or_zero(fs::write(v.join("y"), b"y")) == libc::EROFS
+    });
+    assert!(ro.is_some(), "vram/ still writable with its meta gone");
+    assert_eq!(fs::read(v.join("new")).unwrap(), b"new bytes");
+    assert!(m.daemon_stderr().contains("lost part of prefix"));
+}

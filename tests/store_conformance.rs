@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mavfs::ram::memory::CHUNK;
 use mavfs::ram::{
     Attr, Falloc, Ino, Kind, MemoryStore, NewNode, RamStore, RenameMode, SetAttr, StoreError,
-    TimeSet, XattrSet, NAME_MAX, ROOT_INO, XATTR_SIZE_MAX,
+    TimeSet, XattrSet, INODE_COST, NAME_MAX, ROOT_INO, XATTR_SIZE_MAX,
 };
 
 /// The limit of a store whose behaviour does not name one: large enough never to matter.
@@ -72,7 +72,7 @@ conformance! {
     fallocate_allocate,
     fallocate_punch_hole_and_zero_range,
     space_is_accounted,
-    write_past_limit_is_nospace_and_keeps_data(limit = 2 * CHUNK + 4096),
+    write_past_limit_is_nospace_and_keeps_data(limit = 2 * CHUNK + 4096 + 3 * INODE_COST),
     unlinked_open_inode_lives_until_release,
     held_unlinked_inode_is_space_on_its_way_back,
     rename_over_open_file_keeps_it_until_release,
@@ -713,19 +713,33 @@ fn space_is_accounted(s: &dyn RamStore) {
 
 fn write_past_limit_is_nospace_and_keeps_data(s: &dyn RamStore) {
     let limit = s.usage().limit;
-    assert_eq!(limit, 2 * CHUNK + 4096);
+    assert_eq!(limit, 2 * CHUNK + 4096 + 3 * INODE_COST);
     let a = mkfile(s, ROOT_INO, "a");
     let b = mkfile(s, ROOT_INO, "b");
     let c = mkfile(s, ROOT_INO, "c");
+    assert_eq!(s.usage().meta, 3 * INODE_COST, "each inode is charged");
     let da = pattern(CHUNK as usize, 9);
     let db = pattern(CHUNK as usize, 10);
     write_all(s, a, 0, &da);
     write_all(s, b, 0, &db);
-    let room = limit - used(s);
+    let room = limit - used(s) - s.usage().meta;
     assert_eq!(room, 4096);
+    // Inodes take room too: as many empty directories as their metadata fits, no more.
+    let fit = 4096 / INODE_COST;
+    for i in 0..fit {
+        s.create(ROOT_INO, n(&format!("d{i}")), &node(Kind::Dir, 0o755, b""))
+            .unwrap();
+    }
+    assert_err!(
+        s.create(ROOT_INO, n("one-more"), &node(Kind::Dir, 0o755, b"")),
+        StoreError::NoSpace
+    );
+    for i in 0..fit {
+        s.rmdir(ROOT_INO, n(&format!("d{i}"))).unwrap();
+    }
+    assert_eq!(limit - used(s) - s.usage().meta, 4096, "their room is back");
 
     let full = used(s);
-    assert_err!(s.write(c, 0, &[1u8; 8192]), StoreError::NoSpace);
     assert_eq!(size_of(s, c), 0, "a failed write leaves the size");
     assert!(s.read(c, 0, 10).unwrap().is_empty());
     assert_err!(s.write(a, CHUNK, &[1u8; 8192]), StoreError::NoSpace);
@@ -751,7 +765,7 @@ fn write_past_limit_is_nospace_and_keeps_data(s: &dyn RamStore) {
 
     // Filling up to the limit exactly works; one byte more does not.
     write_all(s, c, 0, &[2u8; 4096]);
-    assert_eq!(used(s), limit);
+    assert_eq!(used(s) + s.usage().meta, limit);
     assert_err!(s.write(c, 4096, b"!"), StoreError::NoSpace);
     assert_eq!(size_of(s, c), 4096);
     // Overwriting stored bytes needs no new space.
@@ -762,7 +776,7 @@ fn write_past_limit_is_nospace_and_keeps_data(s: &dyn RamStore) {
 
     // Freeing makes room again.
     s.unlink(ROOT_INO, n("b")).unwrap();
-    assert_eq!(used(s), limit - CHUNK);
+    assert_eq!(used(s) + s.usage().meta, limit - CHUNK - INODE_COST);
     write_all(s, c, 4096, &[4u8; 8192]);
     assert_eq!(size_of(s, c), 4096 + 8192);
 }

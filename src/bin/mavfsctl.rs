@@ -251,7 +251,7 @@ fn print_stats(s: &Stats) {
         "no limit".to_owned()
     } else {
         let pct = if s.vram_limit > 0 {
-            s.vram_used as f64 * 100.0 / s.vram_limit as f64
+            (s.vram_used + s.vram_meta) as f64 * 100.0 / s.vram_limit as f64
         } else {
             0.0
         };
@@ -259,8 +259,9 @@ fn print_stats(s: &Stats) {
     };
     println!();
     println!(
-        "vram     {} used of {limit}, backend {}",
+        "vram     {} used (+ {} metadata) of {limit}, backend {}",
         HumanBytes(s.vram_used),
+        HumanBytes(s.vram_meta),
         s.backend
     );
     if let Some(m) = s.backend_memory {

@@ -624,6 +624,7 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
     /// Counts what a copy of `name` will move, for the progress total.
     fn scan(&self, dir: &S::Dir, name: &OsStr, meta: &Meta, path: &str) -> JobResult<()> {
         self.check_cancel()?;
+        not_too_deep(path)?;
         match meta.kind {
             Kind::File | Kind::Symlink => {
                 self.state.files_total.fetch_add(1, Ordering::Relaxed);
@@ -713,6 +714,7 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
         dpath: &str,
     ) -> JobResult<()> {
         self.check_cancel()?;
+        not_too_deep(spath)?;
         let existing = self.dst.stat(ddir, dname).map_err(|e| fail(dpath, e))?;
         match meta.kind {
             Kind::Dir => {
@@ -873,6 +875,7 @@ pub fn remove_tree<T: Tree>(
     path: &str,
 ) -> JobResult<()> {
     if is_dir {
+        not_too_deep(path)?;
         let sub = tree.child_dir(dir, name).map_err(|e| fail(path, e))?;
         for n in tree.list(&sub).map_err(|e| fail(path, e))? {
             let p = join(path, &n);
@@ -925,10 +928,26 @@ pub struct Count {
     pub allocated: u64,
 }
 
+/// How deep a tree a job walks: the walks recurse, one frame per level, on the job thread's
+/// stack (`JOB_STACK`). Deeper trees are refused with a message, never a crashed daemon.
+pub const MAX_DEPTH: usize = 8192;
+/// The stack of a job thread: room for `MAX_DEPTH` levels (reserved, touched as used).
+pub const JOB_STACK: usize = 256 << 20;
+
+fn not_too_deep(path: &str) -> JobResult<()> {
+    if path.bytes().filter(|&b| b == b'/').count() > MAX_DEPTH {
+        return Err(JobError::Failed(format!(
+            "{}...: more than {MAX_DEPTH} levels of directories; move a part of it at a time",
+            &path[..path.len().min(120)]
+        )));
+    }
+    Ok(())
+}
+
 /// Counts the files, directories and bytes under `dir`. A file with more names than one
 /// counts once, as `du` and the vram store count it.
 pub fn count<T: Tree>(tree: &T, dir: &T::Dir, totals: &mut Count) -> io::Result<()> {
-    count_in(tree, dir, totals, &mut HashSet::new())
+    count_in(tree, dir, totals, &mut HashSet::new(), 0)
 }
 
 fn count_in<T: Tree>(
@@ -936,14 +955,19 @@ fn count_in<T: Tree>(
     dir: &T::Dir,
     totals: &mut Count,
     linked: &mut HashSet<(u64, u64)>,
+    depth: usize,
 ) -> io::Result<()> {
+    if depth > MAX_DEPTH {
+        // Counted as far as a job goes; deeper levels are left out of the figures.
+        return Ok(());
+    }
     for n in tree.list(dir)? {
         match tree.stat(dir, &n)? {
             Some(m) if m.kind == Kind::Dir => {
                 totals.dirs += 1;
                 totals.allocated += m.allocated;
                 if let Ok(sub) = tree.child_dir(dir, &n) {
-                    count_in(tree, &sub, totals, linked)?;
+                    count_in(tree, &sub, totals, linked, depth + 1)?;
                 }
             }
             Some(m) if m.nlink > 1 && !linked.insert(m.id) => {}

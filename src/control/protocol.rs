@@ -130,6 +130,9 @@ pub struct Stats {
     pub backend: String,
     pub vram_limit: u64,
     pub vram_used: u64,
+    /// What the inodes' metadata takes of the limit besides (`INODE_COST` each).
+    #[serde(default)]
+    pub vram_meta: u64,
     /// The Redis server's `used_memory`, on Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_memory: Option<u64>,

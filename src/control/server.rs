@@ -223,6 +223,7 @@ impl Control {
         }
         let spawned = std::thread::Builder::new()
             .name(format!("mavfs-job-{id}"))
+            .stack_size(jobs::JOB_STACK)
             .spawn(move || {
                 let done = JobDone {
                     control: &me,
@@ -378,6 +379,7 @@ impl Control {
             backend,
             vram_limit: u.limit,
             vram_used: u.bytes,
+            vram_meta: u.meta,
             backend_memory,
             backend_rtt_us,
             backend_state,

@@ -918,7 +918,7 @@ impl MavFs {
                 const BS: u64 = 4096;
                 let u = self.store.usage();
                 let blocks = u.limit / BS;
-                let free = u.limit.saturating_sub(u.bytes) / BS;
+                let free = u.limit.saturating_sub(u.bytes + u.meta) / BS;
                 let inodes = u.files + u.dirs;
                 // Inodes are limited only by bytes: offer as many as a small file could take.
                 let ffree = free.max(1) * 16;

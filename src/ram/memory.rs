@@ -195,7 +195,10 @@ fn xattr_bytes(x: &BTreeMap<OsString, Vec<u8>>) -> u64 {
 /// The space account shared by all inodes: reserve before storing, release after freeing.
 #[derive(Debug)]
 struct Space {
+    /// Data and metadata, against `limit`.
     used: AtomicU64,
+    /// The metadata part of `used`.
+    meta: AtomicU64,
     limit: u64,
 }
 
@@ -237,6 +240,7 @@ impl MemoryStore {
             next_ino: AtomicU64::new(ROOT_INO + 1),
             space: Space {
                 used: AtomicU64::new(0),
+                meta: AtomicU64::new(0),
                 limit,
             },
             files: AtomicU64::new(0),
@@ -306,7 +310,8 @@ impl MemoryStore {
             *f = FileData::default();
         }
         st.xattrs.clear();
-        self.space.release(freed);
+        self.space.release(freed + INODE_COST);
+        self.space.meta.fetch_sub(INODE_COST, Ordering::AcqRel);
         match st.kind {
             Kind::Dir => self.dirs.fetch_sub(1, Ordering::Relaxed),
             _ => self.files.fetch_sub(1, Ordering::Relaxed),
@@ -590,7 +595,8 @@ impl RamStore for MemoryStore {
         } else {
             0
         };
-        self.space.reserve(extra)?;
+        self.space.reserve(extra + INODE_COST)?;
+        self.space.meta.fetch_add(INODE_COST, Ordering::AcqRel);
         let now = SystemTime::now();
         let mut perm = node.perm & 0o7777;
         let mut gid = node.gid;
@@ -998,8 +1004,10 @@ impl RamStore for MemoryStore {
     }
 
     fn usage(&self) -> Usage {
+        let meta = self.space.meta.load(Ordering::Relaxed);
         Usage {
-            bytes: self.space.used.load(Ordering::Relaxed),
+            bytes: self.space.used.load(Ordering::Relaxed).saturating_sub(meta),
+            meta,
             limit: self.space.limit,
             files: self.files.load(Ordering::Relaxed),
             dirs: self.dirs.load(Ordering::Relaxed),

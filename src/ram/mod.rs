@@ -161,11 +161,18 @@ pub enum Falloc {
 pub struct Usage {
     /// Bytes of file data, symlink targets and xattrs held.
     pub bytes: u64,
+    /// Bytes charged for metadata (`INODE_COST` per inode): they count against `limit` too,
+    /// so empty files cannot fill memory past it.
+    pub meta: u64,
     /// The limit `bytes` may not pass.
     pub limit: u64,
     pub files: u64,
     pub dirs: u64,
 }
+
+/// What each inode (file, directory, symlink, special file) costs of the limit for its
+/// metadata, its name included: about what the stores keep for one.
+pub const INODE_COST: u64 = 512;
 
 impl Usage {
     /// Directories inside the tier: the tier's own root is not counted (as for vdisk).

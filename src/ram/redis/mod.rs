@@ -227,7 +227,7 @@ impl Keys {
 /// Helpers prepended to every script.
 const PRELUDE: &str = include_str!("lua/prelude.lua");
 
-/// ARGV: format, uid, gid, now.
+/// ARGV: format, uid, gid, now, and the first inode number (1 if not given).
 const INIT: &str = include_str!("lua/init.lua");
 
 /// ARGV: parent, name. Returns the attributes of the entry.
@@ -264,6 +264,7 @@ const WRITE: &str = include_str!("lua/write.lua");
 /// set, then per chunk grown: index, length before, length set. Returns the chunks that were
 /// created by the write and are empty again.
 const READ: &str = include_str!("lua/read.lua");
+const SIDS: &str = include_str!("lua/sids.lua");
 const COMPACT: &str = include_str!("lua/compact.lua");
 
 /// fallocate mode 0. ARGV: ino, now, limit, error after the existence check (or ''), '1' to
@@ -310,6 +311,7 @@ struct Scripts {
     write: Script,
     read: Script,
     compact: Script,
+    sids: Script,
     allocate: Script,
     zero: Script,
     setxattr: Script,
@@ -350,6 +352,7 @@ impl Scripts {
             setattr: s(SETATTR, Frees),
             write: s(WRITE, Takes),
             read: s(READ, ReadOnly),
+            sids: s(SIDS, Takes),
             compact: s(COMPACT, Frees),
             allocate: s(ALLOCATE, Takes),
             zero: s(ZERO, Frees),
@@ -774,6 +777,8 @@ struct Inner {
     usage: Mutex<Usage>,
     /// Slice ids taken from `{P}:meta` and not used yet: `[next, end)`.
     sids: Mutex<(u64, u64)>,
+    /// Who owns a root directory made anew (`revive`).
+    root_owner: (u32, u32),
 }
 
 /// Work a write leaves for later, off the caller's round trip: deleting the slices it made
@@ -1105,6 +1110,7 @@ impl RedisStore {
                 ..Usage::default()
             }),
             sids: Mutex::new((0, 0)),
+            root_owner: (uid, gid),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();
@@ -1157,6 +1163,16 @@ impl RedisStore {
     }
 }
 
+/// Where inode numbers start again after Redis lost them: past any this or another mount
+/// handed out before (a kernel may still hold those), by starting from the clock (16,384 a
+/// second since 1970). Below 10^14: the scripts' numbers print exactly only up to there.
+fn fresh_inodes() -> u64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
+    (secs << 14).min(99_999_999_999_999)
+}
+
 /// One `name:value` field of an INFO answer.
 fn info_field(text: &str, name: &str) -> Option<String> {
     text.lines()
@@ -1188,16 +1204,24 @@ pub fn redact(url: &str) -> String {
 
 /// Some key under the prefix when there is no `{P}:meta`: data of another program.
 fn foreign_key(con: &mut Connection, keys: &Keys) -> RedisResult<Option<String>> {
-    for pattern in [
-        format!("{}:*", Keys::glob_escape(&keys.plain)),
-        format!("{}:*", Keys::glob_escape(&keys.tag)),
-    ] {
+    first_key(
+        con,
+        &[
+            format!("{}:*", Keys::glob_escape(&keys.plain)),
+            format!("{}:*", Keys::glob_escape(&keys.tag)),
+        ],
+    )
+}
+
+/// The first key found that matches one of `patterns`.
+fn first_key(con: &mut Connection, patterns: &[String]) -> RedisResult<Option<String>> {
+    for pattern in patterns {
         let mut cursor: u64 = 0;
         loop {
             let (next, found): (u64, Vec<Vec<u8>>) = ::redis::cmd("SCAN")
                 .arg(cursor)
                 .arg("MATCH")
-                .arg(&pattern)
+                .arg(pattern)
                 .arg("COUNT")
                 .arg(10_000)
                 .query(con)?;
@@ -1256,6 +1280,7 @@ fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
                 .query::<()>(c)
         });
         if r.is_ok() {
+            inner.revive();
             inner.check_policy();
             if beats.is_multiple_of(SWEEP_EVERY) {
                 inner.sweep();
@@ -1278,6 +1303,71 @@ impl Drop for Inner {
 impl Inner {
     fn now() -> String {
         time_str(SystemTime::now())
+    }
+
+    /// After Redis lost the prefix's data under the mount (FLUSHALL, a restart without
+    /// persistence): with no inode or slice left, `vram/` starts again empty, said in one
+    /// logged error; with some left (someone deleted keys by hand), `vram/` turns read-only
+    /// rather than build on half a tree.
+    fn revive(&self) {
+        let meta = self.keys.meta();
+        let root = self.keys.inode(ROOT_INO);
+        let Ok(n) = self.pool.run(true, |c| {
+            ::redis::cmd("EXISTS").arg(&meta).arg(&root).query::<u64>(c)
+        }) else {
+            return;
+        };
+        if n == 2 {
+            return;
+        }
+        let patterns = [
+            format!("{}:i:*", Keys::glob_escape(&self.keys.tag)),
+            format!("{}:l:*", Keys::glob_escape(&self.keys.tag)),
+            format!("{}:s:*", Keys::glob_escape(&self.keys.plain)),
+        ];
+        match self.pool.run(true, |c| first_key(c, &patterns)) {
+            Ok(None) if n == 0 => {
+                let (uid, gid) = self.root_owner;
+                let answer = self.pool.run(false, |c| {
+                    self.scripts
+                        .init
+                        .key(&meta)
+                        .arg(FORMAT)
+                        .arg(uid)
+                        .arg(gid)
+                        .arg(Self::now())
+                        .arg(fresh_inodes())
+                        .invoke::<Value>(c)
+                });
+                if answer.is_ok() {
+                    *self.sids.lock() = (0, 0);
+                    log::error!(
+                        "Redis at {} lost all of vram/ (prefix {}: FLUSHALL, or a restart \
+                         without persistence); vram/ starts again, empty",
+                        self.pool.addr,
+                        self.keys.plain
+                    );
+                }
+            }
+            Ok(_) => {
+                let why = format!(
+                    "Redis at {} lost part of prefix {} (its {} is gone)",
+                    self.pool.addr,
+                    self.keys.plain,
+                    if n == 0 {
+                        "meta and root"
+                    } else {
+                        "meta or root"
+                    }
+                );
+                let mut ro = self.pool.evicting.lock();
+                if ro.is_none() {
+                    log::error!("{why}; vram/ is read-only, remount once it is repaired");
+                    *ro = Some(why);
+                }
+            }
+            Err(_) => {}
+        }
     }
 
     /// Refuses a change while Redis runs an evicting memory policy.
@@ -1358,6 +1448,14 @@ impl Inner {
                     "EOPNOTSUPP" => StoreError::NotSupported,
                     "EFBIG" => StoreError::TooLarge,
                     "EMLINK" => StoreError::TooManyLinks,
+                    "ELOST" => {
+                        // An id counter would start again over live data: never.
+                        self.revive();
+                        StoreError::Unavailable(format!(
+                            "Redis at {} lost prefix {}'s metadata",
+                            self.pool.addr, self.keys.plain
+                        ))
+                    }
                     _ => StoreError::Unavailable(format!("Redis at {}: {e}", self.pool.addr)),
                 }
             }
@@ -1463,17 +1561,8 @@ impl Inner {
         let mut ids = self.sids.lock();
         if ids.1 - ids.0 < n as u64 {
             let want = SID_BATCH.max(n as u64);
-            let meta = self.keys.meta();
-            let end: u64 = self
-                .pool
-                .run(false, |c| {
-                    ::redis::cmd("HINCRBY")
-                        .arg(&meta)
-                        .arg("next_slice")
-                        .arg(want)
-                        .query(c)
-                })
-                .map_err(|e| self.fail(e))?;
+            let end = self.script(&self.scripts.sids, false, &[want.to_string().as_bytes()])?;
+            let end = number(&end).ok_or_else(|| garbled("slice ids"))?;
             *ids = (end - want + 1, end + 1);
         }
         let first = ids.0;
@@ -1719,21 +1808,14 @@ impl RamStore for RedisStore {
     }
 
     fn getattr(&self, ino: Ino) -> StoreResult<Attr> {
-        let mut p = ::redis::pipe();
-        p.cmd("HGETALL").arg(self.inner.keys.inode(ino));
-        p.cmd("HLEN").arg(self.inner.keys.dir(ino));
-        let v = self.inner.pipe(true, &p)?;
-        let (fields, ne) = match v.as_slice() {
-            [f, n] => (f, number(n).unwrap_or(0)),
-            _ => return Err(garbled("getattr")),
-        };
-        let mut list = array(fields).to_vec();
-        if list.is_empty() {
-            return Err(StoreError::NotFound);
+        match self.getattr_once(ino) {
+            // The root is never removed: Redis lost the data. Make the tier usable again.
+            Err(StoreError::NotFound) if ino == ROOT_INO => {
+                self.inner.revive();
+                self.getattr_once(ino)
+            }
+            r => r,
         }
-        list.push(Value::BulkString(b"ne".to_vec()));
-        list.push(Value::Int(ne as i64));
-        parse_attr(ino, &Value::Array(list))
     }
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
@@ -2149,13 +2231,15 @@ impl RamStore for RedisStore {
             .arg(self.inner.keys.meta())
             .arg("used")
             .arg("files")
-            .arg("dirs");
+            .arg("dirs")
+            .arg("mb");
         match self.inner.pipe(true, &p) {
             Ok(v) => {
                 let f = v.first().map(array).unwrap_or(&[]);
                 let n = |i: usize| f.get(i).and_then(number).unwrap_or(0);
                 let u = Usage {
                     bytes: n(0),
+                    meta: n(3),
                     limit: self.inner.limit,
                     files: n(1),
                     dirs: n(2),
@@ -2179,6 +2263,25 @@ fn parse_entry(e: &[u8]) -> Option<(Ino, Kind, u64)> {
 }
 
 impl RedisStore {
+    /// `getattr` as Redis answers it.
+    fn getattr_once(&self, ino: Ino) -> StoreResult<Attr> {
+        let mut p = ::redis::pipe();
+        p.cmd("HGETALL").arg(self.inner.keys.inode(ino));
+        p.cmd("HLEN").arg(self.inner.keys.dir(ino));
+        let v = self.inner.pipe(true, &p)?;
+        let (fields, ne) = match v.as_slice() {
+            [f, n] => (f, number(n).unwrap_or(0)),
+            _ => return Err(garbled("getattr")),
+        };
+        let mut list = array(fields).to_vec();
+        if list.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        list.push(Value::BulkString(b"ne".to_vec()));
+        list.push(Value::Int(ne as i64));
+        parse_attr(ino, &Value::Array(list))
+    }
+
     fn remove(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
         if name.as_bytes() == b"." {
             return Err(StoreError::Invalid);

@@ -1,3 +1,4 @@
+alive()
 local p, name, kind, now = ARGV[1], ARGV[2], ARGV[3], ARGV[9]
 local pk = redis.call('HMGET', key('i', p), 'k', 'n', 'm', 'g')
 if not pk[1] then fail('ENOENT') end
@@ -6,7 +7,7 @@ if pk[1] ~= 'd' then fail('ENOTDIR') end
 if redis.call('HEXISTS', key('d', p), name) == 1 then fail('EEXIST') end
 local extra = 0
 if kind == 'l' then extra = #ARGV[8] end
-room(extra, ARGV[10])
+room(extra + INODE_COST, ARGV[10])
 local perm = tonumber(ARGV[4])
 local gid = ARGV[6]
 if bit.band(tonumber(pk[3]), 1024) ~= 0 then
@@ -27,6 +28,7 @@ elseif kind == 'f' then
 end
 redis.call('HSET', key('i', ino), unpack(f))
 if extra > 0 then redis.call('HINCRBY', META, 'used', extra) end
+redis.call('HINCRBY', META, 'mb', INODE_COST)
 if kind == 'd' then
   redis.call('HINCRBY', key('i', p), 'n', 1)
   redis.call('HINCRBY', META, 'dirs', 1)

@@ -3,6 +3,11 @@ local T = string.sub(META, 1, -6)
 local CHUNK = 1048576
 local function key(kind, n) return T .. ':' .. kind .. ':' .. n end
 local function fail(code) error({err = code}) end
+-- fails unless the prefix's metadata is there: an id counter must never start again from
+-- nothing over data that is still stored
+local function alive()
+  if redis.call('HEXISTS', META, 'format') == 0 then fail('ELOST') end
+end
 -- kind and size of the regular file `ino`, or fail as a data operation on it must;
 -- `err` is an error decided by the caller once the inode is known to exist ('' if none)
 local function file_of(ino, err)
@@ -45,10 +50,14 @@ local function attr(ino)
   end
   return a
 end
+-- what an inode's metadata costs of the limit (INODE_COST in Rust), kept in META `mb`
+local INODE_COST = 512
 local function room(bytes, limit)
   if bytes > 0 then
-    local used = tonumber(redis.call('HGET', META, 'used') or '0')
-    if used + bytes > tonumber(limit) then fail('ENOSPC') end
+    local u = redis.call('HMGET', META, 'used', 'mb')
+    if tonumber(u[1] or '0') + tonumber(u[2] or '0') + bytes > tonumber(limit) then
+      fail('ENOSPC')
+    end
   end
 end
 local function charge(ino, bytes, field)
@@ -144,6 +153,7 @@ local function reap(ino, gc)
   local free = tonumber(f[2] or '0') + tonumber(f[3] or '0')
   if f[1] == 'l' then free = free + tonumber(f[4] or '0') end
   if free ~= 0 then redis.call('HINCRBY', META, 'used', -free) end
+  redis.call('HINCRBY', META, 'mb', -INODE_COST)
   redis.call('HINCRBY', META, f[1] == 'd' and 'dirs' or 'files', -1)
   local all = redis.call('HVALS', key('l', ino))
   for i = 1, #all do
