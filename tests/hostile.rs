@@ -397,3 +397,88 @@ fn within(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A tree `depth` levels deep under `root/name`, with a file at the bottom.
+fn deep_tree(root: &Path, name: &str, depth: usize) {
+    let top = root.join(name);
+    fs::create_dir(&top).unwrap();
+    let mut dir = File::open(&top).unwrap();
+    let x = CString::new("x").unwrap();
+    for _ in 0..depth {
+        unsafe {
+            assert_eq!(
+                libc::mkdirat(dir.as_raw_fd(), x.as_ptr(), 0o755),
+                0,
+                "mkdirat"
+            );
+            let fd = libc::openat(
+                dir.as_raw_fd(),
+                x.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY,
+            );
+            assert!(fd >= 0, "openat");
+            dir = std::os::fd::FromRawFd::from_raw_fd(fd);
+        }
+    }
+    let leaf = CString::new("leaf").unwrap();
+    unsafe {
+        let fd = libc::openat(
+            dir.as_raw_fd(),
+            leaf.as_ptr(),
+            libc::O_CREAT | libc::O_WRONLY,
+            0o644,
+        );
+        assert!(fd >= 0, "create the leaf");
+        libc::close(fd);
+    }
+}
+
+#[test]
+fn deep_trees_are_pushed_or_refused_never_a_crash() {
+    let m = TestMount::memory();
+    deep_tree(&m.vram(), "deep", 4096);
+    let ctl = env!("CARGO_BIN_EXE_mavfsctl");
+    let mnt = m.mnt().to_str().unwrap();
+    let out = std::process::Command::new(ctl)
+        .args([
+            "--mount",
+            mnt,
+            "push",
+            "/vram/deep",
+            "/vdisk/deep",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // All of it arrived: the disk tier counts every level and the file at the bottom.
+    let st = ctl_stats(m.mnt());
+    assert_eq!(st["vdisk"]["dirs"], 4097, "{}", st["vdisk"]);
+    assert_eq!(st["vdisk"]["files"], 1, "{}", st["vdisk"]);
+    // Deeper than a job walks: a clear refusal, nothing copied, the daemon alive.
+    deep_tree(&m.vram(), "deeper", 9000);
+    let out = std::process::Command::new(ctl)
+        .args([
+            "--mount",
+            mnt,
+            "push",
+            "/vram/deeper",
+            "/vdisk/deeper",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("levels of directories"), "{err}");
+    assert!(!m.disk_dir().join("deeper").exists());
+    let stats = std::process::Command::new(ctl)
+        .args(["--mount", mnt, "stats"])
+        .output()
+        .unwrap();
+    assert!(stats.status.success(), "stats after a deep tree");
+}

@@ -2129,6 +2129,7 @@ impl RamStore for RedisStore {
             }
             Falloc::PunchHole | Falloc::ZeroRange { .. } => {
                 let grow = matches!(mode, Falloc::ZeroRange { keep_size: false });
+                let last = end.saturating_sub(1) / CHUNK;
                 let args = [
                     ino_s,
                     now,
@@ -2136,6 +2137,10 @@ impl RamStore for RedisStore {
                     if grow { "1" } else { "0" }.to_owned(),
                     offset.to_string(),
                     end.to_string(),
+                    (offset / CHUNK).to_string(),
+                    (offset % CHUNK).to_string(),
+                    last.to_string(),
+                    (end - last * CHUNK).to_string(),
                 ];
                 let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
                 let v = self.inner.script(&self.inner.scripts.zero, false, &refs)?;

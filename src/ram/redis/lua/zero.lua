@@ -1,15 +1,14 @@
 -- Punch hole and zero range: the range's slices are cut away (it reads as zeros); whole
 -- chunks and chunk tails are freed. ARGV: ino, now, error after the existence check (or ''),
--- '1' to grow the size to the end, offset, end. Returns the slices no longer used.
+-- '1' to grow the size to the end, offset, end, then the range in chunks (computed exactly
+-- by the caller: offsets past 2^53 do not fit a double): first chunk, offset in it, last
+-- chunk, end in it. Returns the slices no longer used.
 local ino, now = ARGV[1], ARGV[2]
 local f = file_of(ino, ARGV[3])
-local off, e = ARGV[5], ARGV[6]
-if dgt(e, f[2]) then e = f[2] end
 local gc = {}
-if dgt(e, off) then
-  local o, en = tonumber(off), tonumber(e)
-  local first, last = math.floor(o / CHUNK), math.floor((en - 1) / CHUNK)
-  local fromfirst, tolast = o - first * CHUNK, en - last * CHUNK
+if dgt(ARGV[6], ARGV[5]) then
+  local first, fromfirst = tonumber(ARGV[7]), tonumber(ARGV[8])
+  local last, tolast = tonumber(ARGV[9]), tonumber(ARGV[10])
   local all = redis.call('HGETALL', key('l', ino))
   local freed = 0
   for i = 1, #all, 2 do
