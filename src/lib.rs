@@ -10,17 +10,17 @@
 //! Storage modules (`ram`, `disk`) know nothing of FUSE; `fs::fuse` is the only place that
 //! builds kernel replies. Errors map to errno in exactly one place (`error::FsError::errno`).
 
-pub mod bench;
 pub mod config;
 pub mod control;
 pub mod counters;
-pub mod dashboard;
 pub mod disk;
 pub mod error;
 pub mod fs;
 pub mod metrics;
 pub mod mount;
+pub mod node;
 pub mod ram;
+pub mod rng;
 pub mod secret;
 pub mod sync;
 

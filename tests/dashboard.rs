@@ -6,8 +6,8 @@
 //! tmux sessions are never touched. The dashboard runs under `sh`, which writes its exit
 //! status to a file once it is gone: tmux's own `pane_dead_status` is not always filled in,
 //! and a dying pane's last output can be lost (tmux 3.3a, both seen with a plain
-//! `sh -c 'echo hi; exit 3'`). Without `tmux` on PATH the tests pass after printing why they
-//! did nothing.
+//! `sh -c 'echo hi; exit 3'`). Without `tmux` on PATH the tests fail and say how to get it
+//! (`scripts/test.sh` installs it): a test that does nothing must not pass.
 
 mod common;
 
@@ -23,17 +23,17 @@ const SESSION: &str = "dash";
 /// How long the screen may take to show what a test waits for.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-fn have_tmux(test: &str) -> bool {
+fn need_tmux() {
     let ok = Command::new("tmux")
         .arg("-V")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("{test}: skipped: tmux is not on PATH (apt-get install tmux)");
-    }
-    ok
+    assert!(
+        ok,
+        "tmux is not on PATH: apt-get install tmux (scripts/test.sh installs it)"
+    );
 }
 
 /// The dashboard running in an 80×24 pane of a tmux server of the test's own.
@@ -198,9 +198,7 @@ fn files_of(screen: &str, tier: &str) -> Option<u64> {
 
 #[test]
 fn dashboard_shows_the_tiers_and_quits_on_q() {
-    if !have_tmux("dashboard_shows_the_tiers_and_quits_on_q") {
-        return;
-    }
+    need_tmux();
     let m = TestMount::memory();
     let pane = Pane::start(m.mnt());
     for name in ["a", "b", "c"] {
@@ -226,9 +224,7 @@ fn dashboard_shows_the_tiers_and_quits_on_q() {
 
 #[test]
 fn dashboard_outlives_its_mount_and_says_it_is_gone() {
-    if !have_tmux("dashboard_outlives_its_mount_and_says_it_is_gone") {
-        return;
-    }
+    need_tmux();
     let m = TestMount::memory();
     let pane = Pane::start(m.mnt());
     pane.wait_for("the tiers panel", |s| s.contains("vram fill"));
@@ -244,9 +240,7 @@ fn dashboard_outlives_its_mount_and_says_it_is_gone() {
 
 #[test]
 fn dashboard_shows_a_redis_outage_and_its_end() {
-    if !have_tmux("dashboard_shows_a_redis_outage_and_its_end") {
-        return;
-    }
+    need_tmux();
     let mut server = RedisServer::start();
     let m = TestMount::with_redis(&server, &[]);
     let pane = Pane::start(m.mnt());

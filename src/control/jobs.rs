@@ -946,6 +946,9 @@ fn not_too_deep(path: &str) -> JobResult<()> {
 
 /// Counts the files, directories and bytes under `dir`. A file with more names than one
 /// counts once, as `du` and the vram store count it.
+#[cfg(test)]
+mod tests;
+
 pub fn count<T: Tree>(tree: &T, dir: &T::Dir, totals: &mut Count) -> io::Result<()> {
     count_in(tree, dir, totals, &mut HashSet::new(), 0)
 }

@@ -4,3 +4,13 @@ pub mod client;
 pub mod jobs;
 pub mod protocol;
 pub mod server;
+
+use std::ffi::OsString;
+
+/// What a job tells the kernel about changes it made behind the kernel's back. The core
+/// implements it (it owns the FUSE session); control never talks to the kernel itself.
+pub trait Invalidate: Send + Sync {
+    /// Names created, replaced or removed in `vram/` directories (store inode numbers): the
+    /// kernel must drop what it cached of them and of their directories.
+    fn ram_entries(&self, changed: &[(u64, OsString)]);
+}

@@ -6,17 +6,16 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fuser::{INodeNo, Notifier};
 use log::{debug, warn};
 
 use super::jobs::{self, HostTree, JobError, JobState, RamTree};
 use super::protocol::{self, Answer, Copy, JobInfo, Op, OpStats, Outcome, Stats, TierStats};
+use super::Invalidate;
 use crate::counters::{errno_name, Counters, OpKind, Place, Totals, OP_KINDS};
 use crate::disk::{at, DiskTier};
-use crate::fs::inode;
 use crate::ram::RamStore;
 use crate::sync::{Mutex, ShardedMap};
 
@@ -50,7 +49,7 @@ pub struct Control {
     disk: Arc<DiskTier>,
     disk_dir: PathBuf,
     counters: Arc<Counters>,
-    notifier: Arc<OnceLock<Notifier>>,
+    kernel: Arc<dyn Invalidate>,
     started: Instant,
     open: ShardedMap<Mutex<OpenCtl>>,
     next_fh: AtomicU64,
@@ -87,14 +86,14 @@ impl Control {
         disk: Arc<DiskTier>,
         disk_dir: PathBuf,
         counters: Arc<Counters>,
-        notifier: Arc<OnceLock<Notifier>>,
+        kernel: Arc<dyn Invalidate>,
     ) -> Self {
         Control {
             store,
             disk,
             disk_dir,
             counters,
-            notifier,
+            kernel,
             started: Instant::now(),
             open: ShardedMap::new(8),
             next_fh: AtomicU64::new(1),
@@ -292,16 +291,7 @@ impl Control {
     /// Tells the kernel to drop what it cached of names a job changed in `vram/`, where
     /// entries (negative ones too) are cached for long.
     fn forget_cached(&self, changed: &[(u64, OsString)]) {
-        let Some(n) = self.notifier.get() else { return };
-        let mut parents = std::collections::BTreeSet::new();
-        for (dir, name) in changed {
-            let parent = INodeNo(inode::from_ram(*dir));
-            let _ = n.inval_entry(parent, name);
-            parents.insert(parent.0);
-        }
-        for p in parents {
-            let _ = n.inval_inode(INodeNo(p), 0, 0);
-        }
+        self.kernel.ram_entries(changed);
     }
 
     /// The push and pull jobs running now.

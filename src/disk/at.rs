@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::DirStream;
-use crate::ram::{check_name, StoreError, TimeSet};
+use crate::node::{check_name, TimeSet};
 
 const EMPTY: &CStr = c"";
 
@@ -26,12 +26,7 @@ pub(crate) fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
 /// A name from the kernel or a control request as a C string: one component, never
 /// `.`/`..`, no `/` or NUL.
 pub fn name(name: &OsStr) -> io::Result<CString> {
-    check_name(name).map_err(|e| {
-        io::Error::from_raw_os_error(match e {
-            StoreError::NameTooLong => libc::ENAMETOOLONG,
-            _ => libc::EINVAL,
-        })
-    })?;
+    check_name(name).map_err(|e| io::Error::from_raw_os_error(e.errno()))?;
     CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
@@ -296,7 +291,7 @@ pub fn dir_stream(dir: BorrowedFd<'_>) -> io::Result<DirStream> {
 }
 
 /// Every name in a directory but `.` and `..`.
-pub fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<(OsString, crate::ram::Kind)>> {
+pub fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<(OsString, crate::node::Kind)>> {
     let mut stream = dir_stream(dir)?;
     let mut out = Vec::new();
     let mut offset = 0;

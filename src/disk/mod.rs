@@ -23,7 +23,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::ram::{Attr, Kind, SetAttr, XattrSet};
+use crate::node::{Attr, Kind, SetAttr, XATTR_SIZE_MAX};
+use crate::ram::XattrSet;
 use crate::sync::{Mutex, ShardedMap};
 use at::{cvt, proc_path};
 
@@ -689,7 +690,7 @@ impl DiskTier {
         let p = Self::xattr_path(&n)?;
         let name = cstr(name.as_bytes())?;
         // SAFETY: strings are valid; read_into's buffer is writable for the length it passes.
-        at::read_into(crate::ram::XATTR_SIZE_MAX, |buf, len| unsafe {
+        at::read_into(XATTR_SIZE_MAX, |buf, len| unsafe {
             libc::getxattr(p.as_ptr(), name.as_ptr(), buf, len)
         })
     }
@@ -701,7 +702,7 @@ impl DiskTier {
         }
         let p = proc_path(n.fd());
         // SAFETY: p is valid; read_into's buffer is writable for the length it passes.
-        at::read_into(crate::ram::XATTR_SIZE_MAX, |buf, len| unsafe {
+        at::read_into(XATTR_SIZE_MAX, |buf, len| unsafe {
             libc::listxattr(p.as_ptr(), buf.cast(), len)
         })
     }
@@ -754,3 +755,6 @@ fn fd_budget() -> usize {
     };
     (soft / 2).max(128)
 }
+
+#[cfg(test)]
+mod tests;

@@ -189,6 +189,27 @@ fn fuse_attr(ino: u64, a: &Attr) -> FileAttr {
     }
 }
 
+/// Jobs' changes told to the kernel through the FUSE session's notifier (filled once the
+/// session exists; before that there is nothing cached to drop).
+struct KernelCache {
+    notifier: Arc<OnceLock<Notifier>>,
+}
+
+impl crate::control::Invalidate for KernelCache {
+    fn ram_entries(&self, changed: &[(u64, OsString)]) {
+        let Some(n) = self.notifier.get() else { return };
+        let mut parents = std::collections::BTreeSet::new();
+        for (dir, name) in changed {
+            let parent = INodeNo(inode::from_ram(*dir));
+            let _ = n.inval_entry(parent, name);
+            parents.insert(parent.0);
+        }
+        for p in parents {
+            let _ = n.inval_inode(INodeNo(p), 0, 0);
+        }
+    }
+}
+
 impl MavFs {
     /// `notifier` is filled once the session exists, so jobs can tell the kernel what they
     /// changed behind its back.
@@ -207,7 +228,7 @@ impl MavFs {
             disk.clone(),
             disk_dir,
             counters.clone(),
-            notifier,
+            Arc::new(KernelCache { notifier }),
         ));
         MavFs {
             store,

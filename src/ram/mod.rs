@@ -15,99 +15,17 @@ pub mod memory;
 pub mod redis;
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::time::SystemTime;
 
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
-/// An inode number as the store knows it. The store's root directory is `ROOT_INO`.
-pub type Ino = u64;
+pub use crate::node::{
+    check_name, Attr, Ino, Kind, NameError, NewNode, SetAttr, TimeSet, NAME_MAX, XATTR_LIST_MAX,
+    XATTR_SIZE_MAX,
+};
+
+/// The store's root directory.
 pub const ROOT_INO: Ino = 1;
-/// Longest name a directory entry may have, as on Linux.
-pub const NAME_MAX: usize = 255;
-/// Largest extended attribute value, as the Linux VFS allows.
-pub const XATTR_SIZE_MAX: usize = 64 * 1024;
-/// Largest `listxattr` answer, as the Linux VFS allows: an inode's names (each with its NUL)
-/// must fit in it, or `getfattr -d`, `cp -a` and `tar --xattrs` could never list them.
-pub const XATTR_LIST_MAX: usize = 64 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    File,
-    Dir,
-    Symlink,
-    Fifo,
-    Socket,
-    CharDev,
-    BlockDev,
-}
-
-impl Kind {
-    /// The `S_IFMT` bits of a mode, or `None` for a type the store does not hold.
-    pub fn from_mode(mode: u32) -> Option<Kind> {
-        match mode & libc::S_IFMT {
-            libc::S_IFREG | 0 => Some(Kind::File),
-            libc::S_IFDIR => Some(Kind::Dir),
-            libc::S_IFLNK => Some(Kind::Symlink),
-            libc::S_IFIFO => Some(Kind::Fifo),
-            libc::S_IFSOCK => Some(Kind::Socket),
-            libc::S_IFCHR => Some(Kind::CharDev),
-            libc::S_IFBLK => Some(Kind::BlockDev),
-            _ => None,
-        }
-    }
-}
-
-/// What `stat` shows of an inode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attr {
-    pub ino: Ino,
-    pub kind: Kind,
-    /// Permission bits including setuid, setgid and sticky (`0o7777`).
-    pub perm: u16,
-    pub nlink: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub size: u64,
-    /// Bytes of data the store holds for this inode (sparse files hold less than `size`).
-    pub allocated: u64,
-    pub rdev: u32,
-    pub atime: SystemTime,
-    pub mtime: SystemTime,
-    pub ctime: SystemTime,
-    pub crtime: SystemTime,
-}
-
-/// What a new inode is made of.
-#[derive(Debug, Clone)]
-pub struct NewNode<'a> {
-    pub kind: Kind,
-    pub perm: u16,
-    pub uid: u32,
-    pub gid: u32,
-    pub rdev: u32,
-    /// The target of a symlink; ignored for other kinds.
-    pub target: &'a [u8],
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeSet {
-    Now,
-    At(SystemTime),
-}
-
-/// A `setattr` request: each `Some` field is changed, in one atomic step.
-#[derive(Debug, Clone, Default)]
-pub struct SetAttr {
-    pub perm: Option<u16>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub size: Option<u64>,
-    pub atime: Option<TimeSet>,
-    pub mtime: Option<TimeSet>,
-    pub ctime: Option<SystemTime>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
@@ -230,21 +148,23 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Checks a directory entry name the way the Linux VFS would.
-pub fn check_name(name: &OsStr) -> StoreResult<()> {
-    let bytes = name.as_bytes();
-    if bytes.len() > NAME_MAX {
-        return Err(StoreError::NameTooLong);
+/// Checks a name for unlink or rmdir: `.` is EINVAL and `..` ENOTEMPTY, as Linux answers
+/// rmdir, before the usual name rules.
+pub fn check_removable(name: &OsStr) -> StoreResult<()> {
+    match std::os::unix::ffi::OsStrExt::as_bytes(name) {
+        b"." => Err(StoreError::Invalid),
+        b".." => Err(StoreError::NotEmpty),
+        _ => Ok(check_name(name)?),
     }
-    if bytes.is_empty()
-        || bytes == b"."
-        || bytes == b".."
-        || bytes.contains(&b'/')
-        || bytes.contains(&0)
-    {
-        return Err(StoreError::Invalid);
+}
+
+impl From<NameError> for StoreError {
+    fn from(e: NameError) -> Self {
+        match e {
+            NameError::TooLong => StoreError::NameTooLong,
+            NameError::Invalid => StoreError::Invalid,
+        }
     }
-    Ok(())
 }
 
 /// The RAM tier's storage. All methods take `&self` and are called from many threads.

@@ -435,7 +435,7 @@ pub fn statvfs(p: &Path) -> libc::statvfs {
 /// Deterministic pseudo-random bytes, so failures are reproducible.
 // Not every test crate that includes this module uses it.
 #[allow(unused_imports)]
-pub use mavfs::bench::Rng;
+pub use mavfs::rng::Rng;
 
 /// FNV-1a, enough to compare large buffers in assertion messages.
 pub fn checksum(data: &[u8]) -> u64 {

@@ -16,11 +16,14 @@ use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use mavfs::bench::{self, BenchError, Params, Target};
+mod bench;
+mod dashboard;
+
+use bench::{BenchError, Params, Target};
+use dashboard::Dashboard;
 use mavfs::config::parse_size;
 use mavfs::control::client::{self, Session};
 use mavfs::control::protocol::{self, Answer, Copied, Op, Outcome, Request, Stats};
-use mavfs::dashboard::{self, Dashboard};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 

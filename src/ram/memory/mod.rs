@@ -12,13 +12,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::*;
 use crate::sync::{RwLock, RwLockWriteGuard, ShardedMap};
+
+mod dir;
+mod file;
+
+use dir::DirData;
+use file::FileData;
 
 /// Size of one data chunk.
 pub const CHUNK: u64 = 1 << 20;
@@ -70,60 +75,6 @@ enum Body {
     Dir(DirData),
     Symlink(Vec<u8>),
     Special,
-}
-
-#[derive(Debug, Default)]
-struct FileData {
-    size: u64,
-    /// Chunk `i` covers bytes `[i*CHUNK, (i+1)*CHUNK)`; bytes past a chunk's length, and
-    /// missing chunks, read as zeros. A map, not a vector: a sparse file costs the chunks
-    /// that hold data, whatever its size (a byte at 2^62 is one chunk).
-    chunks: BTreeMap<u64, Vec<u8>>,
-    /// Sum of the chunks' lengths: the bytes charged to the store.
-    allocated: u64,
-}
-
-#[derive(Debug, Default)]
-struct DirData {
-    parent: Ino,
-    by_name: HashMap<OsString, u64>,
-    by_cookie: BTreeMap<u64, (OsString, Ino, Kind)>,
-    next_cookie: u64,
-}
-
-impl DirData {
-    fn new(parent: Ino) -> Self {
-        DirData {
-            parent,
-            next_cookie: 3,
-            ..Default::default()
-        }
-    }
-
-    fn get(&self, name: &OsStr) -> Option<(Ino, Kind)> {
-        let cookie = self.by_name.get(name)?;
-        let (_, ino, kind) = &self.by_cookie[cookie];
-        Some((*ino, *kind))
-    }
-
-    fn insert(&mut self, name: &OsStr, ino: Ino, kind: Kind) {
-        let cookie = self.next_cookie;
-        self.next_cookie += 1;
-        if let Some(old) = self.by_name.insert(name.to_owned(), cookie) {
-            self.by_cookie.remove(&old);
-        }
-        self.by_cookie.insert(cookie, (name.to_owned(), ino, kind));
-    }
-
-    fn remove(&mut self, name: &OsStr) -> Option<(Ino, Kind)> {
-        let cookie = self.by_name.remove(name)?;
-        let (_, ino, kind) = self.by_cookie.remove(&cookie)?;
-        Some((ino, kind))
-    }
-
-    fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
 }
 
 impl State {
@@ -351,157 +302,6 @@ fn resolve(t: TimeSet, now: SystemTime) -> SystemTime {
     match t {
         TimeSet::Now => now,
         TimeSet::At(t) => t,
-    }
-}
-
-impl FileData {
-    fn read(&self, offset: u64, size: u32) -> Vec<u8> {
-        if offset >= self.size {
-            return Vec::new();
-        }
-        let end = self.size.min(offset + u64::from(size));
-        let mut out = vec![0u8; (end - offset) as usize];
-        let mut pos = offset;
-        while pos < end {
-            let idx = pos / CHUNK;
-            let in_chunk = pos % CHUNK;
-            let n = (CHUNK - in_chunk).min(end - pos);
-            if let Some(chunk) = self.chunks.get(&idx) {
-                let have = (chunk.len() as u64).saturating_sub(in_chunk).min(n) as usize;
-                if have > 0 {
-                    let dst = (pos - offset) as usize;
-                    out[dst..dst + have]
-                        .copy_from_slice(&chunk[in_chunk as usize..in_chunk as usize + have]);
-                }
-            }
-            pos += n;
-        }
-        out
-    }
-
-    /// Bytes that writing `[offset, end)` would add to the chunks. A chunk holds its bytes
-    /// from its start up to its length, so each chunk the range meets would reach the range's
-    /// end within it; what the existing chunks hold of that is subtracted. Counted over the
-    /// chunks that exist, so a range of any length costs no more than the chunks it meets.
-    fn growth(&self, offset: u64, end: u64) -> u64 {
-        if offset >= end {
-            return 0;
-        }
-        let (first, last) = (offset / CHUNK, (end - 1) / CHUNK);
-        let reach = |idx: u64| (end - idx * CHUNK).min(CHUNK);
-        let wanted = (last - first) * CHUNK + reach(last);
-        let held: u64 = self
-            .chunks
-            .range(first..=last)
-            .map(|(&idx, c)| (c.len() as u64).min(reach(idx)))
-            .sum();
-        wanted - held
-    }
-
-    /// Makes the chunks cover `[offset, end)` with zeros where they held nothing (space
-    /// already reserved).
-    fn extend(&mut self, offset: u64, end: u64) {
-        self.each_chunk(offset, end, |chunk, at, n, _| {
-            if chunk.len() < at + n {
-                chunk.resize(at + n, 0);
-            }
-        });
-    }
-
-    /// Writes `data` at `offset` (space already reserved). Bytes the chunks did not hold yet
-    /// are appended, not zeroed first and then overwritten: fresh memory is touched once.
-    fn write(&mut self, offset: u64, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
-        let end = offset + data.len() as u64;
-        self.each_chunk(offset, end, |chunk, at, n, done| {
-            let src = &data[done..done + n];
-            if chunk.len() < at {
-                // A hole between the chunk's data and this write reads as zeros.
-                chunk.resize(at, 0);
-            }
-            let overlap = (chunk.len() - at).min(n);
-            chunk[at..at + overlap].copy_from_slice(&src[..overlap]);
-            chunk.extend_from_slice(&src[overlap..]);
-        });
-        self.size = self.size.max(end);
-    }
-
-    /// Calls `f(chunk, at, n, done)` for each chunk `[offset, end)` touches, with the chunk
-    /// made and its capacity reserved for bytes `[at, at + n)` within it (`done` bytes of the
-    /// range come before them); counts what the chunks grew by.
-    fn each_chunk(
-        &mut self,
-        offset: u64,
-        end: u64,
-        mut f: impl FnMut(&mut Vec<u8>, usize, usize, usize),
-    ) {
-        let mut pos = offset;
-        while pos < end {
-            let idx = pos / CHUNK;
-            let at = (pos % CHUNK) as usize;
-            let chunk_end = ((idx + 1) * CHUNK).min(end);
-            let n = (chunk_end - pos) as usize;
-            let chunk = self.chunks.entry(idx).or_insert_with(|| {
-                // Only the first chunk grows by doubling: a file with a second chunk is big.
-                if idx == 0 {
-                    Vec::new()
-                } else {
-                    Vec::with_capacity(CHUNK as usize)
-                }
-            });
-            let want = at + n;
-            if chunk.capacity() < want {
-                let target = want.max(chunk.capacity() * 2).min(CHUNK as usize);
-                chunk.reserve_exact(target - chunk.len());
-            }
-            let before = chunk.len();
-            f(chunk, at, n, (pos - offset) as usize);
-            self.allocated += (chunk.len() - before) as u64;
-            pos = chunk_end;
-        }
-    }
-
-    /// Zeroes `[offset, end)`, freeing whole chunks and chunk tails; returns the bytes freed.
-    /// Visits only the chunks that hold data, so a range of any length costs what it frees.
-    fn zero(&mut self, offset: u64, end: u64) -> u64 {
-        if offset >= end {
-            return 0;
-        }
-        let mut freed = 0;
-        let mut emptied = Vec::new();
-        for (&idx, chunk) in self.chunks.range_mut(offset / CHUNK..=(end - 1) / CHUNK) {
-            let chunk_start = idx * CHUNK;
-            let from = offset.saturating_sub(chunk_start) as usize;
-            let to = ((end - chunk_start).min(CHUNK) as usize).min(chunk.len());
-            if from == 0 && to >= chunk.len() {
-                freed += chunk.len() as u64;
-                emptied.push(idx);
-            } else if to >= chunk.len() && from < chunk.len() {
-                freed += (chunk.len() - from) as u64;
-                chunk.truncate(from);
-            } else if from < to {
-                chunk[from..to].fill(0);
-            }
-        }
-        for idx in emptied {
-            self.chunks.remove(&idx);
-        }
-        self.allocated -= freed;
-        freed
-    }
-
-    /// Sets the size; shrinking frees the bytes past it. Returns the bytes freed.
-    fn truncate(&mut self, size: u64) -> u64 {
-        let freed = if size < self.size {
-            // Chunks may hold data past the size (fallocate with KEEP_SIZE).
-            self.zero(size, u64::MAX)
-        } else {
-            0
-        };
-        self.size = size;
-        freed
     }
 }
 
@@ -1041,13 +841,7 @@ impl MemoryStore {
 
     /// unlink (`dir == false`) or rmdir (`dir == true`) of `parent/name`.
     fn remove_entry(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
-        if name.as_bytes() == b"." {
-            return Err(StoreError::Invalid);
-        }
-        if name.as_bytes() == b".." {
-            return Err(StoreError::NotEmpty);
-        }
-        check_name(name)?;
+        check_removable(name)?;
         let p = self.get(parent)?;
         loop {
             let (ino, child) = self.child_of(&p, name)?.ok_or(StoreError::NotFound)?;

@@ -19,11 +19,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Gauge, Paragraph, RenderDirection, Sparkline, Wrap};
 use ratatui::Frame;
 
-use crate::control::client::Session;
-use crate::control::protocol::{
+use mavfs::control::client::Session;
+use mavfs::control::protocol::{
     Answer, JobInfo, Op, Outcome, Progress, Request, Stats, TierStats, CONTROL_NAME, VERSION,
 };
-use crate::ram::is_unlimited;
+use mavfs::ram::is_unlimited;
 
 /// How far back the sparklines reach.
 pub const WINDOW: Duration = Duration::from_secs(60);
@@ -132,6 +132,7 @@ impl Dashboard {
     }
 
     /// The newest rates of vram and vdisk, once two polls have succeeded.
+    #[cfg(test)]
     pub fn rates(&self) -> Option<[Rates; 2]> {
         self.history.back().map(|s| s.tiers)
     }

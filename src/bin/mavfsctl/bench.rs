@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::HumanBytes;
+use mavfs::rng::Rng;
 use serde::Serialize;
 
 pub const DEFAULT_SIZE: u64 = 64 << 10;
@@ -474,39 +475,6 @@ fn block_offsets(n: u32, file_bytes: u64, block: usize) -> Vec<u64> {
     let blocks = file_bytes / block as u64;
     let mut rng = Rng::new(SEED);
     (0..n).map(|_| rng.below(blocks) * block as u64).collect()
-}
-
-/// xorshift64*: deterministic pseudo-random numbers and bytes (reproducible runs and test
-/// failures), enough to scatter offsets and fill buffers, without a dependency.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut v = Vec::with_capacity(len + 8);
-        while v.len() < len {
-            v.extend_from_slice(&self.next_u64().to_le_bytes());
-        }
-        v.truncate(len);
-        v
-    }
 }
 
 // ------------------------------------------------------------------------------------------

@@ -1,0 +1,131 @@
+//! The types every layer shares (the ground floor): what an inode is, what `stat` shows of it,
+//! what a `setattr` changes, and the rules a name must keep. Both tiers, the core and the
+//! control jobs speak these; none of them is owned by a store.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::time::SystemTime;
+
+/// An inode number as a store knows it.
+pub type Ino = u64;
+
+/// Longest name a directory entry may have, as on Linux.
+pub const NAME_MAX: usize = 255;
+/// Largest extended attribute value, as the Linux VFS allows.
+pub const XATTR_SIZE_MAX: usize = 64 * 1024;
+/// Largest `listxattr` answer, as the Linux VFS allows: an inode's names (each with its NUL)
+/// must fit in it, or `getfattr -d`, `cp -a` and `tar --xattrs` could never list them.
+pub const XATTR_LIST_MAX: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDev,
+    BlockDev,
+}
+
+impl Kind {
+    /// The `S_IFMT` bits of a mode, or `None` for a type the store does not hold.
+    pub fn from_mode(mode: u32) -> Option<Kind> {
+        match mode & libc::S_IFMT {
+            libc::S_IFREG | 0 => Some(Kind::File),
+            libc::S_IFDIR => Some(Kind::Dir),
+            libc::S_IFLNK => Some(Kind::Symlink),
+            libc::S_IFIFO => Some(Kind::Fifo),
+            libc::S_IFSOCK => Some(Kind::Socket),
+            libc::S_IFCHR => Some(Kind::CharDev),
+            libc::S_IFBLK => Some(Kind::BlockDev),
+            _ => None,
+        }
+    }
+}
+
+/// What `stat` shows of an inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    pub ino: Ino,
+    pub kind: Kind,
+    /// Permission bits including setuid, setgid and sticky (`0o7777`).
+    pub perm: u16,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    /// Bytes of data the store holds for this inode (sparse files hold less than `size`).
+    pub allocated: u64,
+    pub rdev: u32,
+    pub atime: SystemTime,
+    pub mtime: SystemTime,
+    pub ctime: SystemTime,
+    pub crtime: SystemTime,
+}
+
+/// What a new inode is made of.
+#[derive(Debug, Clone)]
+pub struct NewNode<'a> {
+    pub kind: Kind,
+    pub perm: u16,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u32,
+    /// The target of a symlink; ignored for other kinds.
+    pub target: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSet {
+    Now,
+    At(SystemTime),
+}
+
+/// A `setattr` request: each `Some` field is changed, in one atomic step.
+#[derive(Debug, Clone, Default)]
+pub struct SetAttr {
+    pub perm: Option<u16>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<TimeSet>,
+    pub mtime: Option<TimeSet>,
+    pub ctime: Option<SystemTime>,
+}
+
+/// Why a name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("file name too long")]
+    TooLong,
+    #[error("invalid file name")]
+    Invalid,
+}
+
+impl NameError {
+    /// The errno of the refusal. Exhaustive on purpose.
+    pub fn errno(self) -> i32 {
+        match self {
+            NameError::TooLong => libc::ENAMETOOLONG,
+            NameError::Invalid => libc::EINVAL,
+        }
+    }
+}
+
+/// Checks a directory entry name the way the Linux VFS would.
+pub fn check_name(name: &OsStr) -> Result<(), NameError> {
+    let bytes = name.as_bytes();
+    if bytes.len() > NAME_MAX {
+        return Err(NameError::TooLong);
+    }
+    if bytes.is_empty()
+        || bytes == b"."
+        || bytes == b".."
+        || bytes.contains(&b'/')
+        || bytes.contains(&0)
+    {
+        return Err(NameError::Invalid);
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! A file's data in the memory store: sparse 1 MiB chunks.
+
+use super::*;
+
+#[derive(Debug, Default)]
+pub(super) struct FileData {
+    pub(super) size: u64,
+    /// Chunk `i` covers bytes `[i*CHUNK, (i+1)*CHUNK)`; bytes past a chunk's length, and
+    /// missing chunks, read as zeros. A map, not a vector: a sparse file costs the chunks
+    /// that hold data, whatever its size (a byte at 2^62 is one chunk).
+    pub(super) chunks: BTreeMap<u64, Vec<u8>>,
+    /// Sum of the chunks' lengths: the bytes charged to the store.
+    pub(super) allocated: u64,
+}
+
+impl FileData {
+    pub(super) fn read(&self, offset: u64, size: u32) -> Vec<u8> {
+        if offset >= self.size {
+            return Vec::new();
+        }
+        let end = self.size.min(offset + u64::from(size));
+        let mut out = vec![0u8; (end - offset) as usize];
+        let mut pos = offset;
+        while pos < end {
+            let idx = pos / CHUNK;
+            let in_chunk = pos % CHUNK;
+            let n = (CHUNK - in_chunk).min(end - pos);
+            if let Some(chunk) = self.chunks.get(&idx) {
+                let have = (chunk.len() as u64).saturating_sub(in_chunk).min(n) as usize;
+                if have > 0 {
+                    let dst = (pos - offset) as usize;
+                    out[dst..dst + have]
+                        .copy_from_slice(&chunk[in_chunk as usize..in_chunk as usize + have]);
+                }
+            }
+            pos += n;
+        }
+        out
+    }
+
+    /// Bytes that writing `[offset, end)` would add to the chunks. A chunk holds its bytes
+    /// from its start up to its length, so each chunk the range meets would reach the range's
+    /// end within it; what the existing chunks hold of that is subtracted. Counted over the
+    /// chunks that exist, so a range of any length costs no more than the chunks it meets.
+    pub(super) fn growth(&self, offset: u64, end: u64) -> u64 {
+        if offset >= end {
+            return 0;
+        }
+        let (first, last) = (offset / CHUNK, (end - 1) / CHUNK);
+        let reach = |idx: u64| (end - idx * CHUNK).min(CHUNK);
+        let wanted = (last - first) * CHUNK + reach(last);
+        let held: u64 = self
+            .chunks
+            .range(first..=last)
+            .map(|(&idx, c)| (c.len() as u64).min(reach(idx)))
+            .sum();
+        wanted - held
+    }
+
+    /// Makes the chunks cover `[offset, end)` with zeros where they held nothing (space
+    /// already reserved).
+    pub(super) fn extend(&mut self, offset: u64, end: u64) {
+        self.each_chunk(offset, end, |chunk, at, n, _| {
+            if chunk.len() < at + n {
+                chunk.resize(at + n, 0);
+            }
+        });
+    }
+
+    /// Writes `data` at `offset` (space already reserved). Bytes the chunks did not hold yet
+    /// are appended, not zeroed first and then overwritten: fresh memory is touched once.
+    pub(super) fn write(&mut self, offset: u64, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let end = offset + data.len() as u64;
+        self.each_chunk(offset, end, |chunk, at, n, done| {
+            let src = &data[done..done + n];
+            if chunk.len() < at {
+                // A hole between the chunk's data and this write reads as zeros.
+                chunk.resize(at, 0);
+            }
+            let overlap = (chunk.len() - at).min(n);
+            chunk[at..at + overlap].copy_from_slice(&src[..overlap]);
+            chunk.extend_from_slice(&src[overlap..]);
+        });
+        self.size = self.size.max(end);
+    }
+
+    /// Calls `f(chunk, at, n, done)` for each chunk `[offset, end)` touches, with the chunk
+    /// made and its capacity reserved for bytes `[at, at + n)` within it (`done` bytes of the
+    /// range come before them); counts what the chunks grew by.
+    pub(super) fn each_chunk(
+        &mut self,
+        offset: u64,
+        end: u64,
+        mut f: impl FnMut(&mut Vec<u8>, usize, usize, usize),
+    ) {
+        let mut pos = offset;
+        while pos < end {
+            let idx = pos / CHUNK;
+            let at = (pos % CHUNK) as usize;
+            let chunk_end = ((idx + 1) * CHUNK).min(end);
+            let n = (chunk_end - pos) as usize;
+            let chunk = self.chunks.entry(idx).or_insert_with(|| {
+                // Only the first chunk grows by doubling: a file with a second chunk is big.
+                if idx == 0 {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHUNK as usize)
+                }
+            });
+            let want = at + n;
+            if chunk.capacity() < want {
+                let target = want.max(chunk.capacity() * 2).min(CHUNK as usize);
+                chunk.reserve_exact(target - chunk.len());
+            }
+            let before = chunk.len();
+            f(chunk, at, n, (pos - offset) as usize);
+            self.allocated += (chunk.len() - before) as u64;
+            pos = chunk_end;
+        }
+    }
+
+    /// Zeroes `[offset, end)`, freeing whole chunks and chunk tails; returns the bytes freed.
+    /// Visits only the chunks that hold data, so a range of any length costs what it frees.
+    pub(super) fn zero(&mut self, offset: u64, end: u64) -> u64 {
+        if offset >= end {
+            return 0;
+        }
+        let mut freed = 0;
+        let mut emptied = Vec::new();
+        for (&idx, chunk) in self.chunks.range_mut(offset / CHUNK..=(end - 1) / CHUNK) {
+            let chunk_start = idx * CHUNK;
+            let from = offset.saturating_sub(chunk_start) as usize;
+            let to = ((end - chunk_start).min(CHUNK) as usize).min(chunk.len());
+            if from == 0 && to >= chunk.len() {
+                freed += chunk.len() as u64;
+                emptied.push(idx);
+            } else if to >= chunk.len() && from < chunk.len() {
+                freed += (chunk.len() - from) as u64;
+                chunk.truncate(from);
+            } else if from < to {
+                chunk[from..to].fill(0);
+            }
+        }
+        for idx in emptied {
+            self.chunks.remove(&idx);
+        }
+        self.allocated -= freed;
+        freed
+    }
+
+    /// Sets the size; shrinking frees the bytes past it. Returns the bytes freed.
+    pub(super) fn truncate(&mut self, size: u64) -> u64 {
+        let freed = if size < self.size {
+            // Chunks may hold data past the size (fallocate with KEEP_SIZE).
+            self.zero(size, u64::MAX)
+        } else {
+            0
+        };
+        self.size = size;
+        freed
+    }
+}

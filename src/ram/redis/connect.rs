@@ -1,0 +1,245 @@
+//! Connecting a mount to Redis: the checks a mount makes before it serves anything.
+
+use super::*;
+
+pub(super) fn connect_error(addr: &str, db: i64, timeout: Duration, e: &RedisError) -> String {
+    let code = server_code(e).unwrap_or_default();
+    let detail = e.detail().unwrap_or("").trim();
+    if e.is_timeout() {
+        return format!(
+            "cannot connect to Redis at {addr}: no answer within {}s (--redis-timeout)",
+            timeout.as_secs_f64()
+        );
+    }
+    if e.is_io_error() || e.is_connection_refusal() {
+        return format!(
+            "cannot connect to Redis at {addr}: {}",
+            crate::error::plain_message(e)
+        );
+    }
+    match code.as_str() {
+        "NOAUTH" => format!(
+            "Redis at {addr} requires a password (give it as redis://:PASSWORD@{addr}/{db} in --redis-url)"
+        ),
+        "WRONGPASS" => format!("Redis at {addr} refused the credentials: {detail}"),
+        _ if e.kind() == ErrorKind::AuthenticationFailed => {
+            format!("Redis at {addr} refused the credentials: {e}")
+        }
+        _ if detail.contains("DB index") || code == "ERR" && detail.contains("DB") => {
+            format!("Redis at {addr} has no database {db}: {detail}")
+        }
+        "NOPERM" => format!("Redis at {addr} does not allow this user what mavfs needs: {detail}"),
+        _ => format!("Redis at {addr}: {e}"),
+    }
+}
+
+impl RedisStore {
+    /// Connects, checks the server and the prefix, and creates the root directory (owned by
+    /// `uid:gid`) if the prefix is new. `limit`: bytes `vram/` may hold; `None` means Redis'
+    /// own `maxmemory`, or no limit if it has none. Errors are one line for the user.
+    pub fn connect(
+        target: &RedisTarget,
+        limit: Option<u64>,
+        uid: u32,
+        gid: u32,
+    ) -> Result<RedisStore, String> {
+        check_prefix(&target.prefix)?;
+        let bad_url = |e: RedisError| format!("invalid --redis-url '{}': {e}", redact(&target.url));
+        let info = ::redis::IntoConnectionInfo::into_connection_info(target.url.as_str())
+            .map_err(bad_url)?;
+        // No CLIENT SETINFO at connect: two more replies to wait for, each up to the timeout,
+        // when a server hangs (a reconnect must fail within one timeout).
+        let settings = info.redis_settings().clone().set_skip_set_lib_name();
+        let info = info.set_redis_settings(settings);
+        let client = match &target.tls {
+            None => ::redis::Client::open(info),
+            Some(t) => {
+                // rustls needs a crypto provider; installing it twice is harmless.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let client_tls = match (&t.cert, &t.key) {
+                    (Some(cert), Some(key)) => Some(::redis::ClientTlsConfig {
+                        client_cert: cert.clone(),
+                        client_key: key.clone(),
+                    }),
+                    _ => None,
+                };
+                ::redis::Client::build_with_tls(
+                    info,
+                    ::redis::TlsCertificates {
+                        client_tls,
+                        root_cert: t.ca.clone(),
+                    },
+                )
+            }
+        }
+        .map_err(bad_url)?;
+        let info = client.get_connection_info();
+        let addr = info.addr().to_string();
+        let db = info.redis_settings().db();
+        let pool = Pool {
+            client,
+            addr: addr.clone(),
+            timeout: target.timeout,
+            idle: Mutex::new(Vec::new()),
+            down: AtomicBool::new(false),
+            hung: AtomicBool::new(false),
+            evicting: Mutex::new(None),
+        };
+        let fail = |e: &RedisError| connect_error(&addr, db, target.timeout, e);
+        let mut con = pool.connect().map_err(|e| fail(&e))?;
+        ::redis::cmd("PING")
+            .query::<()>(&mut con)
+            .map_err(|e| fail(&e))?;
+        let server: String = ::redis::cmd("INFO")
+            .arg("server")
+            .query(&mut con)
+            .map_err(|e| fail(&e))?;
+        let memory: String = ::redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut con)
+            .map_err(|e| fail(&e))?;
+        let major: u32 = info_field(&server, "redis_version")
+            .and_then(|v| v.split('.').next()?.parse().ok())
+            .unwrap_or(0);
+        let number = |name: &str| -> u64 {
+            info_field(&memory, name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let policy = info_field(&memory, "maxmemory_policy").unwrap_or_default();
+        if let Some(why) = evicting_policy_error(&addr, &policy) {
+            return Err(format!(
+                "{why}; refusing to mount (fix: redis-cli -h HOST -p PORT CONFIG SET maxmemory-policy noeviction)"
+            ));
+        }
+        let warnings = Vec::new();
+        let keys = Keys::new(&target.prefix);
+        let scripts = Scripts::new(major >= 7);
+        // A finite size even for a Redis without maxmemory: its host's memory (what it can
+        // hold at most), else this host's; tools do arithmetic on statfs and would overflow.
+        let limit = limit.unwrap_or_else(|| {
+            [number("maxmemory"), number("total_system_memory")]
+                .into_iter()
+                .find(|&n| n > 0)
+                .unwrap_or_else(crate::config::physical_ram)
+        });
+
+        let meta_exists: bool = ::redis::cmd("EXISTS")
+            .arg(keys.meta())
+            .query(&mut con)
+            .map_err(|e| fail(&e))?;
+        if !meta_exists {
+            if let Some(k) = foreign_key(&mut con, &keys).map_err(|e| fail(&e))? {
+                return Err(format!(
+                    "Redis prefix '{}' at {addr} db {db} holds keys mavfs did not write (e.g. {k}); \
+                     refusing to use it (choose another --redis-prefix)",
+                    keys.plain
+                ));
+            }
+        }
+        let answer: Value = scripts
+            .init
+            .key(keys.meta())
+            .arg(FORMAT)
+            .arg(uid)
+            .arg(gid)
+            .arg(time_str(SystemTime::now()))
+            .invoke(&mut con)
+            .map_err(|e| fail(&e))?;
+        let answer = array(&answer);
+        if answer.first().map(text).as_deref() != Some("ok") {
+            let found = answer.get(1).map(text).unwrap_or_default();
+            return Err(format!(
+                "Redis prefix '{}' at {addr} db {db} holds data of another format ({found}, not {FORMAT}); \
+                 refusing to touch it (choose another --redis-prefix)",
+                keys.plain
+            ));
+        }
+        let sid: u64 = ::redis::cmd("HINCRBY")
+            .arg(keys.meta())
+            .arg("next_session")
+            .arg(1)
+            .query(&mut con)
+            .map_err(|e| fail(&e))?;
+        let sid = sid.to_string();
+        ::redis::pipe()
+            .cmd("SADD")
+            .arg(keys.sessions())
+            .arg(&sid)
+            .ignore()
+            .cmd("SET")
+            .arg(keys.alive(&sid))
+            .arg(1)
+            .arg("EX")
+            .arg(4 * HEARTBEAT.as_secs())
+            .ignore()
+            .query::<()>(&mut con)
+            .map_err(|e| fail(&e))?;
+        pool.checkin(Con {
+            con,
+            read_timeout: target.timeout,
+        });
+
+        let inner = Arc::new(Inner {
+            pool,
+            keys,
+            scripts,
+            limit,
+            sid,
+            usage: Mutex::new(Usage {
+                limit,
+                ..Usage::default()
+            }),
+            sids: Mutex::new((0, 0)),
+            root_owner: (uid, gid),
+        });
+        inner.sweep();
+        let (stop, stopped) = mpsc::channel();
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("redis-watch".into())
+            .spawn(move || watch(weak, stopped))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let (forgotten, to_release) = mpsc::channel::<Ino>();
+        let releasing = Arc::new(AtomicU64::new(0));
+        let weak = Arc::downgrade(&inner);
+        let done = releasing.clone();
+        std::thread::Builder::new()
+            .name("redis-release".into())
+            .spawn(move || {
+                for ino in to_release {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.release(ino);
+                    }
+                    done.fetch_sub(1, Ordering::AcqRel);
+                }
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let (chores, todo) = mpsc::channel();
+        let queued = Arc::new(Mutex::new(HashSet::new()));
+        let weak = Arc::downgrade(&inner);
+        let q = queued.clone();
+        std::thread::Builder::new()
+            .name("redis-janitor".into())
+            .spawn(move || janitor(weak, todo, q))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        for w in &warnings {
+            debug!("{w}");
+        }
+        Ok(RedisStore {
+            refs: KernelRefs::new(),
+            inner,
+            warnings,
+            name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
+            forgotten,
+            releasing,
+            janitor: Janitor { tx: chores, queued },
+            _stop: stop,
+        })
+    }
+
+    /// What the user should know about the server (e.g. an evicting memory policy).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}

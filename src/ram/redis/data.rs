@@ -1,0 +1,151 @@
+//! File data on Redis: reads, writes and fallocate over the slices (see the module header).
+
+use super::*;
+
+impl RedisStore {
+    pub(super) fn read_data(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
+        let end = offset.saturating_add(u64::from(size)).min(MAX_FILE_SIZE);
+        let parts = spans(offset, end);
+        let got = self.inner.read_spans(ino, &parts)?;
+        match got.kind {
+            Kind::File => {}
+            Kind::Dir => return Err(StoreError::IsDir),
+            _ => return Err(StoreError::Invalid),
+        }
+        if offset >= got.size {
+            return Ok(Vec::new());
+        }
+        let stop = end.min(got.size);
+        let mut out = Vec::with_capacity((stop - offset) as usize);
+        for ((idx, from, _), chunk) in parts.iter().zip(got.chunks) {
+            let base = idx * CHUNK + from;
+            if base >= stop {
+                break;
+            }
+            let chunk = chunk.unwrap_or_default();
+            let n = (stop - base).min(chunk.len() as u64) as usize;
+            out.extend_from_slice(&chunk[..n]);
+        }
+        out.resize((stop - offset) as usize, 0);
+        Ok(out)
+    }
+
+    pub(super) fn write_data(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
+        self.inner.writable()?;
+        let end = offset.checked_add(data.len() as u64);
+        let (pre, end) = match end {
+            Some(e) if e <= MAX_FILE_SIZE => ("", e),
+            _ => ("EFBIG", offset),
+        };
+        let parts = if pre.is_empty() {
+            spans(offset, end)
+        } else {
+            Vec::new()
+        };
+        let end_s = if data.is_empty() || !pre.is_empty() {
+            String::new()
+        } else {
+            end.to_string()
+        };
+        let sids = self.inner.take_sids(parts.len())?;
+        let mut args: Vec<String> = vec![
+            ino.to_string(),
+            Inner::now(),
+            self.inner.limit.to_string(),
+            pre.to_owned(),
+            end_s,
+        ];
+        let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
+        let mut pos = 0usize;
+        for ((idx, from, to), sid) in parts.iter().zip(&sids) {
+            args.push(idx.to_string());
+            args.push(from.to_string());
+            args.push(to.to_string());
+            args.push(sid.to_string());
+            let n = (to - from) as usize;
+            slices.push((self.inner.keys.slice(*sid), &data[pos..pos + n]));
+            pos += n;
+        }
+        let v = self.inner.commit_write(&args, &slices)?;
+        let a = array(&v);
+        let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("write"))?)?;
+        if let Some(gc) = a.get(1) {
+            self.janitor.drop_slices(array(gc));
+        }
+        let counts = a.get(2).map(array).unwrap_or(&[]);
+        for ((idx, _, _), n) in parts.iter().zip(counts) {
+            if number(n).unwrap_or(0) > COMPACT_AT {
+                self.janitor.compact(ino, *idx);
+            }
+        }
+        Ok(attr)
+    }
+
+    pub(super) fn fallocate_data(
+        &self,
+        ino: Ino,
+        offset: u64,
+        len: u64,
+        mode: Falloc,
+    ) -> StoreResult<()> {
+        self.inner.writable()?;
+        let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE);
+        let pre = match (end, len) {
+            (None, _) => "EFBIG",
+            (_, 0) => "EINVAL",
+            _ => "",
+        };
+        let end = end.unwrap_or(offset);
+        let ino_s = ino.to_string();
+        let now = Inner::now();
+        match mode {
+            Falloc::Allocate { keep_size } => {
+                // More than the whole store: refused before the script walks its chunks.
+                if pre.is_empty() && len > self.inner.limit {
+                    return Err(StoreError::NoSpace);
+                }
+                let (first, last, last_len) = if pre.is_empty() {
+                    let last = (end - 1) / CHUNK;
+                    (offset / CHUNK, last, end - last * CHUNK)
+                } else {
+                    (0, 0, 0)
+                };
+                let args = [
+                    ino_s,
+                    now,
+                    self.inner.limit.to_string(),
+                    pre.to_owned(),
+                    if keep_size { "1" } else { "0" }.to_owned(),
+                    end.to_string(),
+                    first.to_string(),
+                    last.to_string(),
+                    last_len.to_string(),
+                ];
+                let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+                self.inner
+                    .script(&self.inner.scripts.allocate, false, &refs)?;
+                Ok(())
+            }
+            Falloc::PunchHole | Falloc::ZeroRange { .. } => {
+                let grow = matches!(mode, Falloc::ZeroRange { keep_size: false });
+                let last = end.saturating_sub(1) / CHUNK;
+                let args = [
+                    ino_s,
+                    now,
+                    pre.to_owned(),
+                    if grow { "1" } else { "0" }.to_owned(),
+                    offset.to_string(),
+                    end.to_string(),
+                    (offset / CHUNK).to_string(),
+                    (offset % CHUNK).to_string(),
+                    last.to_string(),
+                    (end - last * CHUNK).to_string(),
+                ];
+                let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+                let v = self.inner.script(&self.inner.scripts.zero, false, &refs)?;
+                self.janitor.drop_slices(array(&v));
+                Ok(())
+            }
+        }
+    }
+}

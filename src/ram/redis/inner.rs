@@ -1,0 +1,650 @@
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+pub(super) struct Inner {
+    pub(super) pool: Pool,
+    pub(super) keys: Keys,
+    pub(super) scripts: Scripts,
+    pub(super) limit: u64,
+    /// This mount's session id.
+    pub(super) sid: String,
+    /// Last usage read, served while Redis cannot be asked.
+    pub(super) usage: Mutex<Usage>,
+    /// Slice ids taken from `{P}:meta` and not used yet: `[next, end)`.
+    pub(super) sids: Mutex<(u64, u64)>,
+    /// Who owns a root directory made anew (`revive`).
+    pub(super) root_owner: (u32, u32),
+}
+
+/// Work a write leaves for later, off the caller's round trip: deleting the slices it made
+/// unused, and rewriting a fragmented chunk as one slice.
+pub(super) enum Chore {
+    Drop(Vec<Vec<u8>>),
+    Compact(Ino, u64),
+}
+
+/// Queues chores for the janitor thread.
+pub(super) struct Janitor {
+    pub(super) tx: mpsc::Sender<Chore>,
+    /// Chunks queued for compaction, so that a burst of writes queues each once.
+    pub(super) queued: Arc<Mutex<HashSet<(Ino, u64)>>>,
+}
+
+impl Janitor {
+    pub(super) fn drop_slices(&self, members: &[Value]) {
+        let m: Vec<Vec<u8>> = members
+            .iter()
+            .filter_map(bytes)
+            .map(<[u8]>::to_vec)
+            .collect();
+        if !m.is_empty() {
+            // Refused only once the thread is gone (unmount): the gc set still lists them.
+            let _ = self.tx.send(Chore::Drop(m));
+        }
+    }
+
+    pub(super) fn compact(&self, ino: Ino, idx: u64) {
+        if self.queued.lock().insert((ino, idx)) {
+            let _ = self.tx.send(Chore::Compact(ino, idx));
+        }
+    }
+}
+
+pub(super) fn janitor(
+    inner: Weak<Inner>,
+    rx: mpsc::Receiver<Chore>,
+    queued: Arc<Mutex<HashSet<(Ino, u64)>>>,
+) {
+    for chore in rx {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        match chore {
+            Chore::Drop(m) => {
+                let m: Vec<&[u8]> = m.iter().map(Vec::as_slice).collect();
+                inner.drop_members(&m);
+            }
+            Chore::Compact(ino, idx) => {
+                queued.lock().remove(&(ino, idx));
+                inner.compact(ino, idx);
+            }
+        }
+    }
+}
+
+/// Where inode numbers start again after Redis lost them: past any this or another mount
+/// handed out before (a kernel may still hold those), by starting from the clock (16,384 a
+/// second since 1970). Below 10^14: the scripts' numbers print exactly only up to there.
+pub(super) fn fresh_inodes() -> u64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
+    (secs << 14).min(99_999_999_999_999)
+}
+
+/// One `name:value` field of an INFO answer.
+pub(super) fn info_field(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_owned())
+}
+
+/// Why a memory policy is unsafe, or None for noeviction. Every other policy drops keys
+/// when Redis fills up: file data (allkeys-*), or this mount's heartbeat (volatile-*).
+pub(super) fn evicting_policy_error(addr: &str, policy: &str) -> Option<String> {
+    (!policy.is_empty() && policy != "noeviction").then(|| {
+        format!(
+            "Redis at {addr} has maxmemory-policy {policy}: when it fills up it evicts keys, \
+             and with them file data"
+        )
+    })
+}
+
+/// `redis://user:secret@h` → `redis://user:***@h`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(c) => format!("{}:***{}", &url[..s + 3 + c], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+/// Some key under the prefix when there is no `{P}:meta`: data of another program.
+pub(super) fn foreign_key(con: &mut Connection, keys: &Keys) -> RedisResult<Option<String>> {
+    first_key(
+        con,
+        &[
+            format!("{}:*", Keys::glob_escape(&keys.plain)),
+            format!("{}:*", Keys::glob_escape(&keys.tag)),
+        ],
+    )
+}
+
+/// The first key found that matches one of `patterns`.
+pub(super) fn first_key(con: &mut Connection, patterns: &[String]) -> RedisResult<Option<String>> {
+    for pattern in patterns {
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, found): (u64, Vec<Vec<u8>>) = ::redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(10_000)
+                .query(con)?;
+            if let Some(k) = found.first() {
+                return Ok(Some(String::from_utf8_lossy(k).into_owned()));
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    Ok(None)
+}
+
+/// The mount's background duties: while Redis hangs, probe it often so that the pool opens
+/// again soon after it answers; otherwise refresh the heartbeat, check the memory policy,
+/// and now and then give back dead mounts' opens and collect garbage.
+pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
+    let mut beats = 0u32;
+    let mut last_beat = Instant::now();
+    loop {
+        match stop.recv_timeout(PROBE_EVERY) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        if inner.pool.hung.load(Ordering::Acquire) {
+            if inner.pool.probe() {
+                inner.check_policy();
+            }
+            continue;
+        }
+        if last_beat.elapsed() < HEARTBEAT {
+            continue;
+        }
+        last_beat = Instant::now();
+        beats += 1;
+        let alive = inner.keys.alive(&inner.sid);
+        let sessions = inner.keys.sessions();
+        let sid = inner.sid.clone();
+        let r = inner.pool.run(false, |c| {
+            ::redis::pipe()
+                .cmd("SET")
+                .arg(&alive)
+                .arg(1)
+                .arg("EX")
+                .arg(4 * HEARTBEAT.as_secs())
+                .ignore()
+                .cmd("SADD")
+                .arg(&sessions)
+                .arg(&sid)
+                .ignore()
+                .query::<()>(c)
+        });
+        if r.is_ok() {
+            inner.revive();
+            inner.check_policy();
+            if beats.is_multiple_of(SWEEP_EVERY) {
+                inner.sweep();
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A clean unmount: this session ends now instead of when its heartbeat expires.
+        let alive = self.keys.alive(&self.sid);
+        let _ = self
+            .pool
+            .run(false, |c| ::redis::cmd("DEL").arg(&alive).query::<()>(c));
+        self.sweep_with("");
+    }
+}
+
+impl Inner {
+    pub(super) fn now() -> String {
+        time_str(SystemTime::now())
+    }
+
+    /// After Redis lost the prefix's data under the mount (FLUSHALL, a restart without
+    /// persistence): with no inode or slice left, `vram/` starts again empty, said in one
+    /// logged error; with some left (someone deleted keys by hand), `vram/` turns read-only
+    /// rather than build on half a tree.
+    pub(super) fn revive(&self) {
+        let meta = self.keys.meta();
+        let root = self.keys.inode(ROOT_INO);
+        let Ok(n) = self.pool.run(true, |c| {
+            ::redis::cmd("EXISTS").arg(&meta).arg(&root).query::<u64>(c)
+        }) else {
+            return;
+        };
+        if n == 2 {
+            return;
+        }
+        let patterns = [
+            format!("{}:i:*", Keys::glob_escape(&self.keys.tag)),
+            format!("{}:l:*", Keys::glob_escape(&self.keys.tag)),
+            format!("{}:s:*", Keys::glob_escape(&self.keys.plain)),
+        ];
+        match self.pool.run(true, |c| first_key(c, &patterns)) {
+            Ok(None) if n == 0 => {
+                let (uid, gid) = self.root_owner;
+                let answer = self.pool.run(false, |c| {
+                    self.scripts
+                        .init
+                        .key(&meta)
+                        .arg(FORMAT)
+                        .arg(uid)
+                        .arg(gid)
+                        .arg(Self::now())
+                        .arg(fresh_inodes())
+                        .invoke::<Value>(c)
+                });
+                if answer.is_ok() {
+                    *self.sids.lock() = (0, 0);
+                    log::error!(
+                        "Redis at {} lost all of vram/ (prefix {}: FLUSHALL, or a restart \
+                         without persistence); vram/ starts again, empty",
+                        self.pool.addr,
+                        self.keys.plain
+                    );
+                }
+            }
+            Ok(_) => {
+                let why = format!(
+                    "Redis at {} lost part of prefix {} (its {} is gone)",
+                    self.pool.addr,
+                    self.keys.plain,
+                    if n == 0 {
+                        "meta and root"
+                    } else {
+                        "meta or root"
+                    }
+                );
+                let mut ro = self.pool.evicting.lock();
+                if ro.is_none() {
+                    log::error!("{why}; vram/ is read-only, remount once it is repaired");
+                    *ro = Some(why);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Refuses a change while Redis runs an evicting memory policy.
+    pub(super) fn writable(&self) -> StoreResult<()> {
+        match &*self.pool.evicting.lock() {
+            Some(why) => Err(StoreError::ReadOnly(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads Redis' memory policy again (it may have been changed under the mount): an
+    /// evicting one turns `vram/` read-only, with one logged error; noeviction lifts that.
+    pub(super) fn check_policy(&self) {
+        let Ok(text) = self.pool.run(true, |c| {
+            ::redis::cmd("INFO").arg("memory").query::<String>(c)
+        }) else {
+            return;
+        };
+        let policy = info_field(&text, "maxmemory_policy").unwrap_or_default();
+        let mut evicting = self.pool.evicting.lock();
+        match (
+            evicting_policy_error(&self.pool.addr, &policy),
+            evicting.is_some(),
+        ) {
+            (Some(why), false) => {
+                log::error!("{why}; vram/ is read-only until it is noeviction again");
+                *evicting = Some(why);
+            }
+            (None, true) => {
+                info!(
+                    "Redis at {} is on noeviction again; vram/ is writable",
+                    self.pool.addr
+                );
+                *evicting = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Gives back one open (or kernel hold) of this session.
+    pub(super) fn release(&self, ino: Ino) {
+        let i = ino.to_string();
+        match self.script(
+            &self.scripts.release,
+            false,
+            &[i.as_bytes(), self.sid.as_bytes()],
+        ) {
+            Ok(v) => self.drop_chunks(array(&v)),
+            // The open stays counted in this session; it is given back when the session ends.
+            Err(e) => debug!("release of inode {ino}: {e}"),
+        }
+    }
+
+    pub(super) fn fail(&self, f: Failure) -> StoreError {
+        match f {
+            Failure::Hung => StoreError::Unavailable(format!(
+                "Redis at {} does not answer (waiting for it to)",
+                self.pool.addr
+            )),
+            Failure::Unreachable(e) => StoreError::Unavailable(format!(
+                "Redis at {}: {}",
+                self.pool.addr,
+                crate::error::plain_message(&e)
+            )),
+            Failure::Server(e) => {
+                let code = server_code(&e).unwrap_or_default();
+                match code.as_str() {
+                    "ENOENT" => StoreError::NotFound,
+                    "EEXIST" => StoreError::Exists,
+                    "ENOTDIR" => StoreError::NotDir,
+                    "EISDIR" => StoreError::IsDir,
+                    "ENOTEMPTY" => StoreError::NotEmpty,
+                    "ENOSPC" | "OOM" => StoreError::NoSpace,
+                    "EINVAL" => StoreError::Invalid,
+                    "ENAMETOOLONG" => StoreError::NameTooLong,
+                    "EPERM" => StoreError::NotPermitted,
+                    "ENODATA" => StoreError::NoAttr,
+                    "EOPNOTSUPP" => StoreError::NotSupported,
+                    "EFBIG" => StoreError::TooLarge,
+                    "EMLINK" => StoreError::TooManyLinks,
+                    "ELOST" => {
+                        // An id counter would start again over live data: never.
+                        self.revive();
+                        StoreError::Unavailable(format!(
+                            "Redis at {} lost prefix {}'s metadata",
+                            self.pool.addr, self.keys.plain
+                        ))
+                    }
+                    _ => StoreError::Unavailable(format!("Redis at {}: {e}", self.pool.addr)),
+                }
+            }
+        }
+    }
+
+    /// Runs a script with `args`; `read_only` scripts may be retried on a fresh connection.
+    pub(super) fn script(&self, s: &Script, read_only: bool, args: &[&[u8]]) -> StoreResult<Value> {
+        let meta = self.keys.meta();
+        self.pool
+            .run(read_only, |c| {
+                let mut inv = s.key(&meta);
+                for a in args {
+                    inv.arg(*a);
+                }
+                inv.invoke::<Value>(c)
+            })
+            .map_err(|e| self.fail(e))
+    }
+
+    pub(super) fn pipe(&self, read_only: bool, p: &::redis::Pipeline) -> StoreResult<Vec<Value>> {
+        self.pool
+            .run_replies(read_only, replies(p), |c| p.query::<Vec<Value>>(c))
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Deletes chunks a script put in the gc set, then takes them off it. A failure leaves
+    /// them listed for a later sweep.
+    pub(super) fn drop_chunks(&self, members: &[Value]) {
+        let members: Vec<&[u8]> = members.iter().filter_map(bytes).collect();
+        self.drop_members(&members);
+    }
+
+    pub(super) fn drop_members(&self, members: &[&[u8]]) {
+        if members.is_empty() {
+            return;
+        }
+        for part in members.chunks(1000) {
+            let mut p = ::redis::pipe();
+            for m in part {
+                p.cmd("DEL").arg(self.keys.gc_slice(m)).ignore();
+            }
+            p.cmd("SREM").arg(self.keys.gc()).arg(part).ignore();
+            if let Err(e) = self
+                .pool
+                .run_replies(false, replies(&p), |c| p.query::<()>(c))
+            {
+                debug!("deleting chunks: {}", self.fail(e));
+                return;
+            }
+        }
+    }
+
+    pub(super) fn sweep(&self) {
+        self.sweep_with(&self.sid);
+    }
+
+    /// Gives back dead sessions' opens (all but `keep`'s) and collects the gc set.
+    pub(super) fn sweep_with(&self, keep: &str) {
+        match self.script(&self.scripts.sweep, false, &[keep.as_bytes()]) {
+            Ok(v) => {
+                let a = array(&v);
+                if let Some(n) = a.first().and_then(number).filter(|&n| n > 0) {
+                    info!(
+                        "gave back the open files of {n} mount(s) that ended without closing them"
+                    );
+                }
+                if let Some(gc) = a.get(1) {
+                    self.drop_chunks(array(gc));
+                }
+            }
+            Err(e) => debug!("sweep: {e}"),
+        }
+        loop {
+            match self.script(&self.scripts.gc_claim, false, &[b"500"]) {
+                Ok(v) if !array(&v).is_empty() => {
+                    let members: Vec<&[u8]> = array(&v).iter().filter_map(bytes).collect();
+                    let mut p = ::redis::pipe();
+                    for m in &members {
+                        p.cmd("DEL").arg(self.keys.gc_slice(m)).ignore();
+                    }
+                    if let Err(e) = self
+                        .pool
+                        .run_replies(false, replies(&p), |c| p.query::<()>(c))
+                    {
+                        debug!("collecting chunks: {}", self.fail(e));
+                        return;
+                    }
+                }
+                Ok(_) => return,
+                Err(e) => {
+                    debug!("collecting chunks: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// `n` fresh slice ids. Ids are never reused, so a reader holding a chunk list never
+    /// meets another slice under an id it names. This mount takes them from `{P}:meta`
+    /// `next_slice` a batch at a time.
+    pub(super) fn take_sids(&self, n: usize) -> StoreResult<Vec<u64>> {
+        let mut ids = self.sids.lock();
+        if ids.1 - ids.0 < n as u64 {
+            let want = SID_BATCH.max(n as u64);
+            let end = self.script(&self.scripts.sids, false, &[want.to_string().as_bytes()])?;
+            let end = number(&end).ok_or_else(|| garbled("slice ids"))?;
+            *ids = (end - want + 1, end + 1);
+        }
+        let first = ids.0;
+        ids.0 += n as u64;
+        Ok((first..first + n as u64).collect())
+    }
+
+    /// Sends each piece as a new slice and publishes them with the write script, in one
+    /// round trip. The script runs after the slices landed and checks they did (Redis may
+    /// refuse a string for memory): a write is published whole or not at all, atomically
+    /// against every other operation on the file, whatever the number of writers.
+    pub(super) fn commit_write(
+        &self,
+        args: &[String],
+        slices: &[(String, &[u8])],
+    ) -> StoreResult<Value> {
+        let meta = self.keys.meta();
+        let mut inv = self.scripts.write.key(&meta);
+        for (key, _) in slices {
+            inv.key(key);
+        }
+        for a in args {
+            inv.arg(a.as_str());
+        }
+        let answer = self.set_then_script(slices, &inv).map_err(|f| self.fail(f));
+        if answer.is_err() {
+            // Not published: the slices are nobody's (best effort; a crash leaves them to
+            // the collector of unpublished slices).
+            let mut p = ::redis::pipe();
+            for (key, _) in slices {
+                p.cmd("DEL").arg(key).ignore();
+            }
+            let _ = self
+                .pool
+                .run_replies(false, replies(&p), |c| p.query::<()>(c));
+        }
+        answer
+    }
+
+    /// SETs each `(key, bytes)`, then runs `inv`, in one round trip; the script's answer.
+    pub(super) fn set_then_script(
+        &self,
+        sets: &[(String, &[u8])],
+        inv: &::redis::ScriptInvocation<'_>,
+    ) -> Result<Value, Failure> {
+        let mut p = ::redis::pipe();
+        for (key, bytes) in sets {
+            p.cmd("SET").arg(key).arg(*bytes).ignore();
+        }
+        p.invoke_script(inv);
+        match self
+            .pool
+            .run_replies(false, replies(&p), |c| p.query::<Vec<Value>>(c))
+        {
+            Ok(mut v) => Ok(v.pop().unwrap_or(Value::Nil)),
+            // A pipeline does not load a script Redis does not know yet (a new server, a
+            // restart): the SETs landed, so only the script runs again (invoke loads it).
+            Err(Failure::Server(e)) if has_code(&e, "NOSCRIPT") => {
+                self.pool.run(false, |c| inv.invoke::<Value>(c))
+            }
+            Err(f) => Err(f),
+        }
+    }
+
+    /// Rewrites a chunk split in many slices as one, unless it changed meanwhile. Run on
+    /// the janitor thread, after the write that found it fragmented.
+    pub(super) fn compact(&self, ino: Ino, idx: u64) {
+        let entry = self.pool.run(true, |c| {
+            ::redis::cmd("HGET")
+                .arg(self.keys.lens(ino))
+                .arg(idx)
+                .query::<Option<Vec<u8>>>(c)
+        });
+        let entry = match entry {
+            Ok(Some(e)) => e,
+            Ok(None) => return,
+            Err(f) => {
+                debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f));
+                return;
+            }
+        };
+        let len = entry
+            .split(|&b| b == b'|')
+            .next()
+            .and_then(|l| std::str::from_utf8(l).ok()?.parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(CHUNK);
+        if len == 0 {
+            return;
+        }
+        let bytes = match self.read_spans(ino, &[(idx, 0, len)]) {
+            Ok(b) => b,
+            Err(e) => {
+                debug!("compacting chunk {idx} of inode {ino}: {e}");
+                return;
+            }
+        };
+        let Some(Some(data)) = bytes.chunks.into_iter().next() else {
+            return;
+        };
+        let Ok(sid) = self.take_sids(1).map(|v| v[0]) else {
+            return;
+        };
+        let key = self.keys.slice(sid);
+        let meta = self.keys.meta();
+        let (ino_s, idx_s, sid_s) = (ino.to_string(), idx.to_string(), sid.to_string());
+        let mut inv = self.scripts.compact.key(&meta);
+        inv.arg(&ino_s)
+            .arg(&idx_s)
+            .arg(entry.as_slice())
+            .arg(&sid_s);
+        match self.set_then_script(&[(key.clone(), data.as_slice())], &inv) {
+            Ok(Value::Array(gc)) => self.drop_chunks(&gc),
+            other => {
+                match other {
+                    Ok(_) => debug!("chunk {idx} of inode {ino} changed while it was compacted"),
+                    Err(f) => debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f)),
+                }
+                // Not published: the new slice is nobody's.
+                let _ = self
+                    .pool
+                    .run(false, |c| ::redis::cmd("DEL").arg(&key).query::<()>(c));
+            }
+        }
+    }
+
+    /// Reads the chunk spans `(index, first, end)` of a file in one atomic step.
+    pub(super) fn read_spans(&self, ino: Ino, parts: &[(u64, u64, u64)]) -> StoreResult<ReadOut> {
+        let mut args: Vec<String> = Vec::with_capacity(1 + 3 * parts.len());
+        args.push(ino.to_string());
+        for (idx, from, to) in parts {
+            args.push(idx.to_string());
+            args.push(from.to_string());
+            args.push(to.to_string());
+        }
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let v = self.script(&self.scripts.read, true, &refs)?;
+        let a = array(&v);
+        let kind = a.first().and_then(bytes).ok_or(StoreError::NotFound)?;
+        let kind = kind_of(kind).ok_or_else(|| garbled("inode kind"))?;
+        let size = a.get(1).and_then(number).unwrap_or(0);
+        let mut chunks = Vec::with_capacity(parts.len());
+        for (j, (_, from, to)) in parts.iter().enumerate() {
+            let Some(got) = a.get(2 + j) else {
+                chunks.push(None);
+                continue;
+            };
+            // The span's bytes, zeros where no slice lies.
+            let mut buf = vec![0u8; (to - from) as usize];
+            let got = array(got);
+            for pair in got.chunks_exact(2) {
+                let (Some(at), Some(data)) = (number(&pair[0]), bytes(&pair[1])) else {
+                    return Err(garbled("read"));
+                };
+                let Some(dst) = at.checked_sub(*from).map(|d| d as usize) else {
+                    return Err(garbled("read"));
+                };
+                if dst + data.len() > buf.len() {
+                    return Err(garbled("read"));
+                }
+                buf[dst..dst + data.len()].copy_from_slice(data);
+            }
+            chunks.push(Some(buf));
+        }
+        Ok(ReadOut { kind, size, chunks })
+    }
+}
+
+/// What `read_spans` found: the inode's kind and size, and each span's bytes.
+pub(super) struct ReadOut {
+    pub(super) kind: Kind,
+    pub(super) size: u64,
+    pub(super) chunks: Vec<Option<Vec<u8>>>,
+}
