@@ -5,9 +5,17 @@
 //! The root is synthetic and fixed: it holds `vram/` and `vdisk/`, and refuses anything else
 //! with EPERM. Across the tiers, rename and link fail with EXDEV, as between two filesystems.
 
+mod dir;
 pub mod fuse;
 pub mod handles;
 pub mod inode;
+mod notify;
+mod passthrough;
+mod running;
+mod xattr;
+
+use notify::KernelCache;
+use running::Running;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -100,55 +108,6 @@ pub struct MavFs {
 /// How long a vram operation short of space waits for space on its way back.
 const SETTLE_MAX: Duration = Duration::from_secs(1);
 
-/// The programs this mount's kernel runs, counted by their exec opens until released.
-///
-/// The kernel refuses a writer's open of a running program (ETXTBSY) before it asks us,
-/// but with FUSE_ATOMIC_O_TRUNC it checks a read-only `open(O_TRUNC)` only after the
-/// open has truncated: the file and the kernel's cached pages of it, so the program would
-/// die. Such an open is refused here instead. Touched only by exec opens, their releases
-/// and opens with O_TRUNC (a round trip each anyway), so one lock serves. The kernel marks
-/// an ELF interpreter's open too: while programs use one on the mount, it is not truncated
-/// either (they would die as well).
-#[derive(Default)]
-struct Running(Mutex<std::collections::HashMap<u64, u32>>);
-
-/// The kernel marks the open that `execve` makes with this bit, and passes it to OPEN and
-/// RELEASE among the file's flags (FMODE_EXEC).
-const FMODE_EXEC: i32 = 0x20;
-
-impl Running {
-    fn opened(&self, ino: u64, flags: i32) {
-        if flags & FMODE_EXEC != 0 {
-            *self.0.lock().entry(ino).or_default() += 1;
-        }
-    }
-
-    fn released(&self, ino: u64, flags: i32) {
-        if flags & FMODE_EXEC == 0 {
-            return;
-        }
-        let mut map = self.0.lock();
-        if let Some(n) = map.get_mut(&ino) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&ino);
-            }
-        }
-    }
-
-    /// Whether an open with `flags` of `ino` truncates it: O_TRUNC, unless the file is a
-    /// running program (ETXTBSY, as the kernel answers a writer).
-    fn truncates(&self, ino: u64, flags: i32) -> FsResult<bool> {
-        if flags & libc::O_TRUNC == 0 {
-            return Ok(false);
-        }
-        if self.0.lock().contains_key(&ino) {
-            return Err(FsError::TextBusy);
-        }
-        Ok(true)
-    }
-}
-
 impl std::fmt::Debug for MavFs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MavFs")
@@ -186,27 +145,6 @@ fn fuse_attr(ino: u64, a: &Attr) -> FileAttr {
         rdev: a.rdev,
         blksize: 4096,
         flags: 0,
-    }
-}
-
-/// Jobs' changes told to the kernel through the FUSE session's notifier (filled once the
-/// session exists; before that there is nothing cached to drop).
-struct KernelCache {
-    notifier: Arc<OnceLock<Notifier>>,
-}
-
-impl crate::control::Invalidate for KernelCache {
-    fn ram_entries(&self, changed: &[(u64, OsString)]) {
-        let Some(n) = self.notifier.get() else { return };
-        let mut parents = std::collections::BTreeSet::new();
-        for (dir, name) in changed {
-            let parent = INodeNo(inode::from_ram(*dir));
-            let _ = n.inval_entry(parent, name);
-            parents.insert(parent.0);
-        }
-        for p in parents {
-            let _ = n.inval_inode(INodeNo(p), 0, 0);
-        }
     }
 }
 
@@ -813,113 +751,6 @@ impl MavFs {
         }
     }
 
-    pub fn opendir(&self, ino: u64) -> FsResult<u64> {
-        match Self::route(ino)? {
-            Target::Disk(id) => {
-                let stream = self.disk.opendir(id)?;
-                Ok(self.handles.insert(Handle::Dir(Mutex::new(stream))))
-            }
-            Target::Ram(i) => {
-                // Fail early on a non-directory, as the host would.
-                let a = self.store.getattr(i)?;
-                if a.kind != Kind::Dir {
-                    return Err(FsError::NotDir);
-                }
-                Ok(0)
-            }
-            Target::Root => Ok(0),
-            Target::Control => Err(FsError::NotDir),
-        }
-    }
-
-    pub fn releasedir(&self, fh: u64) {
-        if fh != 0 {
-            self.handles.remove(fh);
-        }
-    }
-
-    /// Entries after `offset`, at most `max`. Offsets 1 and 2 are `.` and `..` on the RAM
-    /// tier and the root; on the disk tier they are the host directory's own offsets.
-    pub fn readdir(&self, ino: u64, fh: u64, offset: u64, max: usize) -> FsResult<Vec<DirItem>> {
-        let dots = |me: u64, parent: u64| {
-            [(me, 1u64, "."), (parent, 2, "..")]
-                .into_iter()
-                .filter(move |(_, o, _)| *o > offset)
-                .map(|(ino, offset, n)| DirItem {
-                    ino,
-                    offset,
-                    kind: FileType::Directory,
-                    name: n.into(),
-                })
-        };
-        match Self::route(ino)? {
-            Target::Root => {
-                let mut out: Vec<DirItem> = dots(inode::ROOT, inode::ROOT).collect();
-                for (i, (ino, name)) in [(inode::VRAM, VRAM_NAME), (inode::VDISK, VDISK_NAME)]
-                    .iter()
-                    .enumerate()
-                {
-                    let off = 3 + i as u64;
-                    if off > offset {
-                        out.push(DirItem {
-                            ino: *ino,
-                            offset: off,
-                            kind: FileType::Directory,
-                            name: (*name).into(),
-                        });
-                    }
-                }
-                Ok(out)
-            }
-            Target::Ram(i) => {
-                let page = self.store.readdir(i, offset.max(2), max)?;
-                let parent = if i == ram::ROOT_INO {
-                    inode::ROOT
-                } else {
-                    inode::from_ram(page.parent)
-                };
-                let mut out: Vec<DirItem> = dots(ino, parent).collect();
-                out.extend(
-                    page.entries
-                        .into_iter()
-                        .filter(|e| !is_tmp_name(&e.name))
-                        .map(|e| DirItem {
-                            ino: inode::from_ram(e.ino),
-                            offset: e.cookie,
-                            kind: file_type(e.kind),
-                            name: e.name,
-                        }),
-                );
-                Ok(out)
-            }
-            Target::Disk(id) => {
-                let h = self.handles.get(fh).ok_or(FsError::BadHandle)?;
-                let Handle::Dir(stream) = &*h else {
-                    return Err(FsError::BadHandle);
-                };
-                let entries = stream.lock().read(offset as i64, max)?;
-                Ok(entries
-                    .into_iter()
-                    .filter(|e| !is_tmp_name(&e.name))
-                    .map(|e| {
-                        let ino = match e.name.as_bytes() {
-                            b"." => ino,
-                            b".." if id == crate::disk::ROOT_ID => inode::ROOT,
-                            _ => inode::from_disk(self.disk.entry_id(e.host_ino)),
-                        };
-                        DirItem {
-                            ino,
-                            offset: e.next as u64,
-                            kind: file_type(e.kind),
-                            name: e.name,
-                        }
-                    })
-                    .collect())
-            }
-            Target::Control => Err(FsError::NotDir),
-        }
-    }
-
     pub fn statfs(&self, ino: u64) -> FsResult<StatFs> {
         match Self::route(ino)? {
             Target::Disk(_) => {
@@ -957,55 +788,6 @@ impl MavFs {
         }
     }
 
-    pub fn setxattr(&self, ino: u64, name: &OsStr, value: &[u8], flags: i32) -> FsResult<()> {
-        let how = match flags {
-            0 => XattrSet::Any,
-            libc::XATTR_CREATE => XattrSet::Create,
-            libc::XATTR_REPLACE => XattrSet::Replace,
-            _ => return Err(FsError::Invalid),
-        };
-        match Self::route(ino)? {
-            Target::Ram(i) => {
-                refuse_acl(name)?;
-                Ok(self.ram_spend(|| self.store.setxattr(i, name, value, how))?)
-            }
-            Target::Disk(id) => Ok(self.disk.setxattr(id, name, value, how)?),
-            _ => Err(FsError::NotSupported),
-        }
-    }
-
-    pub fn getxattr(&self, ino: u64, name: &OsStr) -> FsResult<Vec<u8>> {
-        match Self::route(ino)? {
-            Target::Ram(i) => Ok(self.store.getxattr(i, name)?),
-            Target::Disk(id) => Ok(self.disk.getxattr(id, name)?),
-            _ => Err(FsError::Store(ram::StoreError::NoAttr)),
-        }
-    }
-
-    /// The names, each NUL-terminated, as `listxattr(2)` returns them.
-    pub fn listxattr(&self, ino: u64) -> FsResult<Vec<u8>> {
-        match Self::route(ino)? {
-            Target::Ram(i) => {
-                let mut out = Vec::new();
-                for n in self.store.listxattr(i)? {
-                    out.extend_from_slice(n.as_bytes());
-                    out.push(0);
-                }
-                Ok(out)
-            }
-            Target::Disk(id) => Ok(self.disk.listxattr(id)?),
-            _ => Ok(Vec::new()),
-        }
-    }
-
-    pub fn removexattr(&self, ino: u64, name: &OsStr) -> FsResult<()> {
-        match Self::route(ino)? {
-            Target::Ram(i) => Ok(self.store.removexattr(i, name)?),
-            Target::Disk(id) => Ok(self.disk.removexattr(id, name)?),
-            _ => Err(FsError::NotSupported),
-        }
-    }
-
     /// Whether `ino` is a regular file of `vdisk/` (what passthrough can serve).
     pub fn is_disk_file(&self, ino: u64) -> bool {
         match inode::route(ino) {
@@ -1022,15 +804,6 @@ impl MavFs {
             _ => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
         }
     }
-}
-
-/// POSIX ACLs are not kept on `vram/`: storing them as plain xattrs would pretend to
-/// enforce permissions that nobody checks.
-fn refuse_acl(name: &OsStr) -> FsResult<()> {
-    if name.as_bytes().starts_with(b"system.") {
-        return Err(FsError::NotSupported);
-    }
-    Ok(())
 }
 
 /// For an operation on an inode the kernel holds: the inode may have been removed since the
@@ -1065,47 +838,11 @@ fn kill_privs(ctx: Ctx, mode: u32) -> u32 {
     m
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ram::MemoryStore;
-
-    const ROOT: Ctx = Ctx { uid: 0, gid: 0 };
-
-    fn core(dir: &Path) -> MavFs {
-        MavFs::new(
-            Arc::new(MemoryStore::new(1 << 30, 0, 0)),
-            DiskTier::new(dir).unwrap(),
-            dir.to_owned(),
-            ROOT,
-            Duration::from_secs(1),
-            Arc::new(OnceLock::new()),
-        )
-    }
-
-    fn create(fs: &MavFs, tier: u64, name: &str, flags: i32) -> Result<(), i32> {
-        fs.create(ROOT, tier, OsStr::new(name), 0o644, libc::O_CREAT | flags)
-            .map(|(e, o)| fs.release(e.attr.ino.0, o.fh, 0))
-            .map_err(|e| e.errno())
-    }
-
-    /// A create finding a file made since the kernel's lookup (by another mount, a job, or
-    /// on the host) answers ESTALE, so the kernel looks again and opens the file with its
-    /// own checks; with O_EXCL it is EEXIST.
-    #[test]
-    fn a_create_that_finds_the_name_taken_has_the_kernel_look_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let fs = core(dir.path());
-        for tier in [inode::VRAM, inode::VDISK] {
-            assert_eq!(create(&fs, tier, "x", libc::O_WRONLY), Ok(()));
-            assert_eq!(
-                create(&fs, tier, "x", libc::O_WRONLY | libc::O_TRUNC),
-                Err(libc::ESTALE)
-            );
-            assert_eq!(
-                create(&fs, tier, "x", libc::O_RDWR | libc::O_EXCL),
-                Err(libc::EEXIST)
-            );
-        }
-    }
+/// A new node's mode with the caller's umask applied. The kernel applies it already unless
+/// FUSE_DONT_MASK is on; doing it again is harmless and keeps the mode right either way.
+pub(crate) fn apply_umask(mode: u32, umask: u32) -> u32 {
+    mode & !(umask & 0o777)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,367 @@
+//! The two tiers as the copy engine sees them (`Tree`): the RAM store and the disk dir.
+
+use super::*;
+
+/// The RAM tier as a `Tree`. Records each name it changes so the kernel's cache of them can
+/// be dropped when the job ends.
+pub struct RamTree {
+    pub store: Arc<dyn RamStore>,
+    pub changed: Mutex<Vec<(Ino, OsString)>>,
+}
+
+impl RamTree {
+    pub fn new(store: Arc<dyn RamStore>) -> Self {
+        RamTree {
+            store,
+            changed: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn changed(&self, dir: Ino, name: &OsStr) {
+        self.changed.lock().push((dir, name.to_owned()));
+    }
+
+    fn set_meta(&self, ino: Ino, meta: &Meta) -> io::Result<()> {
+        let set = SetAttr {
+            perm: Some(meta.perm),
+            uid: Some(meta.uid),
+            gid: Some(meta.gid),
+            atime: Some(TimeSet::At(meta.atime)),
+            mtime: Some(TimeSet::At(meta.mtime)),
+            ..Default::default()
+        };
+        self.store.setattr(ino, &set).map(|_| ()).map_err(store_err)
+    }
+
+    fn new_node<'a>(kind: Kind, meta: &Meta, target: &'a [u8]) -> NewNode<'a> {
+        NewNode {
+            kind,
+            // A file stays private until `finish` gives it its mode; a symlink's is fixed.
+            perm: if kind == Kind::Symlink { 0o777 } else { 0o600 },
+            uid: meta.uid,
+            gid: meta.gid,
+            rdev: 0,
+            target,
+        }
+    }
+}
+
+impl Tree for RamTree {
+    fn place(&self) -> Place {
+        Place::Vram
+    }
+
+    type Dir = Ino;
+    type File = Ino;
+    type Key = Ino;
+
+    fn label(&self) -> &'static str {
+        "/vram"
+    }
+
+    fn root(&self) -> io::Result<Ino> {
+        Ok(ram::ROOT_INO)
+    }
+
+    fn child_dir(&self, dir: &Ino, name: &OsStr) -> io::Result<Ino> {
+        let a = self.store.lookup(*dir, name).map_err(store_err)?;
+        if a.kind != Kind::Dir {
+            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+        }
+        Ok(a.ino)
+    }
+
+    fn stat(&self, dir: &Ino, name: &OsStr) -> io::Result<Option<Meta>> {
+        match self.store.lookup(*dir, name) {
+            Ok(a) => Ok(Some(Meta::from_attr(&a))),
+            Err(ram::StoreError::NotFound) => Ok(None),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    fn list(&self, dir: &Ino) -> io::Result<Vec<OsString>> {
+        let mut out = Vec::new();
+        let mut after = 2;
+        loop {
+            let page = self.store.readdir(*dir, after, 1024).map_err(store_err)?;
+            let Some(last) = page.entries.last() else {
+                break;
+            };
+            after = last.cookie;
+            out.extend(
+                page.entries
+                    .into_iter()
+                    .map(|e| e.name)
+                    .filter(|n| !is_tmp_name(n)),
+            );
+        }
+        Ok(out)
+    }
+
+    fn readlink(&self, dir: &Ino, name: &OsStr) -> io::Result<Vec<u8>> {
+        let a = self.store.lookup(*dir, name).map_err(store_err)?;
+        self.store.readlink(a.ino).map_err(store_err)
+    }
+
+    fn open_read(&self, dir: &Ino, name: &OsStr) -> io::Result<Ino> {
+        Ok(self.store.lookup(*dir, name).map_err(store_err)?.ino)
+    }
+
+    fn read_at(&self, f: &Ino, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+        self.store.read(*f, offset, len).map_err(store_err)
+    }
+
+    fn create(&self, dir: &Ino, name: &OsStr, meta: &Meta) -> io::Result<Ino> {
+        let a = self
+            .store
+            .create(*dir, name, &Self::new_node(Kind::File, meta, b""))
+            .map_err(store_err)?;
+        Ok(a.ino)
+    }
+
+    fn write_at(&self, f: &Ino, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.store
+            .write(*f, offset, data)
+            .map(|_| ())
+            .map_err(store_err)
+    }
+
+    fn finish(&self, f: &Ino, meta: &Meta) -> io::Result<()> {
+        self.set_meta(*f, meta)
+    }
+
+    fn key(&self, dir: &Ino, name: &OsStr) -> io::Result<Ino> {
+        Ok(self.store.lookup(*dir, name).map_err(store_err)?.ino)
+    }
+
+    fn link(&self, key: &Ino, dir: &Ino, name: &OsStr) -> io::Result<()> {
+        self.store.link(*key, *dir, name).map_err(store_err)?;
+        self.changed(*dir, name);
+        Ok(())
+    }
+
+    fn symlink(&self, dir: &Ino, name: &OsStr, target: &[u8], meta: &Meta) -> io::Result<()> {
+        let a = self
+            .store
+            .create(*dir, name, &Self::new_node(Kind::Symlink, meta, target))
+            .map_err(store_err)?;
+        let set = SetAttr {
+            atime: Some(TimeSet::At(meta.atime)),
+            mtime: Some(TimeSet::At(meta.mtime)),
+            ..Default::default()
+        };
+        self.store.setattr(a.ino, &set).map_err(store_err)?;
+        Ok(())
+    }
+
+    fn mkdir(&self, dir: &Ino, name: &OsStr, meta: &Meta) -> io::Result<Ino> {
+        let a = self
+            .store
+            .create(*dir, name, &Self::new_node(Kind::Dir, meta, b""))
+            .map_err(store_err)?;
+        self.changed(*dir, name);
+        Ok(a.ino)
+    }
+
+    fn finish_dir(&self, dir: &Ino, meta: &Meta) -> io::Result<()> {
+        self.set_meta(*dir, meta)
+    }
+
+    fn rename(&self, dir: &Ino, from: &OsStr, to: &OsStr, replace: bool) -> io::Result<()> {
+        let mode = if replace {
+            RenameMode::Replace
+        } else {
+            RenameMode::NoReplace
+        };
+        self.store
+            .rename(*dir, from, *dir, to, mode)
+            .map_err(store_err)?;
+        self.changed(*dir, to);
+        Ok(())
+    }
+
+    fn remove(&self, dir: &Ino, name: &OsStr, is_dir: bool) -> io::Result<()> {
+        let r = if is_dir {
+            self.store.rmdir(*dir, name)
+        } else {
+            self.store.unlink(*dir, name)
+        };
+        r.map_err(store_err)?;
+        self.changed(*dir, name);
+        Ok(())
+    }
+}
+
+/// The disk dir as a `Tree`: every directory an `O_PATH` fd, every step one checked name.
+pub struct HostTree {
+    pub disk: Arc<DiskTier>,
+}
+
+pub(super) fn host_meta(st: &libc::stat) -> Meta {
+    Meta {
+        id: (st.st_dev, st.st_ino),
+        ..Meta::from_attr(&crate::disk::attr_of(st.st_ino, st))
+    }
+}
+
+impl HostTree {
+    fn hand_over(&self, fd: std::os::fd::BorrowedFd<'_>, meta: &Meta) -> io::Result<()> {
+        if self.disk.as_root() {
+            at::chown_fd(fd, meta.uid, meta.gid)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tree for HostTree {
+    fn place(&self) -> Place {
+        Place::Vdisk
+    }
+
+    type Dir = Arc<OwnedFd>;
+    type File = File;
+    type Key = Arc<OwnedFd>;
+
+    fn label(&self) -> &'static str {
+        "/vdisk"
+    }
+
+    fn root(&self) -> io::Result<Arc<OwnedFd>> {
+        Ok(Arc::new(self.disk.root_fd().try_clone_to_owned()?))
+    }
+
+    fn child_dir(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Arc<OwnedFd>> {
+        let fd = at::open_at(
+            dir.as_fd(),
+            &at::name(name)?,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+        )
+        .map_err(|e| match e.raw_os_error() {
+            // O_NOFOLLOW on a symlink: it is not a directory we may enter.
+            Some(libc::ELOOP) => io::Error::from_raw_os_error(libc::ENOTDIR),
+            _ => e,
+        })?;
+        Ok(Arc::new(fd))
+    }
+
+    fn stat(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Option<Meta>> {
+        Ok(at::stat_at(dir.as_fd(), &at::name(name)?)?.map(|st| host_meta(&st)))
+    }
+
+    fn list(&self, dir: &Arc<OwnedFd>) -> io::Result<Vec<OsString>> {
+        Ok(at::list(dir.as_fd())?
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| !is_tmp_name(n))
+            .collect())
+    }
+
+    fn readlink(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Vec<u8>> {
+        at::readlink_fd(at::open_path_at(dir.as_fd(), &at::name(name)?)?.as_fd())
+    }
+
+    fn open_read(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<File> {
+        // Non-blocking, so a FIFO swapped in on the host cannot hold the job; then checked.
+        let f = File::from(at::open_at(
+            dir.as_fd(),
+            &at::name(name)?,
+            libc::O_RDONLY | libc::O_NONBLOCK,
+            0,
+        )?);
+        if at::stat_fd(f.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        Ok(f)
+    }
+
+    fn read_at(&self, f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+        at::pread_full(f, offset, len)
+    }
+
+    fn create(&self, dir: &Arc<OwnedFd>, name: &OsStr, _meta: &Meta) -> io::Result<File> {
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+        Ok(File::from(at::open_at(
+            dir.as_fd(),
+            &at::name(name)?,
+            flags,
+            0o600,
+        )?))
+    }
+
+    fn write_at(&self, f: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+        f.write_all_at(data, offset)
+    }
+
+    fn finish(&self, f: &File, meta: &Meta) -> io::Result<()> {
+        self.hand_over(f.as_fd(), meta)?;
+        at::chmod_fd(f.as_fd(), u32::from(meta.perm))?;
+        at::utimes_fd(
+            f.as_fd(),
+            Some(TimeSet::At(meta.atime)),
+            Some(TimeSet::At(meta.mtime)),
+        )
+    }
+
+    fn key(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Arc<OwnedFd>> {
+        Ok(Arc::new(at::open_path_at(dir.as_fd(), &at::name(name)?)?))
+    }
+
+    fn link(&self, key: &Arc<OwnedFd>, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<()> {
+        at::link_fd(key.as_fd(), dir.as_fd(), &at::name(name)?)
+    }
+
+    fn symlink(
+        &self,
+        dir: &Arc<OwnedFd>,
+        name: &OsStr,
+        target: &[u8],
+        meta: &Meta,
+    ) -> io::Result<()> {
+        let c = at::name(name)?;
+        at::symlink_at(OsStr::from_bytes(target), dir.as_fd(), &c)?;
+        let fd = at::open_path_at(dir.as_fd(), &c)?;
+        self.hand_over(fd.as_fd(), meta)?;
+        at::utimes_fd(
+            fd.as_fd(),
+            Some(TimeSet::At(meta.atime)),
+            Some(TimeSet::At(meta.mtime)),
+        )
+    }
+
+    fn mkdir(&self, dir: &Arc<OwnedFd>, name: &OsStr, _meta: &Meta) -> io::Result<Arc<OwnedFd>> {
+        at::mkdir_at(dir.as_fd(), &at::name(name)?, 0o700)?;
+        self.child_dir(dir, name)
+    }
+
+    fn finish_dir(&self, dir: &Arc<OwnedFd>, meta: &Meta) -> io::Result<()> {
+        self.hand_over(dir.as_fd(), meta)?;
+        at::chmod_fd(dir.as_fd(), u32::from(meta.perm))?;
+        at::utimes_fd(
+            dir.as_fd(),
+            Some(TimeSet::At(meta.atime)),
+            Some(TimeSet::At(meta.mtime)),
+        )
+    }
+
+    fn rename(
+        &self,
+        dir: &Arc<OwnedFd>,
+        from: &OsStr,
+        to: &OsStr,
+        replace: bool,
+    ) -> io::Result<()> {
+        let flags = if replace { 0 } else { libc::RENAME_NOREPLACE };
+        at::rename_at(
+            dir.as_fd(),
+            &at::name(from)?,
+            dir.as_fd(),
+            &at::name(to)?,
+            flags,
+        )
+    }
+
+    fn remove(&self, dir: &Arc<OwnedFd>, name: &OsStr, is_dir: bool) -> io::Result<()> {
+        at::unlink_at(dir.as_fd(), &at::name(name)?, is_dir)
+    }
+}

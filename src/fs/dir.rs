@@ -1,0 +1,112 @@
+//! Directory listings on both tiers and the mount root.
+
+use super::*;
+
+impl MavFs {
+    pub fn opendir(&self, ino: u64) -> FsResult<u64> {
+        match Self::route(ino)? {
+            Target::Disk(id) => {
+                let stream = self.disk.opendir(id)?;
+                Ok(self.handles.insert(Handle::Dir(Mutex::new(stream))))
+            }
+            Target::Ram(i) => {
+                // Fail early on a non-directory, as the host would.
+                let a = self.store.getattr(i)?;
+                if a.kind != Kind::Dir {
+                    return Err(FsError::NotDir);
+                }
+                Ok(0)
+            }
+            Target::Root => Ok(0),
+            Target::Control => Err(FsError::NotDir),
+        }
+    }
+
+    pub fn releasedir(&self, fh: u64) {
+        if fh != 0 {
+            self.handles.remove(fh);
+        }
+    }
+
+    /// Entries after `offset`, at most `max`. Offsets 1 and 2 are `.` and `..` on the RAM
+    /// tier and the root; on the disk tier they are the host directory's own offsets.
+    pub fn readdir(&self, ino: u64, fh: u64, offset: u64, max: usize) -> FsResult<Vec<DirItem>> {
+        let dots = |me: u64, parent: u64| {
+            [(me, 1u64, "."), (parent, 2, "..")]
+                .into_iter()
+                .filter(move |(_, o, _)| *o > offset)
+                .map(|(ino, offset, n)| DirItem {
+                    ino,
+                    offset,
+                    kind: FileType::Directory,
+                    name: n.into(),
+                })
+        };
+        match Self::route(ino)? {
+            Target::Root => {
+                let mut out: Vec<DirItem> = dots(inode::ROOT, inode::ROOT).collect();
+                for (i, (ino, name)) in [(inode::VRAM, VRAM_NAME), (inode::VDISK, VDISK_NAME)]
+                    .iter()
+                    .enumerate()
+                {
+                    let off = 3 + i as u64;
+                    if off > offset {
+                        out.push(DirItem {
+                            ino: *ino,
+                            offset: off,
+                            kind: FileType::Directory,
+                            name: (*name).into(),
+                        });
+                    }
+                }
+                Ok(out)
+            }
+            Target::Ram(i) => {
+                let page = self.store.readdir(i, offset.max(2), max)?;
+                let parent = if i == ram::ROOT_INO {
+                    inode::ROOT
+                } else {
+                    inode::from_ram(page.parent)
+                };
+                let mut out: Vec<DirItem> = dots(ino, parent).collect();
+                out.extend(
+                    page.entries
+                        .into_iter()
+                        .filter(|e| !is_tmp_name(&e.name))
+                        .map(|e| DirItem {
+                            ino: inode::from_ram(e.ino),
+                            offset: e.cookie,
+                            kind: file_type(e.kind),
+                            name: e.name,
+                        }),
+                );
+                Ok(out)
+            }
+            Target::Disk(id) => {
+                let h = self.handles.get(fh).ok_or(FsError::BadHandle)?;
+                let Handle::Dir(stream) = &*h else {
+                    return Err(FsError::BadHandle);
+                };
+                let entries = stream.lock().read(offset as i64, max)?;
+                Ok(entries
+                    .into_iter()
+                    .filter(|e| !is_tmp_name(&e.name))
+                    .map(|e| {
+                        let ino = match e.name.as_bytes() {
+                            b"." => ino,
+                            b".." if id == crate::disk::ROOT_ID => inode::ROOT,
+                            _ => inode::from_disk(self.disk.entry_id(e.host_ino)),
+                        };
+                        DirItem {
+                            ino,
+                            offset: e.next as u64,
+                            kind: file_type(e.kind),
+                            name: e.name,
+                        }
+                    })
+                    .collect())
+            }
+            Target::Control => Err(FsError::NotDir),
+        }
+    }
+}
