@@ -23,6 +23,7 @@ pub mod ram;
 pub mod rng;
 pub mod secret;
 pub mod sync;
+pub mod vpath;
 
 pub use config::MountConfig;
 pub use error::FsError;

@@ -76,6 +76,35 @@ pub struct NewNode<'a> {
     pub target: &'a [u8],
 }
 
+impl NewNode<'static> {
+    /// A node of `kind` with the permission bits of `mode` (its type bits are ignored).
+    pub fn new(kind: Kind, mode: u32, uid: u32, gid: u32) -> Self {
+        NewNode {
+            kind,
+            perm: (mode & 0o7777) as u16,
+            uid,
+            gid,
+            rdev: 0,
+            target: b"",
+        }
+    }
+}
+
+impl<'a> NewNode<'a> {
+    /// A symlink to `target` (its mode is always 0777).
+    pub fn symlink(target: &'a [u8], uid: u32, gid: u32) -> Self {
+        NewNode {
+            target,
+            ..NewNode::new(Kind::Symlink, 0o777, uid, gid)
+        }
+    }
+
+    /// The same node for a device number (a character or block special file).
+    pub fn with_rdev(self, rdev: u32) -> Self {
+        NewNode { rdev, ..self }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeSet {
     Now,
@@ -92,6 +121,13 @@ pub struct SetAttr {
     pub atime: Option<TimeSet>,
     pub mtime: Option<TimeSet>,
     pub ctime: Option<SystemTime>,
+}
+
+/// Names starting with this are a job's files in the making: never listed or looked up.
+pub const TMP_PREFIX: &[u8] = b".mavfs-tmp.";
+
+pub fn is_tmp_name(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(TMP_PREFIX)
 }
 
 /// Why a name is refused.

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use log::{debug, warn};
 
-use super::jobs::{self, HostTree, JobError, JobState, RamTree};
+use super::jobs::{self, HostTree, JobError, JobState, Plan, RamTree};
 use super::protocol::{self, Answer, Copy, JobInfo, Op, OpStats, Outcome, Stats, TierStats};
 use super::Invalidate;
 use crate::counters::{errno_name, Counters, OpKind, Place, Totals, OP_KINDS};
 use crate::disk::{at, DiskTier};
 use crate::ram::RamStore;
 use crate::sync::{Mutex, ShardedMap};
+use crate::vpath::Tier;
 
 /// A job's final answer, once it has one.
 struct Job {
@@ -261,17 +262,19 @@ impl Control {
     }
 
     fn copy(&self, c: &Copy, push: bool, state: &JobState, id: u64) -> Result<Outcome, JobError> {
-        let (src_tier, _) = jobs::split_virtual(&c.src).map_err(JobError::Failed)?;
-        let (dst_tier, _) = jobs::split_virtual(&c.dst).map_err(JobError::Failed)?;
+        let plan = Plan::new(c).map_err(JobError::Failed)?;
         let (want_src, want_dst, verb, other) = if push {
-            ("vram", "vdisk", "push", "pull")
+            (Tier::Vram, Tier::Vdisk, "push", "pull")
         } else {
-            ("vdisk", "vram", "pull", "push")
+            (Tier::Vdisk, Tier::Vram, "pull", "push")
         };
-        if src_tier != want_src || dst_tier != want_dst {
+        if plan.src.tier != want_src || plan.dst.tier != want_dst {
             return Err(JobError::Failed(format!(
-                "{verb} copies from /{want_src} to /{want_dst} (got {} -> {}); use {other} for the other way",
-                c.src, c.dst
+                "{verb} copies from /{} to /{} (got {} -> {}); use {other} for the other way",
+                want_src.name(),
+                want_dst.name(),
+                c.src,
+                c.dst
             )));
         }
         let ram = RamTree::new(self.store.clone());
@@ -279,9 +282,9 @@ impl Control {
             disk: self.disk.clone(),
         };
         let result = if push {
-            jobs::run_copy(&ram, &host, c, state, &self.counters, id)
+            jobs::run_copy(&ram, &host, &plan, state, &self.counters, id)
         } else {
-            jobs::run_copy(&host, &ram, c, state, &self.counters, id)
+            jobs::run_copy(&host, &ram, &plan, state, &self.counters, id)
         };
         let changed = std::mem::take(&mut *ram.changed.lock());
         self.forget_cached(&changed);

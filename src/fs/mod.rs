@@ -28,12 +28,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{FileAttr, FileType, INodeNo, Notifier};
 
-use crate::control::jobs::is_tmp_name;
 use crate::control::protocol::CONTROL_NAME;
 use crate::control::server::Control;
 use crate::counters::{Counters, OpKind, Place};
 use crate::disk::{at, DiskTier};
 use crate::error::{FsError, FsResult};
+use crate::node::is_tmp_name;
 use crate::ram::{self, Attr, Falloc, Kind, NewNode, RamStore, RenameMode, SetAttr, XattrSet};
 use crate::sync::Mutex;
 use handles::{Handle, Handles};
@@ -424,14 +424,7 @@ impl MavFs {
                 if kind == Kind::Dir || kind == Kind::Symlink {
                     return Err(FsError::Invalid);
                 }
-                let node = NewNode {
-                    kind,
-                    perm: (mode & 0o7777) as u16,
-                    uid: ctx.uid,
-                    gid: ctx.gid,
-                    rdev,
-                    target: b"",
-                };
+                let node = NewNode::new(kind, mode, ctx.uid, ctx.gid).with_rdev(rdev);
                 self.ram_create(p, name, &node)
             }
             Target::Disk(p) => {
@@ -444,14 +437,7 @@ impl MavFs {
     pub fn mkdir(&self, ctx: Ctx, parent: u64, name: &OsStr, mode: u32) -> FsResult<Entry> {
         match Self::parent(parent)? {
             Target::Ram(p) => {
-                let node = NewNode {
-                    kind: Kind::Dir,
-                    perm: (mode & 0o7777) as u16,
-                    uid: ctx.uid,
-                    gid: ctx.gid,
-                    rdev: 0,
-                    target: b"",
-                };
+                let node = NewNode::new(Kind::Dir, mode, ctx.uid, ctx.gid);
                 self.ram_create(p, name, &node)
             }
             Target::Disk(p) => {
@@ -464,14 +450,7 @@ impl MavFs {
     pub fn symlink(&self, ctx: Ctx, parent: u64, name: &OsStr, target: &Path) -> FsResult<Entry> {
         match Self::parent(parent)? {
             Target::Ram(p) => {
-                let node = NewNode {
-                    kind: Kind::Symlink,
-                    perm: 0o777,
-                    uid: ctx.uid,
-                    gid: ctx.gid,
-                    rdev: 0,
-                    target: target.as_os_str().as_bytes(),
-                };
+                let node = NewNode::symlink(target.as_os_str().as_bytes(), ctx.uid, ctx.gid);
                 self.ram_create(p, name, &node)
             }
             Target::Disk(p) => {
@@ -603,14 +582,7 @@ impl MavFs {
     ) -> FsResult<(Entry, Opened)> {
         match Self::parent(parent)? {
             Target::Ram(p) => {
-                let node = NewNode {
-                    kind: Kind::File,
-                    perm: (mode & 0o7777) as u16,
-                    uid: ctx.uid,
-                    gid: ctx.gid,
-                    rdev: 0,
-                    target: b"",
-                };
+                let node = NewNode::new(Kind::File, mode, ctx.uid, ctx.gid);
                 // A name that another mount or a job made since the kernel looked it up:
                 // ESTALE has the kernel look it up again and open what it finds itself,
                 // with the permission, running-program and truncate checks it skips for a

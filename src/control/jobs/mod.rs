@@ -28,18 +28,14 @@ use crate::ram::{self, Ino, Kind, NewNode, RamStore, RenameMode, SetAttr, TimeSe
 use crate::sync::Mutex;
 
 use super::protocol::{Copied, Copy, Progress};
+pub use crate::node::{is_tmp_name, TMP_PREFIX};
+use crate::vpath::VPath;
 
 mod trees;
 
 pub use trees::{HostTree, RamTree};
 
-/// Names starting with this are a job's files in the making.
-pub const TMP_PREFIX: &[u8] = b".mavfs-tmp.";
 const COPY_BLOCK: u32 = 1 << 20;
-
-pub fn is_tmp_name(name: &OsStr) -> bool {
-    name.as_bytes().starts_with(TMP_PREFIX)
-}
 
 /// A job's progress and cancel flag, shared with the control file that reports them.
 #[derive(Debug)]
@@ -166,33 +162,24 @@ pub trait Tree {
     fn remove(&self, dir: &Self::Dir, name: &OsStr, is_dir: bool) -> io::Result<()>;
 }
 
-/// Splits a virtual path (`/vram/a/b`) into its tier and its components. `.`, `..` and
-/// empty components are refused: the client resolves them before sending.
-pub fn split_virtual(path: &str) -> Result<(&str, Vec<&OsStr>), String> {
-    let rest = path
-        .strip_prefix('/')
-        .ok_or_else(|| format!("{path}: not a virtual path (/vram/... or /vdisk/...)"))?;
-    let mut parts = rest.split('/').filter(|p| !p.is_empty());
-    let tier = match parts.next() {
-        Some(t @ ("vram" | "vdisk")) => t,
-        _ => return Err(format!("{path}: not under /vram or /vdisk")),
-    };
-    let comps: Vec<&OsStr> = parts.map(OsStr::new).collect();
-    if comps
-        .iter()
-        .any(|c| c.as_bytes() == b"." || c.as_bytes() == b"..")
-    {
-        return Err(format!(
-            "{path}: '.' and '..' are not allowed in a virtual path"
-        ));
+/// A push or pull request with its paths parsed.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    pub src: VPath<'a>,
+    pub dst: VPath<'a>,
+    pub force: bool,
+    pub move_source: bool,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(c: &'a Copy) -> Result<Plan<'a>, String> {
+        Ok(Plan {
+            src: VPath::parse(&c.src)?,
+            dst: VPath::parse(&c.dst)?,
+            force: c.force,
+            move_source: c.move_source,
+        })
     }
-    if comps.iter().any(|c| is_tmp_name(c)) {
-        return Err(format!(
-            "{path}: names starting with {} are reserved for copies in progress",
-            String::from_utf8_lossy(TMP_PREFIX)
-        ));
-    }
-    Ok((tier, comps))
 }
 
 fn join(base: &str, name: &OsStr) -> String {
@@ -291,9 +278,8 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
 
     /// Copies `src_path` to `dst_path` as `cp -r` would: into `dst` if it is a directory,
     /// else to the name `dst`.
-    pub fn run(&mut self, req: &Copy) -> JobResult<Copied> {
-        let (_, src_comps) = split_virtual(&req.src).map_err(JobError::Failed)?;
-        let (_, dst_comps) = split_virtual(&req.dst).map_err(JobError::Failed)?;
+    pub fn run(&mut self, req: &Plan<'_>) -> JobResult<Copied> {
+        let (src_comps, dst_comps) = (&req.src.comps, &req.dst.comps);
         let Some((src_name, src_parents)) = src_comps.split_last() else {
             return Err(JobError::Failed(format!(
                 "{}: cannot copy a whole tier; name a file or directory in it",
@@ -304,7 +290,7 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
         let src_meta = self
             .src
             .stat(&src_dir, src_name)
-            .map_err(|e| fail(&req.src, e))?
+            .map_err(|e| fail(req.src.text, e))?
             .ok_or_else(|| JobError::Failed(format!("{}: no such file or directory", req.src)))?;
 
         let (dst_dir, dst_name, dst_path) = match dst_comps.split_last() {
@@ -318,26 +304,32 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
                 match self
                     .dst
                     .stat(&parent, last)
-                    .map_err(|e| fail(&req.dst, e))?
+                    .map_err(|e| fail(req.dst.text, e))?
                 {
                     Some(m) if m.kind == Kind::Dir => (
                         self.dst
                             .child_dir(&parent, last)
-                            .map_err(|e| fail(&req.dst, e))?,
+                            .map_err(|e| fail(req.dst.text, e))?,
                         src_name.to_os_string(),
-                        join(&req.dst, src_name),
+                        join(req.dst.text, src_name),
                     ),
                     _ => (
                         parent,
                         last.to_os_string(),
-                        req.dst.trim_end_matches('/').to_owned(),
+                        req.dst.text.trim_end_matches('/').to_owned(),
                     ),
                 }
             }
         };
-        self.scan(&src_dir, src_name, &src_meta, &req.src)?;
+        self.scan(&src_dir, src_name, &src_meta, req.src.text)?;
         self.copy(
-            &src_dir, src_name, &src_meta, &req.src, &dst_dir, &dst_name, &dst_path,
+            &src_dir,
+            src_name,
+            &src_meta,
+            req.src.text,
+            &dst_dir,
+            &dst_name,
+            &dst_path,
         )?;
         Ok(self.copied)
     }
@@ -532,21 +524,20 @@ pub fn remove_tree<T: Tree>(
 pub fn run_copy<S: Tree, D: Tree>(
     src: &S,
     dst: &D,
-    req: &Copy,
+    req: &Plan<'_>,
     state: &JobState,
     counters: &Counters,
     job_id: u64,
 ) -> JobResult<Copied> {
     let copied = Copier::new(src, dst, state, counters, req.force, job_id).run(req)?;
     if req.move_source {
-        let (_, comps) = split_virtual(&req.src).map_err(JobError::Failed)?;
-        if let Some((name, parents)) = comps.split_last() {
+        if let Some((name, parents)) = req.src.comps.split_last() {
             let dir = Copier::<S, D>::walk(src, parents)?;
             let is_dir = src
                 .stat(&dir, name)
-                .map_err(|e| fail(&req.src, e))?
+                .map_err(|e| fail(req.src.text, e))?
                 .is_some_and(|m| m.kind == Kind::Dir);
-            remove_tree(src, &dir, name, is_dir, &req.src).map_err(|e| match e {
+            remove_tree(src, &dir, name, is_dir, req.src.text).map_err(|e| match e {
                 JobError::Failed(m) => {
                     JobError::Failed(format!("copied, but removing the source failed: {m}"))
                 }

@@ -61,7 +61,8 @@ fn ram_file(t: &Trees, dir: Ino, name: &str, data: &[u8]) -> Ino {
 }
 
 fn push(t: &Trees, req: &Copy, state: &JobState) -> JobResult<Copied> {
-    run_copy(&t.ram, &t.host, req, state, &Counters::default(), 1)
+    let plan = Plan::new(req).map_err(JobError::Failed)?;
+    run_copy(&t.ram, &t.host, &plan, state, &Counters::default(), 1)
 }
 
 #[test]

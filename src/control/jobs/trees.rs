@@ -34,14 +34,11 @@ impl RamTree {
     }
 
     fn new_node<'a>(kind: Kind, meta: &Meta, target: &'a [u8]) -> NewNode<'a> {
-        NewNode {
-            kind,
-            // A file stays private until `finish` gives it its mode; a symlink's is fixed.
-            perm: if kind == Kind::Symlink { 0o777 } else { 0o600 },
-            uid: meta.uid,
-            gid: meta.gid,
-            rdev: 0,
-            target,
+        if kind == Kind::Symlink {
+            NewNode::symlink(target, meta.uid, meta.gid)
+        } else {
+            // A file stays private until `finish` gives it its mode.
+            NewNode::new(kind, 0o600, meta.uid, meta.gid)
         }
     }
 }
