@@ -3,6 +3,7 @@
 
 use std::io;
 
+use crate::control::server::CtlError;
 use crate::ram::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,9 @@ pub enum FsError {
     TextBusy,
     #[error("permission denied")]
     Access,
+    /// The control file refused (see `CtlError`).
+    #[error(transparent)]
+    Control(#[from] CtlError),
 }
 
 impl FsError {
@@ -55,7 +59,7 @@ impl FsError {
                 StoreError::TooManyLinks => libc::EMLINK,
                 StoreError::Stale => libc::ESTALE,
                 StoreError::ReadOnly(_) => libc::EROFS,
-                StoreError::Unavailable(_) => libc::EIO,
+                StoreError::Unavailable(_) | StoreError::Backend { .. } => libc::EIO,
             },
             // An io::Error without an OS code is a bug of ours, not the host's: EIO, and the
             // caller logs it (see `is_internal`).
@@ -70,6 +74,10 @@ impl FsError {
             FsError::NotDir => libc::ENOTDIR,
             FsError::TextBusy => libc::ETXTBSY,
             FsError::Access => libc::EACCES,
+            FsError::Control(e) => match e {
+                CtlError::BadHandle => libc::EBADF,
+                CtlError::Busy => libc::EBUSY,
+            },
         }
     }
 
@@ -77,7 +85,9 @@ impl FsError {
     /// the caller's request: those are logged at `warn`, the rest at `debug`.
     pub fn is_internal(&self) -> bool {
         match self {
-            FsError::Store(StoreError::Unavailable(_) | StoreError::ReadOnly(_)) => true,
+            FsError::Store(
+                StoreError::Unavailable(_) | StoreError::Backend { .. } | StoreError::ReadOnly(_),
+            ) => true,
             FsError::Host(e) => e.raw_os_error().is_none() || e.raw_os_error() == Some(libc::EIO),
             _ => false,
         }

@@ -61,6 +61,16 @@ pub struct Control {
     disk_count: Mutex<Option<(Instant, Duration, jobs::Count)>>,
 }
 
+/// Why the control file refused a read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CtlError {
+    #[error("no such open control file")]
+    BadHandle,
+    /// A job runs on this open file: only a cancel may be written now.
+    #[error("a job is running on this open file")]
+    Busy,
+}
+
 /// Ends a job whichever way its thread ends: off the running list, and an answer even if
 /// the job panicked, so that its client does not wait forever.
 struct JobDone<'a> {
@@ -123,14 +133,14 @@ impl Control {
     }
 
     /// Takes request bytes; a complete line starts the request.
-    pub fn write(self: &Arc<Self>, fh: u64, data: &[u8]) -> Result<u32, i32> {
-        let h = self.open.get(fh).ok_or(libc::EBADF)?;
+    pub fn write(self: &Arc<Self>, fh: u64, data: &[u8]) -> Result<u32, CtlError> {
+        let h = self.open.get(fh).ok_or(CtlError::BadHandle)?;
         let mut st = h.lock();
         if let Some(job) = &st.job {
             // After the request, only a cancel is understood.
             match protocol::parse_request(data) {
                 Ok(r) if r.op == Op::Cancel => job.state.cancel.store(true, Ordering::Relaxed),
-                _ => return Err(libc::EBUSY),
+                _ => return Err(CtlError::Busy),
             }
             return Ok(data.len() as u32);
         }
@@ -153,8 +163,8 @@ impl Control {
     }
 
     /// The next bytes of the answer stream; empty at the end.
-    pub fn read(self: &Arc<Self>, fh: u64, size: u32) -> Result<Vec<u8>, i32> {
-        let h = self.open.get(fh).ok_or(libc::EBADF)?;
+    pub fn read(self: &Arc<Self>, fh: u64, size: u32) -> Result<Vec<u8>, CtlError> {
+        let h = self.open.get(fh).ok_or(CtlError::BadHandle)?;
         let mut st = h.lock();
         if st.out.is_empty() && !st.finished {
             if st.job.is_none() && st.immediate.is_none() {

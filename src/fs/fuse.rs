@@ -84,7 +84,9 @@ fn fail(op: &str, e: FsError) -> Errno {
     match &e {
         // The store logs an outage once, and its end; one line per failed operation would
         // flood the log.
-        FsError::Store(crate::ram::StoreError::Unavailable(_)) => debug!("{op}: {e}"),
+        FsError::Store(
+            crate::ram::StoreError::Unavailable(_) | crate::ram::StoreError::Backend { .. },
+        ) => debug!("{op}: {e}"),
         _ if e.is_internal() => warn!("{op}: {e}"),
         _ => debug!("{op}: {e}"),
     }

@@ -642,10 +642,7 @@ impl MavFs {
 
     pub fn read(&self, ino: u64, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
         match Self::route(ino)? {
-            Target::Control => self
-                .control
-                .read(fh, size)
-                .map_err(|e| FsError::Host(std::io::Error::from_raw_os_error(e))),
+            Target::Control => self.control.read(fh, size).map_err(FsError::from),
             Target::Ram(i) => Ok(self.store.read(i, offset, size)?),
             Target::Disk(_) => self.with_file(fh, |f| crate::disk::at::pread_full(f, offset, size)),
             _ => Err(FsError::IsDir),
@@ -654,10 +651,7 @@ impl MavFs {
 
     pub fn write(&self, ino: u64, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {
         match Self::route(ino)? {
-            Target::Control => self
-                .control
-                .write(fh, data)
-                .map_err(|e| FsError::Host(std::io::Error::from_raw_os_error(e))),
+            Target::Control => self.control.write(fh, data).map_err(FsError::from),
             Target::Ram(i) => {
                 self.ram_spend(|| self.store.write(i, offset, data))?;
                 Ok(data.len() as u32)

@@ -144,6 +144,17 @@ pub enum StoreError {
     ReadOnly(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The backend failed or answered with an error the store has no meaning for; the
+    /// backend's own error is kept as the source.
+    #[error(
+        "store unavailable: {context}: {}",
+        crate::error::plain_message(source)
+    )]
+    Backend {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

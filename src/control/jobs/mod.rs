@@ -186,6 +186,13 @@ fn join(base: &str, name: &OsStr) -> String {
     format!("{}/{}", base.trim_end_matches('/'), name.to_string_lossy())
 }
 
+/// A name in a directory of one tree, with its path for messages.
+struct At<'a, Dir> {
+    dir: &'a Dir,
+    name: &'a OsStr,
+    path: &'a str,
+}
+
 /// The copy engine for one job, from `S` to `D`.
 pub struct Copier<'a, S: Tree, D: Tree> {
     pub src: &'a S,
@@ -386,7 +393,17 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
                     }
                 }
                 let tmp = self.tmp_name();
-                let made = self.make_aside(sdir, sname, meta, spath, ddir, &tmp, dpath);
+                let from = At {
+                    dir: sdir,
+                    name: sname,
+                    path: spath,
+                };
+                let to = At {
+                    dir: ddir,
+                    name: &tmp,
+                    path: dpath,
+                };
+                let made = self.make_aside(from, meta, to);
                 let placed = made.and_then(|()| {
                     self.dst
                         .rename(ddir, &tmp, dname, self.force)
@@ -437,14 +454,12 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
     #[allow(clippy::too_many_arguments)]
     fn make_aside(
         &mut self,
-        sdir: &S::Dir,
-        sname: &OsStr,
+        from: At<'_, S::Dir>,
         meta: &Meta,
-        spath: &str,
-        ddir: &D::Dir,
-        tmp: &OsStr,
-        dpath: &str,
+        to: At<'_, D::Dir>,
     ) -> JobResult<()> {
+        let (sdir, sname, spath) = (from.dir, from.name, from.path);
+        let (ddir, tmp, dpath) = (to.dir, to.name, to.path);
         if meta.kind == Kind::Symlink {
             let target = self.src.readlink(sdir, sname).map_err(|e| fail(spath, e))?;
             self.dst

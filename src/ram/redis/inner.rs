@@ -338,11 +338,10 @@ impl Inner {
                 "Redis at {} does not answer (waiting for it to)",
                 self.pool.addr
             )),
-            Failure::Unreachable(e) => StoreError::Unavailable(format!(
-                "Redis at {}: {}",
-                self.pool.addr,
-                crate::error::plain_message(&e)
-            )),
+            Failure::Unreachable(e) => StoreError::Backend {
+                context: format!("Redis at {}", self.pool.addr),
+                source: Box::new(e),
+            },
             Failure::Server(e) => {
                 let code = server_code(&e).unwrap_or_default();
                 match code.as_str() {
@@ -367,7 +366,10 @@ impl Inner {
                             self.pool.addr, self.keys.plain
                         ))
                     }
-                    _ => StoreError::Unavailable(format!("Redis at {}: {e}", self.pool.addr)),
+                    _ => StoreError::Backend {
+                        context: format!("Redis at {}", self.pool.addr),
+                        source: Box::new(e),
+                    },
                 }
             }
         }
