@@ -143,7 +143,11 @@ impl RedisStore {
                 ];
                 let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
                 let v = self.inner.script(&self.inner.scripts.zero, false, &refs)?;
-                self.janitor.drop_slices(array(&v));
+                let a = array(&v);
+                if let Some(gc) = a.first() {
+                    self.janitor.drop_slices(array(gc));
+                }
+                self.compact_cut(ino, a.get(1));
                 Ok(())
             }
         }

@@ -77,6 +77,8 @@ pub(super) fn janitor(
 /// Where inode numbers start again after Redis lost them: past any this or another mount
 /// handed out before (a kernel may still hold those), by starting from the clock (16,384 a
 /// second since 1970). Below 10^14: the scripts' numbers print exactly only up to there.
+/// Slice ids restart from 64 times that, past any id another mount may still hold in its
+/// batch (they stay strings in the scripts, and below 2^53, exact as Redis integers).
 pub(super) fn fresh_inodes() -> u64 {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -248,6 +250,7 @@ impl Inner {
                         .arg(gid)
                         .arg(Self::now())
                         .arg(fresh_inodes())
+                        .arg(fresh_inodes() << 6)
                         .invoke::<Value>(c)
                 });
                 if answer.is_ok() {
@@ -402,24 +405,24 @@ impl Inner {
         self.drop_members(&members);
     }
 
-    pub(super) fn drop_members(&self, members: &[&[u8]]) {
-        if members.is_empty() {
-            return;
-        }
+    /// Deletes the slices and unlists them; false if Redis did not take it all.
+    pub(super) fn drop_members(&self, members: &[&[u8]]) -> bool {
+        // Two replies a batch (one DEL of many keys, one SREM), so a batch waits no more
+        // than a single call for a slow server.
         for part in members.chunks(1000) {
+            let keys: Vec<Vec<u8>> = part.iter().map(|m| self.keys.gc_slice(m)).collect();
             let mut p = ::redis::pipe();
-            for m in part {
-                p.cmd("DEL").arg(self.keys.gc_slice(m)).ignore();
-            }
+            p.cmd("DEL").arg(&keys).ignore();
             p.cmd("SREM").arg(self.keys.gc()).arg(part).ignore();
             if let Err(e) = self
                 .pool
                 .run_replies(false, replies(&p), |c| p.query::<()>(c))
             {
-                debug!("deleting chunks: {}", self.fail(e));
-                return;
+                debug!("deleting slices: {}", self.fail(e));
+                return false;
             }
         }
+        true
     }
 
     pub(super) fn sweep(&self) {
@@ -442,25 +445,19 @@ impl Inner {
             }
             Err(e) => debug!("sweep: {e}"),
         }
+        // Slices listed for deletion whose deleter failed or died: delete and unlist them
+        // (listed ids are named by no chunk, so deleting one twice is harmless).
         loop {
-            match self.script(&self.scripts.gc_claim, false, &[b"500"]) {
+            match self.script(&self.scripts.gc_claim, true, &[b"500"]) {
                 Ok(v) if !array(&v).is_empty() => {
                     let members: Vec<&[u8]> = array(&v).iter().filter_map(bytes).collect();
-                    let mut p = ::redis::pipe();
-                    for m in &members {
-                        p.cmd("DEL").arg(self.keys.gc_slice(m)).ignore();
-                    }
-                    if let Err(e) = self
-                        .pool
-                        .run_replies(false, replies(&p), |c| p.query::<()>(c))
-                    {
-                        debug!("collecting chunks: {}", self.fail(e));
+                    if !self.drop_members(&members) || members.len() < 500 {
                         return;
                     }
                 }
                 Ok(_) => return,
                 Err(e) => {
-                    debug!("collecting chunks: {e}");
+                    debug!("collecting slices: {e}");
                     return;
                 }
             }
@@ -500,19 +497,21 @@ impl Inner {
         for a in args {
             inv.arg(a.as_str());
         }
-        let answer = self.set_then_script(slices, &inv).map_err(|f| self.fail(f));
-        if answer.is_err() {
-            // Not published: the slices are nobody's (best effort; a crash leaves them to
-            // the collector of unpublished slices).
-            let mut p = ::redis::pipe();
-            for (key, _) in slices {
-                p.cmd("DEL").arg(key).ignore();
+        match self.set_then_script(slices, &inv) {
+            Ok(v) => Ok(v),
+            // Redis answered no (out of memory, a refusal of the script's): nothing was
+            // published, so the slices are nobody's.
+            Err(Failure::Server(e)) => {
+                let keys: Vec<&str> = slices.iter().map(|(k, _)| k.as_str()).collect();
+                let _ = self
+                    .pool
+                    .run(false, |c| ::redis::cmd("DEL").arg(&keys).query::<()>(c));
+                Err(self.fail(Failure::Server(e)))
             }
-            let _ = self
-                .pool
-                .run_replies(false, replies(&p), |c| p.query::<()>(c));
+            // No answer: the script may have run and published them, so they stay; a lost
+            // reply may leak them, never a deleted slice that a chunk names.
+            Err(f) => Err(self.fail(f)),
         }
-        answer
     }
 
     /// SETs each `(key, bytes)`, then runs `inv`, in one round trip; the script's answer.
@@ -543,19 +542,20 @@ impl Inner {
     /// Rewrites a chunk split in many slices as one, unless it changed meanwhile. Run on
     /// the janitor thread, after the write that found it fragmented.
     pub(super) fn compact(&self, ino: Ino, idx: u64) {
-        let entry = self.pool.run(true, |c| {
-            ::redis::cmd("HGET")
-                .arg(self.keys.lens(ino))
-                .arg(idx)
-                .query::<Option<Vec<u8>>>(c)
-        });
-        let entry = match entry {
-            Ok(Some(e)) => e,
-            Ok(None) => return,
-            Err(f) => {
-                debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f));
+        // The entry and its bytes in one read: the swap below then compares against exactly
+        // what was copied (an entry changed and changed back in between cannot pass).
+        let got = match self.read_spans(ino, &[(idx, 0, CHUNK)]) {
+            Ok(g) => g,
+            Err(e) => {
+                debug!("compacting chunk {idx} of inode {ino}: {e}");
                 return;
             }
+        };
+        let (Some(Some(entry)), Some(Some(mut data))) = (
+            got.entries.into_iter().next(),
+            got.chunks.into_iter().next(),
+        ) else {
+            return;
         };
         let len = entry
             .split(|&b| b == b'|')
@@ -566,16 +566,7 @@ impl Inner {
         if len == 0 {
             return;
         }
-        let bytes = match self.read_spans(ino, &[(idx, 0, len)]) {
-            Ok(b) => b,
-            Err(e) => {
-                debug!("compacting chunk {idx} of inode {ino}: {e}");
-                return;
-            }
-        };
-        let Some(Some(data)) = bytes.chunks.into_iter().next() else {
-            return;
-        };
+        data.truncate(len as usize);
         let Ok(sid) = self.take_sids(1).map(|v| v[0]) else {
             return;
         };
@@ -583,6 +574,7 @@ impl Inner {
         let meta = self.keys.meta();
         let (ino_s, idx_s, sid_s) = (ino.to_string(), idx.to_string(), sid.to_string());
         let mut inv = self.scripts.compact.key(&meta);
+        inv.key(&key);
         inv.arg(&ino_s)
             .arg(&idx_s)
             .arg(entry.as_slice())
@@ -618,15 +610,18 @@ impl Inner {
         let kind = kind_of(kind).ok_or_else(|| garbled("inode kind"))?;
         let size = a.get(1).and_then(number).unwrap_or(0);
         let mut chunks = Vec::with_capacity(parts.len());
+        let mut entries = Vec::with_capacity(parts.len());
         for (j, (_, from, to)) in parts.iter().enumerate() {
             let Some(got) = a.get(2 + j) else {
                 chunks.push(None);
+                entries.push(None);
                 continue;
             };
             // The span's bytes, zeros where no slice lies.
             let mut buf = vec![0u8; (to - from) as usize];
-            let got = array(got);
-            for pair in got.chunks_exact(2) {
+            let (entry, pairs) = array(got).split_first().ok_or_else(|| garbled("read"))?;
+            entries.push(bytes(entry).map(<[u8]>::to_vec));
+            for pair in pairs.chunks_exact(2) {
                 let (Some(at), Some(data)) = (number(&pair[0]), bytes(&pair[1])) else {
                     return Err(garbled("read"));
                 };
@@ -640,7 +635,12 @@ impl Inner {
             }
             chunks.push(Some(buf));
         }
-        Ok(ReadOut { kind, size, chunks })
+        Ok(ReadOut {
+            kind,
+            size,
+            chunks,
+            entries,
+        })
     }
 }
 
@@ -649,4 +649,6 @@ pub(super) struct ReadOut {
     pub(super) kind: Kind,
     pub(super) size: u64,
     pub(super) chunks: Vec<Option<Vec<u8>>>,
+    /// Each chunk's entry in `{P}:l:<ino>` as the bytes were read (None: no such chunk).
+    pub(super) entries: Vec<Option<Vec<u8>>>,
 }

@@ -34,7 +34,10 @@
 //! - slice ids come from `next_slice` and are never reused; a slice no chunk names goes to
 //!   `{P}:gc` in the same script that unnames it, and is deleted after (by the janitor thread,
 //!   else by the sweep at mount and every minute). A chunk cut into more than `COMPACT_AT`
-//!   slices is rewritten as one, if it did not change meanwhile.
+//!   slices, or cut by a truncate or punch, is rewritten as one slice (read with its entry in
+//!   one step, published only if the entry is unchanged and the new slice landed), so what
+//!   Redis holds stays near `used`. Not yet collected: slices of a write whose reply was lost
+//!   (the mount cannot tell whether they were published, so it keeps them).
 //! - inode numbers come from `next_ino`, so every mount agrees on them; they are never reused.
 //!
 //! Open files: `o` counts the opens of all mounts; an inode with no links lives until it is 0.
@@ -197,9 +200,6 @@ impl Keys {
     }
     fn xattrs(&self, ino: Ino) -> String {
         format!("{}:x:{ino}", self.tag)
-    }
-    fn lens(&self, ino: Ino) -> String {
-        format!("{}:l:{ino}", self.tag)
     }
     fn gc(&self) -> String {
         format!("{}:gc", self.tag)
@@ -450,6 +450,7 @@ impl RamStore for RedisStore {
         if let Some(gc) = a.get(1) {
             self.inner.drop_chunks(array(gc));
         }
+        self.compact_cut(ino, a.get(2));
         Ok(attr)
     }
 
@@ -728,6 +729,14 @@ fn parse_entry(e: &[u8]) -> Option<(Ino, Kind, u64)> {
 }
 
 impl RedisStore {
+    /// Chunks a truncate or punch kept in part still hold the cut bytes in their slices:
+    /// compacting them gives that memory back.
+    fn compact_cut(&self, ino: Ino, cut: Option<&Value>) {
+        for idx in cut.map(array).unwrap_or(&[]).iter().filter_map(number) {
+            self.janitor.compact(ino, idx);
+        }
+    }
+
     /// `getattr` as Redis answers it.
     fn getattr_once(&self, ino: Ino) -> StoreResult<Attr> {
         let mut p = ::redis::pipe();

@@ -6,7 +6,8 @@ use super::*;
 /// Helpers prepended to every script.
 pub(super) const PRELUDE: &str = include_str!("lua/prelude.lua");
 
-/// ARGV: format, uid, gid, now, and the first inode number (1 if not given).
+/// ARGV: format, uid, gid, now, and the first inode number and slice id (1 and 0 if not
+/// given).
 pub(super) const INIT: &str = include_str!("lua/init.lua");
 
 /// ARGV: parent, name. Returns the attributes of the entry.
@@ -140,7 +141,7 @@ impl Scripts {
             open: s(OPEN, Frees),
             release: s(RELEASE, Frees),
             sweep: s(SWEEP, Frees),
-            gc_claim: s(GC_CLAIM, Frees),
+            gc_claim: s(GC_CLAIM, ReadOnly),
         }
     }
 }

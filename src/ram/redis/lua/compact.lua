@@ -1,8 +1,9 @@
 -- Replaces a chunk's slices by one that holds all its bytes, if the chunk has not changed
--- since it was read. ARGV: ino, index, the chunk's entry as read, new slice id.
--- Returns the slices no longer used, or false when the chunk changed (the new slice is then
--- the caller's to delete).
+-- since it was read and the new slice landed. KEYS[2]: the new slice. ARGV: ino, index, the
+-- chunk's entry as read, new slice id. Returns the slices no longer used, or false when
+-- nothing was replaced (the new slice is then the caller's to delete).
 local ino, idx = ARGV[1], ARGV[2]
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local cur = redis.call('HGET', key('l', ino), idx)
 if cur ~= ARGV[3] then return false end
 local len, list = chunk_parse(cur)

@@ -1,4 +1,3 @@
--- Takes up to ARGV[1] slice ids off the gc set: no chunk names them any more.
-local ms = redis.call('SRANDMEMBER', T .. ':gc', ARGV[1])
-if #ms > 0 then redis.call('SREM', T .. ':gc', unpack(ms)) end
-return ms
+-- Up to ARGV[1] slice ids from the gc set (no chunk names them any more). The caller deletes
+-- them, then takes them off the set: a failure in between leaves them listed for later.
+return redis.call('SRANDMEMBER', T .. ':gc', ARGV[1])

@@ -5,7 +5,7 @@ if t ~= 'none' then
   if fmt ~= ARGV[1] then return {'foreign', fmt or 'none'} end
   return {'ok', 'existing'}
 end
-redis.call('HSET', META, 'format', ARGV[1], 'next_ino', ARGV[5] or 1, 'next_slice', 0, 'used', 0, 'files', 0, 'dirs', 1,
+redis.call('HSET', META, 'format', ARGV[1], 'next_ino', ARGV[5] or 1, 'next_slice', ARGV[6] or 0, 'used', 0, 'files', 0, 'dirs', 1,
   'next_session', 0)
 local now = ARGV[4]
 redis.call('HSET', key('i', 1), 'k', 'd', 'm', 493, 'n', 2, 'u', ARGV[2], 'g', ARGV[3], 'r', 0,

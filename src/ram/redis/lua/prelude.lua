@@ -126,8 +126,10 @@ local function chunk_put(ino, idx, len, old, new, gc)
   return #new
 end
 -- cuts every chunk of `ino` to the bytes below chunk `ki`'s byte `kl` (a new size, given
--- as chunk and offset: exact where a double could not hold the size); returns bytes freed
-local function cut_from(ino, ki, kl, gc)
+-- as chunk and offset: exact where a double could not hold the size); returns bytes freed.
+-- A chunk kept in part is listed in `cut`: its slices still hold the bytes cut away, until
+-- it is compacted.
+local function cut_from(ino, ki, kl, gc, cut)
   local all = redis.call('HGETALL', key('l', ino))
   local freed = 0
   for i = 1, #all, 2 do
@@ -141,6 +143,7 @@ local function cut_from(ino, ki, kl, gc)
       if len > kl then
         freed = freed + len - kl
         chunk_put(ino, all[i], kl, list, chunk_cut(list, kl, CHUNK), gc)
+        cut[#cut + 1] = all[i]
       end
     end
   end

@@ -1,5 +1,5 @@
 -- ARGV: ino, then per chunk read: index, first byte, end byte (within the chunk).
--- Returns {kind, size, then per chunk: {position, bytes, position, bytes, ...}} with the
+-- Returns {kind, size, then per chunk: {its entry, position, bytes, position, bytes, ...}} with the
 -- slices' bytes inside the range; what they leave out reads as zeros. Atomic: the slices
 -- are read in the same step as the chunk list that names them. The slice strings are not
 -- declared (they are only known here): this holds on one server, where every key is local.
@@ -17,7 +17,7 @@ for j = 1, n do
   local from, to = tonumber(ARGV[3 * j]), tonumber(ARGV[3 * j + 1])
   local len, list = chunk_parse(cur[j])
   if to > len then to = len end
-  local got = {}
+  local got = {cur[j] or false}
   for _, s in ipairs(list) do
     local a, b = math.max(from, s[2]), math.min(to, s[2] + s[3])
     if a < b then

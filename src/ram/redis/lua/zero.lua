@@ -2,10 +2,10 @@
 -- chunks and chunk tails are freed. ARGV: ino, now, error after the existence check (or ''),
 -- '1' to grow the size to the end, offset, end, then the range in chunks (computed exactly
 -- by the caller: offsets past 2^53 do not fit a double): first chunk, offset in it, last
--- chunk, end in it. Returns the slices no longer used.
+-- chunk, end in it. Returns {the slices no longer used, the chunks kept in part}.
 local ino, now = ARGV[1], ARGV[2]
 local f = file_of(ino, ARGV[3])
-local gc = {}
+local gc, cut = {}, {}
 if dgt(ARGV[6], ARGV[5]) then
   local first, fromfirst = tonumber(ARGV[7]), tonumber(ARGV[8])
   local last, tolast = tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -25,8 +25,10 @@ if dgt(ARGV[6], ARGV[5]) then
       elseif to >= len and from < len then
         freed = freed + len - from
         chunk_put(ino, all[i], from, list, chunk_cut(list, from, CHUNK), gc)
+        cut[#cut + 1] = all[i]
       elseif from < to then
         chunk_put(ino, all[i], len, list, chunk_cut(list, from, to), gc)
+        cut[#cut + 1] = all[i]
       end
     end
   end
@@ -36,4 +38,4 @@ if ARGV[4] == '1' and dgt(ARGV[6], f[2]) then
   redis.call('HSET', key('i', ino), 's', ARGV[6])
 end
 touch(ino, now)
-return gc
+return {gc, cut}
