@@ -5,6 +5,7 @@
 //! The root is synthetic and fixed: it holds `vram/` and `vdisk/`, and refuses anything else
 //! with EPERM. Across the tiers, rename and link fail with EXDEV, as between two filesystems.
 
+mod attr;
 mod dir;
 pub mod fuse;
 pub mod handles;
@@ -14,6 +15,7 @@ mod passthrough;
 mod running;
 mod xattr;
 
+use attr::{file_type, fuse_attr};
 use notify::KernelCache;
 use running::Running;
 
@@ -113,38 +115,6 @@ impl std::fmt::Debug for MavFs {
         f.debug_struct("MavFs")
             .field("backend", &self.store.backend())
             .finish_non_exhaustive()
-    }
-}
-
-fn file_type(kind: Kind) -> FileType {
-    match kind {
-        Kind::File => FileType::RegularFile,
-        Kind::Dir => FileType::Directory,
-        Kind::Symlink => FileType::Symlink,
-        Kind::Fifo => FileType::NamedPipe,
-        Kind::Socket => FileType::Socket,
-        Kind::CharDev => FileType::CharDevice,
-        Kind::BlockDev => FileType::BlockDevice,
-    }
-}
-
-fn fuse_attr(ino: u64, a: &Attr) -> FileAttr {
-    FileAttr {
-        ino: INodeNo(ino),
-        size: a.size,
-        blocks: a.allocated.div_ceil(512),
-        atime: a.atime,
-        mtime: a.mtime,
-        ctime: a.ctime,
-        crtime: a.crtime,
-        kind: file_type(a.kind),
-        perm: a.perm,
-        nlink: a.nlink,
-        uid: a.uid,
-        gid: a.gid,
-        rdev: a.rdev,
-        blksize: 4096,
-        flags: 0,
     }
 }
 

@@ -18,6 +18,7 @@ use crossterm::terminal::{
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 mod bench;
 mod dashboard;
+mod units;
 
 use bench::{BenchError, Params, Target};
 use dashboard::Dashboard;

@@ -21,9 +21,11 @@ use crate::sync::{RwLock, RwLockWriteGuard, ShardedMap};
 
 mod dir;
 mod file;
+mod inode;
 
 use dir::DirData;
 use file::FileData;
+use inode::{Body, Inode, Space, State};
 
 /// Size of one data chunk.
 pub const CHUNK: u64 = 1 << 20;
@@ -32,144 +34,6 @@ const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 const SHARDS: usize = 64;
 /// Link count limit for files, as ext4's.
 const LINK_MAX: u32 = 65000;
-
-#[derive(Debug)]
-struct Inode {
-    ino: Ino,
-    /// Kernel references (`pin`/`forget`): raised under the state's read lock, checked by the
-    /// reaper under its write lock, so a pinned inode is never reaped.
-    kernel_refs: AtomicU64,
-    state: RwLock<State>,
-}
-
-impl Inode {
-    /// Neither linked, nor open, nor held by the kernel: about to be reaped.
-    fn unused(&self, st: &State) -> bool {
-        st.nlink == 0 && st.open == 0 && self.kernel_refs.load(Ordering::Acquire) == 0
-    }
-}
-
-#[derive(Debug)]
-struct State {
-    kind: Kind,
-    perm: u16,
-    nlink: u32,
-    uid: u32,
-    gid: u32,
-    rdev: u32,
-    atime: SystemTime,
-    mtime: SystemTime,
-    ctime: SystemTime,
-    crtime: SystemTime,
-    /// Open handles; the inode is dropped from the table when this and `nlink` are both 0.
-    open: u32,
-    /// Counted in `MemoryStore::orphans`: no links left, kept for an open or the kernel.
-    orphan: bool,
-    body: Body,
-    xattrs: BTreeMap<OsString, Vec<u8>>,
-}
-
-#[derive(Debug)]
-enum Body {
-    File(FileData),
-    Dir(DirData),
-    Symlink(Vec<u8>),
-    Special,
-}
-
-impl State {
-    fn attr(&self, ino: Ino) -> Attr {
-        let (size, allocated) = match &self.body {
-            Body::File(f) => (f.size, f.allocated),
-            Body::Dir(d) => (4096.max(d.by_name.len() as u64 * 32), 0),
-            Body::Symlink(t) => (t.len() as u64, t.len() as u64),
-            Body::Special => (0, 0),
-        };
-        Attr {
-            ino,
-            kind: self.kind,
-            perm: self.perm,
-            nlink: self.nlink,
-            uid: self.uid,
-            gid: self.gid,
-            size,
-            allocated,
-            rdev: self.rdev,
-            atime: self.atime,
-            mtime: self.mtime,
-            ctime: self.ctime,
-            crtime: self.crtime,
-        }
-    }
-
-    fn dir(&self) -> StoreResult<&DirData> {
-        match &self.body {
-            Body::Dir(d) => Ok(d),
-            _ => Err(StoreError::NotDir),
-        }
-    }
-
-    fn dir_mut(&mut self) -> StoreResult<&mut DirData> {
-        match &mut self.body {
-            Body::Dir(d) => Ok(d),
-            _ => Err(StoreError::NotDir),
-        }
-    }
-
-    fn file_mut(&mut self) -> StoreResult<&mut FileData> {
-        match &mut self.body {
-            Body::File(f) => Ok(f),
-            Body::Dir(_) => Err(StoreError::IsDir),
-            _ => Err(StoreError::Invalid),
-        }
-    }
-
-    fn touch_dir(&mut self, now: SystemTime) {
-        self.mtime = now;
-        self.ctime = now;
-    }
-
-    /// Bytes this inode holds apart from file data (freed when it goes).
-    fn extra_bytes(&self) -> u64 {
-        let link = match &self.body {
-            Body::Symlink(t) => t.len() as u64,
-            _ => 0,
-        };
-        link + xattr_bytes(&self.xattrs)
-    }
-}
-
-fn xattr_bytes(x: &BTreeMap<OsString, Vec<u8>>) -> u64 {
-    x.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
-}
-
-/// The space account shared by all inodes: reserve before storing, release after freeing.
-#[derive(Debug)]
-struct Space {
-    /// Data and metadata, against `limit`.
-    used: AtomicU64,
-    /// The metadata part of `used`.
-    meta: AtomicU64,
-    limit: u64,
-}
-
-impl Space {
-    fn reserve(&self, bytes: u64) -> StoreResult<()> {
-        if bytes == 0 {
-            return Ok(());
-        }
-        self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(bytes).filter(|&n| n <= self.limit)
-            })
-            .map(|_| ())
-            .map_err(|_| StoreError::NoSpace)
-    }
-
-    fn release(&self, bytes: u64) {
-        self.used.fetch_sub(bytes, Ordering::AcqRel);
-    }
-}
 
 /// The in-process store.
 #[derive(Debug)]

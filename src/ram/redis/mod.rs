@@ -69,12 +69,14 @@ mod connect;
 mod data;
 mod inner;
 mod pool;
+mod refs;
 mod scripts;
 
 use codec::*;
 pub use inner::redact;
 use inner::*;
 use pool::*;
+use refs::KernelRefs;
 use scripts::*;
 
 /// Size of one data chunk, as MemoryStore's.
@@ -249,67 +251,6 @@ pub struct RedisStore {
     janitor: Janitor,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,
-}
-
-/// The kernel's references to inodes, per inode: lookups not yet forgotten, and whether an
-/// unlinked file is kept in Redis for them (counted as an open of this session).
-struct KernelRefs {
-    shards: Box<[Mutex<HashMap<Ino, Refs>>]>,
-    /// Inodes held (`Refs::held`) now.
-    held: AtomicU64,
-}
-
-#[derive(Default)]
-struct Refs {
-    n: u64,
-    held: bool,
-}
-
-impl KernelRefs {
-    fn new() -> KernelRefs {
-        KernelRefs {
-            shards: (0..64).map(|_| Mutex::new(HashMap::new())).collect(),
-            held: AtomicU64::new(0),
-        }
-    }
-
-    fn shard(&self, ino: Ino) -> &Mutex<HashMap<Ino, Refs>> {
-        &self.shards[(ino % self.shards.len() as u64) as usize]
-    }
-
-    fn pin(&self, ino: Ino) {
-        self.shard(ino).lock().entry(ino).or_default().n += 1;
-    }
-
-    /// Whether the inode was kept for the kernel and must be given back now.
-    fn forget(&self, ino: Ino, n: u64) -> bool {
-        let mut map = self.shard(ino).lock();
-        let Some(r) = map.get_mut(&ino) else {
-            return false;
-        };
-        r.n = r.n.saturating_sub(n);
-        if r.n > 0 {
-            return false;
-        }
-        let held = map.remove(&ino).is_some_and(|r| r.held);
-        if held {
-            self.held.fetch_sub(1, Ordering::AcqRel);
-        }
-        held
-    }
-
-    /// An unlinked file kept for this session: true if the kernel holds it (given back on
-    /// its last forget), false if nobody does and the caller gives it back now.
-    fn adopt(&self, ino: Ino) -> bool {
-        match self.shard(ino).lock().get_mut(&ino) {
-            Some(r) if r.n > 0 && !r.held => {
-                r.held = true;
-                self.held.fetch_add(1, Ordering::AcqRel);
-                true
-            }
-            _ => false,
-        }
-    }
 }
 
 impl std::fmt::Debug for RedisStore {
