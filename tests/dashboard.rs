@@ -206,7 +206,7 @@ fn dashboard_shows_the_tiers_and_quits_on_q() {
     }
     // A refresh may fall between the third file's create and the end of its write.
     let screen = pane.wait_for("3 files, 3 MiB in vram", |s| {
-        files_of(s, "vram") == Some(3) && s.contains("3.0 MiB")
+        files_of(s, "vram") == Some(3) && s.contains("3.00 MiB")
     });
     for want in [
         "vram",

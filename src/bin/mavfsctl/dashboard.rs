@@ -25,6 +25,8 @@ use mavfs::control::protocol::{
 };
 use mavfs::ram::is_unlimited;
 
+use crate::units;
+
 /// How far back the sparklines reach.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
@@ -307,7 +309,7 @@ fn render_tiers(frame: &mut Frame, area: Rect, s: &Stats) {
     ])
     .areas(inner);
     let head = format!(
-        "{:<6}{:>9}{:>9}{:>11}  real cost",
+        "{:<6}{:>9}{:>9}{:>12}  real cost",
         "", "files", "dirs", "logical"
     );
     let lines = vec![
@@ -322,7 +324,7 @@ fn render_tiers(frame: &mut Frame, area: Rect, s: &Stats) {
 
 fn tier_line(name: &str, t: &TierStats, cost: String) -> Line<'static> {
     Line::from(format!(
-        "{name:<6}{:>9}{:>9}{:>11}  {cost}",
+        "{name:<6}{:>9}{:>9}{:>12}  {cost}",
         t.files,
         t.dirs,
         size(t.bytes)
@@ -478,24 +480,14 @@ fn job_rate(p: &Progress) -> Option<f64> {
     (p.elapsed_ms > 0).then(|| p.bytes_done as f64 * 1000.0 / p.elapsed_ms as f64)
 }
 
-/// Bytes in binary units, one decimal: `512 B`, `5.0 MiB`.
+/// Bytes as `mavfsctl stats` shows them (binary units, two decimals).
 fn size(n: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
+    indicatif::HumanBytes(n).to_string()
 }
 
-/// Decimal megabytes per second, as `mavfsctl bench` counts them.
+/// Decimal megabytes per second, as `mavfsctl bench` writes them.
 fn mb_s(bytes_per_s: f64) -> String {
-    format!("{:.1} MB/s", bytes_per_s / 1e6)
+    units::mb_per_s(bytes_per_s / 1e6)
 }
 
 fn ops_s(per_s: f64) -> String {
@@ -507,11 +499,7 @@ fn ops_s(per_s: f64) -> String {
 }
 
 fn micros(us: u64) -> String {
-    if us < 1000 {
-        format!("{us} µs")
-    } else {
-        format!("{:.1} ms", us as f64 / 1000.0)
-    }
+    units::latency(us as f64)
 }
 
 /// `h:mm:ss`, with days in front once there are any.
@@ -624,13 +612,13 @@ mod tests {
     fn tiers_show_counts_logical_bytes_and_redis_cost() {
         let rows = screen(&redis_dashboard());
         let vram = row_with(&rows, "vram  ");
-        for want in ["3", "1", "5.0 MiB", "redis 2.0 MiB", "512.0 KiB/inode"] {
+        for want in ["3", "1", "5.00 MiB", "redis 2.00 MiB", "512.00 KiB/inode"] {
             assert!(vram.contains(want), "{want:?} missing from {vram:?}");
         }
         let vdisk = row_with(&rows, "vdisk   ");
-        assert!(vdisk.contains("10.0 MiB") && vdisk.contains("12.0 MiB allocated"));
+        assert!(vdisk.contains("10.00 MiB") && vdisk.contains("12.00 MiB allocated"));
         let fill = row_with(&rows, "vram fill");
-        assert!(fill.contains("5.0 MiB of 64.0 MiB (7.8 %)"), "{fill}");
+        assert!(fill.contains("5.00 MiB of 64.00 MiB (7.8 %)"), "{fill}");
         assert!(fill.contains('█'), "the gauge is drawn: {fill}");
         let header = &rows[0];
         assert!(header.contains("/mnt/m") && header.contains("redis://127.0.0.1:6379/0"));
@@ -676,7 +664,7 @@ mod tests {
         assert!(first.contains("50 %") && first.contains("push"), "{first}");
         let second = row_with(&rows, "ETA");
         for want in [
-            "5.0 MiB of 10.0 MiB",
+            "5.00 MiB of 10.00 MiB",
             "1 of 2 files",
             "5.2 MB/s",
             "ETA 0:00:01",
@@ -689,7 +677,7 @@ mod tests {
     fn redis_round_trip_and_state_show() {
         let rows = screen(&redis_dashboard());
         let line = row_with(&rows, "rtt");
-        assert!(line.contains("redis") && line.contains("up") && line.contains("250 µs"));
+        assert!(line.contains("redis") && line.contains("up") && line.contains("250.0 µs"));
     }
 
     #[test]
@@ -723,8 +711,8 @@ mod tests {
         let mut d = Dashboard::new("/mnt/m".into());
         d.update(Instant::now(), Ok(memory_stats()));
         let rows = screen(&d);
-        assert!(row_with(&rows, "vram  ").contains("daemon RSS 30.0 MiB"));
-        assert!(row_with(&rows, "vram fill").contains("5.0 MiB used, no limit"));
+        assert!(row_with(&rows, "vram  ").contains("daemon RSS 30.00 MiB"));
+        assert!(row_with(&rows, "vram fill").contains("5.00 MiB used, no limit"));
         assert!(row_with(&rows, "store").contains("in-process memory"));
         row_with(&rows, "no jobs running");
     }
@@ -760,10 +748,10 @@ mod tests {
     fn sizes_and_durations_read_plainly() {
         assert_eq!(size(0), "0 B");
         assert_eq!(size(1023), "1023 B");
-        assert_eq!(size(5 * MIB), "5.0 MiB");
-        assert_eq!(size(u64::MAX), "16.0 EiB");
+        assert_eq!(size(5 * MIB), "5.00 MiB");
+        assert_eq!(size(u64::MAX), "16.00 EiB");
         assert_eq!(clock(59), "0:00:59");
         assert_eq!(clock(90061), "1d 1:01:01");
-        assert_eq!(micros(1500), "1.5 ms");
+        assert_eq!(micros(1500), "1.50 ms");
     }
 }
