@@ -54,17 +54,6 @@ fn write_far(f: &File, offset: u64) -> i32 {
     }
 }
 
-/// `path` created empty (or emptied), open for reading and writing.
-fn fresh(path: &Path) -> File {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .unwrap()
-}
-
 fn huge_offsets_cost_what_they_hold(m: &TestMount, dir: &Path, tier: Tier) {
     let path = dir.join("sparse");
     let f = fresh(&path);

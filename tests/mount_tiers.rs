@@ -636,13 +636,7 @@ both_tiers!(name_longer_than_255_bytes_is_enametoolong);
 
 fn open_unlinked_file_stays_usable_until_close(m: &TestMount, dir: &Path, tier: Tier) {
     let p = dir.join("f");
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&p)
-        .unwrap();
+    let mut f = fresh(&p);
     f.write_all(b"hello").unwrap();
     fs::remove_file(&p).unwrap();
     assert_eq!(err(fs::metadata(&p)), libc::ENOENT);
@@ -1003,13 +997,7 @@ both_tiers!(truncate_extends_with_zeros);
 
 fn fallocate_extends_size(m: &TestMount, dir: &Path, tier: Tier) {
     let p = dir.join("fa");
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&p)
-        .unwrap();
+    let f = fresh(&p);
     f.write_all_at(b"abc", 0).unwrap();
     fallocate(&f, 0, 0, 10).unwrap();
     assert_eq!(fs::read(&p).unwrap(), b"abc\0\0\0\0\0\0\0");
@@ -1366,13 +1354,7 @@ both_tiers!(large_file_roundtrip);
 
 fn mmap_shared_writes_reach_the_file(m: &TestMount, dir: &Path, tier: Tier) {
     let p = dir.join("mapped");
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&p)
-        .unwrap();
+    let f = fresh(&p);
     f.set_len(8192).unwrap();
     unsafe {
         let prot = libc::PROT_READ | libc::PROT_WRITE;
@@ -1605,13 +1587,7 @@ both_tiers!(write_by_other_user_clears_setuid, "--allow-other");
 fn unlinked_open_file_holds_ram_until_close() {
     let m = TestMount::with_args(&["--ram-limit", "1M"]);
     let ram = m.vram();
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(ram.join("held"))
-        .unwrap();
+    let mut f = fresh(&ram.join("held"));
     f.write_all(&vec![7u8; 700 * 1024]).unwrap();
     f.sync_all().unwrap();
     fs::remove_file(ram.join("held")).unwrap();

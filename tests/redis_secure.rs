@@ -80,38 +80,15 @@ fn the_password_never_shows_in_a_command_line_a_log_or_stats() {
             "empty",
         ),
     ] {
-        let t = tempfile::tempdir().unwrap();
-        let mnt = t.path().join("m");
-        fs::create_dir(&mnt).unwrap();
-        let mut all = vec![
-            mnt.to_str().unwrap(),
-            "--disk-dir",
-            t.path().to_str().unwrap(),
-            "--ram",
-            "redis",
-            "--redis-url",
-            &url,
-        ];
-        all.extend(args);
-        let out = run_mount(&all, Duration::from_secs(20));
-        let line = assert_one_line_error(&out, &all, key);
+        let line = refused(&url, &args, key);
         assert!(!line.contains(SECRET), "{line}");
     }
     // Given twice: refused.
-    let t = tempfile::tempdir().unwrap();
-    let all = [
-        t.path().to_str().unwrap(),
-        "--disk-dir",
-        t.path().to_str().unwrap(),
-        "--ram",
-        "redis",
-        "--redis-url",
+    let line = refused(
         &url,
-        "--redis-password-file",
-        file.to_str().unwrap(),
-    ];
-    let out = run_mount(&all, Duration::from_secs(20));
-    let line = assert_one_line_error(&out, &all, "twice");
+        &["--redis-password-file", file.to_str().unwrap()],
+        "twice",
+    );
     assert!(!line.contains(SECRET), "{line}");
 }
 
@@ -135,6 +112,28 @@ fn the_password_may_come_from_the_environment() {
         assert!(!c.contains(SECRET), "process {p} shows the password: {c}");
     }
     force_unmount(&mnt);
+}
+
+/// A `--ram redis` mount with `url` and `extra` that must be refused: its one error line
+/// (naming `key`), and nothing left mounted.
+fn refused(url: &str, extra: &[&str], key: &str) -> String {
+    let t = tempfile::tempdir().unwrap();
+    let mnt = t.path().join("m");
+    fs::create_dir(&mnt).unwrap();
+    let mut all = vec![
+        mnt.to_str().unwrap(),
+        "--disk-dir",
+        t.path().to_str().unwrap(),
+        "--ram",
+        "redis",
+        "--redis-url",
+        url,
+    ];
+    all.extend_from_slice(extra);
+    let out = run_mount(&all, Duration::from_secs(30));
+    let line = assert_one_line_error(&out, &all, key);
+    assert!(!is_mounted(&mnt), "mounted anyway");
+    line
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
@@ -198,24 +197,9 @@ fn a_tls_redis_mounts_with_its_certificates_and_refuses_without() {
         vec!["--redis-ca-cert", ca.as_str()],
         vec!["--redis-cert", cert.as_str(), "--redis-key", key.as_str()],
     ] {
-        let t = tempfile::tempdir().unwrap();
-        let mnt = t.path().join("m");
-        fs::create_dir(&mnt).unwrap();
-        let mut all = vec![
-            mnt.to_str().unwrap(),
-            "--disk-dir",
-            t.path().to_str().unwrap(),
-            "--ram",
-            "redis",
-            "--redis-url",
-            &url,
-            "--redis-timeout",
-            "3",
-        ];
-        all.extend(args);
-        let out = run_mount(&all, Duration::from_secs(30));
-        assert_one_line_error(&out, &all, "Redis");
-        assert!(!is_mounted(&mnt));
+        let mut args = args;
+        args.extend(["--redis-timeout", "3"]);
+        refused(&url, &args, "Redis");
     }
 }
 

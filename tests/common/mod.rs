@@ -756,3 +756,14 @@ macro_rules! both_tiers {
         }
     };
 }
+
+/// `path` created empty (or emptied), open for reading and writing.
+pub fn fresh(path: &Path) -> fs::File {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .unwrap()
+}
