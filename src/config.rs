@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::error::plain_message;
+use crate::host::{physical_ram, plain_message};
 use crate::ram::redis::{self, RedisTarget, RedisTls};
 use std::fs;
 
@@ -139,16 +139,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-pub fn physical_ram() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let (pages, page) = unsafe {
-        (
-            libc::sysconf(libc::_SC_PHYS_PAGES),
-            libc::sysconf(libc::_SC_PAGESIZE),
-        )
-    };
-    (pages.max(0) as u64).saturating_mul(page.max(0) as u64)
-}
 
 fn access_ok(path: &Path, mode: i32) -> bool {
     let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {

@@ -96,12 +96,4 @@ impl FsError {
 
 pub type FsResult<T> = Result<T, FsError>;
 
-/// An error's text without the ` (os error N)` that `io::Error` appends: the message is for
-/// a person; the number says nothing more.
-pub fn plain_message(e: &dyn std::fmt::Display) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
-    }
-}
+pub use crate::host::plain_message;

@@ -16,6 +16,7 @@ pub mod counters;
 pub mod disk;
 pub mod error;
 pub mod fs;
+pub mod host;
 pub mod metrics;
 pub mod mount;
 pub mod node;

@@ -148,7 +148,7 @@ pub enum StoreError {
     /// backend's own error is kept as the source.
     #[error(
         "store unavailable: {context}: {}",
-        crate::error::plain_message(source)
+        crate::host::plain_message(source)
     )]
     Backend {
         context: String,

@@ -83,7 +83,7 @@ pub enum JobError {
 type JobResult<T> = Result<T, JobError>;
 
 fn fail(path: &str, e: io::Error) -> JobError {
-    JobError::Failed(format!("{path}: {}", crate::error::plain_message(&e)))
+    JobError::Failed(format!("{path}: {}", crate::host::plain_message(&e)))
 }
 
 fn store_err(e: ram::StoreError) -> io::Error {

@@ -14,7 +14,7 @@ pub(super) fn connect_error(addr: &str, db: i64, timeout: Duration, e: &RedisErr
     if e.is_io_error() || e.is_connection_refusal() {
         return format!(
             "cannot connect to Redis at {addr}: {}",
-            crate::error::plain_message(e)
+            crate::host::plain_message(e)
         );
     }
     match code.as_str() {
@@ -121,7 +121,7 @@ impl RedisStore {
             [number("maxmemory"), number("total_system_memory")]
                 .into_iter()
                 .find(|&n| n > 0)
-                .unwrap_or_else(crate::config::physical_ram)
+                .unwrap_or_else(crate::host::physical_ram)
         });
 
         let meta_exists: bool = ::redis::cmd("EXISTS")

@@ -133,7 +133,7 @@ impl Pool {
             warn!(
                 "Redis at {} is unreachable ({}); vram operations fail with EIO until it answers again",
                 self.addr,
-                crate::error::plain_message(e)
+                crate::host::plain_message(e)
             );
         }
     }
