@@ -139,7 +139,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-
 fn access_ok(path: &Path, mode: i32) -> bool {
     let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
         return false;

@@ -146,10 +146,7 @@ pub enum StoreError {
     Unavailable(String),
     /// The backend failed or answered with an error the store has no meaning for; the
     /// backend's own error is kept as the source.
-    #[error(
-        "store unavailable: {context}: {}",
-        crate::host::plain_message(source)
-    )]
+    #[error("store unavailable: {context}: {}", crate::host::plain_message(source))]
     Backend {
         context: String,
         #[source]
