@@ -6,22 +6,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(usize)]
-pub enum Place {
-    Vram = 0,
-    Vdisk = 1,
-}
-pub const PLACES: [Place; 2] = [Place::Vram, Place::Vdisk];
+pub use crate::node::{Place, PLACES};
 
-impl Place {
-    pub fn name(self) -> &'static str {
-        match self {
-            Place::Vram => "vram",
-            Place::Vdisk => "vdisk",
-        }
-    }
-}
 
 macro_rules! op_kinds {
     ($($v:ident => $n:literal,)*) => {

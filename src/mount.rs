@@ -47,14 +47,6 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs,
         ),
         RamKind::Redis => {
             let store = RedisStore::connect(&cfg.redis, cfg.ram_limit, who.uid, who.gid)?;
-            for w in store.warnings() {
-                // One line on stderr either way: the log's when it shows warnings, else ours.
-                if log::log_enabled!(log::Level::Warn) {
-                    warn!("{w}");
-                } else {
-                    eprintln!("mavfs-mount: warning: {w}");
-                }
-            }
             (Arc::new(store), REDIS_TTL)
         }
     };

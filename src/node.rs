@@ -123,6 +123,23 @@ pub struct SetAttr {
     pub ctime: Option<SystemTime>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Place {
+    Vram = 0,
+    Vdisk = 1,
+}
+pub const PLACES: [Place; 2] = [Place::Vram, Place::Vdisk];
+
+impl Place {
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Vram => "vram",
+            Place::Vdisk => "vdisk",
+        }
+    }
+}
+
 /// Names starting with this are a job's files in the making: never listed or looked up.
 pub const TMP_PREFIX: &[u8] = b".mavfs-tmp.";
 

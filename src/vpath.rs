@@ -5,28 +5,13 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::node::{is_tmp_name, TMP_PREFIX};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    Vram,
-    Vdisk,
-}
-
-impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Vram => "vram",
-            Tier::Vdisk => "vdisk",
-        }
-    }
-}
+use crate::node::{is_tmp_name, Place, TMP_PREFIX};
 
 #[derive(Debug, Clone)]
 pub struct VPath<'a> {
     /// As the request wrote it, for messages.
     pub text: &'a str,
-    pub tier: Tier,
+    pub tier: Place,
     pub comps: Vec<&'a OsStr>,
 }
 
@@ -37,8 +22,8 @@ impl<'a> VPath<'a> {
             .ok_or_else(|| format!("{text}: not a virtual path (/vram/... or /vdisk/...)"))?;
         let mut parts = rest.split('/').filter(|p| !p.is_empty());
         let tier = match parts.next() {
-            Some("vram") => Tier::Vram,
-            Some("vdisk") => Tier::Vdisk,
+            Some("vram") => Place::Vram,
+            Some("vdisk") => Place::Vdisk,
             _ => return Err(format!("{text}: not under /vram or /vdisk")),
         };
         let comps: Vec<&OsStr> = parts.map(OsStr::new).collect();
@@ -73,7 +58,7 @@ mod tests {
     #[test]
     fn paths_parse_once_and_bad_ones_are_named() {
         let p = VPath::parse("/vram//a/b/").unwrap();
-        assert_eq!((p.tier, p.comps.len()), (Tier::Vram, 2));
+        assert_eq!((p.tier, p.comps.len()), (Place::Vram, 2));
         assert_eq!(VPath::parse("/vdisk").unwrap().comps.len(), 0);
         for bad in [
             "vram/a",

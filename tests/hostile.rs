@@ -14,18 +14,6 @@ use std::path::Path;
 
 const MIB: u64 = 1 << 20;
 
-/// The daemon's resident memory, in bytes.
-fn rss(m: &TestMount) -> u64 {
-    let pid = m.daemon_pid().expect("daemon pid");
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS")
-        * 1024
-}
-
 fn fallocate(f: &File, mode: i32, offset: u64, len: u64) -> i32 {
     let r = unsafe { libc::fallocate(f.as_raw_fd(), mode, offset as i64, len as i64) };
     if r == 0 {
@@ -57,11 +45,11 @@ fn write_far(f: &File, offset: u64) -> i32 {
 fn huge_offsets_cost_what_they_hold(m: &TestMount, dir: &Path, tier: Tier) {
     let path = dir.join("sparse");
     let f = fresh(&path);
-    let rss0 = rss(m);
+    let rss0 = daemon_rss(m);
     let landed44 = write_far(&f, 1 << 44);
-    let rss44 = rss(m);
+    let rss44 = daemon_rss(m);
     let landed62 = write_far(&f, 1 << 62);
-    let rss62 = rss(m);
+    let rss62 = daemon_rss(m);
     // vram holds any offset the kernel allows, as tmpfs does; the host decides for vdisk.
     if tier == Tier::Vram {
         assert_eq!((landed44, landed62), (0, 0));
@@ -351,11 +339,11 @@ fn empty_files_count_against_the_limit(m: &TestMount) {
     for i in 0..made {
         fs::remove_file(v.join(format!("e{i}"))).unwrap();
     }
-    let back = within(std::time::Duration::from_secs(10), || {
+    let back = until(std::time::Duration::from_secs(10), || {
         statvfs(&v).f_bfree >= before.f_bfree
     });
     assert!(
-        back,
+        back.is_some(),
         "space not given back: {} of {} blocks free",
         statvfs(&v).f_bfree,
         before.f_bfree
@@ -371,20 +359,6 @@ fn empty_files_count_against_the_limit_memory() {
 fn empty_files_count_against_the_limit_redis() {
     let server = RedisServer::start();
     empty_files_count_against_the_limit(&TestMount::with_redis(&server, &["--ram-limit", "1M"]));
-}
-
-/// Polls `f` until it holds or `limit` passes.
-fn within(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = std::time::Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if std::time::Instant::now() > end {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }
 
 /// A tree `depth` levels deep under `root/name`, with a file at the bottom.

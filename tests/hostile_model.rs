@@ -16,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
-use common::{statvfs, RedisServer, TestMount};
+use common::{daemon_rss, proptest_config, statvfs, RedisServer, TestMount};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -272,35 +272,11 @@ fn run(dir: &Path, ops: &[Op]) -> Result<(), String> {
     Ok(())
 }
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 512,
-        ..ProptestConfig::default()
-    }
-}
-
-fn rss(m: &TestMount) -> u64 {
-    let pid = m.daemon_pid().unwrap();
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap()
-        * 1024
-}
-
 /// Random sequences on `m`'s vram/; then the daemon is alive and holds no memory for the
 /// offsets it was shown.
 fn check_all(m: &TestMount) {
-    let before = rss(m);
-    let mut runner = proptest::test_runner::TestRunner::new(config());
+    let before = daemon_rss(m);
+    let mut runner = proptest::test_runner::TestRunner::new(proptest_config(16, 512));
     let ops = prop::collection::vec(op(), 1..40);
     if let Err(e) = runner.run(&ops, |ops| {
         run(&m.vram(), &ops).map_err(TestCaseError::fail)
@@ -309,7 +285,7 @@ fn check_all(m: &TestMount) {
     }
     fs::write(m.vram().join("alive"), b"yes").unwrap();
     assert_eq!(fs::read(m.vram().join("alive")).unwrap(), b"yes");
-    let after = rss(m);
+    let after = daemon_rss(m);
     assert!(
         after < before + (128 << 20),
         "daemon RSS {before} -> {after}"

@@ -719,21 +719,8 @@ fn operations() -> impl Strategy<Value = Vec<Op>> {
     proptest::collection::vec(any::<Op>(), 1..=35).prop_map(after_setup)
 }
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(48);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 2048,
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(common::proptest_config(48, 2048))]
 
     #[test]
     fn vram_matches_the_model(ops in operations()) {

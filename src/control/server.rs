@@ -3,7 +3,6 @@
 //! the job's state at that moment and never blocks.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,7 +17,6 @@ use crate::counters::{errno_name, Counters, OpKind, Place, Totals, OP_KINDS};
 use crate::disk::{at, DiskTier};
 use crate::ram::RamStore;
 use crate::sync::{Mutex, ShardedMap};
-use crate::vpath::Tier;
 
 /// A job's final answer, once it has one.
 struct Job {
@@ -274,9 +272,9 @@ impl Control {
     fn copy(&self, c: &Copy, push: bool, state: &JobState, id: u64) -> Result<Outcome, JobError> {
         let plan = Plan::new(c).map_err(JobError::Failed)?;
         let (want_src, want_dst, verb, other) = if push {
-            (Tier::Vram, Tier::Vdisk, "push", "pull")
+            (Place::Vram, Place::Vdisk, "push", "pull")
         } else {
-            (Tier::Vdisk, Tier::Vram, "pull", "push")
+            (Place::Vdisk, Place::Vram, "pull", "push")
         };
         if plan.src.tier != want_src || plan.dst.tier != want_dst {
             return Err(JobError::Failed(format!(
@@ -297,14 +295,9 @@ impl Control {
             jobs::run_copy(&host, &ram, &plan, state, &self.counters, id)
         };
         let changed = std::mem::take(&mut *ram.changed.lock());
-        self.forget_cached(&changed);
+        // Entries (negative ones too) are cached long in vram/: the kernel drops them now.
+        self.kernel.ram_entries(&changed);
         result.map(Outcome::Copied)
-    }
-
-    /// Tells the kernel to drop what it cached of names a job changed in `vram/`, where
-    /// entries (negative ones too) are cached for long.
-    fn forget_cached(&self, changed: &[(u64, OsString)]) {
-        self.kernel.ram_entries(changed);
     }
 
     /// The push and pull jobs running now.

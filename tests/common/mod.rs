@@ -767,3 +767,44 @@ pub fn fresh(path: &Path) -> fs::File {
         .open(path)
         .unwrap()
 }
+
+/// Polls `f` every 50 ms until it holds (how long that took) or `limit` passes (None).
+pub fn until(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The mount daemon's resident memory, in bytes.
+pub fn daemon_rss(m: &TestMount) -> u64 {
+    let pid = m.daemon_pid().expect("daemon pid");
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+/// Proptest's settings for a test on real mounts: `PROPTEST_CASES` cases (else `cases`), no
+/// failure files (a found failure is pinned as a `regression_*` test instead).
+pub fn proptest_config(cases: u32, max_shrink_iters: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(cases);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters,
+        ..proptest::test_runner::Config::default()
+    }
+}

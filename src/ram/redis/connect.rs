@@ -83,7 +83,6 @@ impl RedisStore {
             idle: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
             hung: AtomicBool::new(false),
-            evicting: Mutex::new(None),
         };
         let fail = |e: &RedisError| connect_error(&addr, db, target.timeout, e);
         let mut con = pool.connect().map_err(|e| fail(&e))?;
@@ -112,7 +111,6 @@ impl RedisStore {
                 "{why}; refusing to mount (fix: redis-cli -h HOST -p PORT CONFIG SET maxmemory-policy noeviction)"
             ));
         }
-        let warnings = Vec::new();
         let keys = Keys::new(&target.prefix);
         let scripts = Scripts::new(major >= 7);
         // A finite size even for a Redis without maxmemory: its host's memory (what it can
@@ -192,6 +190,9 @@ impl RedisStore {
             }),
             sids: Mutex::new((0, 0)),
             root_owner: (uid, gid),
+            evicting: Mutex::new(None),
+            damaged: Mutex::new(None),
+            lost: AtomicBool::new(false),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();
@@ -209,7 +210,8 @@ impl RedisStore {
             .spawn(move || {
                 for ino in to_release {
                     if let Some(inner) = weak.upgrade() {
-                        inner.release(ino);
+                        let gc = inner.release(ino);
+                        inner.drop_chunks(array(&gc));
                     }
                     done.fetch_sub(1, Ordering::AcqRel);
                 }
@@ -223,13 +225,9 @@ impl RedisStore {
             .name("redis-janitor".into())
             .spawn(move || janitor(weak, todo, q))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
-        for w in &warnings {
-            debug!("{w}");
-        }
         Ok(RedisStore {
             refs: KernelRefs::new(),
             inner,
-            warnings,
             name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
             forgotten,
             releasing,
@@ -238,8 +236,4 @@ impl RedisStore {
         })
     }
 
-    /// What the user should know about the server (e.g. an evicting memory policy).
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
-    }
 }

@@ -16,6 +16,14 @@ pub(super) struct Inner {
     pub(super) sids: Mutex<(u64, u64)>,
     /// Who owns a root directory made anew (`revive`).
     pub(super) root_owner: (u32, u32),
+    /// Why changes are refused while Redis runs an evicting memory policy (lifted when it is
+    /// noeviction again).
+    pub(super) evicting: Mutex<Option<String>>,
+    /// Why changes are refused after Redis lost part of the prefix (until a remount).
+    pub(super) damaged: Mutex<Option<String>>,
+    /// A script found the prefix's metadata gone: the watch thread looks into it (`revive`),
+    /// off the thread that met it.
+    pub(super) lost: AtomicBool,
 }
 
 /// Work a write leaves for later, off the caller's round trip: deleting the slices it made
@@ -170,6 +178,9 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
             }
             continue;
         }
+        if inner.lost.swap(false, Ordering::AcqRel) {
+            inner.revive();
+        }
         if last_beat.elapsed() < HEARTBEAT {
             continue;
         }
@@ -274,7 +285,7 @@ impl Inner {
                         "meta or root"
                     }
                 );
-                let mut ro = self.pool.evicting.lock();
+                let mut ro = self.damaged.lock();
                 if ro.is_none() {
                     log::error!("{why}; vram/ is read-only, remount once it is repaired");
                     *ro = Some(why);
@@ -286,22 +297,28 @@ impl Inner {
 
     /// Refuses a change while Redis runs an evicting memory policy.
     pub(super) fn writable(&self) -> StoreResult<()> {
-        match &*self.pool.evicting.lock() {
-            Some(why) => Err(StoreError::ReadOnly(why.clone())),
-            None => Ok(()),
+        for why in [&self.evicting, &self.damaged] {
+            if let Some(why) = &*why.lock() {
+                return Err(StoreError::ReadOnly(why.clone()));
+            }
         }
+        Ok(())
     }
 
     /// Reads Redis' memory policy again (it may have been changed under the mount): an
     /// evicting one turns `vram/` read-only, with one logged error; noeviction lifts that.
     pub(super) fn check_policy(&self) {
-        let Ok(text) = self.pool.run(true, |c| {
+        if let Ok(text) = self.pool.run(true, |c| {
             ::redis::cmd("INFO").arg("memory").query::<String>(c)
-        }) else {
-            return;
-        };
-        let policy = info_field(&text, "maxmemory_policy").unwrap_or_default();
-        let mut evicting = self.pool.evicting.lock();
+        }) {
+            self.check_policy_in(&text);
+        }
+    }
+
+    /// `check_policy` on an `INFO memory` answer already at hand.
+    pub(super) fn check_policy_in(&self, info: &str) {
+        let policy = info_field(info, "maxmemory_policy").unwrap_or_default();
+        let mut evicting = self.evicting.lock();
         match (
             evicting_policy_error(&self.pool.addr, &policy),
             evicting.is_some(),
@@ -322,16 +339,20 @@ impl Inner {
     }
 
     /// Gives back one open (or kernel hold) of this session.
-    pub(super) fn release(&self, ino: Ino) {
+    /// Returns the slices of an inode it reaped, to delete.
+    pub(super) fn release(&self, ino: Ino) -> Value {
         let i = ino.to_string();
         match self.script(
             &self.scripts.release,
             false,
             &[i.as_bytes(), self.sid.as_bytes()],
         ) {
-            Ok(v) => self.drop_chunks(array(&v)),
+            Ok(v) => v,
             // The open stays counted in this session; it is given back when the session ends.
-            Err(e) => debug!("release of inode {ino}: {e}"),
+            Err(e) => {
+                debug!("release of inode {ino}: {e}");
+                Value::Nil
+            }
         }
     }
 
@@ -362,8 +383,9 @@ impl Inner {
                     "EFBIG" => StoreError::TooLarge,
                     "EMLINK" => StoreError::TooManyLinks,
                     "ELOST" => {
-                        // An id counter would start again over live data: never.
-                        self.revive();
+                        // An id counter would start again over live data: never. What
+                        // happened is looked into on the watch thread.
+                        self.lost.store(true, Ordering::Release);
                         StoreError::Unavailable(format!(
                             "Redis at {} lost prefix {}'s metadata",
                             self.pool.addr, self.keys.plain
@@ -468,16 +490,26 @@ impl Inner {
     /// meets another slice under an id it names. This mount takes them from `{P}:meta`
     /// `next_slice` a batch at a time.
     pub(super) fn take_sids(&self, n: usize) -> StoreResult<Vec<u64>> {
-        let mut ids = self.sids.lock();
-        if ids.1 - ids.0 < n as u64 {
-            let want = SID_BATCH.max(n as u64);
+        let n = n as u64;
+        loop {
+            {
+                let mut ids = self.sids.lock();
+                if ids.1 - ids.0 >= n {
+                    let first = ids.0;
+                    ids.0 += n;
+                    return Ok((first..first + n).collect());
+                }
+            }
+            // Not under the lock: other writers go on from the batch meanwhile. If one of
+            // them refilled it first, this batch is dropped (ids are plentiful, never reused).
+            let want = SID_BATCH.max(n);
             let end = self.script(&self.scripts.sids, false, &[want.to_string().as_bytes()])?;
             let end = number(&end).ok_or_else(|| garbled("slice ids"))?;
-            *ids = (end - want + 1, end + 1);
+            let mut ids = self.sids.lock();
+            if ids.1 - ids.0 < n {
+                *ids = (end - want + 1, end + 1);
+            }
         }
-        let first = ids.0;
-        ids.0 += n as u64;
-        Ok((first..first + n as u64).collect())
     }
 
     /// Sends each piece as a new slice and publishes them with the write script, in one

@@ -240,7 +240,6 @@ impl Keys {
 pub struct RedisStore {
     inner: Arc<Inner>,
     refs: KernelRefs,
-    warnings: Vec<String>,
     /// The URL without its password, and the prefix, for stats.
     name: String,
     /// Held inodes the kernel forgot, for the release thread: a forget must not wait for
@@ -298,10 +297,6 @@ impl RamStore for RedisStore {
             ::redis::cmd("PING").query::<String>(c)?;
             Ok(t.elapsed())
         });
-        if r.is_ok() {
-            // Stats are where a user looks: the policy is checked then too.
-            self.inner.check_policy();
-        }
         Some(r.map_err(|f| self.inner.fail(f).to_string()))
     }
 
@@ -313,9 +308,9 @@ impl RamStore for RedisStore {
             ::redis::cmd("INFO").arg("memory").query::<String>(c)
         });
         let used = info.ok().and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("used_memory:"))
-                .and_then(|v| v.trim().parse().ok())
+            // Stats are where a user looks: the memory policy is checked then too.
+            self.inner.check_policy_in(&text);
+            info_field(&text, "used_memory").and_then(|v| v.parse().ok())
         });
         (self.name.clone(), used)
     }
@@ -337,14 +332,13 @@ impl RamStore for RedisStore {
     }
 
     fn getattr(&self, ino: Ino) -> StoreResult<Attr> {
-        match self.getattr_once(ino) {
-            // The root is never removed: Redis lost the data. Make the tier usable again.
-            Err(StoreError::NotFound) if ino == ROOT_INO => {
-                self.inner.revive();
-                self.getattr_once(ino)
-            }
-            r => r,
+        let r = self.fetch_attr(ino);
+        if ino == ROOT_INO && matches!(r, Err(StoreError::NotFound)) {
+            // The root is never removed: Redis lost the data. The watch thread makes the
+            // tier usable again, within a probe period.
+            self.inner.lost.store(true, Ordering::Release);
         }
+        r
     }
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
@@ -389,7 +383,7 @@ impl RamStore for RedisStore {
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("setattr"))?)?;
         if let Some(gc) = a.get(1) {
-            self.inner.drop_chunks(array(gc));
+            self.janitor.drop_slices(array(gc));
         }
         self.compact_cut(ino, a.get(2));
         Ok(attr)
@@ -537,7 +531,8 @@ impl RamStore for RedisStore {
     }
 
     fn release(&self, ino: Ino) {
-        self.inner.release(ino);
+        // The reaped file's slices go on the janitor thread: a close does not wait for them.
+        self.janitor.drop_slices(array(&self.inner.release(ino)));
     }
 
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
@@ -678,8 +673,8 @@ impl RedisStore {
         }
     }
 
-    /// `getattr` as Redis answers it.
-    fn getattr_once(&self, ino: Ino) -> StoreResult<Attr> {
+    /// An inode's attributes as Redis holds them.
+    fn fetch_attr(&self, ino: Ino) -> StoreResult<Attr> {
         let mut p = ::redis::pipe();
         p.cmd("HGETALL").arg(self.inner.keys.inode(ino));
         p.cmd("HLEN").arg(self.inner.keys.dir(ino));

@@ -28,8 +28,6 @@ pub(super) struct Pool {
     /// instead of each waiting out the timeout, until the watch thread's probe gets an
     /// answer. A refused connection does not set it: that fails fast by itself.
     pub(super) hung: AtomicBool,
-    /// Why changes are refused, while Redis runs an evicting memory policy.
-    pub(super) evicting: Mutex<Option<String>>,
 }
 
 /// What went wrong with a call: Redis could not be reached, or it answered with an error.
