@@ -8,7 +8,6 @@ use std::time::Duration;
 
 pub use crate::node::{Place, PLACES};
 
-
 macro_rules! op_kinds {
     ($($v:ident => $n:literal,)*) => {
         /// The kinds of operation counted: the FUSE requests a tier serves, and the bytes a

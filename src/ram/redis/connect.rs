@@ -235,5 +235,4 @@ impl RedisStore {
             _stop: stop,
         })
     }
-
 }
