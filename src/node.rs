@@ -121,6 +121,34 @@ pub struct SetAttr {
     pub atime: Option<TimeSet>,
     pub mtime: Option<TimeSet>,
     pub ctime: Option<SystemTime>,
+    /// Drop setuid, and setgid with group execute, from a non-directory (after `perm`, if
+    /// both are given), as Linux does on a write, truncate or chown by a caller without
+    /// CAP_FSETID: in the same atomic step, against the mode as it is then.
+    pub kill_privs: bool,
+}
+
+impl SetAttr {
+    /// Nothing to change: what the kernel sends when it has only privileges to drop.
+    pub fn is_empty(&self) -> bool {
+        self.perm.is_none()
+            && self.uid.is_none()
+            && self.gid.is_none()
+            && self.size.is_none()
+            && self.atime.is_none()
+            && self.mtime.is_none()
+            && self.ctime.is_none()
+    }
+}
+
+/// `mode` without setuid, and without setgid where group execute is set (setgid without it
+/// means mandatory locking, and stays).
+pub fn killed_mode(mode: u32) -> u32 {
+    let mut m = mode & !libc::S_ISUID;
+    let sgid_x = libc::S_ISGID | libc::S_IXGRP;
+    if m & sgid_x == sgid_x {
+        m &= !libc::S_ISGID;
+    }
+    m
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

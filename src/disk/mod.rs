@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::node::{Attr, Kind, SetAttr, XATTR_SIZE_MAX};
+use crate::node::{killed_mode, Attr, Kind, SetAttr, XATTR_SIZE_MAX};
 use crate::ram::XattrSet;
 use crate::sync::{Mutex, ShardedMap};
 use at::{cvt, proc_path};
@@ -494,7 +494,18 @@ impl DiskTier {
         if set.atime.is_some() || set.mtime.is_some() {
             at::utimes_fd(fd, set.atime, set.mtime)?;
         }
-        Ok(attr_of(id, &at::stat_fd(fd)?))
+        let st = at::stat_fd(fd)?;
+        // The daemon is root on the host, where nothing drops these bits for it.
+        let kind = st.st_mode & libc::S_IFMT;
+        if set.kill_privs && kind != libc::S_IFDIR && kind != libc::S_IFLNK {
+            let mode = st.st_mode & 0o7777;
+            let kept = killed_mode(mode);
+            if kept != mode {
+                at::chmod_fd(fd, kept)?;
+                return Ok(attr_of(id, &at::stat_fd(fd)?));
+            }
+        }
+        Ok(attr_of(id, &st))
     }
 
     /// Opens a file for I/O. FIFOs and devices are opened non-blocking so a daemon thread

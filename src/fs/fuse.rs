@@ -144,6 +144,9 @@ impl Filesystem for FuseFs {
             // racing a separate SETATTR can be left a zeroed page under the old size (the
             // kernel's page cache), and it saves a round trip.
             InitFlags::FUSE_ATOMIC_O_TRUNC,
+            // Setuid and setgid are dropped here (`MavFs::setattr`, `write`), so the kernel
+            // stops asking for security.capability before every write: a round trip each.
+            InitFlags::FUSE_HANDLE_KILLPRIV_V2,
         ] {
             if config.capabilities().contains(flag) {
                 let _ = config.add_capabilities(flag);
@@ -195,7 +198,7 @@ impl Filesystem for FuseFs {
 
     fn setattr(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         mode: Option<u32>,
         uid: Option<u32>,
@@ -219,9 +222,10 @@ impl Filesystem for FuseFs {
             atime: time(atime),
             mtime: time(mtime),
             ctime,
+            kill_privs: false,
         };
         match self.done(OpKind::Setattr, ino.0, || {
-            self.core.setattr(ino.0, &set, fh.map(|f| f.0))
+            self.core.setattr(ctx(req), ino.0, &set, fh.map(|f| f.0))
         }) {
             Ok(e) => reply.attr(&e.ttl, &e.attr),
             Err(e) => reply.error(fail("setattr", e)),
@@ -388,13 +392,14 @@ impl Filesystem for FuseFs {
         fh: FileHandle,
         offset: u64,
         data: &[u8],
-        _write_flags: WriteFlags,
+        write_flags: WriteFlags,
         _flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
         match self.done(OpKind::Write, ino.0, || {
-            self.core.write(ino.0, fh.0, offset, data)
+            let kill = write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID);
+            self.core.write(ino.0, fh.0, offset, data, kill)
         }) {
             Ok(n) => {
                 self.core.count_bytes(ino.0, OpKind::Write, u64::from(n));
@@ -616,7 +621,7 @@ impl Filesystem for FuseFs {
 
     fn fallocate(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
@@ -627,7 +632,8 @@ impl Filesystem for FuseFs {
         reply_empty(
             reply,
             self.done(OpKind::Fallocate, ino.0, || {
-                self.core.fallocate(ino.0, fh.0, offset, length, mode)
+                self.core
+                    .fallocate(ctx(req), ino.0, fh.0, offset, length, mode)
             }),
             "fallocate",
         );

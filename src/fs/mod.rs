@@ -35,7 +35,7 @@ use crate::control::server::Control;
 use crate::counters::{Counters, OpKind, Place};
 use crate::disk::{at, DiskTier};
 use crate::error::{FsError, FsResult};
-use crate::node::is_tmp_name;
+use crate::node::{is_tmp_name, killed_mode};
 use crate::ram::{self, Attr, Falloc, Kind, NewNode, RamStore, RenameMode, SetAttr, XattrSet};
 use crate::sync::Mutex;
 use handles::{Handle, Handles};
@@ -316,7 +316,18 @@ impl MavFs {
         fh.filter(|&f| f != 0).and_then(|f| self.handles.get(f))
     }
 
-    pub fn setattr(&self, ino: u64, set: &SetAttr, fh: Option<u64>) -> FsResult<Entry> {
+    /// The kernel leaves dropping setuid and setgid to the filesystem (HANDLE_KILLPRIV_V2):
+    /// on chown, on a truncate by another user than root, and where it has nothing else to
+    /// ask (its own check found privileges to drop before a write it does not send here, as
+    /// on a passthrough file). The kernel knows whether the caller has CAP_FSETID; the
+    /// protocol tells it only in flags this library does not pass on, so root stands for it.
+    pub fn setattr(&self, ctx: Ctx, ino: u64, set: &SetAttr, fh: Option<u64>) -> FsResult<Entry> {
+        let chown = (set.uid.is_some() || set.gid.is_some()) && set.perm.is_none();
+        let truncate = set.size.is_some() && ctx.uid != 0;
+        let set = &SetAttr {
+            kill_privs: set.kill_privs || chown || truncate || set.is_empty(),
+            ..set.clone()
+        };
         match Self::route(ino)? {
             // A shell's `>` truncates before writing a request: nothing to truncate.
             Target::Control if set.size.is_some() && set.perm.is_none() && set.uid.is_none() => {
@@ -362,19 +373,10 @@ impl MavFs {
     /// `open(O_TRUNC)` of an existing file, as the kernel's truncate would: size 0, new
     /// mtime and ctime, and the setuid bits dropped when another user than root truncates.
     fn ram_truncate_at_open(&self, ctx: Ctx, i: ram::Ino) -> FsResult<Attr> {
-        // Only another user's truncate can drop bits: root's needs no look at the mode
-        // first (a round trip on Redis).
-        let perm = if ctx.uid == 0 {
-            None
-        } else {
-            let a = self.store.getattr(i).map_err(gone)?;
-            let kept = kill_privs(ctx, u32::from(a.perm)) as u16;
-            (kept != a.perm).then_some(kept)
-        };
         let set = SetAttr {
             size: Some(0),
             mtime: Some(ram::TimeSet::Now),
-            perm,
+            kill_privs: ctx.uid != 0,
             ..Default::default()
         };
         Ok(self.store.setattr(i, &set).map_err(gone)?)
@@ -513,12 +515,7 @@ impl MavFs {
                 // The host truncated (and dated) it; the daemon is root there, so the
                 // setuid bits a truncate by another user drops are dropped here.
                 if truncate && ctx.uid != 0 {
-                    let st = at::stat_fd(file.as_fd())?;
-                    let mode = st.st_mode & 0o7777;
-                    let kept = kill_privs(ctx, mode);
-                    if kept != mode {
-                        at::chmod_fd(file.as_fd(), kept)?;
-                    }
+                    kill_disk_privs(&file)?;
                 }
                 Ok(Opened {
                     fh: self.handles.insert(Handle::File(file)),
@@ -619,15 +616,32 @@ impl MavFs {
         }
     }
 
-    pub fn write(&self, ino: u64, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {
+    /// `kill_privs`: the kernel asks for setuid and setgid to go with this write (its
+    /// caller lacks CAP_FSETID).
+    pub fn write(
+        &self,
+        ino: u64,
+        fh: u64,
+        offset: u64,
+        data: &[u8],
+        kill_privs: bool,
+    ) -> FsResult<u32> {
         match Self::route(ino)? {
             Target::Control => self.control.write(fh, data).map_err(FsError::from),
             Target::Ram(i) => {
-                self.ram_spend(|| self.store.write(i, offset, data))?;
+                let a = self.ram_spend(|| self.store.write(i, offset, data))?;
+                let perm = u32::from(a.perm);
+                // The write told us the mode: a second step only where there is a bit to drop.
+                if kill_privs && killed_mode(perm) != perm {
+                    self.ram_kill_privs(i)?;
+                }
                 Ok(data.len() as u32)
             }
             Target::Disk(_) => self.with_file(fh, |f| {
                 f.write_all_at(data, offset)?;
+                if kill_privs {
+                    kill_disk_privs(f)?;
+                }
                 Ok(data.len() as u32)
             }),
             _ => Err(FsError::IsDir),
@@ -661,7 +675,38 @@ impl MavFs {
         }
     }
 
-    pub fn fallocate(&self, ino: u64, fh: u64, offset: u64, len: u64, mode: i32) -> FsResult<()> {
+    /// As Linux filesystems do, an allocation by another user than root drops setuid and
+    /// setgid.
+    pub fn fallocate(
+        &self,
+        ctx: Ctx,
+        ino: u64,
+        fh: u64,
+        offset: u64,
+        len: u64,
+        mode: i32,
+    ) -> FsResult<()> {
+        self.fallocate_tier(ino, fh, offset, len, mode)?;
+        if ctx.uid == 0 {
+            return Ok(());
+        }
+        match Self::route(ino)? {
+            Target::Ram(i) => self.ram_kill_privs(i),
+            Target::Disk(_) => self.with_file(fh, kill_disk_privs),
+            _ => Ok(()),
+        }
+    }
+
+    fn ram_kill_privs(&self, i: ram::Ino) -> FsResult<()> {
+        let set = SetAttr {
+            kill_privs: true,
+            ..Default::default()
+        };
+        self.store.setattr(i, &set).map_err(gone)?;
+        Ok(())
+    }
+
+    fn fallocate_tier(&self, ino: u64, fh: u64, offset: u64, len: u64, mode: i32) -> FsResult<()> {
         match Self::route(ino)? {
             Target::Ram(i) => {
                 let keep_size = mode & libc::FALLOC_FL_KEEP_SIZE != 0;
@@ -760,18 +805,15 @@ fn place_of(ino: u64) -> Option<Place> {
     }
 }
 
-/// The mode left after a truncate or write by `ctx`: setuid goes, and setgid with group
-/// execute (without it, setgid means mandatory locking and stays); root keeps both, as
-/// the kernel lets a caller with CAP_FSETID.
-fn kill_privs(ctx: Ctx, mode: u32) -> u32 {
-    if ctx.uid == 0 {
-        return mode;
+/// Drops setuid and setgid from an open host file (the daemon, root there, keeps them on
+/// its own writes).
+fn kill_disk_privs(f: &File) -> std::io::Result<()> {
+    let mode = at::stat_fd(f.as_fd())?.st_mode & 0o7777;
+    let kept = killed_mode(mode);
+    if kept != mode {
+        at::chmod_fd(f.as_fd(), kept)?;
     }
-    let mut m = mode & !libc::S_ISUID;
-    if m & (libc::S_ISGID | libc::S_IXGRP) == libc::S_ISGID | libc::S_IXGRP {
-        m &= !libc::S_ISGID;
-    }
-    m
+    Ok(())
 }
 
 /// A new node's mode with the caller's umask applied. The kernel applies it already unless

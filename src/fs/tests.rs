@@ -54,7 +54,10 @@ fn make(fs: &MavFs, dir: u64, name: &str, data: &[u8]) -> (u64, u64) {
         )
         .unwrap();
     let ino = e.attr.ino.0;
-    assert_eq!(fs.write(ino, o.fh, 0, data).unwrap() as usize, data.len());
+    assert_eq!(
+        fs.write(ino, o.fh, 0, data, false).unwrap() as usize,
+        data.len()
+    );
     (ino, o.fh)
 }
 
@@ -110,7 +113,7 @@ fn a_file_unlinked_while_open_keeps_its_data_until_released() {
         fs.unlink(tier, OsStr::new("open")).unwrap();
         assert_eq!(errno(fs.lookup(tier, OsStr::new("open"))), libc::ENOENT);
         assert_eq!(fs.read(ino, fh, 0, 64).unwrap(), b"still here");
-        fs.write(ino, fh, 5, b"-now").unwrap();
+        fs.write(ino, fh, 5, b"-now", false).unwrap();
         assert_eq!(fs.read(ino, fh, 0, 64).unwrap(), b"still-nowe");
         fs.release(ino, fh, 0);
     }

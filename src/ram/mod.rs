@@ -20,8 +20,8 @@ pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
 pub use crate::node::{
-    check_name, Attr, Ino, Kind, NameError, NewNode, SetAttr, TimeSet, NAME_MAX, XATTR_LIST_MAX,
-    XATTR_SIZE_MAX,
+    check_name, killed_mode, Attr, Ino, Kind, NameError, NewNode, SetAttr, TimeSet, NAME_MAX,
+    XATTR_LIST_MAX, XATTR_SIZE_MAX,
 };
 
 /// The store's root directory.

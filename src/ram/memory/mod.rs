@@ -218,6 +218,9 @@ impl RamStore for MemoryStore {
         if let Some(t) = set.mtime {
             st.mtime = resolve(t, now);
         }
+        if set.kill_privs && st.kind != Kind::Dir {
+            st.perm = killed_mode(u32::from(st.perm)) as u16;
+        }
         st.ctime = set.ctime.unwrap_or(now);
         Ok(st.attr(ino))
     }

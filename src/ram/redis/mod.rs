@@ -375,6 +375,7 @@ impl RamStore for RedisStore {
             time(set.atime),
             time(set.mtime),
             set.ctime.map(time_str).unwrap_or_default(),
+            if set.kill_privs { "1" } else { "" }.to_owned(),
         ];
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         let v = self
