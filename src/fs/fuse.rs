@@ -30,6 +30,8 @@ pub struct FuseFs {
     core: MavFs,
     /// Present when the kernel and our privileges allow passthrough.
     passthrough: Option<Passthrough>,
+    /// Ask the kernel for its writeback cache (see `MountConfig::writeback_cache`).
+    want_writeback: bool,
 }
 
 impl FuseFs {
@@ -56,10 +58,11 @@ impl FuseFs {
         self.core.control()
     }
 
-    pub fn new(core: MavFs) -> Self {
+    pub fn new(core: MavFs, want_writeback: bool) -> Self {
         FuseFs {
             core,
             passthrough: None,
+            want_writeback,
         }
     }
 
@@ -151,6 +154,13 @@ impl Filesystem for FuseFs {
             if config.capabilities().contains(flag) {
                 let _ = config.add_capabilities(flag);
             }
+        }
+        if self.want_writeback
+            && config
+                .add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE)
+                .is_ok()
+        {
+            self.core.set_writeback_cache();
         }
         let _ = config.set_max_write(1 << 20);
         // SAFETY: geteuid has no preconditions.
@@ -578,14 +588,25 @@ impl Filesystem for FuseFs {
             self.core.create(ctx(req), parent.0, name, mode, flags)
         }) {
             Ok((e, o)) => {
-                self.backing(e.attr.ino.0, o.fh, None);
-                reply.created(
-                    &e.ttl,
-                    &e.attr,
-                    Generation(0),
-                    FileHandle(o.fh),
-                    open_flags(&o),
-                )
+                let ino = e.attr.ino.0;
+                let make = || reply.open_backing(self.core.backing_file(ino)?);
+                match self.backing(ino, o.fh, Some(&make)) {
+                    Some(id) => reply.created_passthrough(
+                        &e.ttl,
+                        &e.attr,
+                        Generation(0),
+                        FileHandle(o.fh),
+                        open_flags(&o),
+                        &id,
+                    ),
+                    None => reply.created(
+                        &e.ttl,
+                        &e.attr,
+                        Generation(0),
+                        FileHandle(o.fh),
+                        open_flags(&o),
+                    ),
+                }
             }
             Err(e) => reply.error(fail("create", e)),
         }

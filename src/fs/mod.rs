@@ -105,6 +105,8 @@ pub struct MavFs {
     ram_ttl: Duration,
     /// Open handles per inode that the kernel opened to run the file (`execve`).
     running: Running,
+    /// The kernel caches writes and sends them back page by page at offsets of its own.
+    writeback_cache: bool,
 }
 
 /// How long a vram operation short of space waits for space on its way back.
@@ -148,6 +150,28 @@ impl MavFs {
             mounted_at: SystemTime::now(),
             ram_ttl,
             running: Running::default(),
+            writeback_cache: false,
+        }
+    }
+
+    /// The kernel agreed to cache writes.
+    pub fn set_writeback_cache(&mut self) {
+        self.writeback_cache = true;
+    }
+
+    /// Open flags for a host file. Under the writeback cache the kernel reads the rest of a
+    /// page it caches a partial write into, also through a write-only handle, and cached
+    /// writes come back at the offsets it chose (it handles O_APPEND itself; on an O_APPEND
+    /// host file they would all land at its end).
+    fn host_flags(&self, flags: i32) -> i32 {
+        if !self.writeback_cache {
+            return flags;
+        }
+        let flags = flags & !libc::O_APPEND;
+        if flags & libc::O_ACCMODE == libc::O_WRONLY {
+            (flags & !libc::O_ACCMODE) | libc::O_RDWR
+        } else {
+            flags
         }
     }
 
@@ -511,7 +535,7 @@ impl MavFs {
                 })
             }
             Target::Disk(id) => {
-                let file = self.disk.open(id, flags)?;
+                let file = self.disk.open(id, self.host_flags(flags))?;
                 // The host truncated (and dated) it; the daemon is root there, so the
                 // setuid bits a truncate by another user drops are dropped here.
                 if truncate && ctx.uid != 0 {
@@ -572,9 +596,14 @@ impl MavFs {
                 }
             }
             Target::Disk(p) => {
-                let made = self
-                    .disk
-                    .create(p, name, mode & 0o7777, flags, ctx.uid, ctx.gid);
+                let made = self.disk.create(
+                    p,
+                    name,
+                    mode & 0o7777,
+                    self.host_flags(flags),
+                    ctx.uid,
+                    ctx.gid,
+                );
                 let (attr, file) = match made {
                     // Made on the host since the kernel looked: as on vram, the kernel looks
                     // again and opens it with its own checks.

@@ -201,14 +201,14 @@ impl RedisStore {
             .name("redis-watch".into())
             .spawn(move || watch(weak, stopped))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
-        let (forgotten, to_release) = mpsc::channel::<Ino>();
+        let (to_release, released) = mpsc::channel::<Ino>();
         let releasing = Arc::new(AtomicU64::new(0));
         let weak = Arc::downgrade(&inner);
         let done = releasing.clone();
         std::thread::Builder::new()
             .name("redis-release".into())
             .spawn(move || {
-                for ino in to_release {
+                for ino in released {
                     if let Some(inner) = weak.upgrade() {
                         let gc = inner.release(ino);
                         inner.drop_chunks(array(&gc));
@@ -229,7 +229,7 @@ impl RedisStore {
             refs: KernelRefs::new(),
             inner,
             name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
-            forgotten,
+            to_release,
             releasing,
             janitor: Janitor { tx: chores, queued },
             _stop: stop,

@@ -242,9 +242,10 @@ pub struct RedisStore {
     refs: KernelRefs,
     /// The URL without its password, and the prefix, for stats.
     name: String,
-    /// Held inodes the kernel forgot, for the release thread: a forget must not wait for
-    /// Redis on a FUSE thread. What is queued at unmount is given back with the session.
-    forgotten: mpsc::Sender<Ino>,
+    /// Opens closed and held inodes the kernel forgot, for the release thread: neither
+    /// waits for Redis on a FUSE thread (the kernel does not wait for them either). What is
+    /// queued at unmount is given back with the session.
+    to_release: mpsc::Sender<Ino>,
     /// Inodes sent to the release thread and not yet given back.
     releasing: Arc<AtomicU64>,
     janitor: Janitor,
@@ -277,12 +278,7 @@ impl RamStore for RedisStore {
 
     fn forget(&self, ino: Ino, n: u64) {
         if self.refs.forget(ino, n) {
-            // On the release thread: a forget does not wait for Redis on a FUSE thread.
-            self.releasing.fetch_add(1, Ordering::AcqRel);
-            if self.forgotten.send(ino).is_err() {
-                self.release(ino);
-                self.releasing.fetch_sub(1, Ordering::AcqRel);
-            }
+            self.release_later(ino);
         }
     }
 
@@ -532,8 +528,7 @@ impl RamStore for RedisStore {
     }
 
     fn release(&self, ino: Ino) {
-        // The reaped file's slices go on the janitor thread: a close does not wait for them.
-        self.janitor.drop_slices(array(&self.inner.release(ino)));
+        self.release_later(ino);
     }
 
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
@@ -666,6 +661,15 @@ fn parse_entry(e: &[u8]) -> Option<(Ino, Kind, u64)> {
 }
 
 impl RedisStore {
+    /// Gives back an open of this session, on the release thread.
+    fn release_later(&self, ino: Ino) {
+        self.releasing.fetch_add(1, Ordering::AcqRel);
+        if self.to_release.send(ino).is_err() {
+            self.janitor.drop_slices(array(&self.inner.release(ino)));
+            self.releasing.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
     /// Chunks a truncate or punch kept in part still hold the cut bytes in their slices:
     /// compacting them gives that memory back.
     fn compact_cut(&self, ino: Ino, cut: Option<&Value>) {
