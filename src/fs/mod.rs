@@ -387,7 +387,24 @@ impl MavFs {
     /// Creates on `vram/`. A new inode that another mount removed before it could be pinned
     /// answers ESTALE, so the kernel tries the whole call again.
     fn ram_create(&self, p: ram::Ino, name: &OsStr, node: &NewNode<'_>) -> FsResult<Entry> {
-        let a = self.ram_spend(|| self.store.create(p, name, node))?;
+        self.ram_create_as(p, name, node, false)
+    }
+
+    /// `ram_create`; `open`: the new file starts opened (see `RamStore::create_open`).
+    fn ram_create_as(
+        &self,
+        p: ram::Ino,
+        name: &OsStr,
+        node: &NewNode<'_>,
+        open: bool,
+    ) -> FsResult<Entry> {
+        let a = self.ram_spend(|| {
+            if open {
+                self.store.create_open(p, name, node)
+            } else {
+                self.store.create(p, name, node)
+            }
+        })?;
         self.ram_pinned(&a).map_err(|e| match e {
             FsError::Store(e) => FsError::Store(gone(e)),
             e => e,
@@ -520,6 +537,16 @@ impl MavFs {
         Ok(opened)
     }
 
+    /// An open `vram/` file: the page cache is kept across opens where only this mount
+    /// changes the store.
+    fn ram_opened(&self) -> Opened {
+        Opened {
+            fh: 0,
+            keep_cache: !self.store.shared(),
+            direct_io: false,
+        }
+    }
+
     /// `truncate`: O_TRUNC on a file that may be truncated.
     fn open_tier(&self, ctx: Ctx, ino: u64, flags: i32, truncate: bool) -> FsResult<Opened> {
         match Self::route(ino)? {
@@ -528,11 +555,7 @@ impl MavFs {
                     self.ram_truncate_at_open(ctx, i)?;
                 }
                 self.store.open(i).map_err(gone)?;
-                Ok(Opened {
-                    fh: 0,
-                    keep_cache: !self.store.shared(),
-                    direct_io: false,
-                })
+                Ok(self.ram_opened())
             }
             Target::Disk(id) => {
                 let file = self.disk.open(id, self.host_flags(flags))?;
@@ -578,22 +601,15 @@ impl MavFs {
                 // ESTALE has the kernel look it up again and open what it finds itself,
                 // with the permission, running-program and truncate checks it skips for a
                 // file it takes for new.
-                let entry = match self.ram_create(p, name, &node) {
+                // Created opened, and empty: nothing to truncate, and nobody runs it yet.
+                let entry = match self.ram_create_as(p, name, &node, true) {
                     Err(FsError::Store(ram::StoreError::Exists)) if flags & libc::O_EXCL == 0 => {
                         Err(FsError::Store(ram::StoreError::Stale))
                     }
                     r => r,
                 }?;
-                let ino = entry.attr.ino.0;
-                // Created empty: nothing to truncate.
-                match self.open(ctx, ino, flags & !libc::O_TRUNC) {
-                    Ok(opened) => Ok((entry, opened)),
-                    Err(e) => {
-                        // The kernel never gets the entry: drop the reference it would hold.
-                        self.forget(ino, 1);
-                        Err(e)
-                    }
-                }
+                self.running.opened(entry.attr.ino.0, flags);
+                Ok((entry, self.ram_opened()))
             }
             Target::Disk(p) => {
                 let made = self.disk.create(

@@ -205,6 +205,13 @@ pub trait RamStore: Send + Sync + 'static {
     /// Creates a file, directory, symlink or special file. Inherits the group (and, for a
     /// directory, the setgid bit) from a setgid parent.
     fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr>;
+    /// `create`, then `open` of the new inode: one step where the store can make it one
+    /// (`open(O_CREAT)` of a new file).
+    fn create_open(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
+        let a = self.create(parent, name, node)?;
+        self.open(a.ino)?;
+        Ok(a)
+    }
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr>;
     fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()>;
     fn rmdir(&self, parent: Ino, name: &OsStr) -> StoreResult<()>;
@@ -227,7 +234,11 @@ pub trait RamStore: Send + Sync + 'static {
     fn pin(&self, ino: Ino) -> StoreResult<()>;
     /// Drops `n` kernel references counted by `pin`.
     fn forget(&self, ino: Ino, n: u64);
+    /// Gives back an `open`. A store may finish it on a thread of its own (the kernel does
+    /// not wait for a close either): until then `orphans` counts it, and `settle` waits.
     fn release(&self, ino: Ino);
+    /// Waits until the releases and forgets handed to other threads are done.
+    fn settle(&self) {}
     /// Reads up to `size` bytes at `offset`; short only at the end of the file.
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>>;
     /// Writes all of `data` at `offset` or nothing.

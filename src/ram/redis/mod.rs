@@ -410,38 +410,11 @@ impl RamStore for RedisStore {
     }
 
     fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
-        self.inner.writable()?;
-        check_name(name)?;
-        let target: &[u8] = if node.kind == Kind::Symlink {
-            node.target
-        } else {
-            b""
-        };
-        let nums = [
-            parent.to_string(),
-            u32::from(node.perm & 0o7777).to_string(),
-            node.uid.to_string(),
-            node.gid.to_string(),
-            node.rdev.to_string(),
-            Inner::now(),
-            self.inner.limit.to_string(),
-        ];
-        let args: [&[u8]; 10] = [
-            nums[0].as_bytes(),
-            name.as_bytes(),
-            kind_char(node.kind).as_bytes(),
-            nums[1].as_bytes(),
-            nums[2].as_bytes(),
-            nums[3].as_bytes(),
-            nums[4].as_bytes(),
-            target,
-            nums[5].as_bytes(),
-            nums[6].as_bytes(),
-        ];
-        let v = self
-            .inner
-            .script(&self.inner.scripts.create, false, &args)?;
-        parse_attr(0, &v)
+        self.create_as(parent, name, node, false)
+    }
+
+    fn create_open(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
+        self.create_as(parent, name, node, true)
     }
 
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr> {
@@ -529,6 +502,13 @@ impl RamStore for RedisStore {
 
     fn release(&self, ino: Ino) {
         self.release_later(ino);
+    }
+
+    fn settle(&self) {
+        // Each release ends, given back or given up after --redis-timeout.
+        while self.releasing.load(Ordering::Acquire) > 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
@@ -661,13 +641,63 @@ fn parse_entry(e: &[u8]) -> Option<(Ino, Kind, u64)> {
 }
 
 impl RedisStore {
+    /// `create`; `open`: the new inode starts opened by this session.
+    fn create_as(
+        &self,
+        parent: Ino,
+        name: &OsStr,
+        node: &NewNode<'_>,
+        open: bool,
+    ) -> StoreResult<Attr> {
+        self.inner.writable()?;
+        check_name(name)?;
+        let target: &[u8] = if node.kind == Kind::Symlink {
+            node.target
+        } else {
+            b""
+        };
+        let nums = [
+            parent.to_string(),
+            u32::from(node.perm & 0o7777).to_string(),
+            node.uid.to_string(),
+            node.gid.to_string(),
+            node.rdev.to_string(),
+            Inner::now(),
+            self.inner.limit.to_string(),
+        ];
+        let session: &[u8] = if open { self.inner.sid.as_bytes() } else { b"" };
+        let args: [&[u8]; 11] = [
+            nums[0].as_bytes(),
+            name.as_bytes(),
+            kind_char(node.kind).as_bytes(),
+            nums[1].as_bytes(),
+            nums[2].as_bytes(),
+            nums[3].as_bytes(),
+            nums[4].as_bytes(),
+            target,
+            nums[5].as_bytes(),
+            nums[6].as_bytes(),
+            session,
+        ];
+        let v = self
+            .inner
+            .script(&self.inner.scripts.create, false, &args)?;
+        parse_attr(0, &v)
+    }
+
     /// Gives back an open of this session, on the release thread.
     fn release_later(&self, ino: Ino) {
         self.releasing.fetch_add(1, Ordering::AcqRel);
         if self.to_release.send(ino).is_err() {
-            self.janitor.drop_slices(array(&self.inner.release(ino)));
+            self.release_now(ino);
             self.releasing.fetch_sub(1, Ordering::AcqRel);
         }
+    }
+
+    /// Gives back an open of this session before returning; the reaped file's slices go to
+    /// the janitor.
+    fn release_now(&self, ino: Ino) {
+        self.janitor.drop_slices(array(&self.inner.release(ino)));
     }
 
     /// Chunks a truncate or punch kept in part still hold the cut bytes in their slices:
@@ -720,7 +750,7 @@ impl RedisStore {
         let held = number(v).unwrap_or(0);
         // Held by nobody: given back now, so the unlink's space is free when it returns.
         if held != 0 && !self.refs.adopt(held) {
-            self.release(held);
+            self.release_now(held);
         }
     }
 }

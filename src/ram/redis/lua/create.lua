@@ -15,8 +15,14 @@ if bit.band(tonumber(pk[3]), 1024) ~= 0 then
   if kind == 'd' then perm = bit.bor(perm, 1024) end
 end
 local ino = redis.call('HINCRBY', META, 'next_ino', 1)
+-- ARGV[11]: the session that opens the new file at once (open.lua's count), or ''.
+local opened = 0
+if ARGV[11] ~= '' then
+  opened = 1
+  redis.call('HINCRBY', key('s', ARGV[11]), ino, 1)
+end
 local f = {'k', kind, 'm', perm, 'n', 1, 'u', ARGV[5], 'g', gid, 'r', ARGV[7], 's', 0,
-  'at', now, 'mt', now, 'ct', now, 'bt', now, 'o', 0}
+  'at', now, 'mt', now, 'ct', now, 'bt', now, 'o', opened}
 if kind == 'd' then
   f[6] = 2
   f[#f + 1] = 'p'; f[#f + 1] = p; f[#f + 1] = 'c'; f[#f + 1] = 3
