@@ -26,7 +26,7 @@ use crate::ram::{MemoryStore, RamStore, RedisStore};
 
 /// Attribute and entry timeout of `vram/` on Redis: other mounts may change the tree, so the
 /// kernel may trust what it was told only this long.
-pub const REDIS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+pub const REDIS_TTL: std::time::Duration = crate::ram::redis::ATTR_TTL;
 
 fn owner() -> Ctx {
     // SAFETY: getuid/getgid have no preconditions.

@@ -224,6 +224,34 @@ fn closed_files_are_whole_after_sigkill_of_the_daemon() {
     }
 }
 
+/// A directory this mount keeps changing (its attributes then come from its own last change,
+/// not from Redis) still shows another mount's change within the attribute timeout, and its
+/// own changes at once.
+#[test]
+fn directory_attributes_follow_both_mounts() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let (da, db) = (a.vram().join("d"), b.vram().join("d"));
+    fs::create_dir(&da).unwrap();
+    for i in 0..50 {
+        fs::write(da.join(format!("f{i}")), b"x").unwrap();
+    }
+    // A's own change: a new subdirectory counts in the link count at once.
+    let before = fs::metadata(&da).unwrap().nlink();
+    fs::create_dir(da.join("sub")).unwrap();
+    assert_eq!(fs::metadata(&da).unwrap().nlink(), before + 1);
+    // B's change shows on A, though A keeps creating there.
+    fs::create_dir(db.join("from-b")).unwrap();
+    let mut i = 50;
+    let seen = until(Duration::from_millis(1500), || {
+        fs::write(da.join(format!("f{i}")), b"x").unwrap();
+        i += 1;
+        fs::metadata(&da).unwrap().nlink() == before + 2
+    });
+    assert!(seen.is_some(), "B's mkdir never counted on A");
+}
+
 #[test]
 fn two_mounts_on_one_prefix_share_vram() {
     let server = RedisServer::start();

@@ -193,6 +193,7 @@ impl RedisStore {
             evicting: Mutex::new(None),
             damaged: Mutex::new(None),
             lost: AtomicBool::new(false),
+            dirs: DirCache::default(),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();

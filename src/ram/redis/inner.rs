@@ -24,6 +24,8 @@ pub(super) struct Inner {
     /// A script found the prefix's metadata gone: the watch thread looks into it (`revive`),
     /// off the thread that met it.
     pub(super) lost: AtomicBool,
+    /// Directories' attributes as this mount's last change left them.
+    pub(super) dirs: DirCache,
 }
 
 /// Work a write leaves for later, off the caller's round trip: deleting the slices it made
@@ -234,6 +236,7 @@ impl Inner {
     /// logged error; with some left (someone deleted keys by hand), `vram/` turns read-only
     /// rather than build on half a tree.
     pub(super) fn revive(&self) {
+        self.dirs.clear();
         let meta = self.keys.meta();
         let root = self.keys.inode(ROOT_INO);
         let Ok(n) = self.pool.run(true, |c| {

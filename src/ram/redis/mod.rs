@@ -67,12 +67,15 @@ use crate::sync::Mutex;
 mod codec;
 mod connect;
 mod data;
+mod dircache;
 mod inner;
 mod pool;
 mod refs;
 mod scripts;
 
 use codec::*;
+use dircache::DirCache;
+pub use dircache::ATTR_TTL;
 pub use inner::redact;
 use inner::*;
 use pool::*;
@@ -328,6 +331,13 @@ impl RamStore for RedisStore {
     }
 
     fn getattr(&self, ino: Ino) -> StoreResult<Attr> {
+        // The root's is always asked: its absence is how a lost prefix shows.
+        if let Some(a) = (ino != ROOT_INO)
+            .then(|| self.inner.dirs.get(ino))
+            .flatten()
+        {
+            return Ok(a);
+        }
         let r = self.fetch_attr(ino);
         if ino == ROOT_INO && matches!(r, Err(StoreError::NotFound)) {
             // The root is never removed: Redis lost the data. The watch thread makes the
@@ -379,6 +389,7 @@ impl RamStore for RedisStore {
             .script(&self.inner.scripts.setattr, false, &refs)?;
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("setattr"))?)?;
+        self.inner.dirs.put(attr.clone());
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
         }
@@ -428,7 +439,10 @@ impl RamStore for RedisStore {
             nums[2].as_bytes(),
         ];
         let v = self.inner.script(&self.inner.scripts.link, false, &args)?;
-        parse_attr(ino, &v)
+        let a = array(&v);
+        let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("link"))?)?;
+        self.dir_after(a.get(1));
+        Ok(attr)
     }
 
     fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
@@ -470,7 +484,13 @@ impl RamStore for RedisStore {
         let v = self
             .inner
             .script(&self.inner.scripts.rename, false, &args)?;
-        self.unlinked(&v);
+        let a = array(&v);
+        self.unlinked(a.first());
+        self.dir_after(a.get(1));
+        self.dir_after(a.get(2));
+        for moved in a.iter().skip(3).filter_map(number) {
+            self.inner.dirs.drop(moved);
+        }
         Ok(())
     }
 
@@ -550,6 +570,7 @@ impl RamStore for RedisStore {
         ];
         self.inner
             .script(&self.inner.scripts.setxattr, false, &args)?;
+        self.inner.dirs.drop(ino);
         Ok(())
     }
 
@@ -595,6 +616,7 @@ impl RamStore for RedisStore {
         let args: [&[u8]; 3] = [nums[0].as_bytes(), name.as_bytes(), nums[1].as_bytes()];
         self.inner
             .script(&self.inner.scripts.removexattr, false, &args)?;
+        self.inner.dirs.drop(ino);
         Ok(())
     }
 
@@ -682,7 +704,10 @@ impl RedisStore {
         let v = self
             .inner
             .script(&self.inner.scripts.create, false, &args)?;
-        parse_attr(0, &v)
+        let a = array(&v);
+        let attr = parse_attr(0, a.first().ok_or_else(|| garbled("create"))?)?;
+        self.dir_after(a.get(1));
+        Ok(attr)
     }
 
     /// Gives back an open of this session, on the release thread.
@@ -740,14 +765,26 @@ impl RedisStore {
         let v = self
             .inner
             .script(&self.inner.scripts.remove, false, &args)?;
-        self.unlinked(&v);
+        let a = array(&v);
+        self.unlinked(a.first());
+        self.dir_after(a.get(1));
+        if let Some(gone) = a.get(2).and_then(number) {
+            self.inner.dirs.drop(gone);
+        }
         Ok(())
+    }
+
+    /// A directory's attributes in a script's answer, as its change left them.
+    fn dir_after(&self, v: Option<&Value>) {
+        if let Some(a) = v.and_then(|v| parse_attr(0, v).ok()) {
+            self.inner.dirs.put(a);
+        }
     }
 
     /// After a remove or rename: keeps the inode whose last link went (the script's answer)
     /// only while this mount's kernel still holds it.
-    fn unlinked(&self, v: &Value) {
-        let held = number(v).unwrap_or(0);
+    fn unlinked(&self, v: Option<&Value>) {
+        let held = v.and_then(number).unwrap_or(0);
         // Held by nobody: given back now, so the unlink's space is free when it returns.
         if held != 0 && !self.refs.adopt(held) {
             self.release_now(held);

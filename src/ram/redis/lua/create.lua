@@ -43,4 +43,4 @@ else
 end
 insert(p, name, ino, kind)
 touch(p, now)
-return attr(ino)
+return {attr(ino), attr(p)}

@@ -14,4 +14,4 @@ redis.call('HINCRBY', key('i', ino), 'n', 1)
 redis.call('HSET', key('i', ino), 'ct', now)
 insert(p, name, ino, nk[1])
 touch(p, now)
-return attr(ino)
+return {attr(ino), attr(p)}

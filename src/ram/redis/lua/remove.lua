@@ -22,4 +22,5 @@ if n <= 0 then
   hold(ino, sid)
   held = ino
 end
-return held
+-- What was unlinked for good, the parent as it is now, the inode removed.
+return {held, attr(p), ino}

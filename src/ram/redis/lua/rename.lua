@@ -12,7 +12,7 @@ local de = redis.call('HGET', key('d', p2), newname)
 local sino, sk = entry(se)
 local dino, dk
 if de then dino, dk = entry(de) end
-if dino == sino then return 0 end
+if dino == sino then return {0} end
 if mode == 'x' and not de then fail('ENOENT') end
 if mode == 'n' and de then fail('EEXIST') end
 -- is `start` the directory `anc` or inside it?
@@ -71,4 +71,6 @@ redis.call('HSET', key('i', sino), 'ct', now)
 if sk == 'd' then redis.call('HSET', key('i', sino), 'p', p2) end
 touch(p1, now)
 if p2 ~= p1 then touch(p2, now) end
-return held
+-- What was unlinked for good, then the parents as they are now, then the inodes moved or
+-- replaced (whose ctime, and for a directory its parent, changed).
+return {held, attr(p1), attr(p2), sino, dino or 0}
