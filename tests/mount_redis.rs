@@ -252,6 +252,41 @@ fn directory_attributes_follow_both_mounts() {
     assert!(seen.is_some(), "B's mkdir never counted on A");
 }
 
+/// A file read again on the same mount comes from the kernel's pages while nothing changed
+/// it; rewritten on another mount with the same size (so no size change gives it away),
+/// the next open reads the new bytes.
+#[test]
+fn warm_reads_keep_the_page_cache_until_another_mount_writes() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let one = Rng::new(5).bytes(2 * MIB);
+    fs::write(a.vram().join("f"), &one).unwrap();
+    let reads = |m: &TestMount| ctl_stats(m.mnt())["vram"]["by_op"]["read"]["ops"].as_u64();
+    assert_eq!(
+        checksum(&fs::read(a.vram().join("f")).unwrap()),
+        checksum(&one)
+    );
+    let before = reads(&a);
+    assert_eq!(
+        checksum(&fs::read(a.vram().join("f")).unwrap()),
+        checksum(&one)
+    );
+    assert_eq!(
+        reads(&a),
+        before,
+        "an unchanged file was read from Redis again"
+    );
+
+    let two = Rng::new(6).bytes(2 * MIB);
+    fs::write(b.vram().join("f"), &two).unwrap();
+    assert_eq!(
+        checksum(&fs::read(a.vram().join("f")).unwrap()),
+        checksum(&two),
+        "the next open on A after B's close read stale pages"
+    );
+}
+
 #[test]
 fn two_mounts_on_one_prefix_share_vram() {
     let server = RedisServer::start();

@@ -554,8 +554,11 @@ impl MavFs {
                 if truncate {
                     self.ram_truncate_at_open(ctx, i)?;
                 }
-                self.store.open(i).map_err(gone)?;
-                Ok(self.ram_opened())
+                let cached_is_current = self.store.open(i).map_err(gone)?;
+                Ok(Opened {
+                    keep_cache: cached_is_current,
+                    ..self.ram_opened()
+                })
             }
             Target::Disk(id) => {
                 let file = self.disk.open(id, self.host_flags(flags))?;

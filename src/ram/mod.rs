@@ -224,8 +224,10 @@ pub trait RamStore: Send + Sync + 'static {
         mode: RenameMode,
     ) -> StoreResult<()>;
     fn readlink(&self, ino: Ino) -> StoreResult<Vec<u8>>;
-    /// Pins the inode: it outlives its last link until the matching `release`.
-    fn open(&self, ino: Ino) -> StoreResult<()>;
+    /// Pins the inode: it outlives its last link until the matching `release`. True if
+    /// what the kernel cached of the file's data on earlier opens of this mount is still the
+    /// file's (nothing changed it since it was last opened here, or only this mount can).
+    fn open(&self, ino: Ino) -> StoreResult<bool>;
     /// Counts a kernel reference to the inode (an entry handed to the kernel): like an open,
     /// it keeps an unlinked inode alive until `forget` drops the count, so an open racing
     /// with an unlink of the same name finds the inode. NotFound if it is already gone; a

@@ -506,14 +506,15 @@ impl RamStore for MemoryStore {
         }
     }
 
-    fn open(&self, ino: Ino) -> StoreResult<()> {
+    fn open(&self, ino: Ino) -> StoreResult<bool> {
         let node = self.get(ino)?;
         let mut st = node.state.write();
         if node.unused(&st) {
             return Err(StoreError::NotFound);
         }
         st.open += 1;
-        Ok(())
+        // Only this mount changes the store.
+        Ok(true)
     }
 
     fn orphans(&self) -> u64 {

@@ -194,6 +194,7 @@ impl RedisStore {
             damaged: Mutex::new(None),
             lost: AtomicBool::new(false),
             dirs: DirCache::default(),
+            versions: Versions::default(),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();

@@ -26,6 +26,8 @@ pub(super) struct Inner {
     pub(super) lost: AtomicBool,
     /// Directories' attributes as this mount's last change left them.
     pub(super) dirs: DirCache,
+    /// The version of each file the kernel's pages on this mount are of.
+    pub(super) versions: Versions,
 }
 
 /// Work a write leaves for later, off the caller's round trip: deleting the slices it made
@@ -237,6 +239,7 @@ impl Inner {
     /// rather than build on half a tree.
     pub(super) fn revive(&self) {
         self.dirs.clear();
+        self.versions.clear();
         let meta = self.keys.meta();
         let root = self.keys.inode(ROOT_INO);
         let Ok(n) = self.pool.run(true, |c| {

@@ -72,6 +72,7 @@ mod inner;
 mod pool;
 mod refs;
 mod scripts;
+mod versions;
 
 use codec::*;
 use dircache::DirCache;
@@ -81,6 +82,7 @@ use inner::*;
 use pool::*;
 use refs::KernelRefs;
 use scripts::*;
+use versions::Versions;
 
 /// Size of one data chunk, as MemoryStore's.
 pub const CHUNK: u64 = 1 << 20;
@@ -510,14 +512,14 @@ impl RamStore for RedisStore {
         }
     }
 
-    fn open(&self, ino: Ino) -> StoreResult<()> {
+    fn open(&self, ino: Ino) -> StoreResult<bool> {
         let i = ino.to_string();
-        self.inner.script(
+        let v = self.inner.script(
             &self.inner.scripts.open,
             false,
             &[i.as_bytes(), self.inner.sid.as_bytes()],
         )?;
-        Ok(())
+        Ok(self.inner.versions.opened(ino, bytes(&v)))
     }
 
     fn release(&self, ino: Ino) {

@@ -1,6 +1,7 @@
-local f = redis.call('HMGET', key('i', ARGV[1]), 'n', 'o')
+local f = redis.call('HMGET', key('i', ARGV[1]), 'n', 'o', 'ct')
 if not f[1] then fail('ENOENT') end
 if tonumber(f[1]) == 0 and tonumber(f[2] or '0') <= 0 then fail('ENOENT') end
 redis.call('HINCRBY', key('i', ARGV[1]), 'o', 1)
 redis.call('HINCRBY', key('s', ARGV[2]), ARGV[1], 1)
-return 1
+-- Every change of the file's data moves its ctime: the version its pages are of.
+return f[3]
