@@ -23,8 +23,8 @@ pub(super) type MakeBacking<'a> = &'a dyn Fn() -> std::io::Result<BackingId>;
 
 /// FUSE passthrough for `vdisk/` files: the kernel does their reads and writes on the host
 /// file itself. A backing id is shared by all opens of an inode (weak by inode, strong by
-/// handle) and closed with the last of them. Creates stay plain, so a file being written
-/// right after its create goes through the daemon until it is closed.
+/// handle) and closed with the last of them. A create gets one too: a new file is mostly
+/// written at once.
 pub(super) struct Passthrough {
     by_inode: Box<[Mutex<HashMap<u64, InodeIo>>]>,
     by_handle: ShardedMap<BackingId>,
