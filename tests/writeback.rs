@@ -144,3 +144,15 @@ fn no_space_shows_at_fsync() {
     drop(f);
     assert_eq!(fs::read(&keep).unwrap(), vec![1u8; MIB]);
 }
+
+/// A chown that changes nothing still drops setuid (as on Linux); under the writeback cache
+/// the kernel sends it as a bare ctime.
+#[test]
+fn chown_drops_setuid() {
+    let m = writeback(&[]);
+    let p = m.vram().join("s");
+    fs::write(&p, b"x").unwrap();
+    fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
+    std::os::unix::fs::chown(&p, None, None).unwrap();
+    assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o755);
+}

@@ -155,17 +155,19 @@ impl Filesystem for FuseFs {
                 let _ = config.add_capabilities(flag);
             }
         }
-        if self.want_writeback
+        let writeback = self.want_writeback
             && config
                 .add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE)
-                .is_ok()
-        {
+                .is_ok();
+        if writeback {
             self.core.set_writeback_cache();
         }
         let _ = config.set_max_write(1 << 20);
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
+        // The kernel does not pass through files of a connection with a writeback cache.
         if root
+            && !writeback
             && config.add_capabilities(InitFlags::FUSE_PASSTHROUGH).is_ok()
             && config.set_max_stack_depth(2).is_ok()
         {

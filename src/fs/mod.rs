@@ -348,8 +348,15 @@ impl MavFs {
     pub fn setattr(&self, ctx: Ctx, ino: u64, set: &SetAttr, fh: Option<u64>) -> FsResult<Entry> {
         let chown = (set.uid.is_some() || set.gid.is_some()) && set.perm.is_none();
         let truncate = set.size.is_some() && ctx.uid != 0;
+        // Nothing but a new ctime: `chown(f, -1, -1)` as the kernel sends it under the
+        // writeback cache (without it, that comes empty).
+        let only_ctime = SetAttr {
+            ctime: None,
+            ..set.clone()
+        }
+        .is_empty();
         let set = &SetAttr {
-            kill_privs: set.kill_privs || chown || truncate || set.is_empty(),
+            kill_privs: set.kill_privs || chown || truncate || only_ctime,
             ..set.clone()
         };
         match Self::route(ino)? {
@@ -561,7 +568,13 @@ impl MavFs {
                 })
             }
             Target::Disk(id) => {
-                let file = self.disk.open(id, self.host_flags(flags))?;
+                let file = match self.disk.open(id, self.host_flags(flags)) {
+                    // A write-only host file for a daemon that is not root: as asked.
+                    Err(e) if e.raw_os_error() == Some(libc::EACCES) && self.writeback_cache => {
+                        self.disk.open(id, flags & !libc::O_APPEND)?
+                    }
+                    r => r?,
+                };
                 // The host truncated (and dated) it; the daemon is root there, so the
                 // setuid bits a truncate by another user drops are dropped here.
                 if truncate && ctx.uid != 0 {

@@ -386,12 +386,13 @@ impl RamStore for RedisStore {
             if set.kill_privs { "1" } else { "" }.to_owned(),
         ];
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let mut change = self.inner.dirs.change(&[ino]);
         let v = self
             .inner
             .script(&self.inner.scripts.setattr, false, &refs)?;
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("setattr"))?)?;
-        self.inner.dirs.put(attr.clone());
+        change.answer(attr.clone());
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
         }
@@ -440,10 +441,11 @@ impl RamStore for RedisStore {
             newname.as_bytes(),
             nums[2].as_bytes(),
         ];
+        let mut change = self.inner.dirs.change(&[newparent]);
         let v = self.inner.script(&self.inner.scripts.link, false, &args)?;
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("link"))?)?;
-        self.dir_after(a.get(1));
+        change.answer_value(a.get(1));
         Ok(attr)
     }
 
@@ -483,13 +485,14 @@ impl RamStore for RedisStore {
             nums[2].as_bytes(),
             self.inner.sid.as_bytes(),
         ];
+        let mut change = self.inner.dirs.change(&[parent, newparent]);
         let v = self
             .inner
             .script(&self.inner.scripts.rename, false, &args)?;
         let a = array(&v);
         self.unlinked(a.first());
-        self.dir_after(a.get(1));
-        self.dir_after(a.get(2));
+        change.answer_value(a.get(1));
+        change.answer_value(a.get(2));
         for moved in a.iter().skip(3).filter_map(number) {
             self.inner.dirs.drop(moved);
         }
@@ -570,9 +573,10 @@ impl RamStore for RedisStore {
             nums[1].as_bytes(),
             nums[2].as_bytes(),
         ];
+        // Nothing kept of it once this ends (its ctime moves).
+        let _change = self.inner.dirs.change(&[ino]);
         self.inner
             .script(&self.inner.scripts.setxattr, false, &args)?;
-        self.inner.dirs.drop(ino);
         Ok(())
     }
 
@@ -616,9 +620,10 @@ impl RamStore for RedisStore {
         self.inner.writable()?;
         let nums = [ino.to_string(), Inner::now()];
         let args: [&[u8]; 3] = [nums[0].as_bytes(), name.as_bytes(), nums[1].as_bytes()];
+        // Nothing kept of it once this ends (its ctime moves).
+        let _change = self.inner.dirs.change(&[ino]);
         self.inner
             .script(&self.inner.scripts.removexattr, false, &args)?;
-        self.inner.dirs.drop(ino);
         Ok(())
     }
 
@@ -703,12 +708,13 @@ impl RedisStore {
             nums[6].as_bytes(),
             session,
         ];
+        let mut change = self.inner.dirs.change(&[parent]);
         let v = self
             .inner
             .script(&self.inner.scripts.create, false, &args)?;
         let a = array(&v);
         let attr = parse_attr(0, a.first().ok_or_else(|| garbled("create"))?)?;
-        self.dir_after(a.get(1));
+        change.answer_value(a.get(1));
         Ok(attr)
     }
 
@@ -764,23 +770,17 @@ impl RedisStore {
             nums[1].as_bytes(),
             self.inner.sid.as_bytes(),
         ];
+        let mut change = self.inner.dirs.change(&[parent]);
         let v = self
             .inner
             .script(&self.inner.scripts.remove, false, &args)?;
         let a = array(&v);
         self.unlinked(a.first());
-        self.dir_after(a.get(1));
+        change.answer_value(a.get(1));
         if let Some(gone) = a.get(2).and_then(number) {
             self.inner.dirs.drop(gone);
         }
         Ok(())
-    }
-
-    /// A directory's attributes in a script's answer, as its change left them.
-    fn dir_after(&self, v: Option<&Value>) {
-        if let Some(a) = v.and_then(|v| parse_attr(0, v).ok()) {
-            self.inner.dirs.put(a);
-        }
     }
 
     /// After a remove or rename: keeps the inode whose last link went (the script's answer)

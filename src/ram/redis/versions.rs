@@ -1,7 +1,7 @@
-//! Which version of each file the kernel's pages hold on this mount: the file's ctime when
-//! this mount last opened it (every change of a file's data moves its ctime, whichever
-//! mount makes it). An open that finds the ctime unchanged lets the kernel keep its pages;
-//! close-to-open between mounts holds, since a write elsewhere moves the ctime.
+//! Which version of each file the kernel's pages hold on this mount: the file's version
+//! count (`v`, one up at every change of its data or size, whichever mount makes it) when
+//! this mount last opened it. An open that finds it unchanged lets the kernel keep its
+//! pages; close-to-open between mounts holds, since a write elsewhere counts it up.
 
 use super::*;
 
@@ -14,21 +14,21 @@ pub(super) struct Versions {
 }
 
 impl Versions {
-    /// Records that the kernel opens version `ctime` of `ino` now: true if the pages it
+    /// Records that the kernel opens version `version` of `ino` now: true if the pages it
     /// cached on earlier opens are of that version.
-    pub(super) fn opened(&self, ino: Ino, ctime: Option<&[u8]>) -> bool {
+    pub(super) fn opened(&self, ino: Ino, version: Option<&[u8]>) -> bool {
         let mut map = self.map.lock();
-        let Some(ctime) = ctime else {
+        let Some(version) = version else {
             map.remove(&ino);
             return false;
         };
-        if map.get(&ino).is_some_and(|v| v == ctime) {
+        if map.get(&ino).is_some_and(|v| v == version) {
             return true;
         }
         if map.len() >= MAX_FILES {
             map.clear();
         }
-        map.insert(ino, ctime.to_vec());
+        map.insert(ino, version.to_vec());
         false
     }
 

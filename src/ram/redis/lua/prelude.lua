@@ -174,8 +174,11 @@ local function insert(p, name, ino, k)
   redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
   redis.call('ZADD', key('dc', p), c, name)
 end
+-- A change of the inode's contents: new mtime and ctime, and its version `v` (a count,
+-- unlike times from the mounts' clocks never the same twice) one up.
 local function touch(ino, now)
   redis.call('HSET', key('i', ino), 'mt', now, 'ct', now)
+  redis.call('HINCRBY', key('i', ino), 'v', 1)
 end
 -- a file or directory whose last link went: kept as opened by session `sid`, which gives
 -- it back once its kernel no longer holds the inode (or at once if it never did)

@@ -10,6 +10,7 @@ if ARGV[7] ~= '' then
     charge(ino, -cut_from(ino, tonumber(ARGV[8]), tonumber(ARGV[9]), gc, cut), 'a')
   end
   redis.call('HSET', key('i', ino), 's', ARGV[7], 'mt', now)
+  redis.call('HINCRBY', key('i', ino), 'v', 1)
 end
 local set = {}
 local fields = {[4] = 'm', [5] = 'u', [6] = 'g', [10] = 'at', [11] = 'mt'}
