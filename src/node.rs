@@ -128,15 +128,16 @@ pub struct SetAttr {
 }
 
 impl SetAttr {
-    /// Nothing to change: what the kernel sends when it has only privileges to drop.
-    pub fn is_empty(&self) -> bool {
+    /// Nothing to change but, perhaps, the ctime: what the kernel sends when it has only
+    /// privileges to drop (its own `file_remove_privs`, or `chown(f, -1, -1)`, which comes
+    /// with a ctime under the writeback cache and empty without it).
+    pub fn changes_only_ctime(&self) -> bool {
         self.perm.is_none()
             && self.uid.is_none()
             && self.gid.is_none()
             && self.size.is_none()
             && self.atime.is_none()
             && self.mtime.is_none()
-            && self.ctime.is_none()
     }
 }
 

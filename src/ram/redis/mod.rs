@@ -72,6 +72,7 @@ mod inner;
 mod pool;
 mod refs;
 mod scripts;
+mod target;
 mod versions;
 
 use codec::*;
@@ -82,6 +83,7 @@ use inner::*;
 use pool::*;
 use refs::KernelRefs;
 use scripts::*;
+pub use target::{check_prefix, RedisTarget, RedisTls};
 use versions::Versions;
 
 /// Size of one data chunk, as MemoryStore's.
@@ -108,77 +110,6 @@ const SWEEP_EVERY: u32 = 4;
 const SID_BATCH: u64 = 1024;
 /// A chunk in more slices than this is rewritten as one (by the janitor thread).
 const COMPACT_AT: u64 = 32;
-
-/// Certificates for a rediss:// server (PEM bytes).
-#[derive(Clone, Default)]
-pub struct RedisTls {
-    /// The CA that signed the server's certificate; None: the system's roots.
-    pub ca: Option<Vec<u8>>,
-    /// A client certificate and its key, for a server that asks for one.
-    pub cert: Option<Vec<u8>>,
-    pub key: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for RedisTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the key.
-        f.debug_struct("RedisTls")
-            .field("ca", &self.ca.is_some())
-            .field("cert", &self.cert.is_some())
-            .finish()
-    }
-}
-
-/// Where the store lives: a validated URL, the key prefix and the timeout.
-#[derive(Clone)]
-pub struct RedisTarget {
-    /// `redis://[user:pass@]host:port/db` (or `unix:///path?db=N`).
-    pub url: String,
-    pub prefix: String,
-    /// Bound on connecting and on waiting for any answer.
-    pub timeout: Duration,
-    /// For a rediss:// URL.
-    pub tls: Option<RedisTls>,
-}
-
-impl std::fmt::Debug for RedisTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The URL may hold the password.
-        f.debug_struct("RedisTarget")
-            .field("url", &redact(&self.url))
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .field("tls", &self.tls)
-            .finish()
-    }
-}
-
-impl RedisTarget {
-    pub fn new(url: &str, prefix: &str) -> Self {
-        RedisTarget {
-            url: url.to_owned(),
-            prefix: prefix.to_owned(),
-            timeout: DEFAULT_TIMEOUT,
-            tls: None,
-        }
-    }
-}
-
-/// Checks a key prefix: not empty, no hash-tag braces, no whitespace.
-pub fn check_prefix(prefix: &str) -> Result<(), String> {
-    if prefix.is_empty() {
-        return Err("--redis-prefix must not be empty".into());
-    }
-    if prefix
-        .chars()
-        .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control())
-    {
-        return Err(format!(
-            "--redis-prefix '{prefix}' may not contain '{{', '}}' or whitespace"
-        ));
-    }
-    Ok(())
-}
 
 /// The key names of one prefix.
 #[derive(Debug)]
@@ -791,40 +722,5 @@ impl RedisStore {
         if held != 0 && !self.refs.adopt(held) {
             self.release_now(held);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::KernelRefs;
-
-    #[test]
-    fn a_held_inode_is_given_back_once_on_its_last_forget() {
-        let r = KernelRefs::new();
-        r.pin(7);
-        r.pin(7);
-        assert!(r.adopt(7), "the kernel holds it: kept");
-        assert!(
-            !r.adopt(7),
-            "already kept: the caller gives the new hold back"
-        );
-        assert!(!r.forget(7, 1), "one reference left");
-        assert!(r.forget(7, 1), "the last one: give it back");
-        assert!(
-            !r.forget(7, 1),
-            "gone from the table: nothing more to give back"
-        );
-    }
-
-    #[test]
-    fn an_inode_the_kernel_no_longer_holds_is_not_kept() {
-        let r = KernelRefs::new();
-        assert!(!r.adopt(3), "never pinned");
-        r.pin(3);
-        assert!(!r.forget(3, 1), "not held: nothing to give back");
-        assert!(!r.adopt(3), "forgotten before the unlink returned");
-        r.pin(4);
-        assert!(!r.forget(4, 5), "more forgets than pins do not underflow");
-        assert!(!r.adopt(4));
     }
 }

@@ -62,3 +62,38 @@ impl KernelRefs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KernelRefs;
+
+    #[test]
+    fn a_held_inode_is_given_back_once_on_its_last_forget() {
+        let r = KernelRefs::new();
+        r.pin(7);
+        r.pin(7);
+        assert!(r.adopt(7), "the kernel holds it: kept");
+        assert!(
+            !r.adopt(7),
+            "already kept: the caller gives the new hold back"
+        );
+        assert!(!r.forget(7, 1), "one reference left");
+        assert!(r.forget(7, 1), "the last one: give it back");
+        assert!(
+            !r.forget(7, 1),
+            "gone from the table: nothing more to give back"
+        );
+    }
+
+    #[test]
+    fn an_inode_the_kernel_no_longer_holds_is_not_kept() {
+        let r = KernelRefs::new();
+        assert!(!r.adopt(3), "never pinned");
+        r.pin(3);
+        assert!(!r.forget(3, 1), "not held: nothing to give back");
+        assert!(!r.adopt(3), "forgotten before the unlink returned");
+        r.pin(4);
+        assert!(!r.forget(4, 5), "more forgets than pins do not underflow");
+        assert!(!r.adopt(4));
+    }
+}
