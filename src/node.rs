@@ -169,6 +169,12 @@ impl Place {
     }
 }
 
+/// Extended attributes `vram/` refuses: `system.*` (POSIX ACLs among them) would be stored
+/// as plain attributes that nobody enforces.
+pub fn vram_refuses_xattr(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(b"system.")
+}
+
 /// Names starting with this are a job's files in the making: never listed or looked up.
 pub const TMP_PREFIX: &[u8] = b".mavfs-tmp.";
 

@@ -46,6 +46,18 @@ fn mount(args: &[&str]) -> Mount {
     }
 }
 
+/// A mount whose jobs take at least 50 ms a block (a MiB), so a test can act while one runs.
+fn slow_mount() -> Mount {
+    Mount {
+        m: TestMount::start_env(
+            &[],
+            None,
+            default_deadline(),
+            &[("MAVFS_TEST_BLOCK_PAUSE_MS", "50")],
+        ),
+    }
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
@@ -1321,8 +1333,8 @@ fn stats_count_the_same_tree_alike_on_both_tiers() {
 
 #[test]
 fn the_mount_answers_while_a_large_push_runs() {
-    let m = mount(&[]);
-    // 32 MiB written, 768 MiB more of sparse files, all copied as data.
+    let m = slow_mount();
+    // 32 MiB written (1.6 s at the slow mount's pace), and 768 MiB of sparse files.
     let files = make_big_tree(&m.vram().join("big"), 4, 8 * MIB, 4, 192 << 20);
     fs::create_dir(m.vram().join("small")).unwrap();
     let small: Vec<Vec<u8>> = (0..64).map(|i| data(500 + i, 4096)).collect();
@@ -1385,8 +1397,9 @@ fn the_mount_answers_while_a_large_push_runs() {
 
 #[test]
 fn sigint_cancels_a_push_cleanly() {
-    let m = mount(&[]);
-    // 16 MiB written, 4 GiB more of sparse files: far more than is copied before the signal.
+    let m = slow_mount();
+    // 16 MiB written (0.8 s at the slow mount's pace), 4 GiB more of sparse files (holes,
+    // copied as holes): far more than is copied before the signal.
     let src = m.vram().join("big");
     let files = make_big_tree(&src, 4, 4 * MIB, 4, 1 << 30);
     let mut child = ctl(&["--mount", s(m.mnt()), "push", "/vram/big", "/vdisk/"])
@@ -1458,9 +1471,9 @@ fn sigint_cancels_a_push_cleanly() {
 
 #[test]
 fn killing_mavfsctl_cancels_its_job() {
-    let m = mount(&[]);
+    let m = slow_mount();
     let src = m.vram().join("big");
-    let files = make_big_tree(&src, 2, MIB, 4, 1 << 30);
+    let files = make_big_tree(&src, 8, 2 * MIB, 4, 1 << 30);
     let mut child = ctl(&["--mount", s(m.mnt()), "push", "-q", "/vram/big", "/vdisk/"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

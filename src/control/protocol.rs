@@ -33,7 +33,19 @@ pub enum Op {
     /// Copy `src` (under /vdisk) to `dst` (under /vram).
     Pull(Copy),
     Stats,
+    /// Stop the job running on this open file.
     Cancel,
+    /// The push and pull jobs running, and those a stopped daemon left unfinished.
+    Jobs,
+    /// Finish an interrupted job (its journal id).
+    Resume {
+        id: u64,
+    },
+    /// Stop a running job from any shell, or give up an interrupted one: its temporary files
+    /// go, what arrived whole stays, the source is untouched.
+    CancelJob {
+        id: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +59,12 @@ pub struct Copy {
     /// Replace existing destination files.
     #[serde(default)]
     pub force: bool,
+    /// Read each copy back and compare its checksum with the source's before placing it.
+    #[serde(default)]
+    pub verify: bool,
+    /// Only say what would be copied (files, bytes, conflicts); change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,15 +81,58 @@ pub struct Progress {
     pub files_done: u64,
     pub files_total: u64,
     pub elapsed_ms: u64,
+    /// Bytes read back from the destination and found equal to the source (`verify`).
+    #[serde(default)]
+    pub verified_bytes: u64,
 }
 
-/// What a finished copy did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What a finished copy did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Copied {
     pub files: u64,
     pub dirs: u64,
     pub symlinks: u64,
     pub bytes: u64,
+    /// FIFOs, sockets and device nodes.
+    #[serde(default)]
+    pub specials: u64,
+    /// Bytes whose copy was read back and found equal (`verify`).
+    #[serde(default)]
+    pub verified_bytes: u64,
+    /// Files already at the destination whole, left as they were (a resumed job).
+    #[serde(default)]
+    pub skipped: u64,
+    /// What could not be kept, each naming its path (an xattr the destination refuses, a
+    /// source changed during a move and so kept).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// A dry run: nothing was changed, and `conflicts` lists what would stop the copy.
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+}
+
+/// At most this many warnings or conflicts are listed; the rest are counted in one line.
+pub const MAX_LISTED: usize = 100;
+
+impl Copied {
+    /// Adds a warning, keeping the list short.
+    pub fn warn(&mut self, w: String) {
+        push_listed(&mut self.warnings, w);
+    }
+
+    pub fn conflict(&mut self, c: String) {
+        push_listed(&mut self.conflicts, c);
+    }
+}
+
+fn push_listed(list: &mut Vec<String>, item: String) {
+    match list.len() {
+        n if n < MAX_LISTED => list.push(item),
+        MAX_LISTED => list.push("(more not listed)".into()),
+        _ => {}
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -111,7 +172,7 @@ pub struct OpStats {
     pub p99_us: f64,
 }
 
-/// A push or pull running in the daemon.
+/// A push or pull running in the daemon, or left unfinished by one that stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobInfo {
     pub id: u64,
@@ -120,6 +181,25 @@ pub struct JobInfo {
     pub src: String,
     pub dst: String,
     pub progress: Progress,
+    /// `running`, or `interrupted` (the daemon running it stopped: resume or cancel it).
+    #[serde(default = "running")]
+    pub state: String,
+    /// `copying`, or `removing` (the source, once all was copied, for a move).
+    #[serde(default)]
+    pub phase: String,
+    #[serde(default, rename = "move")]
+    pub move_source: bool,
+    #[serde(default)]
+    pub verify: bool,
+}
+
+fn running() -> String {
+    "running".into()
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobList {
+    pub jobs: Vec<JobInfo>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -152,6 +232,9 @@ pub struct Stats {
     /// Push and pull jobs running now.
     #[serde(default)]
     pub jobs: Vec<JobInfo>,
+    /// Bytes that jobs read back and found equal to their source since the mount.
+    #[serde(default)]
+    pub verified_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +251,11 @@ pub enum Answer {
 pub enum Outcome {
     Copied(Copied),
     Stats(Box<Stats>),
+    Jobs(JobList),
+    /// What a request that moves no data did, in one line.
+    Note {
+        note: String,
+    },
 }
 
 impl Answer {
@@ -227,11 +315,14 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
             ("dst", "string"),
             ("move", "boolean"),
             ("force", "boolean"),
+            ("verify", "boolean"),
+            ("dry_run", "boolean"),
         ],
-        Some(Some("stats" | "cancel")) => &[("v", ""), ("op", "")],
+        Some(Some("stats" | "cancel" | "jobs")) => &[("v", ""), ("op", "")],
+        Some(Some("resume" | "cancel_job")) => &[("v", ""), ("op", ""), ("id", "number")],
         Some(Some(op)) => {
             return Err(format!(
-                "unknown request \"{op}\" (expected push, pull, stats or cancel)"
+                "unknown request \"{op}\" (expected push, pull, stats, jobs, resume, cancel_job or cancel)"
             ))
         }
         Some(None) => return Err("malformed request: field \"op\" must be a string".into()),
@@ -244,6 +335,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
         let ok = match *want {
             "string" => v.is_string(),
             "boolean" => v.is_boolean(),
+            "number" => v.is_u64(),
             _ => true,
         };
         if !ok {
@@ -270,7 +362,9 @@ mod tests {
                 src: "/vram/a".into(),
                 dst: "/vdisk/a".into(),
                 move_source: true,
-                force: false
+                force: false,
+                verify: false,
+                dry_run: false,
             })
         );
         assert!(parse_request(b"{nope")

@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use log::{debug, warn};
 
-use super::jobs::{self, HostTree, JobError, JobState, Plan, RamTree};
-use super::protocol::{self, Answer, Copy, JobInfo, Op, OpStats, Outcome, Stats, TierStats};
+use super::jobs::journal::{Journal, Phase, Record};
+use super::jobs::{self, HostTree, JobError, JobState, Plan, RamTree, Tree};
+use super::protocol::{
+    self, Answer, Copy, JobInfo, JobList, Op, OpStats, Outcome, Progress, Stats, TierStats,
+};
 use super::Invalidate;
 use crate::counters::{errno_name, Counters, OpKind, Place, Totals, OP_KINDS};
 use crate::disk::{at, DiskTier};
@@ -23,6 +26,9 @@ struct Job {
     state: JobState,
     result: Mutex<Option<Answer>>,
 }
+
+/// What a running copy is listed as: its verb and request.
+type Listed = (&'static str, Copy);
 
 /// A push or pull, listed in `stats` while it runs.
 struct Running {
@@ -57,6 +63,11 @@ pub struct Control {
     running: Mutex<BTreeMap<u64, Running>>,
     /// The last count of the disk dir: when, how long it took, what it found.
     disk_count: Mutex<Option<(Instant, Duration, jobs::Count)>>,
+    /// Running jobs on the disk tier, so that a stopped one can be resumed or cancelled.
+    /// None if the disk dir refuses it (read-only): jobs then run without.
+    journal: Option<Journal>,
+    /// Bytes jobs read back and found equal to their source, since the mount.
+    verified_bytes: AtomicU64,
 }
 
 /// Why the control file refused a read or write.
@@ -97,6 +108,13 @@ impl Control {
         counters: Arc<Counters>,
         kernel: Arc<dyn Invalidate>,
     ) -> Self {
+        let journal = match Journal::open(disk.root_fd()) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                warn!("no job journal in the disk dir ({e}): a job a stop interrupts cannot be resumed");
+                None
+            }
+        };
         Control {
             store,
             disk,
@@ -109,7 +127,61 @@ impl Control {
             next_job: AtomicU64::new(1),
             running: Mutex::new(BTreeMap::new()),
             disk_count: Mutex::new(None),
+            journal,
+            verified_bytes: AtomicU64::new(0),
         }
+    }
+
+    /// Removes the temporary files that jobs a stopped daemon left behind (on a thread of
+    /// its own: the mount answers meanwhile). The jobs stay listed, to resume or cancel.
+    pub fn sweep_interrupted(self: &Arc<Self>) {
+        let Some(j) = &self.journal else { return };
+        let stopped = j.interrupted();
+        if stopped.is_empty() {
+            return;
+        }
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("mavfs-sweep".into())
+            .stack_size(jobs::JOB_STACK)
+            .spawn(move || {
+                for r in stopped {
+                    let n = me.sweep(&r);
+                    log::info!(
+                        "job {} ({} {} -> {}) was interrupted: {n} temporary files removed; `mavfsctl resume {}` finishes it, `mavfsctl cancel {}` gives it up",
+                        r.id, r.op, r.copy.src, r.copy.dst, r.id, r.id
+                    );
+                }
+            });
+        if let Err(e) = spawned {
+            warn!("cannot start the sweep of interrupted jobs: {e}");
+        }
+    }
+
+    /// Removes one interrupted job's temporary files; how many went.
+    fn sweep(&self, r: &Record) -> usize {
+        let Ok(plan) = Plan::new(&r.copy) else {
+            return 0;
+        };
+        let ram = RamTree::new(self.store.clone());
+        let host = HostTree::new(self.disk.clone());
+        let n = if r.op == "push" {
+            jobs::sweep_job(&host, &plan, r.id)
+        } else {
+            jobs::sweep_job(&ram, &plan, r.id)
+        };
+        self.kernel.entries(Place::Vram, &ram.take_changed());
+        self.kernel.entries(Place::Vdisk, &host.take_changed());
+        n.unwrap_or_else(|e| {
+            warn!("job {}: removing its temporary files: {e}", r.id);
+            0
+        })
+    }
+
+    /// Whether a job of this daemon with this id runs now (its temporary files are not
+    /// leftovers).
+    pub fn job_running(&self, id: u64) -> bool {
+        self.running.lock().contains_key(&id)
     }
 
     pub fn open(&self) -> u64 {
@@ -209,22 +281,23 @@ impl Control {
             });
             return;
         }
+        let (id, listed) = match self.job_id(&req.op) {
+            Ok(v) => v,
+            Err(message) => {
+                st.immediate = Some(Answer::Error { message });
+                return;
+            }
+        };
         let job = Arc::new(Job {
             state: JobState::default(),
             result: Mutex::new(None),
         });
         st.job = Some(job.clone());
         let me = self.clone();
-        let id = self.next_job.fetch_add(1, Ordering::Relaxed);
-        let listed = match &req.op {
-            Op::Push(c) => Some(("push", c)),
-            Op::Pull(c) => Some(("pull", c)),
-            _ => None,
-        };
         if let Some((op, copy)) = listed {
             let entry = Running {
                 op,
-                copy: copy.clone(),
+                copy,
                 job: job.clone(),
             };
             self.running.lock().insert(id, entry);
@@ -244,6 +317,9 @@ impl Control {
             });
         if let Err(e) = spawned {
             self.running.lock().remove(&id);
+            if let Some(j) = &self.journal {
+                j.end(id);
+            }
             warn!("cannot start a job thread: {e}");
             st.job = None;
             st.immediate = Some(Answer::Error {
@@ -252,11 +328,82 @@ impl Control {
         }
     }
 
+    /// A request's job id, and for a push or pull what it copies (listed while it runs). A
+    /// copy is recorded in the journal, which gives its id; a resumed job keeps its own.
+    fn job_id(&self, op: &Op) -> Result<(u64, Option<Listed>), String> {
+        let counted = || self.next_job.fetch_add(1, Ordering::Relaxed);
+        // A job id names its temporary files: unique among this daemon's jobs and past every
+        // recorded one.
+        let (name, copy) = match op {
+            Op::Push(c) => ("push", c),
+            Op::Pull(c) => ("pull", c),
+            Op::Resume { id } => {
+                let r = self.interrupted(*id)?;
+                let j = self.journal.as_ref().ok_or("no job journal")?;
+                let r = j
+                    .adopt(r)
+                    .map_err(|e| format!("job {id}: cannot take it over: {e}"))?;
+                self.next_job.fetch_max(r.id + 1, Ordering::Relaxed);
+                return Ok((
+                    r.id,
+                    Some((if r.op == "push" { "push" } else { "pull" }, r.copy)),
+                ));
+            }
+            // Not listed and making no files: it needs no id of its own.
+            _ => return Ok((0, None)),
+        };
+        if copy.dry_run {
+            return Ok((counted(), None));
+        }
+        let id = match &self.journal {
+            Some(j) => match j.begin(name, copy, self.next_job.load(Ordering::Relaxed)) {
+                Ok(r) => {
+                    self.next_job.fetch_max(r.id + 1, Ordering::Relaxed);
+                    r.id
+                }
+                Err(e) => {
+                    warn!("job journal: {e}; this job cannot be resumed if the mount stops");
+                    counted()
+                }
+            },
+            None => counted(),
+        };
+        Ok((id, Some((name, copy.clone()))))
+    }
+
+    /// An interrupted job's record, or why there is none.
+    fn interrupted(&self, id: u64) -> Result<Record, String> {
+        let j = self
+            .journal
+            .as_ref()
+            .ok_or("no job journal in the disk dir: there are no interrupted jobs")?;
+        if self.job_running(id) {
+            return Err(format!(
+                "job {id} is running; `mavfsctl cancel {id}` stops it"
+            ));
+        }
+        match j.get(id) {
+            Some(r) if !r.is_live() => Ok(r),
+            Some(_) => Err(format!(
+                "job {id} is running on another mount of this disk dir"
+            )),
+            None => Err(format!(
+                "no job {id} (see `mavfsctl jobs`; a job that ended is not kept)"
+            )),
+        }
+    }
+
     fn execute(&self, op: &Op, state: &JobState, id: u64) -> Answer {
         let result = match op {
-            Op::Push(c) => self.copy(c, true, state, id),
-            Op::Pull(c) => self.copy(c, false, state, id),
+            Op::Push(c) => self.copy(c, true, state, id, None),
+            Op::Pull(c) => self.copy(c, false, state, id, None),
+            Op::Resume { .. } => match self.journal.as_ref().and_then(|j| j.get(id)) {
+                Some(r) => self.copy(&r.copy, r.op == "push", state, id, Some(r.phase)),
+                None => Err(JobError::Failed(format!("job {id}: its record is gone"))),
+            },
             Op::Stats => Ok(Outcome::Stats(Box::new(self.stats()))),
+            Op::Jobs => Ok(Outcome::Jobs(JobList { jobs: self.jobs() })),
+            Op::CancelJob { id } => self.cancel_job(*id).map(|note| Outcome::Note { note }),
             Op::Cancel => Err(JobError::Failed("nothing to cancel".into())),
         };
         match result {
@@ -269,8 +416,69 @@ impl Control {
         }
     }
 
-    fn copy(&self, c: &Copy, push: bool, state: &JobState, id: u64) -> Result<Outcome, JobError> {
-        let plan = Plan::new(c).map_err(JobError::Failed)?;
+    /// Stops a running job (and waits until it has cleaned up), or gives up an interrupted
+    /// one: its temporary files go, what arrived whole stays.
+    fn cancel_job(&self, id: u64) -> Result<String, JobError> {
+        let job = self.running.lock().get(&id).map(|r| r.job.clone());
+        if let Some(job) = job {
+            job.state.cancel.store(true, Ordering::Relaxed);
+            while self.job_running(id) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            return Ok(format!(
+                "job {id} cancelled; nothing half-written was left behind"
+            ));
+        }
+        let r = self.interrupted(id).map_err(JobError::Failed)?;
+        let n = self.sweep(&r);
+        if let Some(j) = &self.journal {
+            j.end(id);
+        }
+        let what = match r.phase {
+            Phase::Copying => "the source is whole",
+            Phase::Removing => "everything had been copied and the source was partly removed",
+        };
+        Ok(format!(
+            "job {id} ({} {} -> {}) given up: {n} temporary files removed; files that had arrived whole stay; {what}",
+            r.op, r.copy.src, r.copy.dst
+        ))
+    }
+
+    /// A push or pull (or a resumed one): the copy, then its journal record goes.
+    fn copy(
+        &self,
+        c: &Copy,
+        push: bool,
+        state: &JobState,
+        id: u64,
+        resume: Option<Phase>,
+    ) -> Result<Outcome, JobError> {
+        let result = Plan::new(c).map_err(JobError::Failed).and_then(|p| {
+            let plan = Plan {
+                resume: resume.is_some(),
+                was_removing: resume == Some(Phase::Removing),
+                ..p
+            };
+            self.copy_between(c, &plan, push, state, id)
+        });
+        if !c.dry_run {
+            if let Some(j) = &self.journal {
+                j.end(id);
+            }
+        }
+        self.verified_bytes
+            .fetch_add(state.progress().verified_bytes, Ordering::Relaxed);
+        result
+    }
+
+    fn copy_between(
+        &self,
+        c: &Copy,
+        plan: &Plan<'_>,
+        push: bool,
+        state: &JobState,
+        id: u64,
+    ) -> Result<Outcome, JobError> {
         let (want_src, want_dst, verb, other) = if push {
             (Place::Vram, Place::Vdisk, "push", "pull")
         } else {
@@ -286,23 +494,32 @@ impl Control {
             )));
         }
         let ram = RamTree::new(self.store.clone());
-        let host = HostTree {
-            disk: self.disk.clone(),
+        let host = HostTree::new(self.disk.clone());
+        let removing = || {
+            state.removing.store(true, Ordering::Relaxed);
+            if let Some(mut r) = self.journal.as_ref().and_then(|j| j.get(id)) {
+                r.phase = Phase::Removing;
+                if let Some(j) = &self.journal {
+                    let _ = j.put(&r);
+                }
+            }
         };
         let result = if push {
-            jobs::run_copy(&ram, &host, &plan, state, &self.counters, id)
+            jobs::run_copy(&ram, &host, plan, state, &self.counters, id, &removing)
         } else {
-            jobs::run_copy(&host, &ram, &plan, state, &self.counters, id)
+            jobs::run_copy(&host, &ram, plan, state, &self.counters, id, &removing)
         };
-        let changed = std::mem::take(&mut *ram.changed.lock());
-        // Entries (negative ones too) are cached long in vram/: the kernel drops them now.
-        self.kernel.ram_entries(&changed);
+        // What the job changed, the kernel forgets now, before the job answers: a read
+        // right after it sees the new state on both tiers.
+        self.kernel.entries(Place::Vram, &ram.take_changed());
+        self.kernel.entries(Place::Vdisk, &host.take_changed());
         result.map(Outcome::Copied)
     }
 
-    /// The push and pull jobs running now.
+    /// The push and pull jobs running now, then those a stopped daemon left unfinished.
     pub fn jobs(&self) -> Vec<JobInfo> {
-        self.running
+        let mut out: Vec<JobInfo> = self
+            .running
             .lock()
             .iter()
             .map(|(&id, r)| JobInfo {
@@ -311,8 +528,30 @@ impl Control {
                 src: r.copy.src.clone(),
                 dst: r.copy.dst.clone(),
                 progress: r.job.state.progress(),
+                state: "running".into(),
+                phase: if r.job.state.removing.load(Ordering::Relaxed) {
+                    Phase::Removing.name().into()
+                } else {
+                    Phase::Copying.name().into()
+                },
+                move_source: r.copy.move_source,
+                verify: r.copy.verify,
             })
-            .collect()
+            .collect();
+        if let Some(j) = &self.journal {
+            out.extend(j.interrupted().into_iter().map(|r| JobInfo {
+                id: r.id,
+                op: r.op,
+                src: r.copy.src,
+                dst: r.copy.dst,
+                progress: Progress::default(),
+                state: "interrupted".into(),
+                phase: r.phase.name().into(),
+                move_source: r.copy.move_source,
+                verify: r.copy.verify,
+            }));
+        }
+        out
     }
 
     pub fn counters(&self) -> &Counters {
@@ -333,11 +572,9 @@ impl Control {
             }
         }
         let started = Instant::now();
-        let host = HostTree {
-            disk: self.disk.clone(),
-        };
+        let host = HostTree::new(self.disk.clone());
         let mut c = jobs::Count::default();
-        if let Ok(root) = jobs::Tree::root(&host) {
+        if let Ok(root) = host.root() {
             if let Err(e) = jobs::count(&host, &root, &mut c) {
                 debug!("stats: counting the disk dir: {e}");
             }
@@ -365,7 +602,11 @@ impl Control {
         let c = self.disk_count();
         (vdisk.files, vdisk.dirs, vdisk.bytes, vdisk.blocks_bytes) =
             (c.files, c.dirs, c.bytes, c.allocated);
-        let jobs = self.jobs();
+        let jobs = self
+            .jobs()
+            .into_iter()
+            .filter(|j| j.state == "running")
+            .collect();
         let (disk_free, disk_total) = at::statvfs_fd(self.disk.root_fd())
             .map(|s| (s.f_bavail * s.f_frsize, s.f_blocks * s.f_frsize))
             .unwrap_or((0, 0));
@@ -385,6 +626,13 @@ impl Control {
             disk_total,
             uptime_secs: self.started.elapsed().as_secs(),
             jobs,
+            verified_bytes: self.verified_bytes.load(Ordering::Relaxed)
+                + self
+                    .running
+                    .lock()
+                    .values()
+                    .map(|r| r.job.state.progress().verified_bytes)
+                    .sum::<u64>(),
         }
     }
 }

@@ -342,3 +342,75 @@ pub fn pread_full(f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
     buf.truncate(done);
     Ok(buf)
 }
+
+/// `setxattr` on the inode behind `fd` (an `O_PATH` fd is fine: it goes through the magic
+/// link, which names that inode and no other).
+pub fn set_xattr(fd: RawFd, name: &OsStr, value: &[u8], flags: i32) -> io::Result<()> {
+    let p = proc_path(fd);
+    let name =
+        CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: strings are valid; value is readable for its length.
+    cvt(unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            flags,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `getxattr` on the inode behind `fd`.
+pub fn get_xattr(fd: RawFd, name: &OsStr) -> io::Result<Vec<u8>> {
+    let p = proc_path(fd);
+    let name =
+        CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: strings are valid; read_into's buffer is writable for the length it passes.
+    read_into(crate::node::XATTR_SIZE_MAX, |buf, len| unsafe {
+        libc::getxattr(p.as_ptr(), name.as_ptr(), buf, len)
+    })
+}
+
+/// The xattr names of the inode behind `fd`, each NUL-terminated, as `listxattr(2)` gives.
+pub fn list_xattr(fd: RawFd) -> io::Result<Vec<u8>> {
+    let p = proc_path(fd);
+    // SAFETY: p is valid; read_into's buffer is writable for the length it passes.
+    read_into(crate::node::XATTR_LIST_MAX, |buf, len| unsafe {
+        libc::listxattr(p.as_ptr(), buf.cast(), len)
+    })
+}
+
+/// The byte ranges of an open file that hold data (`SEEK_DATA`/`SEEK_HOLE`), in order, within
+/// `size`; a filesystem without holes answers one range, the whole file.
+pub fn data_ranges(f: &File, size: u64) -> io::Result<Vec<(u64, u64)>> {
+    let fd = f.as_raw_fd();
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    while pos < size {
+        // SAFETY: lseek on an open fd has no memory effects.
+        let start = unsafe { libc::lseek(fd, pos as i64, libc::SEEK_DATA) };
+        if start < 0 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                // No data past `pos`: the rest is a hole.
+                Some(libc::ENXIO) => Ok(out),
+                Some(libc::EINVAL | libc::EOPNOTSUPP) if out.is_empty() => Ok(vec![(0, size)]),
+                _ => Err(e),
+            };
+        }
+        // SAFETY: as above.
+        let end = unsafe { libc::lseek(fd, start, libc::SEEK_HOLE) };
+        if end < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let (start, end) = (start as u64, (end as u64).min(size));
+        if start >= end {
+            break;
+        }
+        out.push((start, end));
+        pos = end;
+    }
+    Ok(out)
+}

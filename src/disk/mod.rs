@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::node::{killed_mode, Attr, Kind, SetAttr, XATTR_SIZE_MAX};
+use crate::node::{killed_mode, Attr, Kind, SetAttr};
 use crate::ram::XattrSet;
 use crate::sync::{Mutex, ShardedMap};
 use at::{cvt, proc_path};
@@ -104,6 +104,7 @@ pub struct DiskTier {
     /// A plain (not `O_PATH`) fd of the disk dir: `open_by_handle_at` wants one.
     mount_fd: OwnedFd,
     root_dev: u64,
+    root_ino: u64,
     nodes: ShardedMap<Node>,
     foreign: Mutex<HashMap<(u64, u64), u64>>,
     next_foreign: AtomicU64,
@@ -245,6 +246,7 @@ impl DiskTier {
                 lookups: AtomicU64::new(1),
             }),
             root_dev: st.st_dev,
+            root_ino: st.st_ino,
             nodes: ShardedMap::new(SHARDS),
             foreign: Mutex::new(HashMap::new()),
             next_foreign: AtomicU64::new(1),
@@ -380,6 +382,18 @@ impl DiskTier {
             .lock()
             .entry((st.st_dev, st.st_ino))
             .or_insert_with(|| FOREIGN_BIT | self.next_foreign.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id the mount gave the host inode `st` names, if it may have given one: what a job
+    /// that changed it behind the kernel's back tells the kernel to drop.
+    pub fn known_id(&self, st: &libc::stat) -> Option<u64> {
+        if st.st_dev == self.root_dev && st.st_ino == self.root_ino {
+            return Some(ROOT_ID);
+        }
+        if st.st_dev == self.root_dev && st.st_ino < FOREIGN_BIT && st.st_ino != ROOT_ID {
+            return Some(st.st_ino);
+        }
+        self.foreign.lock().get(&(st.st_dev, st.st_ino)).copied()
     }
 
     /// The id `readdir` shows for a host entry.
@@ -676,34 +690,19 @@ impl DiskTier {
 
     pub fn setxattr(&self, id: u64, name: &OsStr, value: &[u8], how: XattrSet) -> io::Result<()> {
         let n = self.node(id)?;
-        let p = Self::xattr_path(&n)?;
-        let name = cstr(name.as_bytes())?;
+        Self::xattr_path(&n)?;
         let flags = match how {
             XattrSet::Any => 0,
             XattrSet::Create => libc::XATTR_CREATE,
             XattrSet::Replace => libc::XATTR_REPLACE,
         };
-        // SAFETY: strings are valid; value is readable for its length.
-        cvt(unsafe {
-            libc::setxattr(
-                p.as_ptr(),
-                name.as_ptr(),
-                value.as_ptr().cast(),
-                value.len(),
-                flags,
-            )
-        })
-        .map(|_| ())
+        at::set_xattr(n.fd(), name, value, flags)
     }
 
     pub fn getxattr(&self, id: u64, name: &OsStr) -> io::Result<Vec<u8>> {
         let n = self.node(id)?;
-        let p = Self::xattr_path(&n)?;
-        let name = cstr(name.as_bytes())?;
-        // SAFETY: strings are valid; read_into's buffer is writable for the length it passes.
-        at::read_into(XATTR_SIZE_MAX, |buf, len| unsafe {
-            libc::getxattr(p.as_ptr(), name.as_ptr(), buf, len)
-        })
+        Self::xattr_path(&n)?;
+        at::get_xattr(n.fd(), name)
     }
 
     pub fn listxattr(&self, id: u64) -> io::Result<Vec<u8>> {
@@ -711,11 +710,7 @@ impl DiskTier {
         if n.kind == Kind::Symlink {
             return Ok(Vec::new());
         }
-        let p = proc_path(n.fd());
-        // SAFETY: p is valid; read_into's buffer is writable for the length it passes.
-        at::read_into(XATTR_SIZE_MAX, |buf, len| unsafe {
-            libc::listxattr(p.as_ptr(), buf.cast(), len)
-        })
+        at::list_xattr(n.fd())
     }
 
     pub fn removexattr(&self, id: u64, name: &OsStr) -> io::Result<()> {

@@ -1,6 +1,7 @@
 //! Directory listings on both tiers and the mount root.
 
 use super::*;
+use crate::control::jobs::{self, HostTree, RamTree, Tree};
 
 impl MavFs {
     pub fn opendir(&self, ino: u64) -> FsResult<u64> {
@@ -108,5 +109,37 @@ impl MavFs {
             }
             Target::Control => Err(FsError::NotDir),
         }
+    }
+}
+
+/// A directory that lists as empty may still hold the temporary files of a job a stopped
+/// daemon left behind: `rmdir` removes them rather than fail with ENOTEMPTY on it.
+impl MavFs {
+    /// Removes the leftovers in `parent/name`; true if any went.
+    pub(super) fn clear_ram_leftovers(&self, parent: ram::Ino, name: &OsStr) -> bool {
+        let tree = RamTree::new(self.store.clone());
+        let gone = tree
+            .child_dir(&parent, name)
+            .and_then(|d| self.clear_leftovers(&tree, &d));
+        gone.unwrap_or(0) > 0
+    }
+
+    pub(super) fn clear_disk_leftovers(&self, parent: u64, name: &OsStr) -> bool {
+        let tree = HostTree::new(self.disk.clone());
+        let gone = self
+            .disk
+            .node(parent)
+            .and_then(|p| tree.child_dir(&p.fd, name))
+            .and_then(|d| self.clear_leftovers(&tree, &d));
+        gone.unwrap_or(0) > 0
+    }
+
+    fn clear_leftovers<T: Tree>(&self, tree: &T, dir: &T::Dir) -> std::io::Result<usize> {
+        let control = self.control.clone();
+        let n = jobs::remove_leftovers(tree, dir, &|id| !control.job_running(id))?;
+        if n > 0 {
+            log::info!("rmdir: removed {n} temporary files that stopped jobs left behind");
+        }
+        Ok(n)
     }
 }

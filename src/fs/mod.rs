@@ -139,6 +139,7 @@ impl MavFs {
             counters.clone(),
             Arc::new(KernelCache { notifier }),
         ));
+        control.sweep_interrupted();
         MavFs {
             store,
             disk,
@@ -454,8 +455,21 @@ impl MavFs {
 
     pub fn rmdir(&self, parent: u64, name: &OsStr) -> FsResult<()> {
         match Self::parent(parent)? {
-            Target::Ram(p) => Ok(self.store.rmdir(p, name)?),
-            Target::Disk(p) => Ok(self.disk.rmdir(p, name)?),
+            Target::Ram(p) => match self.store.rmdir(p, name) {
+                Err(ram::StoreError::NotEmpty) if self.clear_ram_leftovers(p, name) => {
+                    Ok(self.store.rmdir(p, name)?)
+                }
+                r => Ok(r?),
+            },
+            Target::Disk(p) => match self.disk.rmdir(p, name) {
+                Err(e)
+                    if e.raw_os_error() == Some(libc::ENOTEMPTY)
+                        && self.clear_disk_leftovers(p, name) =>
+                {
+                    Ok(self.disk.rmdir(p, name)?)
+                }
+                r => Ok(r?),
+            },
             _ => Err(FsError::RootIsFixed),
         }
     }

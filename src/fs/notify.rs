@@ -9,11 +9,15 @@ pub(super) struct KernelCache {
 }
 
 impl crate::control::Invalidate for KernelCache {
-    fn ram_entries(&self, changed: &[(u64, OsString)]) {
+    fn entries(&self, place: Place, changed: &[(u64, OsString)]) {
         let Some(n) = self.notifier.get() else { return };
+        let fuse_ino = match place {
+            Place::Vram => inode::from_ram,
+            Place::Vdisk => inode::from_disk,
+        };
         let mut parents = std::collections::BTreeSet::new();
         for (dir, name) in changed {
-            let parent = INodeNo(inode::from_ram(*dir));
+            let parent = INodeNo(fuse_ino(*dir));
             let _ = n.inval_entry(parent, name);
             parents.insert(parent.0);
         }

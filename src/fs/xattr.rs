@@ -56,7 +56,7 @@ impl MavFs {
 /// POSIX ACLs are not kept on `vram/`: storing them as plain xattrs would pretend to
 /// enforce permissions that nobody checks.
 pub(super) fn refuse_acl(name: &OsStr) -> FsResult<()> {
-    if name.as_bytes().starts_with(b"system.") {
+    if crate::node::vram_refuses_xattr(name) {
         return Err(FsError::NotSupported);
     }
     Ok(())

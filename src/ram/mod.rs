@@ -104,6 +104,22 @@ pub fn is_unlimited(limit: u64) -> bool {
     limit >= u64::MAX / 2
 }
 
+/// Byte ranges in order with the empty ones left out and adjacent ones joined: what
+/// `data_ranges` answers, from a store's chunks.
+pub fn join_ranges(ranges: impl IntoIterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        if start >= end {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
 /// Why a store said no. `Unavailable` is kept apart: it means the store could not be
 /// reached, not that it refused.
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +259,16 @@ pub trait RamStore: Send + Sync + 'static {
     fn settle(&self) {}
     /// Reads up to `size` bytes at `offset`; short only at the end of the file.
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>>;
+    /// The byte ranges of a file that may hold data, in order and within its size; the rest
+    /// reads as zeros (holes). A store that cannot tell answers the whole file.
+    fn data_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {
+        let size = self.getattr(ino)?.size;
+        Ok(if size == 0 {
+            Vec::new()
+        } else {
+            vec![(0, size)]
+        })
+    }
     /// Writes all of `data` at `offset` or nothing.
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr>;
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()>;

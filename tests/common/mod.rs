@@ -168,6 +168,17 @@ impl TestMount {
     /// Full control: extra arguments, a disk dir (default: `<tmp>/disk`, created first),
     /// and the watchdog's deadline.
     pub fn start(args: &[&str], disk_dir: Option<&Path>, deadline: Duration) -> TestMount {
+        TestMount::start_env(args, disk_dir, deadline, &[])
+    }
+
+    /// `start`, with variables set in the daemon's environment only (the test build's
+    /// hooks: `MAVFS_TEST_BLOCK_PAUSE_MS`, `MAVFS_TEST_CORRUPT_COPIES`).
+    pub fn start_env(
+        args: &[&str],
+        disk_dir: Option<&Path>,
+        deadline: Duration,
+        env: &[(&str, &str)],
+    ) -> TestMount {
         let dir = tempfile::Builder::new()
             .prefix("mavfs-test-")
             .tempdir()
@@ -193,6 +204,7 @@ impl TestMount {
             .arg(&disk)
             .arg("-f")
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stderr.try_clone().expect("dup stderr file"))
             .stderr(stderr)

@@ -444,15 +444,15 @@ fn job_pair(j: &JobInfo) -> [Line<'static>; 2] {
     let pct =
         done_fraction(p).map_or_else(|| "  ? %".to_owned(), |f| format!("{:>3.0} %", f * 100.0));
     let rate = job_rate(p);
-    let eta = match rate {
-        Some(r) if r > 0.0 => {
-            clock((p.bytes_total.saturating_sub(p.bytes_done) as f64 / r).ceil() as u64)
-        }
-        _ => "?".to_owned(),
+    let eta = eta(p, rate);
+    let verified = if p.verified_bytes > 0 {
+        format!(" ({} verified)", size(p.verified_bytes))
+    } else {
+        String::new()
     };
     let first = Line::from(vec![
         Span::from(format!("{pct}  ")).bold(),
-        Span::from(format!("{} {} → {}", j.op, j.src, j.dst)),
+        Span::from(format!("{} {} → {}{verified}", j.op, j.src, j.dst)),
     ]);
     let second = Line::from(format!(
         "       {} of {}, {} of {} files, {}, ETA {eta}",
@@ -463,6 +463,16 @@ fn job_pair(j: &JobInfo) -> [Line<'static>; 2] {
         rate.map_or_else(|| "? MB/s".to_owned(), mb_s),
     ));
     [first, second]
+}
+
+/// The time a job still needs at `rate` (bytes per second), or `?`.
+pub(crate) fn eta(p: &Progress, rate: Option<f64>) -> String {
+    match rate {
+        Some(r) if r > 0.0 => {
+            clock((p.bytes_total.saturating_sub(p.bytes_done) as f64 / r).ceil() as u64)
+        }
+        _ => "?".to_owned(),
+    }
 }
 
 /// How much of the job is done: by bytes, or by files when it has no bytes.
@@ -476,17 +486,17 @@ fn done_fraction(p: &Progress) -> Option<f64> {
 }
 
 /// Bytes per second since the job started.
-fn job_rate(p: &Progress) -> Option<f64> {
+pub(crate) fn job_rate(p: &Progress) -> Option<f64> {
     (p.elapsed_ms > 0).then(|| p.bytes_done as f64 * 1000.0 / p.elapsed_ms as f64)
 }
 
 /// Bytes as `mavfsctl stats` shows them (binary units, two decimals).
-fn size(n: u64) -> String {
+pub(crate) fn size(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
 }
 
 /// Decimal megabytes per second, as `mavfsctl bench` writes them.
-fn mb_s(bytes_per_s: f64) -> String {
+pub(crate) fn mb_s(bytes_per_s: f64) -> String {
     units::mb_per_s(bytes_per_s / 1e6)
 }
 
@@ -503,7 +513,7 @@ fn micros(us: u64) -> String {
 }
 
 /// `h:mm:ss`, with days in front once there are any.
-fn clock(secs: u64) -> String {
+pub(crate) fn clock(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
     if d > 0 {
         format!("{d}d {h}:{m:02}:{s:02}")
@@ -561,8 +571,14 @@ mod tests {
                     files_done: 1,
                     files_total: 2,
                     elapsed_ms: 1000,
+                    verified_bytes: 3 * MIB,
                 },
+                state: "running".into(),
+                phase: "copying".into(),
+                move_source: false,
+                verify: true,
             }],
+            verified_bytes: 3 * MIB,
         }
     }
 
@@ -662,6 +678,7 @@ mod tests {
         let rows = screen(&redis_dashboard());
         let first = row_with(&rows, "/vram/data → /vdisk/data");
         assert!(first.contains("50 %") && first.contains("push"), "{first}");
+        assert!(first.contains("3.00 MiB verified"), "{first}");
         let second = row_with(&rows, "ETA");
         for want in [
             "5.00 MiB of 10.00 MiB",

@@ -48,6 +48,27 @@ enum Command {
     Push(CopyArgs),
     /// Copy a file or tree from /vdisk to /vram, inside the daemon.
     Pull(CopyArgs),
+    /// Push and pull jobs: running ones with progress, rate and ETA, and those a stopped
+    /// mount left unfinished (resume or cancel them).
+    Jobs {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Finish a job a stopped mount left unfinished; files already there whole are skipped.
+    Resume {
+        /// The job's id, as `mavfsctl jobs` lists it.
+        id: u64,
+        /// No progress bar and no summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Stop a running job, or give up an interrupted one: its temporary files go, what
+    /// arrived whole stays, the source is untouched.
+    Cancel {
+        /// The job's id, as `mavfsctl jobs` lists it.
+        id: u64,
+    },
     /// Files, directories and bytes per tier; vram limit and use; disk space.
     Stats {
         /// Print JSON for scripts.
@@ -134,6 +155,13 @@ struct CopyArgs {
     /// Replace existing destination files.
     #[arg(long)]
     force: bool,
+    /// Read each copy back and compare its checksum (BLAKE3) with the source's before
+    /// putting it in place; a mismatch fails that file and keeps the source.
+    #[arg(long)]
+    verify: bool,
+    /// Only print what would be copied (files, bytes, conflicts); change nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -214,6 +242,15 @@ fn wait(mut s: Session, show_progress: bool) -> Answer {
     }
 }
 
+fn copy_verb(push: bool, move_source: bool) -> &'static str {
+    match (push, move_source) {
+        (true, false) => "pushed",
+        (true, true) => "moved to /vdisk",
+        (false, false) => "pulled",
+        (false, true) => "moved to /vram",
+    }
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -226,11 +263,91 @@ fn print_copied(verb: &str, c: &Copied, secs: f64) {
     if c.symlinks > 0 {
         parts.push(plural(c.symlinks, "symlink", "symlinks"));
     }
+    if c.specials > 0 {
+        parts.push(plural(c.specials, "special file", "special files"));
+    }
+    if c.dry_run {
+        println!(
+            "would be {verb}: {}, {}",
+            parts.join(", "),
+            HumanBytes(c.bytes)
+        );
+        if c.skipped > 0 {
+            println!("already there: {}", plural(c.skipped, "file", "files"));
+        }
+        println!("conflicts: {}", c.conflicts.len());
+        for line in &c.conflicts {
+            println!("  {}", printable(line));
+        }
+        return;
+    }
+    let mut tail = String::new();
+    if c.verified_bytes > 0 {
+        tail.push_str(&format!(", {} verified", HumanBytes(c.verified_bytes)));
+    }
+    if c.skipped > 0 {
+        tail.push_str(&format!(
+            ", {} already there",
+            plural(c.skipped, "file", "files")
+        ));
+    }
     println!(
-        "{verb} {}, {} in {secs:.1} s",
+        "{verb} {}, {}{tail} in {secs:.1} s",
         parts.join(", "),
         HumanBytes(c.bytes)
     );
+}
+
+fn print_jobs(jobs: &[protocol::JobInfo]) {
+    if jobs.is_empty() {
+        println!("no jobs");
+        return;
+    }
+    println!(
+        "{:>6}  {:<11} {:<4} {:>6} {:>11} {:>9} {:>8}  from -> to",
+        "id", "state", "op", "done", "bytes", "rate", "eta"
+    );
+    for j in jobs {
+        let p = &j.progress;
+        let (done, bytes, rate, eta) = if j.state == "running" {
+            let rate = dashboard::job_rate(p);
+            let pct = if p.bytes_total > 0 {
+                p.bytes_done as f64 * 100.0 / p.bytes_total as f64
+            } else {
+                0.0
+            };
+            (
+                format!("{pct:.0}%"),
+                dashboard::size(p.bytes_done),
+                rate.map_or_else(|| "?".to_owned(), dashboard::mb_s),
+                dashboard::eta(p, rate),
+            )
+        } else {
+            ("-".into(), "-".into(), "-".into(), "-".into())
+        };
+        let mut flags = String::new();
+        if j.move_source {
+            flags.push_str(" --move");
+        }
+        if j.verify {
+            flags.push_str(" --verify");
+        }
+        if j.phase == "removing" {
+            flags.push_str(" (removing the source)");
+        }
+        println!(
+            "{:>6}  {:<11} {:<4} {:>6} {:>11} {:>9} {:>8}  {} -> {}{flags}",
+            j.id,
+            j.state,
+            j.op,
+            done,
+            bytes,
+            rate,
+            eta,
+            printable(&j.src),
+            printable(&j.dst)
+        );
+    }
 }
 
 fn print_stats(s: &Stats) {
@@ -287,6 +404,12 @@ fn print_stats(s: &Stats) {
     println!("daemon   {} resident", HumanBytes(s.daemon_rss));
     println!("uptime   {} s", s.uptime_secs);
     print_ops(s);
+    if s.verified_bytes > 0 {
+        println!(
+            "verified {} read back and found equal since the mount",
+            HumanBytes(s.verified_bytes)
+        );
+    }
     for j in &s.jobs {
         let p = &j.progress;
         println!(
@@ -520,13 +643,10 @@ fn main() {
                 dst: client::virtual_path(&mount, &a.dst, &cwd).unwrap_or_else(|e| die(e)),
                 move_source: a.move_source,
                 force: a.force,
+                verify: a.verify,
+                dry_run: a.dry_run,
             };
-            let verb = match (push, a.move_source) {
-                (true, false) => "pushed",
-                (true, true) => "moved to /vdisk",
-                (false, false) => "pulled",
-                (false, true) => "moved to /vram",
-            };
+            let verb = copy_verb(push, a.move_source);
             (
                 if push { Op::Push(copy) } else { Op::Pull(copy) },
                 a.quiet,
@@ -535,6 +655,9 @@ fn main() {
             )
         }
         Command::Stats { json } => (Op::Stats, true, *json, ""),
+        Command::Jobs { json } => (Op::Jobs, true, *json, ""),
+        Command::Resume { id, quiet } => (Op::Resume { id: *id }, *quiet, false, "resumed:"),
+        Command::Cancel { id } => (Op::CancelJob { id: *id }, false, false, ""),
     };
     // Before the request goes: a Ctrl-C as the job starts cancels it too, cleanly.
     catch_sigint();
@@ -557,6 +680,9 @@ fn main() {
         Answer::Done {
             result: Outcome::Copied(c),
         } => {
+            for w in &c.warnings {
+                eprintln!("mavfsctl: warning: {}", printable(w));
+            }
             if !quiet {
                 print_copied(verb, &c, started.elapsed().as_secs_f64());
             }
@@ -570,6 +696,21 @@ fn main() {
                 print_stats(&s);
             }
         }
+        Answer::Done {
+            result: Outcome::Jobs(list),
+        } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).unwrap_or_default()
+                );
+            } else {
+                print_jobs(&list.jobs);
+            }
+        }
+        Answer::Done {
+            result: Outcome::Note { note },
+        } => println!("{}", printable(&note)),
         Answer::Error { message } => die(message),
         Answer::Cancelled => {
             eprintln!("mavfsctl: cancelled; nothing half-written was left behind");

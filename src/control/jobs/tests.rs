@@ -17,9 +17,7 @@ fn trees() -> Trees {
     let dir = tempfile::tempdir().unwrap();
     Trees {
         ram: RamTree::new(Arc::new(MemoryStore::new(1 << 30, 0, 0))),
-        host: HostTree {
-            disk: Arc::new(DiskTier::new(dir.path()).unwrap()),
-        },
+        host: HostTree::new(Arc::new(DiskTier::new(dir.path()).unwrap())),
         dir,
     }
 }
@@ -37,6 +35,8 @@ fn meta(kind: Kind, perm: u16) -> Meta {
         mtime: SystemTime::UNIX_EPOCH,
         id: (0, 0),
         allocated: 0,
+        ctime: SystemTime::UNIX_EPOCH,
+        rdev: 0,
     }
 }
 
@@ -46,6 +46,8 @@ fn copy(src: &str, dst: &str, move_source: bool, force: bool) -> Copy {
         dst: dst.into(),
         move_source,
         force,
+        verify: false,
+        dry_run: false,
     }
 }
 
@@ -62,7 +64,15 @@ fn ram_file(t: &Trees, dir: Ino, name: &str, data: &[u8]) -> Ino {
 
 fn push(t: &Trees, req: &Copy, state: &JobState) -> JobResult<Copied> {
     let plan = Plan::new(req).map_err(JobError::Failed)?;
-    run_copy(&t.ram, &t.host, &plan, state, &Counters::default(), 1)
+    run_copy(
+        &t.ram,
+        &t.host,
+        &plan,
+        state,
+        &Counters::default(),
+        1,
+        &|| {},
+    )
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The two tiers as the copy engine sees them (`Tree`): the RAM store and the disk dir.
 
 use super::*;
+use std::os::fd::AsRawFd;
 
-/// The RAM tier as a `Tree`. Records each name it changes so the kernel's cache of them can
-/// be dropped when the job ends.
+/// The RAM tier as a `Tree`. Records each name the job changes so the kernel's cache of
+/// them can be dropped when the job ends.
 pub struct RamTree {
     pub store: Arc<dyn RamStore>,
-    pub changed: Mutex<Vec<(Ino, OsString)>>,
+    changed: Mutex<Vec<(Ino, OsString)>>,
 }
 
 impl RamTree {
@@ -17,8 +18,19 @@ impl RamTree {
         }
     }
 
-    fn changed(&self, dir: Ino, name: &OsStr) {
-        self.changed.lock().push((dir, name.to_owned()));
+    /// Every name in a directory, temporaries included.
+    fn names(&self, dir: Ino) -> io::Result<Vec<OsString>> {
+        let mut out = Vec::new();
+        let mut after = 2;
+        loop {
+            let page = self.store.readdir(dir, after, 1024).map_err(store_err)?;
+            let Some(last) = page.entries.last() else {
+                break;
+            };
+            after = last.cookie;
+            out.extend(page.entries.into_iter().map(|e| e.name));
+        }
+        Ok(out)
     }
 
     fn set_meta(&self, ino: Ino, meta: &Meta) -> io::Result<()> {
@@ -77,21 +89,14 @@ impl Tree for RamTree {
     }
 
     fn list(&self, dir: &Ino) -> io::Result<Vec<OsString>> {
-        let mut out = Vec::new();
-        let mut after = 2;
-        loop {
-            let page = self.store.readdir(*dir, after, 1024).map_err(store_err)?;
-            let Some(last) = page.entries.last() else {
-                break;
-            };
-            after = last.cookie;
-            out.extend(
-                page.entries
-                    .into_iter()
-                    .map(|e| e.name)
-                    .filter(|n| !is_tmp_name(n)),
-            );
-        }
+        let mut out = self.names(*dir)?;
+        out.retain(|n| !is_tmp_name(n));
+        Ok(out)
+    }
+
+    fn leftovers(&self, dir: &Ino, job: &dyn Fn(u64) -> bool) -> io::Result<Vec<OsString>> {
+        let mut out = self.names(*dir)?;
+        out.retain(|n| tmp_job(n).is_some_and(job));
         Ok(out)
     }
 
@@ -104,8 +109,65 @@ impl Tree for RamTree {
         Ok(self.store.lookup(*dir, name).map_err(store_err)?.ino)
     }
 
+    fn stat_open(&self, f: &Ino) -> io::Result<Meta> {
+        Ok(Meta::from_attr(&self.store.getattr(*f).map_err(store_err)?))
+    }
+
+    fn data_ranges(&self, f: &Ino, _size: u64) -> io::Result<Vec<(u64, u64)>> {
+        self.store.data_ranges(*f).map_err(store_err)
+    }
+
     fn read_at(&self, f: &Ino, offset: u64, len: u32) -> io::Result<Vec<u8>> {
         self.store.read(*f, offset, len).map_err(store_err)
+    }
+
+    fn xattrs(&self, dir: &Ino, name: &OsStr) -> io::Result<Xattrs> {
+        let a = self.store.lookup(*dir, name).map_err(store_err)?;
+        if a.kind == Kind::Symlink {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for n in self.store.listxattr(a.ino).map_err(store_err)? {
+            match self.store.getxattr(a.ino, &n) {
+                Ok(v) => out.push((n, v)),
+                // Removed between the list and the read.
+                Err(ram::StoreError::NoAttr) => {}
+                Err(e) => return Err(store_err(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_xattr(&self, dir: &Ino, name: &OsStr, xname: &OsStr, value: &[u8]) -> io::Result<()> {
+        if crate::node::vram_refuses_xattr(xname) {
+            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+        }
+        let a = self.store.lookup(*dir, name).map_err(store_err)?;
+        self.store
+            .setxattr(a.ino, xname, value, ram::XattrSet::Any)
+            .map_err(store_err)
+    }
+
+    fn set_size(&self, f: &Ino, size: u64) -> io::Result<()> {
+        let set = SetAttr {
+            size: Some(size),
+            ..Default::default()
+        };
+        self.store.setattr(*f, &set).map(|_| ()).map_err(store_err)
+    }
+
+    fn mknod(&self, dir: &Ino, name: &OsStr, meta: &Meta) -> io::Result<()> {
+        let node = NewNode::new(meta.kind, 0o600, meta.uid, meta.gid).with_rdev(meta.rdev);
+        let a = self.store.create(*dir, name, &node).map_err(store_err)?;
+        self.set_meta(a.ino, meta)
+    }
+
+    fn note(&self, dir: &Ino, name: &OsStr) {
+        self.changed.lock().push((*dir, name.to_owned()));
+    }
+
+    fn take_changed(&self) -> Vec<(u64, OsString)> {
+        std::mem::take(&mut *self.changed.lock())
     }
 
     fn create(&self, dir: &Ino, name: &OsStr, meta: &Meta) -> io::Result<Ino> {
@@ -133,7 +195,6 @@ impl Tree for RamTree {
 
     fn link(&self, key: &Ino, dir: &Ino, name: &OsStr) -> io::Result<()> {
         self.store.link(*key, *dir, name).map_err(store_err)?;
-        self.changed(*dir, name);
         Ok(())
     }
 
@@ -156,7 +217,6 @@ impl Tree for RamTree {
             .store
             .create(*dir, name, &Self::new_node(Kind::Dir, meta, b""))
             .map_err(store_err)?;
-        self.changed(*dir, name);
         Ok(a.ino)
     }
 
@@ -173,7 +233,6 @@ impl Tree for RamTree {
         self.store
             .rename(*dir, from, *dir, to, mode)
             .map_err(store_err)?;
-        self.changed(*dir, to);
         Ok(())
     }
 
@@ -183,15 +242,15 @@ impl Tree for RamTree {
         } else {
             self.store.unlink(*dir, name)
         };
-        r.map_err(store_err)?;
-        self.changed(*dir, name);
-        Ok(())
+        r.map_err(store_err)
     }
 }
 
 /// The disk dir as a `Tree`: every directory an `O_PATH` fd, every step one checked name.
 pub struct HostTree {
     pub disk: Arc<DiskTier>,
+    /// Names the job changed, by the mount's id of their directory.
+    changed: Mutex<Vec<(u64, OsString)>>,
 }
 
 pub(super) fn host_meta(st: &libc::stat) -> Meta {
@@ -202,6 +261,24 @@ pub(super) fn host_meta(st: &libc::stat) -> Meta {
 }
 
 impl HostTree {
+    /// Gives a made entry its source's owner (as root), mode and times.
+    fn give_meta(&self, fd: std::os::fd::BorrowedFd<'_>, meta: &Meta) -> io::Result<()> {
+        self.hand_over(fd, meta)?;
+        at::chmod_fd(fd, u32::from(meta.perm))?;
+        at::utimes_fd(
+            fd,
+            Some(TimeSet::At(meta.atime)),
+            Some(TimeSet::At(meta.mtime)),
+        )
+    }
+
+    pub fn new(disk: Arc<DiskTier>) -> Self {
+        HostTree {
+            disk,
+            changed: Mutex::new(Vec::new()),
+        }
+    }
+
     fn hand_over(&self, fd: std::os::fd::BorrowedFd<'_>, meta: &Meta) -> io::Result<()> {
         if self.disk.as_root() {
             at::chown_fd(fd, meta.uid, meta.gid)?;
@@ -254,6 +331,18 @@ impl Tree for HostTree {
             .collect())
     }
 
+    fn leftovers(
+        &self,
+        dir: &Arc<OwnedFd>,
+        job: &dyn Fn(u64) -> bool,
+    ) -> io::Result<Vec<OsString>> {
+        Ok(at::list(dir.as_fd())?
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| tmp_job(n).is_some_and(job))
+            .collect())
+    }
+
     fn readlink(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Vec<u8>> {
         at::readlink_fd(at::open_path_at(dir.as_fd(), &at::name(name)?)?.as_fd())
     }
@@ -272,12 +361,83 @@ impl Tree for HostTree {
         Ok(f)
     }
 
+    fn stat_open(&self, f: &File) -> io::Result<Meta> {
+        Ok(host_meta(&at::stat_fd(f.as_fd())?))
+    }
+
+    fn data_ranges(&self, f: &File, size: u64) -> io::Result<Vec<(u64, u64)>> {
+        at::data_ranges(f, size)
+    }
+
     fn read_at(&self, f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
         at::pread_full(f, offset, len)
     }
 
+    fn xattrs(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Xattrs> {
+        let fd = at::open_path_at(dir.as_fd(), &at::name(name)?)?;
+        if at::stat_fd(fd.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            return Ok(Vec::new());
+        }
+        let names = match at::list_xattr(fd.as_raw_fd()) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for n in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+            let n = OsStr::from_bytes(n);
+            match at::get_xattr(fd.as_raw_fd(), n) {
+                Ok(v) => out.push((n.to_owned(), v)),
+                Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_xattr(
+        &self,
+        dir: &Arc<OwnedFd>,
+        name: &OsStr,
+        xname: &OsStr,
+        value: &[u8],
+    ) -> io::Result<()> {
+        let fd = at::open_path_at(dir.as_fd(), &at::name(name)?)?;
+        at::set_xattr(fd.as_raw_fd(), xname, value, 0)
+    }
+
+    fn set_size(&self, f: &File, size: u64) -> io::Result<()> {
+        f.set_len(size)
+    }
+
+    fn mknod(&self, dir: &Arc<OwnedFd>, name: &OsStr, meta: &Meta) -> io::Result<()> {
+        let c = at::name(name)?;
+        let fmt = match meta.kind {
+            Kind::Fifo => libc::S_IFIFO,
+            Kind::Socket => libc::S_IFSOCK,
+            Kind::CharDev => libc::S_IFCHR,
+            Kind::BlockDev => libc::S_IFBLK,
+            _ => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        };
+        at::mknod_at(dir.as_fd(), &c, fmt | 0o600, meta.rdev)?;
+        self.give_meta(at::open_path_at(dir.as_fd(), &c)?.as_fd(), meta)
+    }
+
+    fn note(&self, dir: &Arc<OwnedFd>, name: &OsStr) {
+        if let Some(id) = at::stat_fd(dir.as_fd())
+            .ok()
+            .and_then(|st| self.disk.known_id(&st))
+        {
+            self.changed.lock().push((id, name.to_owned()));
+        }
+    }
+
+    fn take_changed(&self) -> Vec<(u64, OsString)> {
+        std::mem::take(&mut *self.changed.lock())
+    }
+
     fn create(&self, dir: &Arc<OwnedFd>, name: &OsStr, _meta: &Meta) -> io::Result<File> {
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+        let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL;
         Ok(File::from(at::open_at(
             dir.as_fd(),
             &at::name(name)?,
@@ -291,13 +451,7 @@ impl Tree for HostTree {
     }
 
     fn finish(&self, f: &File, meta: &Meta) -> io::Result<()> {
-        self.hand_over(f.as_fd(), meta)?;
-        at::chmod_fd(f.as_fd(), u32::from(meta.perm))?;
-        at::utimes_fd(
-            f.as_fd(),
-            Some(TimeSet::At(meta.atime)),
-            Some(TimeSet::At(meta.mtime)),
-        )
+        self.give_meta(f.as_fd(), meta)
     }
 
     fn key(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Arc<OwnedFd>> {
@@ -332,13 +486,7 @@ impl Tree for HostTree {
     }
 
     fn finish_dir(&self, dir: &Arc<OwnedFd>, meta: &Meta) -> io::Result<()> {
-        self.hand_over(dir.as_fd(), meta)?;
-        at::chmod_fd(dir.as_fd(), u32::from(meta.perm))?;
-        at::utimes_fd(
-            dir.as_fd(),
-            Some(TimeSet::At(meta.atime)),
-            Some(TimeSet::At(meta.mtime)),
-        )
+        self.give_meta(dir.as_fd(), meta)
     }
 
     fn rename(

@@ -38,6 +38,15 @@ impl FileData {
         out
     }
 
+    /// The ranges the chunks hold, adjacent ones joined, within the size.
+    pub(super) fn data_ranges(&self) -> Vec<(u64, u64)> {
+        crate::ram::join_ranges(
+            self.chunks
+                .iter()
+                .map(|(&idx, c)| (idx * CHUNK, (idx * CHUNK + c.len() as u64).min(self.size))),
+        )
+    }
+
     /// Bytes that writing `[offset, end)` would add to the chunks. A chunk holds its bytes
     /// from its start up to its length, so each chunk the range meets would reach the range's
     /// end within it; what the existing chunks hold of that is subtracted. Counted over the

@@ -558,6 +558,16 @@ impl RamStore for MemoryStore {
         }
     }
 
+    fn data_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {
+        let node = self.get(ino)?;
+        let st = node.state.read();
+        match &st.body {
+            Body::File(f) => Ok(f.data_ranges()),
+            Body::Dir(_) => Err(StoreError::IsDir),
+            _ => Err(StoreError::Invalid),
+        }
+    }
+
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
         let node = self.get(ino)?;
         let end = offset

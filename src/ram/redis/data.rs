@@ -30,6 +30,41 @@ impl RedisStore {
         Ok(out)
     }
 
+    /// The chunks a file holds, as byte ranges within its size (one round trip).
+    pub(super) fn held_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {
+        let mut p = ::redis::pipe();
+        p.cmd("HMGET")
+            .arg(self.inner.keys.inode(ino))
+            .arg("k")
+            .arg("s");
+        p.cmd("HKEYS").arg(self.inner.keys.chunks(ino));
+        let v = self.inner.pipe(true, &p)?;
+        let f = v.first().map(array).unwrap_or(&[]);
+        match f.first().and_then(bytes) {
+            None => return Err(StoreError::NotFound),
+            Some(b"f") => {}
+            Some(b"d") => return Err(StoreError::IsDir),
+            Some(_) => return Err(StoreError::Invalid),
+        }
+        let size = f
+            .get(1)
+            .and_then(bytes)
+            .and_then(|b| std::str::from_utf8(b).ok()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut idxs: Vec<u64> = v
+            .get(1)
+            .map(array)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|b| std::str::from_utf8(bytes(b)?).ok()?.parse().ok())
+            .collect();
+        idxs.sort_unstable();
+        Ok(crate::ram::join_ranges(
+            idxs.into_iter()
+                .map(|idx| (idx * CHUNK, ((idx + 1) * CHUNK).min(size))),
+        ))
+    }
+
     pub(super) fn write_data(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
         self.inner.writable()?;
         let end = offset.checked_add(data.len() as u64);

@@ -136,6 +136,10 @@ impl Keys {
     fn dir(&self, ino: Ino) -> String {
         format!("{}:d:{ino}", self.tag)
     }
+    /// A file's chunk list: chunk index -> its slices.
+    fn chunks(&self, ino: Ino) -> String {
+        format!("{}:l:{ino}", self.tag)
+    }
     fn xattrs(&self, ino: Ino) -> String {
         format!("{}:x:{ino}", self.tag)
     }
@@ -469,6 +473,10 @@ impl RamStore for RedisStore {
 
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
         self.read_data(ino, offset, size)
+    }
+
+    fn data_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {
+        self.held_ranges(ino)
     }
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
