@@ -747,12 +747,14 @@ fn a_killed_push_is_resumed_or_cancelled(resume: bool) {
     let src = m.vram().join("w");
     make_tree(&src, 5000, 64 * MIB);
     let want = sums(&src);
-    let id = kill_mid_job(&mut m, &["push", "--move", "/vram/w", "/vdisk/"], 500);
+    // To a new name: the first run makes the directory `copy`; the resumed one must go on
+    // into it, not into `copy/w`.
+    let id = kill_mid_job(&mut m, &["push", "--move", "/vram/w", "/vdisk/copy"], 500);
     drop(m);
 
     let m = store.mount_env(Some(disk.path()), &[]);
     listed_interrupted(&m, id);
-    let dst = m.disk_dir().join("w");
+    let dst = m.disk_dir().join("copy");
     if resume {
         let o = ctl(&m, &["resume", &id.to_string()]);
         ok(&o);

@@ -21,6 +21,26 @@ use crate::disk::{at, DiskTier};
 use crate::ram::RamStore;
 use crate::sync::{Mutex, ShardedMap};
 
+/// Records in the journal how far a job has come.
+struct Recorder<'a> {
+    control: &'a Control,
+    state: &'a JobState,
+    id: u64,
+}
+
+impl jobs::Hooks for Recorder<'_> {
+    fn target(&self, path: &str) {
+        self.control
+            .update_record(self.id, |r| r.target = Some(path.to_owned()));
+    }
+
+    fn removing(&self) {
+        self.state.removing.store(true, Ordering::Relaxed);
+        self.control
+            .update_record(self.id, |r| r.phase = Phase::Removing);
+    }
+}
+
 /// A job's final answer, once it has one.
 struct Job {
     state: JobState,
@@ -68,6 +88,9 @@ pub struct Control {
     journal: Option<Journal>,
     /// Bytes jobs read back and found equal to their source, since the mount.
     verified_bytes: AtomicU64,
+    /// Held while a job is checked, taken on and listed as running (and while an interrupted
+    /// one is swept or given up), so that two requests cannot take on the same job.
+    starting: Mutex<()>,
 }
 
 /// Why the control file refused a read or write.
@@ -124,7 +147,14 @@ impl Control {
             started: Instant::now(),
             open: ShardedMap::new(8),
             next_fh: AtomicU64::new(1),
-            next_job: AtomicU64::new(1),
+            // Past every recorded job: ids name temporary files.
+            next_job: AtomicU64::new(
+                journal
+                    .as_ref()
+                    .and_then(|j| j.records().iter().map(|r| r.id + 1).max())
+                    .unwrap_or(1),
+            ),
+            starting: Mutex::new(()),
             running: Mutex::new(BTreeMap::new()),
             disk_count: Mutex::new(None),
             journal,
@@ -135,8 +165,7 @@ impl Control {
     /// Removes the temporary files that jobs a stopped daemon left behind (on a thread of
     /// its own: the mount answers meanwhile). The jobs stay listed, to resume or cancel.
     pub fn sweep_interrupted(self: &Arc<Self>) {
-        let Some(j) = &self.journal else { return };
-        let stopped = j.interrupted();
+        let stopped = self.stopped_jobs();
         if stopped.is_empty() {
             return;
         }
@@ -146,7 +175,12 @@ impl Control {
             .stack_size(jobs::JOB_STACK)
             .spawn(move || {
                 for r in stopped {
+                    let one = me.starting.lock();
+                    if !me.is_stopped(&r) {
+                        continue; // resumed meanwhile
+                    }
                     let n = me.sweep(&r);
+                    drop(one);
                     log::info!(
                         "job {} ({} {} -> {}) was interrupted: {n} temporary files removed; `mavfsctl resume {}` finishes it, `mavfsctl cancel {}` gives it up",
                         r.id, r.op, r.copy.src, r.copy.dst, r.id, r.id
@@ -160,8 +194,13 @@ impl Control {
 
     /// Removes one interrupted job's temporary files; how many went.
     fn sweep(&self, r: &Record) -> usize {
-        let Ok(plan) = Plan::new(&r.copy) else {
+        let (copy, exact) = r.resolved();
+        let Ok(plan) = Plan::new(&copy) else {
             return 0;
+        };
+        let plan = Plan {
+            exact_dst: exact,
+            ..plan
         };
         let ram = RamTree::new(self.store.clone());
         let host = HostTree::new(self.disk.clone());
@@ -182,6 +221,50 @@ impl Control {
     /// leftovers).
     pub fn job_running(&self, id: u64) -> bool {
         self.running.lock().contains_key(&id)
+    }
+
+    /// Whether a job's temporary files may be removed: it runs neither here nor in another
+    /// daemon on the same disk dir.
+    pub fn job_stopped(&self, id: u64) -> bool {
+        if self.job_running(id) {
+            return false;
+        }
+        match self.journal.as_ref().and_then(|j| j.get(id)) {
+            Some(r) => self.is_stopped(&r),
+            None => true,
+        }
+    }
+
+    /// Whether a recorded job runs nowhere: its daemon is gone, or it is this daemon and the
+    /// job's thread is (it died, or could not start).
+    fn is_stopped(&self, r: &Record) -> bool {
+        if r.is_ours() {
+            !self.job_running(r.id)
+        } else {
+            !r.is_live()
+        }
+    }
+
+    /// The recorded jobs that run nowhere.
+    fn stopped_jobs(&self) -> Vec<Record> {
+        let Some(j) = &self.journal else {
+            return Vec::new();
+        };
+        j.records()
+            .into_iter()
+            .filter(|r| self.is_stopped(r))
+            .collect()
+    }
+
+    /// Changes this daemon's record of a job.
+    fn update_record(&self, id: u64, change: impl FnOnce(&mut Record)) {
+        let Some(j) = &self.journal else { return };
+        if let Some(mut r) = j.get(id).filter(Record::is_ours) {
+            change(&mut r);
+            if let Err(e) = j.put(&r) {
+                warn!("job {id}: journal: {e}");
+            }
+        }
     }
 
     pub fn open(&self) -> u64 {
@@ -281,6 +364,7 @@ impl Control {
             });
             return;
         }
+        let starting = self.starting.lock();
         let (id, listed) = match self.job_id(&req.op) {
             Ok(v) => v,
             Err(message) => {
@@ -294,6 +378,7 @@ impl Control {
         });
         st.job = Some(job.clone());
         let me = self.clone();
+        let resumed = matches!(req.op, Op::Resume { .. });
         if let Some((op, copy)) = listed {
             let entry = Running {
                 op,
@@ -302,6 +387,7 @@ impl Control {
             };
             self.running.lock().insert(id, entry);
         }
+        drop(starting);
         let spawned = std::thread::Builder::new()
             .name(format!("mavfs-job-{id}"))
             .stack_size(jobs::JOB_STACK)
@@ -316,9 +402,10 @@ impl Control {
                 drop(done);
             });
         if let Err(e) = spawned {
+            // A resumed job stays recorded: it is again one that runs nowhere.
             self.running.lock().remove(&id);
-            if let Some(j) = &self.journal {
-                j.end(id);
+            if !resumed {
+                self.end_record(id);
             }
             warn!("cannot start a job thread: {e}");
             st.job = None;
@@ -353,7 +440,8 @@ impl Control {
             _ => return Ok((0, None)),
         };
         if copy.dry_run {
-            return Ok((counted(), None));
+            // It makes no file: no id to name them by.
+            return Ok((0, None));
         }
         let id = match &self.journal {
             Some(j) => match j.begin(name, copy, self.next_job.load(Ordering::Relaxed)) {
@@ -383,7 +471,7 @@ impl Control {
             ));
         }
         match j.get(id) {
-            Some(r) if !r.is_live() => Ok(r),
+            Some(r) if self.is_stopped(&r) => Ok(r),
             Some(_) => Err(format!(
                 "job {id} is running on another mount of this disk dir"
             )),
@@ -398,7 +486,11 @@ impl Control {
             Op::Push(c) => self.copy(c, true, state, id, None),
             Op::Pull(c) => self.copy(c, false, state, id, None),
             Op::Resume { .. } => match self.journal.as_ref().and_then(|j| j.get(id)) {
-                Some(r) => self.copy(&r.copy, r.op == "push", state, id, Some(r.phase)),
+                Some(r) => {
+                    // To the very target the first run resolved, if it got that far.
+                    let (copy, exact) = r.resolved();
+                    self.copy(&copy, r.op == "push", state, id, Some((r.phase, exact)))
+                }
                 None => Err(JobError::Failed(format!("job {id}: its record is gone"))),
             },
             Op::Stats => Ok(Outcome::Stats(Box::new(self.stats()))),
@@ -429,11 +521,13 @@ impl Control {
                 "job {id} cancelled; nothing half-written was left behind"
             ));
         }
+        let one = self.starting.lock();
         let r = self.interrupted(id).map_err(JobError::Failed)?;
         let n = self.sweep(&r);
         if let Some(j) = &self.journal {
             j.end(id);
         }
+        drop(one);
         let what = match r.phase {
             Phase::Copying => "the source is whole",
             Phase::Removing => "everything had been copied and the source was partly removed",
@@ -451,20 +545,19 @@ impl Control {
         push: bool,
         state: &JobState,
         id: u64,
-        resume: Option<Phase>,
+        resume: Option<(Phase, bool)>,
     ) -> Result<Outcome, JobError> {
         let result = Plan::new(c).map_err(JobError::Failed).and_then(|p| {
             let plan = Plan {
                 resume: resume.is_some(),
-                was_removing: resume == Some(Phase::Removing),
+                was_removing: resume.is_some_and(|(p, _)| p == Phase::Removing),
+                exact_dst: resume.is_some_and(|(_, exact)| exact),
                 ..p
             };
             self.copy_between(c, &plan, push, state, id)
         });
         if !c.dry_run {
-            if let Some(j) = &self.journal {
-                j.end(id);
-            }
+            self.end_record(id);
         }
         self.verified_bytes
             .fetch_add(state.progress().verified_bytes, Ordering::Relaxed);
@@ -495,19 +588,15 @@ impl Control {
         }
         let ram = RamTree::new(self.store.clone());
         let host = HostTree::new(self.disk.clone());
-        let removing = || {
-            state.removing.store(true, Ordering::Relaxed);
-            if let Some(mut r) = self.journal.as_ref().and_then(|j| j.get(id)) {
-                r.phase = Phase::Removing;
-                if let Some(j) = &self.journal {
-                    let _ = j.put(&r);
-                }
-            }
+        let hooks = Recorder {
+            control: self,
+            state,
+            id,
         };
         let result = if push {
-            jobs::run_copy(&ram, &host, plan, state, &self.counters, id, &removing)
+            jobs::run_copy(&ram, &host, plan, state, &self.counters, id, &hooks)
         } else {
-            jobs::run_copy(&host, &ram, plan, state, &self.counters, id, &removing)
+            jobs::run_copy(&host, &ram, plan, state, &self.counters, id, &hooks)
         };
         // What the job changed, the kernel forgets now, before the job answers: a read
         // right after it sees the new state on both tiers.
@@ -516,8 +605,19 @@ impl Control {
         result.map(Outcome::Copied)
     }
 
+    /// Drops a job's record, if this daemon made it (a job without one, because the
+    /// journal failed, must not end another's).
+    fn end_record(&self, id: u64) {
+        if let Some(j) = &self.journal {
+            if j.get(id).is_some_and(|r| r.is_ours()) {
+                j.end(id);
+            }
+        }
+    }
+
     /// The push and pull jobs running now, then those a stopped daemon left unfinished.
     pub fn jobs(&self) -> Vec<JobInfo> {
+        let _listing = self.starting.lock();
         let mut out: Vec<JobInfo> = self
             .running
             .lock()
@@ -538,8 +638,8 @@ impl Control {
                 verify: r.copy.verify,
             })
             .collect();
-        if let Some(j) = &self.journal {
-            out.extend(j.interrupted().into_iter().map(|r| JobInfo {
+        {
+            out.extend(self.stopped_jobs().into_iter().map(|r| JobInfo {
                 id: r.id,
                 op: r.op,
                 src: r.copy.src,

@@ -136,7 +136,7 @@ impl MavFs {
 
     fn clear_leftovers<T: Tree>(&self, tree: &T, dir: &T::Dir) -> std::io::Result<usize> {
         let control = self.control.clone();
-        let n = jobs::remove_leftovers(tree, dir, &|id| !control.job_running(id))?;
+        let n = jobs::remove_leftovers(tree, dir, &|id| control.job_stopped(id))?;
         if n > 0 {
             log::info!("rmdir: removed {n} temporary files that stopped jobs left behind");
         }

@@ -21,6 +21,9 @@ pub struct Plan<'a> {
     pub resume: bool,
     /// A resumed move that had copied everything and begun removing its source.
     pub was_removing: bool,
+    /// `dst` is the very name the copy lands at (a resumed job's recorded target), never a
+    /// directory to copy into.
+    pub exact_dst: bool,
 }
 
 impl<'a> Plan<'a> {
@@ -34,6 +37,7 @@ impl<'a> Plan<'a> {
             dry_run: c.dry_run,
             resume: false,
             was_removing: false,
+            exact_dst: false,
         })
     }
 }
@@ -83,14 +87,17 @@ pub struct Copier<'a, S: Tree, D: Tree> {
     force: bool,
     verify: bool,
     resume: bool,
-    /// Source inode id → the first copy at the destination, for hard links.
-    links: HashMap<(u64, u64), D::Key>,
+    /// Source inode id → the first copy at the destination and the version it holds, for
+    /// hard links.
+    links: HashMap<(u64, u64), (D::Key, Meta)>,
     tmp_seq: u64,
     job_id: u64,
     copied: Copied,
     /// Source entries copied whole (or found whole at the destination): what `--move` may
     /// remove, if it is still that version.
-    done: HashMap<(u64, u64), Meta>,
+    /// By source path: a name made after the copy, or a file renamed over a copied name,
+    /// is not taken for what was copied.
+    done: HashMap<String, Meta>,
 }
 
 impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
@@ -169,7 +176,7 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
 
     /// Copies `src` to `dst` as `cp -r` would: into `dst` if it is a directory, else to the
     /// name `dst`. Returns what was copied and the source's directory, name and metadata.
-    pub fn run(&mut self, req: &Plan<'_>) -> JobResult<(Copied, Option<Meta>)> {
+    pub fn run(&mut self, req: &Plan<'_>, hooks: &dyn Hooks) -> JobResult<(Copied, Option<Meta>)> {
         let src_comps = &req.src.comps;
         let Some((src_name, src_parents)) = src_comps.split_last() else {
             return Err(JobError::Failed(format!(
@@ -207,6 +214,9 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
         };
 
         let (dst_dir, dst_name, dst_path) = self.destination(req, src_name)?;
+        if !req.dry_run {
+            hooks.target(&dst_path);
+        }
         if req.dry_run {
             self.copied.dry_run = true;
             let (sname, spath) = (src_name, req.src.text);
@@ -247,6 +257,10 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
             ),
             Some((last, parents)) => {
                 let parent = Self::walk(self.dst, parents)?;
+                if req.exact_dst {
+                    let path = req.dst.text.trim_end_matches('/').to_owned();
+                    return Ok((parent, last.to_os_string(), path));
+                }
                 match self
                     .dst
                     .stat(&parent, last)
@@ -368,7 +382,8 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
                 self.state
                     .bytes_done
                     .fetch_add(meta.size, Ordering::Relaxed);
-                self.done.insert(meta.id, meta.clone());
+                self.remember_link(meta, &to);
+                self.done.insert(from.path.to_owned(), meta.clone());
                 return Ok(());
             }
             if !self.force {
@@ -424,16 +439,21 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
                 return Err(e);
             }
             self.dst.note(ddir, dname);
-            if meta.kind == Kind::File && meta.nlink > 1 && !self.links.contains_key(&meta.id) {
-                if let Ok(k) = self.dst.key(ddir, dname) {
-                    self.links.insert(meta.id, k);
-                }
-            }
-            self.done.insert(meta.id, meta.clone());
+            self.remember_link(&meta, &to);
+            self.done.insert(from.path.to_owned(), meta.clone());
             self.state.files_done.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         Ok(())
+    }
+
+    /// The first copy of a file with several names, for linking the others to it.
+    fn remember_link(&mut self, meta: &Meta, to: &At<'_, D::Dir>) {
+        if meta.kind == Kind::File && meta.nlink > 1 && !self.links.contains_key(&meta.id) {
+            if let Ok(k) = self.dst.key(to.dir, to.name) {
+                self.links.insert(meta.id, (k, meta.clone()));
+            }
+        }
     }
 
     /// On resume: whether the destination already holds this very file, placed whole by the
@@ -510,16 +530,17 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
             }
         }
         let xattrs = self.src.xattrs(from.dir, from.name);
+        let none = Vec::new();
         let finished = self
             .dst
-            .finish_dir(&sub_dst, meta)
+            .finish_dir(&sub_dst, meta, xattrs.as_ref().unwrap_or(&none))
             .map_err(|e| fail(dpath, e));
         self.dst.note(ddir, dname);
         filled?;
-        finished?;
-        let xattrs = xattrs.map_err(|e| fail(from.path, e))?;
-        self.put_xattrs(ddir, dname, dpath, &xattrs)?;
-        self.done.insert(meta.id, meta.clone());
+        let refused = finished?;
+        xattrs.map_err(|e| fail(from.path, e))?;
+        self.refused(dpath, refused)?;
+        self.done.insert(from.path.to_owned(), meta.clone());
         Ok(())
     }
 
@@ -563,16 +584,27 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
         path: &str,
         xattrs: &Xattrs,
     ) -> JobResult<()> {
+        let mut refused = Vec::new();
         for (xn, value) in xattrs {
-            match self.dst.set_xattr(dir, name, xn, value) {
-                Ok(()) => {}
-                Err(e) if refused_xattr(&e) => self.copied.warn(format!(
-                    "{path}: extended attribute {} not kept ({})",
-                    xn.to_string_lossy(),
-                    crate::host::plain_message(&e)
-                )),
-                Err(e) => return Err(fail(path, e)),
+            if let Err(e) = self.dst.set_xattr(dir, name, xn, value) {
+                refused.push((xn.clone(), e));
             }
+        }
+        self.refused(path, refused)
+    }
+
+    /// Attributes the destination would not take: named in a warning where it refuses that
+    /// attribute, the job's failure where it failed.
+    fn refused(&mut self, path: &str, refused: Refused) -> JobResult<()> {
+        for (xn, e) in refused {
+            if !refused_xattr(&e) {
+                return Err(fail(path, e));
+            }
+            self.copied.warn(format!(
+                "{path}: extended attribute {} not kept ({})",
+                xn.to_string_lossy(),
+                crate::host::plain_message(&e)
+            ));
         }
         Ok(())
     }
@@ -607,7 +639,11 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
             }
         }
         if meta.nlink > 1 {
-            if let Some(key) = self.links.get(&meta.id) {
+            if let Some((key, copied)) = self.links.get(&meta.id) {
+                // Written since its first name was copied: that copy is not this version.
+                if copied.size != meta.size || copied.mtime != meta.mtime {
+                    return Ok(Made::Changed);
+                }
                 self.dst.link(key, ddir, tmp).map_err(|e| fail(dpath, e))?;
                 self.state
                     .bytes_done
@@ -661,8 +697,10 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
             h.update(&meta.size.to_le_bytes());
             self.check_copy(&out, meta.size, h.finalize(), dpath)?;
         }
-        dst.finish(&out, meta).map_err(|e| fail(dpath, e))?;
-        self.put_xattrs(ddir, tmp, dpath, &xattrs)?;
+        let refused = dst
+            .finish(&out, meta, &xattrs)
+            .map_err(|e| fail(dpath, e))?;
+        self.refused(dpath, refused)?;
         self.copied.files += 1;
         self.copied.bytes += meta.size;
         Ok(Made::Whole)
@@ -714,11 +752,13 @@ fn remove_copied<T: Tree>(
     name: &OsStr,
     meta: &Meta,
     path: &str,
-    done: &HashMap<(u64, u64), Meta>,
+    done: &HashMap<String, Meta>,
     kept: &mut Copied,
 ) -> JobResult<bool> {
     not_too_deep(path)?;
-    let copied = done.get(&meta.id);
+    let copied = done
+        .get(path)
+        .filter(|c| c.id == meta.id && c.kind == meta.kind);
     if meta.kind == Kind::Dir {
         let sub = tree.child_dir(dir, name).map_err(|e| fail(path, e))?;
         let mut all_gone = true;
@@ -764,15 +804,18 @@ pub fn run_copy<S: Tree, D: Tree>(
     state: &JobState,
     counters: &Counters,
     job_id: u64,
-    removing: &dyn Fn(),
+    hooks: &dyn Hooks,
 ) -> JobResult<Copied> {
     let mut c = Copier::new(src, dst, state, counters, req, job_id);
-    let (mut copied, found) = c.run(req)?;
+    let (mut copied, found) = c.run(req, hooks)?;
     if found.is_none() || !req.move_source || req.dry_run {
         return Ok(copied);
     }
     if let Some((name, parents)) = req.src.comps.split_last() {
-        removing();
+        // The copies reach the destination's disk before any source goes: a crash of the
+        // host then cannot take both.
+        dst.sync().map_err(|e| fail(dst.label(), e))?;
+        hooks.removing();
         let dir = Copier::<S, D>::walk(src, parents)?;
         let now = src.stat(&dir, name).map_err(|e| fail(req.src.text, e))?;
         if let Some(now) = now {

@@ -54,6 +54,10 @@ pub struct Record {
     pub pid: u32,
     pub pid_start: u64,
     pub started_unix: u64,
+    /// Where the copy lands, resolved once the job has looked (`DST/name` when copied into
+    /// the directory DST): a resumed job goes there whatever has appeared since.
+    #[serde(default)]
+    pub target: Option<String>,
 }
 
 pub struct Journal {
@@ -121,6 +125,15 @@ impl Journal {
 
     /// Writes `file` whole: a temporary, synced, renamed over it.
     fn write(dir: &OwnedFd, file: &str, data: &[u8]) -> io::Result<()> {
+        Self::write_as(dir, file, data, 0)
+    }
+
+    /// `write`, but EEXIST if `file` exists.
+    fn write_new(dir: &OwnedFd, file: &str, data: &[u8]) -> io::Result<()> {
+        Self::write_as(dir, file, data, libc::RENAME_NOREPLACE)
+    }
+
+    fn write_as(dir: &OwnedFd, file: &str, data: &[u8], flags: u32) -> io::Result<()> {
         let tmp = format!("{file}.new");
         let t = name(&tmp)?;
         let mut f = File::from(at::open_at(
@@ -131,7 +144,11 @@ impl Journal {
         )?);
         f.write_all(data)?;
         f.sync_all()?;
-        at::rename_at(dir.as_fd(), &t, dir.as_fd(), &name(file)?, 0)
+        let placed = at::rename_at(dir.as_fd(), &t, dir.as_fd(), &name(file)?, flags);
+        if placed.is_err() {
+            let _ = at::unlink_at(dir.as_fd(), &t, false);
+        }
+        placed
     }
 
     /// Records a new job, with an id of at least `floor` and past every recorded one.
@@ -154,14 +171,19 @@ impl Journal {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
+            target: None,
         };
         let dir = self.made_dir()?;
-        Self::write(
-            &dir,
-            &format!("{id}.json"),
-            &serde_json::to_vec(&r).map_err(io::Error::other)?,
-        )?;
-        Ok(r)
+        // Another mount of the disk dir may take the same id meanwhile: the record is
+        // placed only where there is none, else the next id is tried.
+        let mut r = r;
+        loop {
+            let data = serde_json::to_vec(&r).map_err(io::Error::other)?;
+            match Self::write_new(&dir, &format!("{}.json", r.id), &data) {
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => r.id += 1,
+                done => return done.map(|()| r),
+            }
+        }
     }
 
     /// Writes a job's record anew (its phase).
@@ -213,19 +235,26 @@ impl Journal {
         out.sort_by_key(|r| r.id);
         out
     }
-
-    /// Jobs whose daemon is gone.
-    pub fn interrupted(&self) -> Vec<Record> {
-        self.records()
-            .into_iter()
-            .filter(|r| !r.is_live())
-            .collect()
-    }
 }
 
 impl Record {
     /// Whether the daemon that runs it is still there.
     pub fn is_live(&self) -> bool {
         start_time(self.pid).is_some_and(|s| s == self.pid_start)
+    }
+
+    /// The job's request with its destination as the first run resolved it, if it got that
+    /// far, and whether it did (then the copy lands at exactly that name).
+    pub fn resolved(&self) -> (Copy, bool) {
+        let copy = Copy {
+            dst: self.target.clone().unwrap_or(self.copy.dst.clone()),
+            ..self.copy.clone()
+        };
+        (copy, self.target.is_some())
+    }
+
+    /// Whether this daemon took it on (its thread may still have died).
+    pub fn is_ours(&self) -> bool {
+        (self.pid, self.pid_start) == me()
     }
 }

@@ -26,13 +26,25 @@ pub fn remove_leftovers<T: Tree>(
     job: &dyn Fn(u64) -> bool,
 ) -> io::Result<usize> {
     let mut n = 0;
+    let gone = |e: &io::Error| e.raw_os_error() == Some(libc::ENOENT);
     for name in tree.leftovers(dir, job)? {
-        if let Some(m) = tree.stat(dir, &name)? {
-            if m.kind != Kind::Dir {
-                tree.remove(dir, &name, false)?;
+        // Another sweep, or an rmdir, may have taken it meanwhile.
+        let m = match tree.stat(dir, &name) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        if m.kind == Kind::Dir {
+            continue;
+        }
+        match tree.remove(dir, &name, false) {
+            Ok(()) => {
                 tree.note(dir, &name);
                 n += 1;
             }
+            Err(e) if gone(&e) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(n)
@@ -66,6 +78,13 @@ pub fn sweep_job<T: Tree>(tree: &T, plan: &Plan<'_>, id: u64) -> io::Result<usiz
         return Ok(0);
     };
     let mut n = remove_leftovers(tree, &parent, &mine)?;
+    // The recorded target: exactly where the copy lands.
+    if plan.exact_dst {
+        if let Ok(d) = tree.child_dir(&parent, last) {
+            n += sweep_tree(tree, &d, &mine, 0)?;
+        }
+        return Ok(n);
+    }
     // Into the tier's root, the copy is `src_name` there; else, into `last` if it is a
     // directory (then `last/src_name` is the job's own tree), or to the name `last`.
     if let Ok(d) = tree.child_dir(&parent, last) {

@@ -158,8 +158,18 @@ impl Meta {
     }
 }
 
+/// What a job tells whoever runs it as it goes (the journal records it).
+pub trait Hooks {
+    /// Where the copy lands, resolved (`DST/name` when copied into the directory DST).
+    fn target(&self, path: &str);
+    /// Everything was copied; the source of a move is being removed.
+    fn removing(&self);
+}
+
 /// An entry's extended attributes: names and values.
 pub type Xattrs = Vec<(OsString, Vec<u8>)>;
+/// Extended attributes a destination would not take, with why.
+pub type Refused = Vec<(OsString, io::Error)>;
 
 /// One side of a copy. Directories are handles (`Dir`); entries are named within them.
 pub trait Tree {
@@ -202,16 +212,18 @@ pub trait Tree {
     fn write_at(&self, f: &Self::File, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Sets a written file's size (a hole at its end stays a hole).
     fn set_size(&self, f: &Self::File, size: u64) -> io::Result<()>;
-    /// Gives a written file its source's mode, owner and times.
-    fn finish(&self, f: &Self::File, meta: &Meta) -> io::Result<()>;
+    /// Gives a written file its source's owner, extended attributes, mode and times, in that
+    /// order (a chown drops `security.capability`; a read-only mode would refuse `user.*`
+    /// to an unprivileged daemon). Returns the attributes that could not be set.
+    fn finish(&self, f: &Self::File, meta: &Meta, xattrs: &Xattrs) -> io::Result<Refused>;
     fn key(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Self::Key>;
     fn link(&self, key: &Self::Key, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;
     fn symlink(&self, dir: &Self::Dir, name: &OsStr, target: &[u8], meta: &Meta) -> io::Result<()>;
     /// A FIFO, socket or device node with the source's mode, owner and times.
     fn mknod(&self, dir: &Self::Dir, name: &OsStr, meta: &Meta) -> io::Result<()>;
     fn mkdir(&self, dir: &Self::Dir, name: &OsStr, meta: &Meta) -> io::Result<Self::Dir>;
-    /// Gives a copied directory its source's mode, owner and times (after its contents).
-    fn finish_dir(&self, dir: &Self::Dir, meta: &Meta) -> io::Result<()>;
+    /// `finish` for a copied directory (after its contents).
+    fn finish_dir(&self, dir: &Self::Dir, meta: &Meta, xattrs: &Xattrs) -> io::Result<Refused>;
     /// Renames within one directory; `replace` allows an existing destination.
     fn rename(&self, dir: &Self::Dir, from: &OsStr, to: &OsStr, replace: bool) -> io::Result<()>;
     fn remove(&self, dir: &Self::Dir, name: &OsStr, is_dir: bool) -> io::Result<()>;
@@ -220,6 +232,8 @@ pub trait Tree {
     fn note(&self, dir: &Self::Dir, name: &OsStr);
     /// The names noted so far, as (directory inode in the tier, name).
     fn take_changed(&self) -> Vec<(u64, OsString)>;
+    /// Makes what was written durable (before a move removes its source).
+    fn sync(&self) -> io::Result<()>;
 }
 
 /// What a tree holds (for `stats` of the disk tier).

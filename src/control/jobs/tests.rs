@@ -58,8 +58,17 @@ fn ram_file(t: &Trees, dir: Ino, name: &str, data: &[u8]) -> Ino {
         .create(&dir, OsStr::new(name), &meta(Kind::File, 0o640))
         .unwrap();
     t.ram.write_at(&f, 0, data).unwrap();
-    t.ram.finish(&f, &meta(Kind::File, 0o640)).unwrap();
+    t.ram
+        .finish(&f, &meta(Kind::File, 0o640), &Vec::new())
+        .unwrap();
     f
+}
+
+struct NoHooks;
+
+impl Hooks for NoHooks {
+    fn target(&self, _: &str) {}
+    fn removing(&self) {}
 }
 
 fn push(t: &Trees, req: &Copy, state: &JobState) -> JobResult<Copied> {
@@ -71,7 +80,7 @@ fn push(t: &Trees, req: &Copy, state: &JobState) -> JobResult<Copied> {
         state,
         &Counters::default(),
         1,
-        &|| {},
+        &NoHooks,
     )
 }
 
@@ -83,8 +92,8 @@ fn a_tree_is_copied_whole_with_its_kinds_and_modes() {
     ram_file(&t, d, "a", b"alpha");
     let sub = t.ram.mkdir(&d, OsStr::new("s"), &dmeta).unwrap();
     ram_file(&t, sub, "b", &vec![7u8; 3 << 20]);
-    t.ram.finish_dir(&sub, &dmeta).unwrap();
-    t.ram.finish_dir(&d, &dmeta).unwrap();
+    t.ram.finish_dir(&sub, &dmeta, &Vec::new()).unwrap();
+    t.ram.finish_dir(&d, &dmeta, &Vec::new()).unwrap();
     let lmeta = meta(Kind::Symlink, 0o777);
     t.ram.symlink(&d, OsStr::new("l"), b"a", &lmeta).unwrap();
     let done = push(

@@ -18,6 +18,23 @@ impl RamTree {
         }
     }
 
+    fn put_xattr(&self, ino: Ino, xname: &OsStr, value: &[u8]) -> io::Result<()> {
+        if crate::node::vram_refuses_xattr(xname) {
+            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+        }
+        self.store
+            .setxattr(ino, xname, value, ram::XattrSet::Any)
+            .map_err(store_err)
+    }
+
+    /// Sets each attribute; those that fail are returned with why.
+    fn put_xattrs(&self, ino: Ino, xattrs: &Xattrs) -> io::Result<Refused> {
+        Ok(xattrs
+            .iter()
+            .filter_map(|(n, v)| self.put_xattr(ino, n, v).err().map(|e| (n.clone(), e)))
+            .collect())
+    }
+
     /// Every name in a directory, temporaries included.
     fn names(&self, dir: Ino) -> io::Result<Vec<OsString>> {
         let mut out = Vec::new();
@@ -139,13 +156,8 @@ impl Tree for RamTree {
     }
 
     fn set_xattr(&self, dir: &Ino, name: &OsStr, xname: &OsStr, value: &[u8]) -> io::Result<()> {
-        if crate::node::vram_refuses_xattr(xname) {
-            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
-        }
         let a = self.store.lookup(*dir, name).map_err(store_err)?;
-        self.store
-            .setxattr(a.ino, xname, value, ram::XattrSet::Any)
-            .map_err(store_err)
+        self.put_xattr(a.ino, xname, value)
     }
 
     fn set_size(&self, f: &Ino, size: u64) -> io::Result<()> {
@@ -170,6 +182,11 @@ impl Tree for RamTree {
         std::mem::take(&mut *self.changed.lock())
     }
 
+    /// The store's own durability holds (Redis persists as it is set up to).
+    fn sync(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     fn create(&self, dir: &Ino, name: &OsStr, meta: &Meta) -> io::Result<Ino> {
         let a = self
             .store
@@ -185,8 +202,10 @@ impl Tree for RamTree {
             .map_err(store_err)
     }
 
-    fn finish(&self, f: &Ino, meta: &Meta) -> io::Result<()> {
-        self.set_meta(*f, meta)
+    fn finish(&self, f: &Ino, meta: &Meta, xattrs: &Xattrs) -> io::Result<Refused> {
+        let refused = self.put_xattrs(*f, xattrs)?;
+        self.set_meta(*f, meta)?;
+        Ok(refused)
     }
 
     fn key(&self, dir: &Ino, name: &OsStr) -> io::Result<Ino> {
@@ -220,8 +239,8 @@ impl Tree for RamTree {
         Ok(a.ino)
     }
 
-    fn finish_dir(&self, dir: &Ino, meta: &Meta) -> io::Result<()> {
-        self.set_meta(*dir, meta)
+    fn finish_dir(&self, dir: &Ino, meta: &Meta, xattrs: &Xattrs) -> io::Result<Refused> {
+        self.finish(dir, meta, xattrs)
     }
 
     fn rename(&self, dir: &Ino, from: &OsStr, to: &OsStr, replace: bool) -> io::Result<()> {
@@ -261,15 +280,30 @@ pub(super) fn host_meta(st: &libc::stat) -> Meta {
 }
 
 impl HostTree {
-    /// Gives a made entry its source's owner (as root), mode and times.
-    fn give_meta(&self, fd: std::os::fd::BorrowedFd<'_>, meta: &Meta) -> io::Result<()> {
+    /// Gives a made entry its source's owner (as root), extended attributes, mode and
+    /// times; returns the attributes that could not be set.
+    fn give_meta(
+        &self,
+        fd: std::os::fd::BorrowedFd<'_>,
+        meta: &Meta,
+        xattrs: &Xattrs,
+    ) -> io::Result<Refused> {
         self.hand_over(fd, meta)?;
+        let refused = xattrs
+            .iter()
+            .filter_map(|(n, v)| {
+                at::set_xattr(fd.as_raw_fd(), n, v, 0)
+                    .err()
+                    .map(|e| (n.clone(), e))
+            })
+            .collect();
         at::chmod_fd(fd, u32::from(meta.perm))?;
         at::utimes_fd(
             fd,
             Some(TimeSet::At(meta.atime)),
             Some(TimeSet::At(meta.mtime)),
-        )
+        )?;
+        Ok(refused)
     }
 
     pub fn new(disk: Arc<DiskTier>) -> Self {
@@ -420,7 +454,12 @@ impl Tree for HostTree {
             _ => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
         };
         at::mknod_at(dir.as_fd(), &c, fmt | 0o600, meta.rdev)?;
-        self.give_meta(at::open_path_at(dir.as_fd(), &c)?.as_fd(), meta)
+        self.give_meta(
+            at::open_path_at(dir.as_fd(), &c)?.as_fd(),
+            meta,
+            &Vec::new(),
+        )
+        .map(|_| ())
     }
 
     fn note(&self, dir: &Arc<OwnedFd>, name: &OsStr) {
@@ -434,6 +473,17 @@ impl Tree for HostTree {
 
     fn take_changed(&self) -> Vec<(u64, OsString)> {
         std::mem::take(&mut *self.changed.lock())
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        let fd = at::open_at(
+            self.disk.root_fd(),
+            c".",
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            0,
+        )?;
+        // SAFETY: syncfs on an open fd has no memory effects.
+        at::cvt(unsafe { libc::syncfs(fd.as_raw_fd()) }).map(|_| ())
     }
 
     fn create(&self, dir: &Arc<OwnedFd>, name: &OsStr, _meta: &Meta) -> io::Result<File> {
@@ -450,8 +500,8 @@ impl Tree for HostTree {
         f.write_all_at(data, offset)
     }
 
-    fn finish(&self, f: &File, meta: &Meta) -> io::Result<()> {
-        self.give_meta(f.as_fd(), meta)
+    fn finish(&self, f: &File, meta: &Meta, xattrs: &Xattrs) -> io::Result<Refused> {
+        self.give_meta(f.as_fd(), meta, xattrs)
     }
 
     fn key(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Arc<OwnedFd>> {
@@ -485,8 +535,8 @@ impl Tree for HostTree {
         self.child_dir(dir, name)
     }
 
-    fn finish_dir(&self, dir: &Arc<OwnedFd>, meta: &Meta) -> io::Result<()> {
-        self.give_meta(dir.as_fd(), meta)
+    fn finish_dir(&self, dir: &Arc<OwnedFd>, meta: &Meta, xattrs: &Xattrs) -> io::Result<Refused> {
+        self.give_meta(dir.as_fd(), meta, xattrs)
     }
 
     fn rename(
