@@ -73,8 +73,9 @@ cp -a "$src/big" "$src/tree" "$work/disk/"
 sync
 
 now() { date +%s.%N; }
-# time_of CMD...: seconds the command took.
-time_of() { local t0; t0=$(now); "$@" >/dev/null; python3 -c "print($(now) - $t0)"; }
+# time_of CMD...: seconds the command took, each started with nothing dirty to write back
+# (the host disk flushing an earlier step's data would slow whichever step comes next).
+time_of() { sync; local t0; t0=$(now); "$@" >/dev/null; python3 -c "print($(now) - $t0)"; }
 best() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
 
 declare -A t
@@ -88,7 +89,6 @@ for r in $(seq "$rounds"); do
         t[$w.push]+=" $(time_of ctl push -q $verify "/vram/$w" "/vdisk/out-$w")"
         t[$w.pull]+=" $(time_of ctl pull -q $verify "/vdisk/$w" "/vram/in-$w")"
         rm -rf "$work/mnt/vram/in-$w"
-        sync
     done
 done
 
