@@ -328,8 +328,15 @@ pub(crate) fn to_time(sec: i64, nsec: i64) -> SystemTime {
 
 /// Reads up to `len` bytes at `offset`, short only at the end of the file.
 pub fn pread_full(f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    pread_into(f, offset, len, &mut buf)?;
+    Ok(buf)
+}
+
+/// `pread_full` into `buf`, whose memory is reused.
+pub fn pread_into(f: &File, offset: u64, len: u32, buf: &mut Vec<u8>) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; len as usize];
+    buf.resize(len as usize, 0);
     let mut done = 0;
     while done < buf.len() {
         match f.read_at(&mut buf[done..], offset + done as u64) {
@@ -340,7 +347,7 @@ pub fn pread_full(f: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
         }
     }
     buf.truncate(done);
-    Ok(buf)
+    Ok(())
 }
 
 /// `setxattr` on the inode behind `fd` (an `O_PATH` fd is fine: it goes through the magic

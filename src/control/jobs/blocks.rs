@@ -4,14 +4,16 @@
 use super::*;
 
 /// Visits, in order, the `COPY_BLOCK`-aligned blocks of a file that meet its data ranges:
-/// `visit(offset, bytes)`; the blocks between them are holes and read as zeros.
-pub(super) fn each_block<T: Tree>(
+/// `visit(offset, bytes)`, each block read into a buffer from `take`; the blocks between
+/// them are holes and read as zeros.
+fn each_block<T: Tree>(
     tree: &T,
     f: &T::File,
     size: u64,
     cancel: &AtomicBool,
-    mut visit: impl FnMut(u64, &[u8]) -> JobResult<()>,
-) -> Result<(), Result<JobError, io::Error>> {
+    mut take: impl FnMut() -> Vec<u8>,
+    mut visit: impl FnMut(u64, Vec<u8>) -> JobResult<()>,
+) -> Result<(), Stopped> {
     let b = u64::from(COPY_BLOCK);
     let ranges = tree.data_ranges(f, size).map_err(Err)?;
     let mut next = 0u64;
@@ -23,16 +25,71 @@ pub(super) fn each_block<T: Tree>(
             }
             #[cfg(debug_assertions)]
             test_pause();
-            let data = tree.read_at(f, off, COPY_BLOCK).map_err(Err)?;
+            let mut data = take();
+            tree.read_into(f, off, COPY_BLOCK, &mut data).map_err(Err)?;
             if data.is_empty() {
                 return Ok(());
             }
-            visit(off, &data).map_err(Ok)?;
+            visit(off, data).map_err(Ok)?;
             off += b;
             next = off;
         }
     }
     Ok(())
+}
+
+/// Why a walk over a file's blocks stopped early: the job's reason, or the source's error.
+pub(super) type Stopped = Result<JobError, io::Error>;
+
+/// Files from this size on are read a few blocks ahead, on a thread of their own, while the
+/// job writes: reading the source and writing the copy then overlap.
+const AHEAD_FROM: u64 = 4 * COPY_BLOCK as u64;
+
+/// Blocks read ahead at most.
+const AHEAD: usize = 2;
+
+/// `each_block`, with the reading done ahead of `visit` on a thread of its own for a big
+/// file. The buffers go back to the reader once visited: fresh memory for every block would
+/// cost a page fault for each of its pages.
+pub(super) fn each_block_ahead<T: Tree>(
+    tree: &T,
+    f: &T::File,
+    size: u64,
+    cancel: &AtomicBool,
+    mut visit: impl FnMut(u64, &[u8]) -> JobResult<()>,
+) -> Result<(), Stopped> {
+    if size < AHEAD_FROM {
+        let mut spare = Vec::new();
+        return each_block(
+            tree,
+            f,
+            size,
+            cancel,
+            || std::mem::take(&mut spare),
+            |off, data| visit(off, &data),
+        );
+    }
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(u64, Vec<u8>), Stopped>>(AHEAD);
+        let (back, used) = std::sync::mpsc::channel::<Vec<u8>>();
+        s.spawn(move || {
+            let take = || used.try_recv().unwrap_or_default();
+            let read = each_block(tree, f, size, cancel, take, |off, data| {
+                // The writer gone (it failed): stop reading.
+                tx.send(Ok((off, data))).map_err(|_| JobError::Cancelled)
+            });
+            if let Err(e) = read {
+                let _ = tx.send(Err(e));
+            }
+        });
+        // Ends when the reader is done; dropping `rx` early stops the reader.
+        for item in rx {
+            let (off, data) = item?;
+            visit(off, &data).map_err(Ok)?;
+            let _ = back.send(data);
+        }
+        Ok(())
+    })
 }
 
 /// Test builds only: `MAVFS_TEST_BLOCK_PAUSE_MS` slows every block a job reads, so that a
@@ -86,7 +143,7 @@ pub(super) fn digest<T: Tree>(
     path: &str,
 ) -> JobResult<blake3::Hash> {
     let mut h = blake3::Hasher::new();
-    each_block(tree, f, size, cancel, |off, data| {
+    each_block_ahead(tree, f, size, cancel, |off, data| {
         hash_block(&mut h, off, data);
         Ok(())
     })

@@ -1,6 +1,6 @@
 //! The copy engine: one job's walk of a source tree into a destination tree.
 
-use super::blocks::{digest, each_block, hash_block, nonzero_runs};
+use super::blocks::{digest, each_block_ahead, hash_block, nonzero_runs};
 use super::*;
 
 /// How many times a file that changes while it is copied is copied again before the job
@@ -664,7 +664,7 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
         let mut hash = self.verify.then(blake3::Hasher::new);
         let (src, dst, counters, state) = (self.src, self.dst, self.counters, self.state);
         let mut written = 0u64;
-        let copied = each_block(src, &input, meta.size, &state.cancel, |off, data| {
+        let copied = each_block_ahead(src, &input, meta.size, &state.cancel, |off, data| {
             let n = data.len() as u64;
             counters.bytes(src.place(), OpKind::JobRead, n);
             if let Some(h) = &mut hash {

@@ -172,10 +172,10 @@ pub type Xattrs = Vec<(OsString, Vec<u8>)>;
 pub type Refused = Vec<(OsString, io::Error)>;
 
 /// One side of a copy. Directories are handles (`Dir`); entries are named within them.
-pub trait Tree {
+pub trait Tree: Sync {
     type Dir: Clone;
-    /// An open file being read or written.
-    type File;
+    /// An open file being read or written (read ahead on a thread of its own).
+    type File: Sync;
     /// A finished file, for making hard links to it.
     type Key: Clone;
 
@@ -196,6 +196,17 @@ pub trait Tree {
     /// The byte ranges of an open file that may hold data, in order; the rest are holes.
     fn data_ranges(&self, f: &Self::File, size: u64) -> io::Result<Vec<(u64, u64)>>;
     fn read_at(&self, f: &Self::File, offset: u64, len: u32) -> io::Result<Vec<u8>>;
+    /// `read_at` into `buf` (its memory reused where the tree can).
+    fn read_into(
+        &self,
+        f: &Self::File,
+        offset: u64,
+        len: u32,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        *buf = self.read_at(f, offset, len)?;
+        Ok(())
+    }
     /// An entry's extended attributes (none for a symlink).
     fn xattrs(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Xattrs>;
     fn set_xattr(

@@ -407,6 +407,10 @@ impl Tree for HostTree {
         at::pread_full(f, offset, len)
     }
 
+    fn read_into(&self, f: &File, offset: u64, len: u32, buf: &mut Vec<u8>) -> io::Result<()> {
+        at::pread_into(f, offset, len, buf)
+    }
+
     fn xattrs(&self, dir: &Arc<OwnedFd>, name: &OsStr) -> io::Result<Xattrs> {
         let fd = at::open_path_at(dir.as_fd(), &at::name(name)?)?;
         if at::stat_fd(fd.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFLNK {
