@@ -58,11 +58,25 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs,
     ))
 }
 
+fn fs_name(disk_dir: &Path) -> String {
+    match disk_dir.to_str() {
+        Some(p) if !p.contains(|c: char| c == ',' || c == '\\' || c.is_whitespace()) => {
+            p.to_owned()
+        }
+        _ => "mavfs".into(),
+    }
+}
+
 fn fuse_config(cfg: &MountConfig) -> Config {
     let mut c = Config::default();
     c.mount_options = vec![
-        MountOption::FSName("mavfs".into()),
-        MountOption::Subtype("mavfs".into()),
+        // What `df` and /proc/mounts show as the source: the disk dir, as a loop or bind
+        // mount shows its backing path (where the mount options could not carry it, the
+        // name of the filesystem).
+        MountOption::FSName(fs_name(&cfg.disk_dir)),
+        // The type shows as `fuse.mavfs` (what mount(8) picks its helper by, on a remount
+        // too). fuser's own subtype option reaches only fusermount; the kernel takes this.
+        MountOption::CUSTOM("subtype=mavfs".into()),
         // The kernel checks mode bits itself; with allow_other this is what keeps one user's
         // permission check from serving the next.
         MountOption::DefaultPermissions,
@@ -194,6 +208,10 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
     let bg = match start(cfg) {
         Ok(bg) => {
             ready(Ok(()));
+            crate::sd_notify::notify(&format!(
+                "READY=1\nSTATUS=serving {}",
+                cfg.mountpoint.display()
+            ));
             bg
         }
         Err(e) => {
@@ -209,6 +227,7 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
             // SAFETY: sigs is the initialised set blocked in every thread.
             if unsafe { libc::sigwait(&sigs, &mut sig) } == 0 {
                 info!("signal {sig}: unmounting {}", mp.display());
+                crate::sd_notify::notify("STOPPING=1");
                 if let Err(e) = unmount(&mp) {
                     warn!("unmount {}: {e}", mp.display());
                 }

@@ -181,17 +181,51 @@ fn invalid_redis_options_are_refused() {
 }
 
 #[test]
-fn mountinfo_names_the_filesystem_mavfs() {
+fn mountinfo_names_the_type_and_the_disk_dir_as_source() {
     let m = TestMount::memory();
     let entries = mounts_at(m.mnt());
     assert_eq!(entries.len(), 1, "{entries:?}");
     let e = &entries[0];
-    assert!(
-        e.fstype == "fuse" || e.fstype == "fuse.mavfs",
-        "fstype {:?}",
-        e.fstype
+    assert_eq!(e.fstype, "fuse.mavfs");
+    assert_eq!(Path::new(&e.source), m.disk_dir().canonicalize().unwrap());
+    // df shows the same source.
+    let df = std::process::Command::new("df")
+        .arg("--output=source")
+        .arg(m.mnt())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&df.stdout);
+    assert_eq!(
+        text.lines().nth(1).map(str::trim),
+        Some(e.source.as_str()),
+        "{text}"
     );
-    assert_eq!(e.source, "mavfs");
+}
+
+#[test]
+fn the_service_manager_hears_ready_then_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut m = TestMount::start_env(
+        &[],
+        None,
+        default_deadline(),
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).expect("READY=1 within 20 s");
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(msg.lines().any(|l| l == "READY=1"), "{msg:?}");
+    // Ready means answering: the mount is there.
+    assert!(fs::metadata(m.vram()).is_ok());
+    m.signal_and_wait(libc::SIGTERM)
+        .expect("the daemon exits on SIGTERM");
+    let n = sock.recv(&mut buf).expect("STOPPING=1 on SIGTERM");
+    assert_eq!(&buf[..n], b"STOPPING=1");
 }
 
 #[test]
@@ -459,4 +493,112 @@ fn watchdog_unblocks_a_hung_mount() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!is_mounted(m.mnt()), "the watchdog left the mount in place");
+}
+
+/// Unmounts `mnt` when dropped, so that a failed assertion leaves no mount behind.
+struct Unmount<'a>(&'a Path);
+
+impl Drop for Unmount<'_> {
+    fn drop(&mut self) {
+        if is_mounted(self.0) {
+            force_unmount(self.0);
+        }
+    }
+}
+
+fn mount_options(mnt: &Path) -> String {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mnt = mnt.to_str().unwrap();
+    info.lines()
+        .find(|l| l.split(' ').nth(4) == Some(mnt))
+        .and_then(|l| l.split(' ').nth(5))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn the_mount_helper_takes_mount8s_arguments() {
+    let (_t, root) = tmp();
+    let (mnt, disk) = (root.join("mnt"), root.join("disk"));
+    fs::create_dir(&mnt).unwrap();
+    let helper = root.join("mount.fuse.mavfs");
+    std::os::unix::fs::symlink(MOUNT_BIN, &helper).unwrap();
+    let o = Command::new(&helper)
+        .arg(&disk)
+        .arg(&mnt)
+        .args([
+            "-o",
+            "ram=memory,ram-limit=256M,noatime,nofail,_netdev,x-systemd.automount",
+        ])
+        .output()
+        .unwrap();
+    let _u = Unmount(&mnt);
+    assert!(o.status.success(), "{o:?}");
+    let e = mounts_at(&mnt);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].fstype, "fuse.mavfs");
+    assert_eq!(Path::new(&e[0].source), disk);
+    assert!(mount_options(&mnt).split(',').any(|o| o == "noatime"));
+    fs::write(mnt.join("vram/x"), b"x").unwrap();
+    let st = statvfs(&mnt.join("vram"));
+    assert_eq!(st.f_blocks * st.f_frsize, 256 << 20, "ram_limit=256M");
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    until(Duration::from_secs(10), || !is_mounted(&mnt)).expect("unmounted");
+
+    // An unknown option: one line naming it, nothing mounted.
+    let o = Command::new(&helper)
+        .arg(&disk)
+        .arg(&mnt)
+        .args(["-o", "ram=memory,colour=blue"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("'colour=blue'"), "{err}");
+    assert!(!is_mounted(&mnt));
+}
+
+#[test]
+fn mount_and_umount_work_with_type_fuse_mavfs() {
+    // mount(8) looks for its helper in /sbin: put one there for this test if none is.
+    let link = Path::new("/sbin/mount.fuse.mavfs");
+    let ours = fs::symlink_metadata(link).is_err();
+    if ours {
+        std::os::unix::fs::symlink(MOUNT_BIN, link).unwrap();
+    }
+    struct Gone(bool);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = fs::remove_file("/sbin/mount.fuse.mavfs");
+            }
+        }
+    }
+    let _gone = Gone(ours);
+    let (_t, root) = tmp();
+    let (mnt, disk) = (root.join("mnt"), root.join("disk"));
+    fs::create_dir(&mnt).unwrap();
+    let o = Command::new("mount")
+        .args(["-t", "fuse.mavfs"])
+        .arg(&disk)
+        .arg(&mnt)
+        .args(["-o", "ram=memory,ram_limit=128M"])
+        .output()
+        .unwrap();
+    let _u = Unmount(&mnt);
+    assert!(o.status.success(), "{o:?}");
+    fs::write(mnt.join("vdisk/f"), b"kept").unwrap();
+    // A remount read-only: writes fail with EROFS, reads go on.
+    let o = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&mnt)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(err(fs::write(mnt.join("vdisk/g"), b"no")), libc::EROFS);
+    assert_eq!(fs::read(mnt.join("vdisk/f")).unwrap(), b"kept");
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    until(Duration::from_secs(10), || !is_mounted(&mnt)).expect("unmounted");
+    assert_eq!(fs::read(disk.join("f")).unwrap(), b"kept");
 }

@@ -1,0 +1,271 @@
+//! `mount(8)`'s helper protocol, so that `mount -t fuse.mavfs`, fstab and systemd mount units
+//! work: `mavfs-mount` called as `mount.fuse.mavfs` turns mount(8)'s arguments into its own.
+
+use std::ffi::OsString;
+
+/// What mount(8) asked of the helper.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Helper {
+    /// Mount: `mavfs-mount` with these arguments.
+    Mount(Vec<OsString>),
+    /// `-o remount,...`: change the flags of the mount at `dir` (read-only or not).
+    Remount { dir: OsString, read_only: bool },
+    /// `-f`: a fake mount, nothing to do.
+    Fake,
+}
+
+/// Remounts `dir` read-only or read-write (the kernel's flags; the daemon goes on).
+pub fn remount(dir: &std::ffi::OsStr, read_only: bool) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_bytes()).map_err(|_| "invalid mount point".to_owned())?;
+    let mut flags = libc::MS_REMOUNT;
+    if read_only {
+        flags |= libc::MS_RDONLY;
+    }
+    // SAFETY: c is a valid C string; the other pointers may be null for a remount.
+    let r = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c.as_ptr(),
+            std::ptr::null(),
+            flags,
+            std::ptr::null(),
+        )
+    };
+    if r != 0 {
+        return Err(format!(
+            "remount {}: {}",
+            dir.to_string_lossy(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// `mount(8)`'s helper protocol: `mount -t fuse.mavfs SOURCE DIR -o OPTS` runs
+/// `/sbin/mount.fuse.mavfs SOURCE DIR [-sfnv] [-o OPTS]`. `mavfs-mount` called by that name
+/// turns those arguments into its own: SOURCE is the disk dir, every `mavfs-mount` option may
+/// be given as `name=value` or `name` (`-` or `_` alike), the kernel's mount options pass
+/// through, and those only mount(8) and systemd read are accepted and left.
+pub fn helper_args(argv: &[std::ffi::OsString]) -> Result<Helper, String> {
+    const VALUED: &[&str] = &[
+        "disk_dir",
+        "ram",
+        "ram_limit",
+        "redis_url",
+        "redis_password_file",
+        "redis_ca_cert",
+        "redis_cert",
+        "redis_key",
+        "redis_host",
+        "redis_port",
+        "redis_db",
+        "redis_prefix",
+        "redis_timeout",
+        "threads",
+        "metrics_addr",
+    ];
+    const FLAGS: &[&str] = &["writeback_cache", "allow_other", "foreground"];
+    const KERNEL: &[&str] = &[
+        "ro",
+        "rw",
+        "atime",
+        "noatime",
+        "nodiratime",
+        "relatime",
+        "strictatime",
+        "dev",
+        "nodev",
+        "suid",
+        "nosuid",
+        "exec",
+        "noexec",
+        "sync",
+        "async",
+        "dirsync",
+    ];
+    // Read by mount(8), systemd or fstab tools, or always on here (default_permissions).
+    const LEFT: &[&str] = &[
+        "defaults",
+        "auto",
+        "noauto",
+        "user",
+        "users",
+        "nouser",
+        "owner",
+        "group",
+        "nofail",
+        "_netdev",
+        "default_permissions",
+    ];
+    let mut positional: Vec<&OsString> = Vec::new();
+    let mut opts: Vec<String> = Vec::new();
+    let (mut sloppy, mut fake) = (false, false);
+    let mut it = argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("-o") => {
+                let o = it.next().ok_or("-o needs a list of options")?;
+                opts.push(o.to_str().ok_or("mount options must be UTF-8")?.to_owned());
+            }
+            Some(s) if s.starts_with("-o") => opts.push(s[2..].to_owned()),
+            Some("-t") => {
+                it.next();
+            }
+            Some(s) if s.starts_with('-') && s.len() > 1 && !s.starts_with("--") => {
+                for c in s[1..].chars() {
+                    match c {
+                        's' => sloppy = true,
+                        'f' => fake = true,
+                        'n' | 'v' => {}
+                        _ => {
+                            return Err(format!(
+                                "unknown flag -{c} (mount(8) passes -s, -f, -n, -v, -o, -t)"
+                            ))
+                        }
+                    }
+                }
+            }
+            _ => positional.push(a),
+        }
+    }
+    let [source, dir] = positional[..] else {
+        return Err("usage: mount.fuse.mavfs DISK_DIR MOUNTPOINT [-o OPTIONS] (as mount -t fuse.mavfs calls it)".into());
+    };
+    let mut out: Vec<OsString> = vec!["mavfs-mount".into(), dir.clone()];
+    let mut disk = Some(source.clone());
+    let mut kernel = Vec::new();
+    let all = || opts.iter().flat_map(|o| o.split(','));
+    if all().any(|o| o == "remount") {
+        let read_only = all().fold(false, |ro, o| match o {
+            "ro" => true,
+            "rw" => false,
+            _ => ro,
+        });
+        return Ok(Helper::Remount {
+            dir: dir.clone(),
+            read_only,
+        });
+    }
+    for o in opts
+        .iter()
+        .flat_map(|o| o.split(','))
+        .filter(|o| !o.is_empty())
+    {
+        let (name, value) = match o.split_once('=') {
+            Some((n, v)) => (n.replace('-', "_"), Some(v)),
+            None => (o.replace('-', "_"), None),
+        };
+        let n = name.as_str();
+        match value {
+            Some(v) if VALUED.contains(&n) => {
+                if n == "disk_dir" {
+                    disk = Some(v.into());
+                    continue;
+                }
+                out.push(format!("--{}", n.replace('_', "-")).into());
+                out.push(v.into());
+            }
+            None if VALUED.contains(&n) => {
+                return Err(format!("mount option '{o}' needs a value ({n}=...)"));
+            }
+            None if FLAGS.contains(&n) => out.push(format!("--{}", n.replace('_', "-")).into()),
+            None if KERNEL.contains(&n) => kernel.push(n.to_owned()),
+            None if LEFT.contains(&n) => {}
+            _ if n.starts_with("x_") || n.starts_with("x-") || n == "comment" => {}
+            _ if o.starts_with("x-") => {}
+            _ if sloppy => {}
+            _ => {
+                return Err(format!(
+                    "unknown mount option '{o}' (every mavfs-mount option works as name=value, - or _ alike; see mavfs-mount --help)"
+                ))
+            }
+        }
+    }
+    if let Some(d) = disk {
+        out.push("--disk-dir".into());
+        out.push(d);
+    }
+    if !kernel.is_empty() {
+        out.push("-o".into());
+        out.push(kernel.join(",").into());
+    }
+    Ok(if fake {
+        Helper::Fake
+    } else {
+        Helper::Mount(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn args(s: &[&str]) -> Vec<OsString> {
+        s.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn mount_options_become_mavfs_mount_options() {
+        let Helper::Mount(got) = helper_args(&args(&[
+            "/sbin/mount.fuse.mavfs",
+            "/srv/block",
+            "/mnt/m",
+            "-o",
+            "ram=redis,redis-url=redis://10.0.0.5:6379/2,ram_limit=4G,allow_other,nofail,_netdev,x-systemd.automount,noatime,nodev,rw,defaults",
+        ]))
+        .unwrap() else {
+            panic!("not a mount")
+        };
+        assert_eq!(
+            got,
+            args(&[
+                "mavfs-mount",
+                "/mnt/m",
+                "--ram",
+                "redis",
+                "--redis-url",
+                "redis://10.0.0.5:6379/2",
+                "--ram-limit",
+                "4G",
+                "--allow-other",
+                "--disk-dir",
+                "/srv/block",
+                "-o",
+                "noatime,nodev,rw",
+            ])
+        );
+    }
+
+    #[test]
+    fn unknown_options_are_refused_by_name_unless_sloppy() {
+        let a = args(&[
+            "mount.fuse.mavfs",
+            "/d",
+            "/m",
+            "-o",
+            "ram=memory,colour=blue",
+        ]);
+        let e = helper_args(&a).unwrap_err();
+        assert!(e.contains("'colour=blue'"), "{e}");
+        let a = args(&["mount.fuse.mavfs", "/d", "/m", "-s", "-o", "colour=blue"]);
+        assert!(matches!(helper_args(&a).unwrap(), Helper::Mount(_)));
+        let e = helper_args(&args(&["mount.fuse.mavfs", "/d", "/m", "-o", "ram"])).unwrap_err();
+        assert!(e.contains("needs a value"), "{e}");
+        assert!(helper_args(&args(&["mount.fuse.mavfs", "/d"])).is_err());
+        // A fake mount (-f) does nothing.
+        assert_eq!(
+            helper_args(&args(&["mount.fuse.mavfs", "/d", "/m", "-f"])).unwrap(),
+            Helper::Fake
+        );
+        let a = args(&["mount.fuse.mavfs", "/d", "/m", "-o", "rw,nosuid,remount,ro"]);
+        assert_eq!(
+            helper_args(&a).unwrap(),
+            Helper::Remount {
+                dir: "/m".into(),
+                read_only: true
+            }
+        );
+    }
+}
