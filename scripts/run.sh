@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build mavfs and mount it.
+# Build mavfs, install it (scripts/install.sh: mavfs-mount and mavfsctl on the PATH, man
+# pages, completions, mount(8)'s helper) and mount it.
 #   scripts/run.sh MOUNTPOINT [mavfs-mount options]
 # Without --disk-dir, vdisk/ is backed by ./block_dir (in the current directory).
 set -euo pipefail
@@ -35,6 +36,12 @@ fi
 
 (cd "$repo" && cargo build --release --quiet)
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/mavfs-mount"
+# mavfs-mount, mavfsctl, mount.fuse.mavfs, man pages and completions on the system.
+if [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; then
+    $sudo bash "$repo/scripts/install.sh" --from "$(dirname "$bin")"
+else
+    echo "run.sh: not root and no sudo: mavfsctl stays in $(dirname "$bin") (scripts/install.sh installs it)" >&2
+fi
 
 mkdir -p "$mnt"
 mnt=$(cd "$mnt" && pwd)
@@ -57,6 +64,7 @@ fi
 instructions() {
     cat <<INFO
   ls $mnt                    vram/ (in RAM) and vdisk/ (the disk dir)
+  mavfsctl stats             where the bytes are (man mavfsctl)
   cp -r data $mnt/vram/      put something in RAM
   mv $mnt/vram/data $mnt/vdisk/   move it to disk
 To unmount:

@@ -84,6 +84,28 @@ enum Command {
         #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
         interval: Duration,
     },
+    /// Writes the man pages (DIR/man1) and shell completions (DIR/completions) of mavfsctl
+    /// and mavfs-mount: what scripts/install.sh installs.
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
+}
+
+/// Man pages and completions for both programs, from their own argument definitions.
+fn generate_docs(dir: &Path) -> io::Result<()> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let man = dir.join("man1");
+    let completions = dir.join("completions");
+    std::fs::create_dir_all(&man)?;
+    std::fs::create_dir_all(&completions)?;
+    for cmd in [Cli::command(), mavfs::config::Args::command()] {
+        let name = cmd.get_name().to_owned();
+        clap_mangen::generate_to(cmd.clone(), &man)?;
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            clap_complete::generate_to(shell, &mut cmd.clone(), &name, &completions)?;
+        }
+    }
+    Ok(())
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -631,6 +653,10 @@ fn main() {
     // SAFETY: setting a signal's disposition has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
+    if let Command::GenerateDocs { dir } = &cli.command {
+        generate_docs(dir).unwrap_or_else(|e| die(format!("{}: {e}", dir.display())));
+        return;
+    }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let mount = client::find_mount(cli.mount.as_deref(), &cwd).unwrap_or_else(|e| die(e));
     let (op, quiet, json, verb) = match &cli.command {
@@ -658,6 +684,7 @@ fn main() {
         Command::Jobs { json } => (Op::Jobs, true, *json, ""),
         Command::Resume { id, quiet } => (Op::Resume { id: *id }, *quiet, false, "resumed:"),
         Command::Cancel { id } => (Op::CancelJob { id: *id }, false, false, ""),
+        Command::GenerateDocs { .. } => return,
     };
     // Before the request goes: a Ctrl-C as the job starts cancels it too, cleanly.
     catch_sigint();
