@@ -21,6 +21,13 @@ pub enum RamKind {
     Redis,
 }
 
+/// The tier `--tier` mounts alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TierArg {
+    Vram,
+    Vdisk,
+}
+
 /// Mount MAVFS: `vram/` (RAM tier) and `vdisk/` (a host directory) under one mount point.
 #[derive(Debug, Parser)]
 #[command(name = "mavfs-mount", version, about)]
@@ -98,6 +105,10 @@ pub struct Args {
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9877); off by default.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// Mount only this tier, as the root of the mount point (a plain RAM filesystem, or the
+    /// disk dir alone); `mavfsctl` still works, push and pull still reach both tiers.
+    #[arg(long, value_enum, value_name = "vram|vdisk")]
+    pub tier: Option<TierArg>,
     /// Extra mount options, comma separated (ro, noatime, ...).
     #[arg(short = 'o', value_name = "OPT[,OPT]")]
     pub options: Vec<String>,
@@ -121,6 +132,8 @@ pub struct MountConfig {
     pub allow_other: bool,
     pub options: Vec<String>,
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The tier mounted alone as the root, if one is.
+    pub tier: Option<crate::node::Place>,
 }
 
 /// Parses `512M`, `4G`, `1.5G`, `1024`, `64KiB`: binary units, case-insensitive.
@@ -318,6 +331,10 @@ impl MountConfig {
             allow_other: args.allow_other,
             options,
             metrics_addr,
+            tier: args.tier.map(|t| match t {
+                TierArg::Vram => crate::node::Place::Vram,
+                TierArg::Vdisk => crate::node::Place::Vdisk,
+            }),
         })
     }
 }

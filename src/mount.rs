@@ -39,6 +39,9 @@ fn owner() -> Ctx {
 }
 
 fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs, String> {
+    if let Some(t) = cfg.tier {
+        crate::fs::inode::set_root_tier(t);
+    }
     let who = owner();
     let (store, ttl): (Arc<dyn RamStore>, _) = match cfg.ram {
         RamKind::Memory => (

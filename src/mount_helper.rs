@@ -64,6 +64,7 @@ pub fn helper_args(argv: &[std::ffi::OsString]) -> Result<Helper, String> {
         "redis_timeout",
         "threads",
         "metrics_addr",
+        "tier",
     ];
     const FLAGS: &[&str] = &["writeback_cache", "allow_other", "foreground"];
     const KERNEL: &[&str] = &[

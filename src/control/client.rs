@@ -81,6 +81,25 @@ fn normalize(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// What the mount's root holds: `both` tiers, or `vram` or `vdisk` alone (the control
+/// file's `ROOT_XATTR`); None if the mount does not say.
+pub fn mount_root(mount: &Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(control_file(mount).as_os_str().as_bytes()).ok()?;
+    let name = std::ffi::CString::new(super::protocol::ROOT_XATTR).ok()?;
+    let mut buf = [0u8; 16];
+    // SAFETY: both strings are valid; buf is writable for its length.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n > 0).then(|| String::from_utf8_lossy(&buf[..n as usize]).into_owned())
+}
+
 /// A path argument as a virtual path (`/vram/x`): given virtual, as a real path on the mount,
 /// or relative to the current directory inside the mount.
 pub fn virtual_path(mount: &Path, arg: &str, cwd: &Path) -> Result<String, String> {
@@ -98,14 +117,17 @@ pub fn virtual_path(mount: &Path, arg: &str, cwd: &Path) -> Result<String, Strin
             .map(Path::to_path_buf)
             .unwrap_or_default()
     } else {
-        norm.strip_prefix(mount)
-            .map(Path::to_path_buf)
-            .map_err(|_| {
-                format!(
-                    "{arg}: not inside the mount {} (use /vram/... or /vdisk/...)",
-                    mount.display()
-                )
-            })?
+        let inside = norm.strip_prefix(mount).map_err(|_| {
+            format!(
+                "{arg}: not inside the mount {} (use /vram/... or /vdisk/...)",
+                mount.display()
+            )
+        })?;
+        // A mount of one tier alone: its root is that tier's.
+        match mount_root(mount).as_deref() {
+            Some(t @ ("vram" | "vdisk")) => Path::new(t).join(inside),
+            _ => inside.to_path_buf(),
+        }
     };
     let mut comps = rel.components();
     match comps.next() {

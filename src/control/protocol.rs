@@ -24,6 +24,9 @@ pub const VERSION: u32 = 1;
 pub const MAX_REQUEST: usize = 64 * 1024;
 /// The control file's name in the mount root.
 pub const CONTROL_NAME: &str = ".mavfs-ctl";
+/// The control file's extended attribute naming what the mount root holds: `both` tiers,
+/// or `vram` or `vdisk` alone (a mount with `--tier`).
+pub const ROOT_XATTR: &str = "user.mavfs.root";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

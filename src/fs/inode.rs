@@ -1,10 +1,27 @@
 //! FUSE inode numbers: the tier sits in the top bits, so routing is a shift, never a lookup.
 //!
 //! `1` is the mount root, `2` `vram/`, `3` `vdisk/`, `4` the control file. A RAM inode is
-//! `RAM_TAG | store ino`; a disk inode is `DISK_TAG | disk id`.
+//! `RAM_TAG | store ino`; a disk inode is `DISK_TAG | disk id`. A mount of one tier as its
+//! root (`--tier`) makes `1` that tier's root, and `2` and `3` unused.
+
+use std::sync::OnceLock;
 
 use crate::disk;
+use crate::node::Place;
 use crate::ram;
+
+/// The tier mounted as the root, if only one is: set once, at mount (one mount a process).
+static ROOT_TIER: OnceLock<Place> = OnceLock::new();
+
+/// Mounts `tier` as the root. Only the first call counts.
+pub fn set_root_tier(tier: Place) {
+    let _ = ROOT_TIER.set(tier);
+}
+
+/// The tier mounted as the root, if only one is.
+pub fn root_tier() -> Option<Place> {
+    ROOT_TIER.get().copied()
+}
 
 pub const ROOT: u64 = 1;
 pub const VRAM: u64 = 2;
@@ -27,7 +44,11 @@ pub enum Target {
 /// Which tier (and which inode in it) a FUSE inode number names.
 pub fn route(ino: u64) -> Option<Target> {
     match ino {
-        ROOT => Some(Target::Root),
+        ROOT => Some(match root_tier() {
+            None => Target::Root,
+            Some(Place::Vram) => Target::Ram(ram::ROOT_INO),
+            Some(Place::Vdisk) => Target::Disk(disk::ROOT_ID),
+        }),
         VRAM => Some(Target::Ram(ram::ROOT_INO)),
         VDISK => Some(Target::Disk(disk::ROOT_ID)),
         CONTROL => Some(Target::Control),
@@ -41,6 +62,9 @@ pub fn route(ino: u64) -> Option<Target> {
 
 pub fn from_ram(ino: ram::Ino) -> u64 {
     if ino == ram::ROOT_INO {
+        if root_tier() == Some(Place::Vram) {
+            return ROOT;
+        }
         VRAM
     } else {
         RAM_TAG | ino
@@ -49,6 +73,9 @@ pub fn from_ram(ino: ram::Ino) -> u64 {
 
 pub fn from_disk(id: u64) -> u64 {
     if id == disk::ROOT_ID {
+        if root_tier() == Some(Place::Vdisk) {
+            return ROOT;
+        }
         VDISK
     } else {
         DISK_TAG | id

@@ -245,6 +245,10 @@ impl MavFs {
     }
 
     pub fn lookup(&self, parent: u64, name: &OsStr) -> FsResult<Entry> {
+        // One tier as the root: the control file is there still.
+        if parent == inode::ROOT && name == CONTROL_NAME && inode::root_tier().is_some() {
+            return Ok(self.control_entry());
+        }
         match Self::route(parent)? {
             Target::Root => match name.to_str() {
                 Some(VRAM_NAME) => self.getattr(inode::VRAM),

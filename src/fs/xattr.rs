@@ -21,6 +21,11 @@ impl MavFs {
     }
 
     pub fn getxattr(&self, ino: u64, name: &OsStr) -> FsResult<Vec<u8>> {
+        // What `mavfsctl` reads to turn a path on the mount into a tier's path.
+        if ino == inode::CONTROL && name == ROOT_XATTR {
+            let root = inode::root_tier().map_or("both", |t| t.name());
+            return Ok(root.as_bytes().to_vec());
+        }
         match Self::route(ino)? {
             Target::Ram(i) => Ok(self.store.getxattr(i, name)?),
             Target::Disk(id) => Ok(self.disk.getxattr(id, name)?),
@@ -52,6 +57,10 @@ impl MavFs {
         }
     }
 }
+
+/// The control file's attribute naming what the mount root holds: `both` tiers, or `vram`
+/// or `vdisk` alone.
+pub const ROOT_XATTR: &str = crate::control::protocol::ROOT_XATTR;
 
 /// POSIX ACLs are not kept on `vram/`: storing them as plain xattrs would pretend to
 /// enforce permissions that nobody checks.

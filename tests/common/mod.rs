@@ -235,7 +235,7 @@ impl TestMount {
         loop {
             // Listed, and answering: the kernel holds the stat until the daemon's handshake
             // is done, so an unmount from here on meets a running session.
-            if is_mounted(&self.mnt) && fs::metadata(self.mnt.join("vram")).is_ok() {
+            if is_mounted(&self.mnt) && fs::metadata(self.mnt.join(".mavfs-ctl")).is_ok() {
                 return;
             }
             let child = self.child.as_mut().unwrap();
