@@ -105,6 +105,9 @@ pub struct Args {
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9877); off by default.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// What `df` and /proc/mounts show as the mount's source (default: the disk dir).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
     /// Mount only this tier, as the root of the mount point (a plain RAM filesystem, or the
     /// disk dir alone); `mavfsctl` still works, push and pull still reach both tiers.
     #[arg(long, value_enum, value_name = "vram|vdisk")]
@@ -134,6 +137,8 @@ pub struct MountConfig {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// The tier mounted alone as the root, if one is.
     pub tier: Option<crate::node::Place>,
+    /// What `df` shows as the source.
+    pub source: Option<String>,
 }
 
 /// Parses `512M`, `4G`, `1.5G`, `1024`, `64KiB`: binary units, case-insensitive.
@@ -331,6 +336,7 @@ impl MountConfig {
             allow_other: args.allow_other,
             options,
             metrics_addr,
+            source: args.source.clone(),
             tier: args.tier.map(|t| match t {
                 TierArg::Vram => crate::node::Place::Vram,
                 TierArg::Vdisk => crate::node::Place::Vdisk,

@@ -76,7 +76,10 @@ fn fuse_config(cfg: &MountConfig) -> Config {
         // What `df` and /proc/mounts show as the source: the disk dir, as a loop or bind
         // mount shows its backing path (where the mount options could not carry it, the
         // name of the filesystem).
-        MountOption::FSName(fs_name(&cfg.disk_dir)),
+        MountOption::FSName(match &cfg.source {
+            Some(s) => s.clone(),
+            None => fs_name(&cfg.disk_dir),
+        }),
         // The type shows as `fuse.mavfs` (what mount(8) picks its helper by, on a remount
         // too). fuser's own subtype option reaches only fusermount; the kernel takes this.
         MountOption::CUSTOM("subtype=mavfs".into()),

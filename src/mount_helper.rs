@@ -184,6 +184,12 @@ pub fn helper_args(argv: &[std::ffi::OsString]) -> Result<Helper, String> {
         }
     }
     if let Some(d) = disk {
+        // A disk dir given as an option: the source is a name of the user's (what
+        // `umount SOURCE` and `df` go by), shown as given.
+        if &d != source {
+            out.push("--source".into());
+            out.push(source.clone());
+        }
         out.push("--disk-dir".into());
         out.push(d);
     }

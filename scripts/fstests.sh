@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# fstests (the kernel's filesystem regression suite) on one MAVFS place, as filesystem
+# developers run it: through mount(8) and its helper, a test and a scratch filesystem.
+#   scripts/fstests.sh PLACE [TESTS...]      PLACE: vram-memory, vram-redis or vdisk
+# Without TESTS it runs `./check -g quick`. Builds the suite once, from
+# ../shared/fstests/xfstests-*.tar.gz (or $FSTESTS_TARBALL), in $XDG_CACHE_HOME/mavfs.
+# Ends with one line `fstests PLACE: P passed, F failed, N not run` and the failing tests'
+# names; exits 1 if a test failed that conformance/fstests-PLACE.expected does not list (one
+# test a line, with its reason after a #).
+# Needs root (mount, the helper in /sbin, tests as other users).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+place=${1:-}
+case "$place" in
+    vram-memory | vram-redis | vdisk) shift ;;
+    *) echo "usage: fstests.sh vram-memory|vram-redis|vdisk [TESTS...]" >&2; exit 2 ;;
+esac
+[ "$(id -u)" -eq 0 ] || { echo "fstests.sh: needs root" >&2; exit 1; }
+
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/mavfs"
+suite="$cache/xfstests"
+tarball=${FSTESTS_TARBALL:-$(ls "$repo"/../shared/fstests/xfstests-*.tar.gz 2>/dev/null | head -1)}
+deps="xfslibs-dev uuid-dev libtool-bin e2fsprogs automake gcc libuuid1 quota attr make
+      libacl1-dev libaio-dev xfsprogs libgdbm-dev gawk fio uuid-runtime python3 sqlite3
+      liburing-dev libcap-dev bc redis-server fuse3"
+if [ ! -x "$suite/ltp/fsstress" ]; then
+    [ -f "$tarball" ] || { echo "fstests.sh: no fstests tarball (set FSTESTS_TARBALL)" >&2; exit 1; }
+    echo "fstests.sh: building fstests in $suite" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $deps >/dev/null
+    mkdir -p "$cache" && rm -rf "$suite"
+    tar xzf "$tarball" -C "$cache"
+    make -C "$suite" -j"$(nproc)" >"$cache/xfstests-build.log" 2>&1 ||
+        { tail -20 "$cache/xfstests-build.log" >&2; exit 1; }
+fi
+# The users some tests switch to.
+id fsgqa >/dev/null 2>&1 || useradd -m fsgqa
+id 123456-fsgqa >/dev/null 2>&1 || useradd 123456-fsgqa 2>/dev/null || true
+getent group fsgqa >/dev/null || groupadd fsgqa
+
+(cd "$repo" && cargo build --release --quiet --bin mavfs-mount --bin mavfsctl)
+bin="${CARGO_TARGET_DIR:-$repo/target}/release"
+# mount(8) finds the helper in /sbin; one put here is taken away at the end.
+helper=/sbin/mount.fuse.mavfs
+placed_helper=0
+if [ ! -e "$helper" ]; then
+    ln -s "$bin/mavfs-mount" "$helper"
+    placed_helper=1
+fi
+
+work=$(mktemp -d /var/tmp/mavfs-fstests.XXXXXX)
+# Tests run parts as other users, who must reach the mount points.
+chmod 755 "$work"
+mkdir -p "$work"/{test-dev,test-mnt,scratch-dev,scratch-mnt,results}
+redis_pid=""
+cleanup() {
+    for m in "$work/test-mnt" "$work/scratch-mnt"; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+    [ "$placed_helper" -eq 1 ] && rm -f "$helper"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+case "$place" in
+    vram-memory) test_opts="tier=vram"; scratch_opts="tier=vram" ;;
+    vdisk) test_opts="tier=vdisk"; scratch_opts="tier=vdisk" ;;
+    vram-redis)
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --maxmemory-policy noeviction --dir "$work" >"$work/redis.log" 2>&1 &
+        redis_pid=$!
+        for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+        url="redis://127.0.0.1:$port/0"
+        # One Redis, two filesystems: the prefix keeps them apart.
+        test_opts="tier=vram,ram=redis,redis_url=$url,redis_prefix=fstests-test"
+        scratch_opts="tier=vram,ram=redis,redis_url=$url,redis_prefix=fstests-scratch"
+        ;;
+esac
+
+cat >"$suite/local.config" <<EOF
+export FSTYP=fuse
+export FUSE_SUBTYP=.mavfs
+export TEST_DEV=mavfs-fstests-test
+export TEST_DIR=$work/test-mnt
+export SCRATCH_DEV=mavfs-fstests-scratch
+export SCRATCH_MNT=$work/scratch-mnt
+export TEST_FS_MOUNT_OPTS="-o $test_opts,disk_dir=$work/test-dev,allow_other"
+export MOUNT_OPTIONS="-o $scratch_opts,disk_dir=$work/scratch-dev,allow_other"
+export RESULT_BASE=$work/results
+EOF
+
+# The sources are names, not directories, so that `umount SOURCE` (which fstests runs) finds
+# the mount by its source. fstests compares `df -T`'s type with FSTYP (fuse) and knows subtypes only of glusterfs and
+# ceph: its df sees fuse.mavfs as fuse.
+mkdir -p "$work/shim"
+printf '#!/bin/sh\n%s "$@" | sed "s/ fuse\\.mavfs / fuse /"\n' "$(command -v df)" >"$work/shim/df"
+chmod +x "$work/shim/df"
+
+log="$work/check.log"
+(cd "$suite" && PATH="$work/shim:$PATH" ./check ${@:--g quick}) 2>&1 | tee "$log" || true
+
+# check's own summary lines: "Ran: ...", "Not run: ...", "Failures: ...".
+ran=$(grep -m1 '^Ran:' "$log" | cut -d: -f2- | wc -w)
+notrun=$(grep -m1 '^Not run:' "$log" | cut -d: -f2- | wc -w)
+failures=$(grep -m1 '^Failures:' "$log" | cut -d: -f2- || true)
+nfail=$(echo "$failures" | wc -w)
+echo "fstests $place: $(( ran - nfail )) passed, $nfail failed, $notrun not run"
+[ -n "$failures" ] && echo "failed:$failures"
+
+expected="$repo/conformance/fstests-$place.expected"
+unexpected=""
+for t in $failures; do
+    if ! grep -q "^$t\b" "$expected" 2>/dev/null; then
+        unexpected="$unexpected $t"
+    fi
+done
+if [ -n "$unexpected" ]; then
+    echo "fstests $place: failures not in $(basename "$expected"):$unexpected" >&2
+    exit 1
+fi
+exit 0
