@@ -101,12 +101,13 @@ chmod +x "$work/shim/df"
 log="$work/check.log"
 (cd "$suite" && PATH="$work/shim:$PATH" ./check ${@:--g quick}) 2>&1 | tee "$log" || true
 
-# check's own summary lines: "Ran: ...", "Not run: ...", "Failures: ...".
+# check's own summary lines: "Ran: ..." (every test tried, those not run included),
+# "Not run: ...", "Failures: ...".
 ran=$(grep -m1 '^Ran:' "$log" | cut -d: -f2- | wc -w)
 notrun=$(grep -m1 '^Not run:' "$log" | cut -d: -f2- | wc -w)
 failures=$(grep -m1 '^Failures:' "$log" | cut -d: -f2- || true)
 nfail=$(echo "$failures" | wc -w)
-echo "fstests $place: $(( ran - nfail )) passed, $nfail failed, $notrun not run"
+echo "fstests $place: $(( ran - notrun - nfail )) passed, $nfail failed, $notrun not run"
 [ -n "$failures" ] && echo "failed:$failures"
 
 expected="$repo/conformance/fstests-$place.expected"
