@@ -42,10 +42,12 @@ mod blocks;
 mod engine;
 pub mod journal;
 mod leftovers;
+mod run;
 mod trees;
 
-pub use engine::{run_copy, Copier, Plan};
+pub use engine::{Copier, Plan};
 pub use leftovers::{remove_leftovers, sweep_job, tmp_job, tmp_name};
+pub use run::run_copy;
 pub use trees::{HostTree, RamTree};
 
 const COPY_BLOCK: u32 = 1 << 20;
