@@ -100,6 +100,9 @@ chmod +x "$work/shim/df"
 
 log="$work/check.log"
 (cd "$suite" && PATH="$work/shim:$PATH" ./check ${@:--g quick}) 2>&1 | tee "$log" || true
+# The work folder goes at exit; each failure's .out.bad and .full stay here.
+kept="$cache/results-$place"
+rm -rf "$kept" && cp -r "$work/results" "$kept" && cp "$log" "$kept/"
 
 # check's own summary lines: "Ran: ..." (every test tried, those not run included),
 # "Not run: ...", "Failures: ...".
@@ -108,7 +111,7 @@ notrun=$(grep -m1 '^Not run:' "$log" | cut -d: -f2- | wc -w)
 failures=$(grep -m1 '^Failures:' "$log" | cut -d: -f2- || true)
 nfail=$(echo "$failures" | wc -w)
 echo "fstests $place: $(( ran - notrun - nfail )) passed, $nfail failed, $notrun not run"
-[ -n "$failures" ] && echo "failed:$failures"
+[ -n "$failures" ] && echo "failed:$failures (outputs in $kept)"
 
 expected="$repo/conformance/fstests-$place.expected"
 unexpected=""

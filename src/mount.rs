@@ -34,6 +34,7 @@ fn owner() -> Ctx {
         Ctx {
             uid: libc::getuid(),
             gid: libc::getgid(),
+            pid: std::process::id(),
         }
     }
 }

@@ -125,6 +125,9 @@ pub struct SetAttr {
     /// both are given), as Linux does on a write, truncate or chown by a caller without
     /// CAP_FSETID: in the same atomic step, against the mode as it is then.
     pub kill_privs: bool,
+    /// With `kill_privs`: setgid goes even without group execute, the caller being outside
+    /// the file's group (Linux's `setattr_should_drop_sgid`).
+    pub kill_sgid: bool,
 }
 
 impl SetAttr {
@@ -141,15 +144,22 @@ impl SetAttr {
     }
 }
 
-/// `mode` without setuid, and without setgid where group execute is set (setgid without it
-/// means mandatory locking, and stays).
-pub fn killed_mode(mode: u32) -> u32 {
+/// `mode` without setuid, and without setgid where group execute is set or `kill_sgid`
+/// says the caller is outside the file's group (setgid without group execute is a locking
+/// mark that a group member keeps).
+pub fn killed_mode(mode: u32, kill_sgid: bool) -> u32 {
     let mut m = mode & !libc::S_ISUID;
     let sgid_x = libc::S_ISGID | libc::S_IXGRP;
-    if m & sgid_x == sgid_x {
+    if m & sgid_x == sgid_x || kill_sgid {
         m &= !libc::S_ISGID;
     }
     m
+}
+
+/// Whether a kill of privileges by this caller would leave setgid only because the file
+/// lacks group execute: then membership of the file's group decides.
+pub fn sgid_hangs_on_group(mode: u32) -> bool {
+    mode & libc::S_ISGID != 0 && killed_mode(mode, false) & libc::S_ISGID != 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1555,7 +1555,8 @@ both_tiers!(fsync_file_and_directory);
 
 /// Setuid and setgid go where Linux drops them (fstests generic/683-687 check the same):
 /// on a write, truncate or allocation by a user without CAP_FSETID, and on any chown, even
-/// root's; root's own writes keep them, and so does setgid without group execute. On
+/// root's; root's own writes keep them. Setgid without group execute stays for a member of
+/// the file's group (by its own group or a supplementary one) and goes for anyone else. On
 /// `vdisk/` the write goes by passthrough (the file exists before the open).
 fn setuid_and_setgid_drop_as_on_linux(m: &TestMount, dir: &Path, tier: Tier) {
     type Op = fn(&Path) -> io::Result<()>;
@@ -1571,35 +1572,44 @@ fn setuid_and_setgid_drop_as_on_linux(m: &TestMount, dir: &Path, tier: Tier) {
         cvt(unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, 8192) }).map(drop)
     };
     let chown: Op = |p| chown(p, Some(NOBODY), Some(NOBODY));
-    let cases: [(&str, Op, u32, u32, u32); 8] = [
-        ("write", write, NOBODY, 0o6777, 0o0777),
-        ("write", write, NOBODY, 0o2767, 0o2767),
-        ("write", write, 0, 0o6777, 0o6777),
-        ("truncate", truncate, NOBODY, 0o6777, 0o0777),
-        ("truncate", truncate, 0, 0o6777, 0o6777),
-        ("allocate", allocate, NOBODY, 0o6777, 0o0777),
-        ("allocate", allocate, 0, 0o6777, 0o6777),
-        ("chown", chown, 0, 0o6777, 0o0777),
+    const G: u32 = 4242; // a group NOBODY is given as a supplementary one
+                         // What, as whom, supplementary groups, the file's group, mode before, mode after.
+    type Case = (&'static str, Op, u32, &'static [u32], u32, u32, u32);
+    let cases: [Case; 14] = [
+        ("write", write, NOBODY, &[], 0, 0o6777, 0o0777),
+        ("write", write, NOBODY, &[], 0, 0o2767, 0o0767),
+        ("write", write, NOBODY, &[], NOBODY, 0o2767, 0o2767),
+        ("write", write, NOBODY, &[G], G, 0o2767, 0o2767),
+        ("write", write, NOBODY, &[G], G, 0o6777, 0o0777),
+        ("write", write, 0, &[], 0, 0o6777, 0o6777),
+        ("truncate", truncate, NOBODY, &[], 0, 0o6777, 0o0777),
+        ("truncate", truncate, NOBODY, &[], 0, 0o2767, 0o0767),
+        ("truncate", truncate, NOBODY, &[G], G, 0o2767, 0o2767),
+        ("truncate", truncate, 0, &[], 0, 0o6777, 0o6777),
+        ("allocate", allocate, NOBODY, &[], 0, 0o6777, 0o0777),
+        ("allocate", allocate, NOBODY, &[], 0, 0o2767, 0o0767),
+        ("allocate", allocate, 0, &[], 0, 0o6777, 0o6777),
+        ("chown", chown, 0, &[], 0, 0o6777, 0o0777),
     ];
-    for (i, (what, op, uid, before, after)) in cases.into_iter().enumerate() {
+    for (i, (what, op, uid, groups, gid, before, after)) in cases.into_iter().enumerate() {
         let name = format!("f{i}");
         let p = dir.join(&name);
         fs::write(&p, b"xx").unwrap();
+        std::os::unix::fs::chown(&p, None, Some(gid)).unwrap();
         set_mode(&p, before);
         let code = if uid == 0 {
             i32::from(op(&p).is_err())
         } else {
-            as_user(uid, uid, || i32::from(op(&p).is_err()))
+            as_user_in(uid, uid, groups, || i32::from(op(&p).is_err()))
         };
         assert_eq!(code, 0, "{what} as uid {uid} failed");
         let got = mode(&p) & 0o7777;
-        assert_eq!(
-            got, after,
-            "{what} as uid {uid} of a {before:o} file left {got:o}"
-        );
+        let who =
+            format!("{what} as uid {uid} (groups {groups:?}) of a {before:o} file of group {gid}");
+        assert_eq!(got, after, "{who} left {got:o}");
         if let Some(h) = host(m, tier, &name) {
             let got = mode(&h) & 0o7777;
-            assert_eq!(got, after, "on the host, {what} as uid {uid} left {got:o}");
+            assert_eq!(got, after, "on the host, {who} left {got:o}");
         }
     }
     assert_eq!(fs::read(dir.join("f0")).unwrap(), b"xy");

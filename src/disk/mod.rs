@@ -513,7 +513,7 @@ impl DiskTier {
         let kind = st.st_mode & libc::S_IFMT;
         if set.kill_privs && kind != libc::S_IFDIR && kind != libc::S_IFLNK {
             let mode = st.st_mode & 0o7777;
-            let kept = killed_mode(mode);
+            let kept = killed_mode(mode, set.kill_sgid);
             if kept != mode {
                 at::chmod_fd(fd, kept)?;
                 return Ok(attr_of(id, &at::stat_fd(fd)?));

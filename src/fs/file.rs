@@ -25,14 +25,18 @@ impl MavFs {
 
     /// `open(O_TRUNC)` of an existing file, as the kernel's truncate would: size 0, new
     /// mtime and ctime, and the setuid bits dropped when another user than root truncates.
-    fn ram_truncate_at_open(&self, ctx: Ctx, i: ram::Ino) -> FsResult<Attr> {
+    fn ram_truncate_at_open(&self, ctx: Ctx, i: ram::Ino) -> FsResult<()> {
         let set = SetAttr {
             size: Some(0),
             mtime: Some(ram::TimeSet::Now),
             kill_privs: ctx.uid != 0,
             ..Default::default()
         };
-        Ok(self.store.setattr(i, &set).map_err(gone)?)
+        let a = self.store.setattr(i, &set).map_err(gone)?;
+        if ctx.uid != 0 {
+            self.ram_kill_privs(ctx, i, &a)?;
+        }
+        Ok(())
     }
 
     pub fn open(&self, ctx: Ctx, ino: u64, flags: i32) -> FsResult<Opened> {
@@ -76,7 +80,7 @@ impl MavFs {
                 // The host truncated (and dated) it; the daemon is root there, so the
                 // setuid bits a truncate by another user drops are dropped here.
                 if truncate && ctx.uid != 0 {
-                    kill_disk_privs(&file)?;
+                    kill_disk_privs(ctx, &file)?;
                 }
                 Ok(Opened {
                     fh: self.handles.insert(Handle::File(file)),
@@ -175,31 +179,30 @@ impl MavFs {
         }
     }
 
-    /// `kill_privs`: the kernel asks for setuid and setgid to go with this write (its
-    /// caller lacks CAP_FSETID).
+    /// `kill_by`: the caller, where the kernel asks for setuid and setgid to go with this
+    /// write (the caller lacks CAP_FSETID).
     pub fn write(
         &self,
         ino: u64,
         fh: u64,
         offset: u64,
         data: &[u8],
-        kill_privs: bool,
+        kill_by: Option<Ctx>,
     ) -> FsResult<u32> {
         match Self::route(ino)? {
             Target::Control => self.control.write(fh, data).map_err(FsError::from),
             Target::Ram(i) => {
                 let a = self.ram_spend(|| self.store.write(i, offset, data))?;
-                let perm = u32::from(a.perm);
                 // The write told us the mode: a second step only where there is a bit to drop.
-                if kill_privs && killed_mode(perm) != perm {
-                    self.ram_kill_privs(i)?;
+                if let Some(ctx) = kill_by {
+                    self.ram_kill_privs(ctx, i, &a)?;
                 }
                 Ok(data.len() as u32)
             }
             Target::Disk(_) => self.with_file(fh, |f| {
                 f.write_all_at(data, offset)?;
-                if kill_privs {
-                    kill_disk_privs(f)?;
+                if let Some(ctx) = kill_by {
+                    kill_disk_privs(ctx, f)?;
                 }
                 Ok(data.len() as u32)
             }),
@@ -250,15 +253,26 @@ impl MavFs {
             return Ok(());
         }
         match Self::route(ino)? {
-            Target::Ram(i) => self.ram_kill_privs(i),
-            Target::Disk(_) => self.with_file(fh, kill_disk_privs),
+            Target::Ram(i) => {
+                let a = self.store.getattr(i).map_err(gone)?;
+                self.ram_kill_privs(ctx, i, &a)
+            }
+            Target::Disk(_) => self.with_file(fh, |f| kill_disk_privs(ctx, f)),
             _ => Ok(()),
         }
     }
 
-    fn ram_kill_privs(&self, i: ram::Ino) -> FsResult<()> {
+    /// Drops what a write, truncate or allocation by `ctx` drops from the file whose
+    /// attributes are now `a`; nothing is asked of the store where nothing would change.
+    pub(super) fn ram_kill_privs(&self, ctx: Ctx, i: ram::Ino, a: &Attr) -> FsResult<()> {
+        let perm = u32::from(a.perm);
+        let kill_sgid = sgid_left_to_kill(ctx, perm, a.gid);
+        if killed_mode(perm, kill_sgid) == perm {
+            return Ok(());
+        }
         let set = SetAttr {
             kill_privs: true,
+            kill_sgid,
             ..Default::default()
         };
         self.store.setattr(i, &set).map_err(gone)?;
@@ -294,11 +308,18 @@ impl MavFs {
 
 /// Drops setuid and setgid from an open host file (the daemon, root there, keeps them on
 /// its own writes).
-fn kill_disk_privs(f: &File) -> std::io::Result<()> {
-    let mode = at::stat_fd(f.as_fd())?.st_mode & 0o7777;
-    let kept = killed_mode(mode);
+fn kill_disk_privs(ctx: Ctx, f: &File) -> std::io::Result<()> {
+    let st = at::stat_fd(f.as_fd())?;
+    let mode = st.st_mode & 0o7777;
+    let kept = killed_mode(mode, sgid_left_to_kill(ctx, mode, st.st_gid));
     if kept != mode {
         at::chmod_fd(f.as_fd(), kept)?;
     }
     Ok(())
+}
+
+/// Whether a kill of privileges by `ctx` also takes setgid without group execute from
+/// `mode` of a file in group `gid`: only from a caller outside that group.
+pub(super) fn sgid_left_to_kill(ctx: Ctx, mode: u32, gid: u32) -> bool {
+    sgid_hangs_on_group(mode) && ctx.outside_group(gid)
 }

@@ -80,6 +80,7 @@ fn ctx(req: &Request) -> Ctx {
     Ctx {
         uid: req.uid(),
         gid: req.gid(),
+        pid: req.pid(),
     }
 }
 
@@ -234,7 +235,7 @@ impl Filesystem for FuseFs {
             atime: time(atime),
             mtime: time(mtime),
             ctime,
-            kill_privs: false,
+            ..Default::default()
         };
         match self.done(OpKind::Setattr, ino.0, || {
             self.core.setattr(ctx(req), ino.0, &set, fh.map(|f| f.0))
@@ -399,7 +400,7 @@ impl Filesystem for FuseFs {
 
     fn write(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
@@ -411,7 +412,8 @@ impl Filesystem for FuseFs {
     ) {
         match self.done(OpKind::Write, ino.0, || {
             let kill = write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID);
-            self.core.write(ino.0, fh.0, offset, data, kill)
+            let kill_by = kill.then(|| ctx(req));
+            self.core.write(ino.0, fh.0, offset, data, kill_by)
         }) {
             Ok(n) => {
                 self.core.count_bytes(ino.0, OpKind::Write, u64::from(n));

@@ -34,7 +34,7 @@ use crate::control::server::Control;
 use crate::counters::{Counters, OpKind, Place};
 use crate::disk::{at, DiskTier};
 use crate::error::{FsError, FsResult};
-use crate::node::{is_tmp_name, killed_mode};
+use crate::node::{is_tmp_name, killed_mode, sgid_hangs_on_group};
 use crate::ram::{self, Attr, Falloc, Kind, NewNode, RamStore, RenameMode, SetAttr, XattrSet};
 use crate::sync::Mutex;
 use handles::{Handle, Handles};
@@ -53,6 +53,25 @@ pub const DISK_TTL: Duration = Duration::from_secs(1);
 pub struct Ctx {
     pub uid: u32,
     pub gid: u32,
+    /// The calling thread, for what the request does not carry (supplementary groups).
+    pub pid: u32,
+}
+
+impl Ctx {
+    /// Whether the caller is outside group `gid`: neither its fsgid nor one of its
+    /// supplementary groups. Read from `/proc` only when asked (a setgid bit hangs on it);
+    /// a caller that has gone counts as outside, so that setgid goes rather than stays.
+    pub fn outside_group(&self, gid: u32) -> bool {
+        if self.gid == gid {
+            return false;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid));
+        let groups = status.ok().and_then(|s| {
+            let line = s.lines().find_map(|l| l.strip_prefix("Groups:"))?;
+            Some(line.split_whitespace().any(|g| g.parse() == Ok(gid)))
+        });
+        groups != Some(true)
+    }
 }
 
 /// An inode as the kernel sees it, with how long it may cache it.
@@ -340,6 +359,23 @@ impl MavFs {
             kill_privs: set.kill_privs || chown || truncate || set.changes_only_ctime(),
             ..set.clone()
         };
+        let e = self.setattr_tier(ino, set, fh)?;
+        // From a caller outside the file's group setgid without group execute goes too
+        // (what the kernel asks when its own check found it, as before a write or an
+        // allocation): a second step, where that bit is there (rare).
+        let (perm, gid) = (e.attr.perm.into(), e.attr.gid);
+        if set.kill_privs && ctx.uid != 0 && file::sgid_left_to_kill(ctx, perm, gid) {
+            let kill = SetAttr {
+                kill_privs: true,
+                kill_sgid: true,
+                ..Default::default()
+            };
+            return self.setattr_tier(ino, &kill, fh);
+        }
+        Ok(e)
+    }
+
+    fn setattr_tier(&self, ino: u64, set: &SetAttr, fh: Option<u64>) -> FsResult<Entry> {
         match Self::route(ino)? {
             // A shell's `>` truncates before writing a request: nothing to truncate.
             Target::Control if set.size.is_some() && set.perm.is_none() && set.uid.is_none() => {

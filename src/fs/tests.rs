@@ -3,7 +3,11 @@
 use super::*;
 use crate::ram::MemoryStore;
 
-const ROOT: Ctx = Ctx { uid: 0, gid: 0 };
+const ROOT: Ctx = Ctx {
+    uid: 0,
+    gid: 0,
+    pid: 0,
+};
 
 fn core(dir: &Path) -> MavFs {
     MavFs::new(
@@ -55,7 +59,7 @@ fn make(fs: &MavFs, dir: u64, name: &str, data: &[u8]) -> (u64, u64) {
         .unwrap();
     let ino = e.attr.ino.0;
     assert_eq!(
-        fs.write(ino, o.fh, 0, data, false).unwrap() as usize,
+        fs.write(ino, o.fh, 0, data, None).unwrap() as usize,
         data.len()
     );
     (ino, o.fh)
@@ -113,7 +117,7 @@ fn a_file_unlinked_while_open_keeps_its_data_until_released() {
         fs.unlink(tier, OsStr::new("open")).unwrap();
         assert_eq!(errno(fs.lookup(tier, OsStr::new("open"))), libc::ENOENT);
         assert_eq!(fs.read(ino, fh, 0, 64).unwrap(), b"still here");
-        fs.write(ino, fh, 5, b"-now", false).unwrap();
+        fs.write(ino, fh, 5, b"-now", None).unwrap();
         assert_eq!(fs.read(ino, fh, 0, 64).unwrap(), b"still-nowe");
         fs.release(ino, fh, 0);
     }

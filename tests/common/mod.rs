@@ -357,12 +357,17 @@ fn spawn_watchdog(mnt: PathBuf, pid: libc::pid_t, deadline: Duration, done: Arc<
 /// return the child's exit status (`f`'s result; 101 if it panicked; 128+N if killed by
 /// signal N). Keep `f` simple: the child is a copy of a multi-threaded process.
 pub fn as_user<F: FnOnce() -> i32>(uid: u32, gid: u32, f: F) -> i32 {
+    as_user_in(uid, gid, &[], f)
+}
+
+/// `as_user`, with supplementary `groups`.
+pub fn as_user_in<F: FnOnce() -> i32>(uid: u32, gid: u32, groups: &[u32], f: F) -> i32 {
     // SAFETY: the child only runs `f` and then `_exit`s.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
     if pid == 0 {
         let code = unsafe {
-            if libc::setgroups(0, std::ptr::null()) != 0
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
                 || libc::setgid(gid) != 0
                 || libc::setuid(uid) != 0
             {

@@ -219,7 +219,7 @@ impl RamStore for MemoryStore {
             st.mtime = resolve(t, now);
         }
         if set.kill_privs && st.kind != Kind::Dir {
-            st.perm = killed_mode(u32::from(st.perm)) as u16;
+            st.perm = killed_mode(u32::from(st.perm), set.kill_sgid) as u16;
         }
         st.ctime = set.ctime.unwrap_or(now);
         Ok(st.attr(ino))

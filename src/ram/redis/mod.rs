@@ -318,7 +318,12 @@ impl RamStore for RedisStore {
             time(set.atime),
             time(set.mtime),
             set.ctime.map(time_str).unwrap_or_default(),
-            if set.kill_privs { "1" } else { "" }.to_owned(),
+            match (set.kill_privs, set.kill_sgid) {
+                (false, _) => "",
+                (true, false) => "1",
+                (true, true) => "2",
+            }
+            .to_owned(),
         ];
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         let mut change = self.inner.dirs.change(&[ino]);

@@ -17,11 +17,12 @@ local fields = {[4] = 'm', [5] = 'u', [6] = 'g', [10] = 'at', [11] = 'mt'}
 for i, name in pairs(fields) do
   if ARGV[i] ~= '' then set[#set + 1] = name; set[#set + 1] = ARGV[i] end
 end
--- Privileges a write, truncate or chown drops: setuid, and setgid with group execute.
-if ARGV[13] == '1' and f[1] ~= 'd' then
+-- Privileges a write, truncate or chown drops: setuid, and setgid with group execute
+-- (or without it: '2', the caller is outside the file's group).
+if ARGV[13] ~= '' and f[1] ~= 'd' then
   local m = tonumber(ARGV[4] ~= '' and ARGV[4] or redis.call('HGET', key('i', ino), 'm'))
   local k = bit.band(m, bit.bnot(2048))
-  if bit.band(k, 1032) == 1032 then k = bit.band(k, bit.bnot(1024)) end
+  if bit.band(k, 1032) == 1032 or ARGV[13] == '2' then k = bit.band(k, bit.bnot(1024)) end
   if k ~= m then set[#set + 1] = 'm'; set[#set + 1] = tostring(k) end
 end
 set[#set + 1] = 'ct'
