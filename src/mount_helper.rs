@@ -46,8 +46,9 @@ pub fn remount(dir: &std::ffi::OsStr, read_only: bool) -> Result<(), String> {
 /// `/sbin/mount.fuse.mavfs SOURCE DIR [-sfnv] [-o OPTS]`. `mavfs-mount` called by that name
 /// turns those arguments into its own: SOURCE is the disk dir, every `mavfs-mount` option may
 /// be given as `name=value` or `name` (`-` or `_` alike), the kernel's mount options pass
-/// through, and those only mount(8) and systemd read are accepted and left.
-pub fn helper_args(argv: &[std::ffi::OsString]) -> Result<Helper, String> {
+/// through, and those only mount(8) and systemd read are accepted and left. `as_root`: the
+/// caller is root, for whom devices and setuid are on unless refused.
+pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper, String> {
     const VALUED: &[&str] = &[
         "disk_dir",
         "ram",
@@ -193,6 +194,15 @@ pub fn helper_args(argv: &[std::ffi::OsString]) -> Result<Helper, String> {
         out.push("--disk-dir".into());
         out.push(d);
     }
+    // As mount(8)'s own helpers do for root: devices and setuid work unless refused (a FUSE
+    // mount is otherwise nodev,nosuid, the safe default for users).
+    if as_root {
+        for (on, off) in [("dev", "nodev"), ("suid", "nosuid")] {
+            if !kernel.iter().any(|k| k == on || k == off) {
+                kernel.push(on.to_owned());
+            }
+        }
+    }
     if !kernel.is_empty() {
         out.push("-o".into());
         out.push(kernel.join(",").into());
@@ -221,7 +231,7 @@ mod tests {
             "/mnt/m",
             "-o",
             "ram=redis,redis-url=redis://10.0.0.5:6379/2,ram_limit=4G,allow_other,nofail,_netdev,x-systemd.automount,noatime,nodev,rw,defaults",
-        ]))
+        ]), false)
         .unwrap() else {
             panic!("not a mount")
         };
@@ -246,6 +256,17 @@ mod tests {
     }
 
     #[test]
+    fn root_gets_devices_and_setuid_unless_refused() {
+        let mount = |o: &str| match helper_args(&args(&["m", "/d", "/m", "-o", o]), true) {
+            Ok(Helper::Mount(a)) => a.last().unwrap().to_str().unwrap().to_owned(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(mount("ram=memory"), "dev,suid");
+        assert_eq!(mount("nodev,ro"), "nodev,ro,suid");
+        assert_eq!(mount("nosuid,dev"), "nosuid,dev");
+    }
+
+    #[test]
     fn unknown_options_are_refused_by_name_unless_sloppy() {
         let a = args(&[
             "mount.fuse.mavfs",
@@ -254,21 +275,22 @@ mod tests {
             "-o",
             "ram=memory,colour=blue",
         ]);
-        let e = helper_args(&a).unwrap_err();
+        let e = helper_args(&a, false).unwrap_err();
         assert!(e.contains("'colour=blue'"), "{e}");
         let a = args(&["mount.fuse.mavfs", "/d", "/m", "-s", "-o", "colour=blue"]);
-        assert!(matches!(helper_args(&a).unwrap(), Helper::Mount(_)));
-        let e = helper_args(&args(&["mount.fuse.mavfs", "/d", "/m", "-o", "ram"])).unwrap_err();
+        assert!(matches!(helper_args(&a, false).unwrap(), Helper::Mount(_)));
+        let e =
+            helper_args(&args(&["mount.fuse.mavfs", "/d", "/m", "-o", "ram"]), false).unwrap_err();
         assert!(e.contains("needs a value"), "{e}");
-        assert!(helper_args(&args(&["mount.fuse.mavfs", "/d"])).is_err());
+        assert!(helper_args(&args(&["mount.fuse.mavfs", "/d"]), false).is_err());
         // A fake mount (-f) does nothing.
         assert_eq!(
-            helper_args(&args(&["mount.fuse.mavfs", "/d", "/m", "-f"])).unwrap(),
+            helper_args(&args(&["mount.fuse.mavfs", "/d", "/m", "-f"]), false).unwrap(),
             Helper::Fake
         );
         let a = args(&["mount.fuse.mavfs", "/d", "/m", "-o", "rw,nosuid,remount,ro"]);
         assert_eq!(
-            helper_args(&a).unwrap(),
+            helper_args(&a, false).unwrap(),
             Helper::Remount {
                 dir: "/m".into(),
                 read_only: true

@@ -15,7 +15,9 @@ fn main() {
         .unwrap_or("");
     let args = if called.starts_with("mount.") {
         use mavfs::mount_helper::{helper_args, remount, Helper};
-        let asked = helper_args(&argv).and_then(|h| match h {
+        // SAFETY: geteuid has no preconditions.
+        let as_root = unsafe { libc::geteuid() } == 0;
+        let asked = helper_args(&argv, as_root).and_then(|h| match h {
             Helper::Mount(translated) => Ok(Some(translated)),
             Helper::Remount { dir, read_only } => remount(&dir, read_only).map(|()| None),
             Helper::Fake => Ok(None),
