@@ -54,7 +54,8 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs,
             (Arc::new(store), REDIS_TTL)
         }
     };
-    let disk = DiskTier::new(&cfg.disk_dir)
+    let atime = !cfg.options.iter().any(|o| o == "noatime");
+    let disk = DiskTier::with_atime(&cfg.disk_dir, atime)
         .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
     Ok(FuseFs::new(
         MavFs::new(store, disk, cfg.disk_dir.clone(), who, ttl, notifier),

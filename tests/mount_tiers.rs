@@ -1412,6 +1412,96 @@ fn mmap_shared_writes_reach_the_file(m: &TestMount, dir: &Path, tier: Tier) {
 }
 both_tiers!(mmap_shared_writes_reach_the_file);
 
+/// A write through a shared mapping dates the file: mtime and ctime move, seen by the next
+/// stat after the mapping and the file are closed (fstests generic/080 and 215). On `vdisk/`
+/// such a write goes from the kernel to the host file without a word to the daemon.
+fn mmap_writes_update_mtime_and_ctime(_m: &TestMount, dir: &Path, _tier: Tier) {
+    let p = dir.join("dated");
+    fs::write(&p, vec![0u8; 4096]).unwrap();
+    utimens(&p, (1_000_000_000, 0), (1_000_000_000, 0), 0).unwrap();
+    let before = fs::metadata(&p).unwrap();
+    assert_eq!(before.mtime(), 1_000_000_000);
+    let f = OpenOptions::new().read(true).write(true).open(&p).unwrap();
+    unsafe {
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let addr = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            prot,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
+        assert_ne!(
+            addr,
+            libc::MAP_FAILED,
+            "mmap: {}",
+            io::Error::last_os_error()
+        );
+        std::slice::from_raw_parts_mut(addr as *mut u8, 4096)[..5].copy_from_slice(b"dated");
+        libc::munmap(addr, 4096);
+    }
+    drop(f);
+    let after = fs::metadata(&p).unwrap();
+    assert!(
+        after.mtime() > 1_000_000_000,
+        "mtime stayed {}",
+        after.mtime()
+    );
+    assert!(
+        (after.ctime(), after.ctime_nsec()) > (before.ctime(), before.ctime_nsec()),
+        "ctime stayed"
+    );
+    assert_eq!(&fs::read(&p).unwrap()[..5], b"dated");
+}
+both_tiers!(mmap_writes_update_mtime_and_ctime);
+
+fn lxattr(op: &str, p: &Path, name: &str, value: &[u8]) -> io::Result<Vec<u8>> {
+    let (c, n) = (cstr(p), cstr(Path::new(name)));
+    let mut buf = vec![0u8; 4096];
+    let r = unsafe {
+        match op {
+            "set" => libc::lsetxattr(
+                c.as_ptr(),
+                n.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            ) as isize,
+            "get" => libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()),
+            "list" => libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()),
+            _ => libc::lremovexattr(c.as_ptr(), n.as_ptr()) as isize,
+        }
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(r as usize);
+    Ok(buf)
+}
+
+/// A symlink carries extended attributes of its own, apart from its target's: trusted.*
+/// for root, while Linux refuses user.* on symlinks (fstests generic/062).
+fn symlinks_carry_their_own_xattrs(m: &TestMount, dir: &Path, tier: Tier) {
+    fs::write(dir.join("target"), b"t").unwrap();
+    let l = dir.join("lnk");
+    std::os::unix::fs::symlink("target", &l).unwrap();
+    lxattr("set", &l, "trusted.name", b"\xba\xbe").unwrap();
+    assert_eq!(lxattr("get", &l, "trusted.name", b"").unwrap(), b"\xba\xbe");
+    assert_eq!(lxattr("list", &l, "", b"").unwrap(), b"trusted.name\0");
+    let on_target = getxattr(&dir.join("target"), "trusted.name");
+    assert_eq!(on_target.unwrap_err().raw_os_error(), Some(libc::ENODATA));
+    let user = lxattr("set", &l, "user.name", b"1");
+    assert_eq!(user.unwrap_err().raw_os_error(), Some(libc::EPERM));
+    if let Some(h) = host(m, tier, "lnk") {
+        assert_eq!(lxattr("get", &h, "trusted.name", b"").unwrap(), b"\xba\xbe");
+    }
+    lxattr("remove", &l, "trusted.name", b"").unwrap();
+    let gone = lxattr("get", &l, "trusted.name", b"");
+    assert_eq!(gone.unwrap_err().raw_os_error(), Some(libc::ENODATA));
+}
+both_tiers!(symlinks_carry_their_own_xattrs);
+
 fn readdir_lists_many_entries(m: &TestMount, dir: &Path, tier: Tier) {
     const N: usize = 3000;
     let d = dir.join("many");
@@ -1680,3 +1770,27 @@ fn modes_are_exactly_what_the_caller_asked(m: &TestMount, dir: &Path, tier: Tier
     }
 }
 both_tiers!(modes_are_exactly_what_the_caller_asked);
+
+/// A `noatime` mount dates nothing on reads: not through the daemon, nor by the kernel's own
+/// passthrough reads and runs of `vdisk/` files, on the host file either (fstests
+/// generic/120).
+#[test]
+fn noatime_mounts_leave_access_times_alone() {
+    let m = TestMount::with_args(&["-o", "noatime"]);
+    for dir in [m.vram(), m.vdisk()] {
+        let p = dir.join("prog");
+        fs::copy("/bin/true", &p).unwrap();
+        // An access time before the modification: relatime would move it on a read.
+        utimens(&p, (1_000_000_000, 0), (0, libc::UTIME_OMIT), 0).unwrap();
+        fs::read(&p).unwrap();
+        assert!(Command::new(&p).status().unwrap().success());
+        assert_eq!(
+            fs::metadata(&p).unwrap().atime(),
+            1_000_000_000,
+            "{}",
+            p.display()
+        );
+    }
+    let host = fs::metadata(m.disk_dir().join("prog")).unwrap();
+    assert_eq!(host.atime(), 1_000_000_000, "the host file was dated");
+}

@@ -12,6 +12,7 @@
 //! kernel no longer holds.
 
 pub mod at;
+mod xattr;
 
 use std::collections::HashMap;
 use std::ffi::{CStr, OsStr, OsString};
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use crate::node::{killed_mode, Attr, Kind, SetAttr};
 use crate::ram::XattrSet;
 use crate::sync::{Mutex, ShardedMap};
-use at::{cvt, proc_path};
+use at::cvt;
 
 /// The id of the disk dir itself.
 pub const ROOT_ID: u64 = 0;
@@ -41,6 +42,9 @@ struct Slot {
     /// fd is then pinned.
     handle: Option<Box<[u8]>>,
     fd: Option<Arc<OwnedFd>>,
+    /// Of a symlink: the directory and name it was last seen under. Its own extended
+    /// attributes can be reached only through them (the calls refuse an `O_PATH` fd).
+    seen_at: Option<(u64, OsString)>,
 }
 
 #[derive(Debug)]
@@ -219,14 +223,31 @@ impl DirStream {
 impl DiskTier {
     /// Opens the disk dir; fails if it is not a directory.
     pub fn new(dir: &Path) -> io::Result<DiskTier> {
+        Self::with_atime(dir, true)
+    }
+
+    /// `atime: false` (a `noatime` mount): the tier works on a private view of the disk dir
+    /// on which nothing dates host files, not even the kernel's own passthrough reads (they
+    /// go by the host mount's rules, whatever the daemon's fd says). Where that view cannot
+    /// be had (not root), one line says so and the disk dir serves as it is.
+    pub fn with_atime(dir: &Path, atime: bool) -> io::Result<DiskTier> {
         let c = cstr(dir.as_os_str().as_bytes())?;
-        // SAFETY: c is a valid C string; the fd is owned right away.
-        let fd = unsafe {
-            use std::os::fd::FromRawFd;
-            OwnedFd::from_raw_fd(cvt(libc::open(
-                c.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            ))?)
+        let view = (!atime).then(|| at::noatime_view(&c)).and_then(|r| {
+            r.map_err(|e| {
+                log::warn!("noatime: host files may still be dated on reads: {e}");
+            })
+            .ok()
+        });
+        let fd = match view {
+            Some(fd) => fd,
+            // SAFETY: c is a valid C string; the fd is owned right away.
+            None => unsafe {
+                use std::os::fd::FromRawFd;
+                OwnedFd::from_raw_fd(cvt(libc::open(
+                    c.as_ptr(),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                ))?)
+            },
         };
         let st = at::stat_fd(fd.as_fd())?;
         // SAFETY: geteuid has no preconditions.
@@ -242,6 +263,7 @@ impl DiskTier {
                 slot: Mutex::new(Slot {
                     handle: None,
                     fd: None,
+                    seen_at: None,
                 }),
                 lookups: AtomicU64::new(1),
             }),
@@ -436,6 +458,7 @@ impl DiskTier {
                         slot: Mutex::new(Slot {
                             handle,
                             fd: Some(Arc::new(fd)),
+                            seen_at: None,
                         }),
                         lookups: AtomicU64::new(1),
                     }),
@@ -450,8 +473,11 @@ impl DiskTier {
 
     pub fn lookup(&self, parent: u64, name: &OsStr) -> io::Result<Attr> {
         let p = self.node(parent)?;
-        let fd = at::open_path_at(p.fd.as_fd(), &at::name(name)?)?;
-        self.remember(fd)
+        let c = at::name(name)?;
+        let fd = at::open_path_at(p.fd.as_fd(), &c)?;
+        let a = self.remember(fd)?;
+        self.seen(&a, parent, &c);
+        Ok(a)
     }
 
     /// Drops `n` kernel references; the inode's fd closes with the last.
@@ -538,8 +564,17 @@ impl DiskTier {
     }
 
     /// Hands a new host inode to the caller's uid/gid when the daemon runs as root. In a
-    /// setgid directory the host already gave it the directory's group: keep that.
-    fn give(&self, fd: BorrowedFd<'_>, parent: &Held, uid: u32, gid: u32) -> io::Result<()> {
+    /// setgid directory the host already gave it the directory's group: keep that. The
+    /// chown drops setuid and setgid from a file; where the caller asked for them (`mode`;
+    /// the kernel has already taken away what it may not have) they are put back.
+    fn give(
+        &self,
+        fd: BorrowedFd<'_>,
+        parent: &Held,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    ) -> io::Result<()> {
         if !self.as_root {
             return Ok(());
         }
@@ -549,18 +584,33 @@ impl DiskTier {
         } else {
             gid
         };
-        at::chown_fd(fd, uid, gid)
+        at::chown_fd(fd, uid, gid)?;
+        if mode & (libc::S_ISUID | libc::S_ISGID) != 0 {
+            at::chmod_fd(fd, mode & 0o7777)?;
+        }
+        Ok(())
     }
 
     /// Finishes a create: owner, then registers the inode with one kernel reference. On
     /// failure the new entry is removed again.
-    fn finish(&self, p: &Held, c: &CStr, uid: u32, gid: u32, dir: bool) -> io::Result<Attr> {
+    /// `mode`: of a file or node, what `give` keeps (0 for a directory or symlink).
+    fn finish(
+        &self,
+        p: &Held,
+        c: &CStr,
+        (uid, gid, mode): (u32, u32, u32),
+        dir: bool,
+    ) -> io::Result<Attr> {
         let made = at::open_path_at(p.fd.as_fd(), c).and_then(|fd| {
-            self.give(fd.as_fd(), p, uid, gid)?;
+            self.give(fd.as_fd(), p, uid, gid, mode)?;
             Ok(fd)
         });
         match made {
-            Ok(fd) => self.remember(fd),
+            Ok(fd) => {
+                let a = self.remember(fd)?;
+                self.seen(&a, p.id, c);
+                Ok(a)
+            }
             Err(e) => {
                 let _ = at::unlink_at(p.fd.as_fd(), c, dir);
                 Err(e)
@@ -580,7 +630,7 @@ impl DiskTier {
         let p = self.node(parent)?;
         let c = at::name(name)?;
         at::mknod_at(p.fd.as_fd(), &c, mode, rdev)?;
-        self.finish(&p, &c, uid, gid, false)
+        self.finish(&p, &c, (uid, gid, mode), false)
     }
 
     pub fn mkdir(
@@ -594,7 +644,7 @@ impl DiskTier {
         let p = self.node(parent)?;
         let c = at::name(name)?;
         at::mkdir_at(p.fd.as_fd(), &c, mode)?;
-        self.finish(&p, &c, uid, gid, true)
+        self.finish(&p, &c, (uid, gid, 0), true)
     }
 
     pub fn symlink(
@@ -608,7 +658,7 @@ impl DiskTier {
         let p = self.node(parent)?;
         let c = at::name(name)?;
         at::symlink_at(target.as_os_str(), p.fd.as_fd(), &c)?;
-        self.finish(&p, &c, uid, gid, false)
+        self.finish(&p, &c, (uid, gid, 0), false)
     }
 
     /// Creates and opens a regular file; `flags` are the open flags of the caller.
@@ -625,7 +675,7 @@ impl DiskTier {
         let c = at::name(name)?;
         let flags = (flags & !(libc::O_NOCTTY | libc::O_PATH)) | libc::O_CREAT | libc::O_EXCL;
         let file = File::from(at::open_at(p.fd.as_fd(), &c, flags, mode)?);
-        if let Err(e) = self.give(file.as_fd(), &p, uid, gid) {
+        if let Err(e) = self.give(file.as_fd(), &p, uid, gid, mode) {
             let _ = at::unlink_at(p.fd.as_fd(), &c, false);
             return Err(e);
         }
@@ -654,13 +704,13 @@ impl DiskTier {
     ) -> io::Result<()> {
         let p = self.node(parent)?;
         let np = self.node(newparent)?;
-        at::rename_at(
-            p.fd.as_fd(),
-            &at::name(name)?,
-            np.fd.as_fd(),
-            &at::name(newname)?,
-            flags,
-        )
+        let (c, nc) = (at::name(name)?, at::name(newname)?);
+        at::rename_at(p.fd.as_fd(), &c, np.fd.as_fd(), &nc, flags)?;
+        self.moved(&np, &nc);
+        if flags & libc::RENAME_EXCHANGE != 0 {
+            self.moved(&p, &c);
+        }
+        Ok(())
     }
 
     pub fn link(&self, id: u64, newparent: u64, newname: &OsStr) -> io::Result<Attr> {
@@ -668,7 +718,9 @@ impl DiskTier {
         let np = self.node(newparent)?;
         let nc = at::name(newname)?;
         at::link_fd(n.fd.as_fd(), np.fd.as_fd(), &nc)?;
-        self.remember(at::open_path_at(np.fd.as_fd(), &nc)?)
+        let a = self.remember(at::open_path_at(np.fd.as_fd(), &nc)?)?;
+        self.seen(&a, newparent, &nc);
+        Ok(a)
     }
 
     pub fn readlink(&self, id: u64) -> io::Result<Vec<u8>> {
@@ -677,48 +729,6 @@ impl DiskTier {
 
     pub fn statfs(&self) -> io::Result<libc::statvfs> {
         at::statvfs_fd(self.root_fd())
-    }
-
-    /// Extended attributes go through the magic link; symlinks carry none here. The
-    /// caller keeps `n` alive for the call, so the fd behind the path stays open.
-    fn xattr_path(n: &Held) -> io::Result<std::ffi::CString> {
-        if n.kind == Kind::Symlink {
-            return Err(io::Error::from_raw_os_error(libc::EPERM));
-        }
-        Ok(proc_path(n.fd()))
-    }
-
-    pub fn setxattr(&self, id: u64, name: &OsStr, value: &[u8], how: XattrSet) -> io::Result<()> {
-        let n = self.node(id)?;
-        Self::xattr_path(&n)?;
-        let flags = match how {
-            XattrSet::Any => 0,
-            XattrSet::Create => libc::XATTR_CREATE,
-            XattrSet::Replace => libc::XATTR_REPLACE,
-        };
-        at::set_xattr(n.fd(), name, value, flags)
-    }
-
-    pub fn getxattr(&self, id: u64, name: &OsStr) -> io::Result<Vec<u8>> {
-        let n = self.node(id)?;
-        Self::xattr_path(&n)?;
-        at::get_xattr(n.fd(), name)
-    }
-
-    pub fn listxattr(&self, id: u64) -> io::Result<Vec<u8>> {
-        let n = self.node(id)?;
-        if n.kind == Kind::Symlink {
-            return Ok(Vec::new());
-        }
-        at::list_xattr(n.fd())
-    }
-
-    pub fn removexattr(&self, id: u64, name: &OsStr) -> io::Result<()> {
-        let n = self.node(id)?;
-        let p = Self::xattr_path(&n)?;
-        let name = cstr(name.as_bytes())?;
-        // SAFETY: strings are valid.
-        cvt(unsafe { libc::removexattr(p.as_ptr(), name.as_ptr()) }).map(|_| ())
     }
 }
 

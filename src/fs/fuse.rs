@@ -67,12 +67,33 @@ impl FuseFs {
     }
 
     /// A passthrough backing id for an open `vdisk/` file, if this open can have one.
-    fn backing(&self, ino: u64, fh: u64, make: Option<MakeBacking<'_>>) -> Option<Arc<BackingId>> {
+    fn backing(
+        &self,
+        ino: u64,
+        fh: u64,
+        flags: i32,
+        make: Option<MakeBacking<'_>>,
+    ) -> Option<Arc<BackingId>> {
         let pt = self.passthrough.as_ref()?;
         if !self.core.is_disk_file(ino) {
             return None;
         }
-        pt.open(ino, fh, make)
+        let id = pt.open(ino, fh, flags, make)?;
+        // Writes through a shared mapping reach the host file without a word to anyone:
+        // attributes the kernel cached before are dropped, and none are cached until the
+        // last writer is released (see `ttl`).
+        if pt.has_writers(ino) {
+            self.core.forget_attrs(ino);
+        }
+        Some(id)
+    }
+
+    /// How long the kernel may keep `e`: not at all for a file written through passthrough.
+    fn ttl(&self, e: &Entry) -> Duration {
+        match &self.passthrough {
+            Some(pt) if pt.has_writers(e.attr.ino.0) => Duration::ZERO,
+            _ => e.ttl,
+        }
     }
 }
 
@@ -181,7 +202,7 @@ impl Filesystem for FuseFs {
         match self.done(OpKind::Lookup, parent.0, || {
             self.core.lookup(parent.0, name)
         }) {
-            Ok(e) => reply.entry(&e.ttl, &e.attr, Generation(0)),
+            Ok(e) => reply.entry(&self.ttl(&e), &e.attr, Generation(0)),
             Err(e) if e.errno() == libc::ENOENT => match self.core.negative_ttl(parent.0) {
                 // Inode 0 with a timeout: the kernel caches "no such name".
                 Some(ttl) => {
@@ -204,7 +225,7 @@ impl Filesystem for FuseFs {
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         match self.done(OpKind::Getattr, ino.0, || self.core.getattr(ino.0)) {
-            Ok(e) => reply.attr(&e.ttl, &e.attr),
+            Ok(e) => reply.attr(&self.ttl(&e), &e.attr),
             Err(e) => reply.error(fail("getattr", e)),
         }
     }
@@ -240,7 +261,7 @@ impl Filesystem for FuseFs {
         match self.done(OpKind::Setattr, ino.0, || {
             self.core.setattr(ctx(req), ino.0, &set, fh.map(|f| f.0))
         }) {
-            Ok(e) => reply.attr(&e.ttl, &e.attr),
+            Ok(e) => reply.attr(&self.ttl(&e), &e.attr),
             Err(e) => reply.error(fail("setattr", e)),
         }
     }
@@ -367,6 +388,7 @@ impl Filesystem for FuseFs {
             Ok(o) => match self.backing(
                 ino.0,
                 o.fh,
+                flags.0,
                 Some(&|| reply.open_backing(self.core.backing_file(ino.0)?)),
             ) {
                 Some(id) => reply.opened_passthrough(FileHandle(o.fh), open_flags(&o), &id),
@@ -435,7 +457,7 @@ impl Filesystem for FuseFs {
     ) {
         let _ = self.done(OpKind::Release, ino.0, || {
             if let Some(pt) = &self.passthrough {
-                pt.release(ino.0, fh.0);
+                pt.release(ino.0, fh.0, flags.0);
             }
             self.core.release(ino.0, fh.0, flags.0);
             Ok(())
@@ -594,9 +616,9 @@ impl Filesystem for FuseFs {
             Ok((e, o)) => {
                 let ino = e.attr.ino.0;
                 let make = || reply.open_backing(self.core.backing_file(ino)?);
-                match self.backing(ino, o.fh, Some(&make)) {
+                match self.backing(ino, o.fh, flags, Some(&make)) {
                     Some(id) => reply.created_passthrough(
-                        &e.ttl,
+                        &self.ttl(&e),
                         &e.attr,
                         Generation(0),
                         FileHandle(o.fh),
@@ -604,7 +626,7 @@ impl Filesystem for FuseFs {
                         &id,
                     ),
                     None => reply.created(
-                        &e.ttl,
+                        &self.ttl(&e),
                         &e.attr,
                         Generation(0),
                         FileHandle(o.fh),

@@ -125,6 +125,7 @@ pub struct MavFs {
     running: Running,
     /// The kernel caches writes and sends them back page by page at offsets of its own.
     writeback_cache: bool,
+    notifier: Arc<OnceLock<Notifier>>,
 }
 
 /// How long a vram operation short of space waits for space on its way back.
@@ -156,7 +157,9 @@ impl MavFs {
             disk.clone(),
             disk_dir,
             counters.clone(),
-            Arc::new(KernelCache { notifier }),
+            Arc::new(KernelCache {
+                notifier: notifier.clone(),
+            }),
         ));
         control.sweep_interrupted();
         MavFs {
@@ -170,6 +173,14 @@ impl MavFs {
             ram_ttl,
             running: Running::default(),
             writeback_cache: false,
+            notifier,
+        }
+    }
+
+    /// Tells the kernel to drop the attributes it holds of `ino` (its pages stay).
+    pub fn forget_attrs(&self, ino: u64) {
+        if let Some(n) = self.notifier.get() {
+            let _ = n.inval_inode(INodeNo(ino), -1, 0);
         }
     }
 

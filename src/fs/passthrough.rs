@@ -12,10 +12,16 @@ const SHARDS: usize = 16;
 
 /// How the kernel does I/O on an inode's open files: all through the daemon (`Plain`), or all
 /// on one shared backing file (`Shared`). The kernel refuses (EIO) an open that would mix the
-/// two, so an inode stays in its mode until its last open file is released.
+/// two, so an inode stays in its mode until its last open file is released. `Shared`
+/// counts the opens that may write.
 pub(super) enum InodeIo {
     Plain(u32),
-    Shared(Weak<BackingId>),
+    Shared(Weak<BackingId>, u32),
+}
+
+/// Whether an open with these flags may write.
+fn writable(flags: i32) -> bool {
+    flags & libc::O_ACCMODE != libc::O_RDONLY
 }
 
 /// A way to make a backing id for an inode, called only when it has none.
@@ -48,14 +54,16 @@ impl Passthrough {
         map: &mut HashMap<u64, InodeIo>,
         ino: u64,
         fh: u64,
+        flags: i32,
     ) -> Option<Option<Arc<BackingId>>> {
         match map.get_mut(&ino) {
             Some(InodeIo::Plain(n)) => {
                 *n += 1;
                 Some(None)
             }
-            Some(InodeIo::Shared(w)) => w.upgrade().map(|id| {
+            Some(InodeIo::Shared(w, writers)) => w.upgrade().map(|id| {
                 self.by_handle.insert(fh, id.clone());
+                *writers += u32::from(writable(flags));
                 Some(id)
             }),
             None => None,
@@ -69,11 +77,12 @@ impl Passthrough {
         &self,
         ino: u64,
         fh: u64,
+        flags: i32,
         make: Option<MakeBacking<'_>>,
     ) -> Option<Arc<BackingId>> {
         {
             let mut map = self.inode_shard(ino).lock();
-            if let Some(answer) = self.join(&mut map, ino, fh) {
+            if let Some(answer) = self.join(&mut map, ino, fh, flags) {
                 return answer;
             }
             if make.is_none() {
@@ -86,13 +95,14 @@ impl Passthrough {
                 .ok()
         });
         let mut map = self.inode_shard(ino).lock();
-        if let Some(answer) = self.join(&mut map, ino, fh) {
+        if let Some(answer) = self.join(&mut map, ino, fh, flags) {
             return answer;
         }
         match made {
             Some(id) => {
                 let id = Arc::new(id);
-                map.insert(ino, InodeIo::Shared(Arc::downgrade(&id)));
+                let writers = u32::from(writable(flags));
+                map.insert(ino, InodeIo::Shared(Arc::downgrade(&id), writers));
                 self.by_handle.insert(fh, id.clone());
                 Some(id)
             }
@@ -103,15 +113,16 @@ impl Passthrough {
         }
     }
 
-    pub(super) fn release(&self, ino: u64, fh: u64) {
+    pub(super) fn release(&self, ino: u64, fh: u64, flags: i32) {
         let mut map = self.inode_shard(ino).lock();
         let last = match map.get_mut(&ino) {
             Some(InodeIo::Plain(n)) => {
                 *n = n.saturating_sub(1);
                 *n == 0
             }
-            Some(InodeIo::Shared(w)) => {
+            Some(InodeIo::Shared(w, writers)) => {
                 drop(self.by_handle.remove(fh));
+                *writers = writers.saturating_sub(u32::from(writable(flags)));
                 w.upgrade().is_none()
             }
             None => false,
@@ -119,5 +130,12 @@ impl Passthrough {
         if last {
             map.remove(&ino);
         }
+    }
+
+    /// Whether `ino` has an open that may write through its backing file. The kernel then
+    /// changes the host file (through a shared mapping too) without telling the daemon or
+    /// updating its own attributes of it: they are not to be cached meanwhile.
+    pub(super) fn has_writers(&self, ino: u64) -> bool {
+        matches!(self.inode_shard(ino).lock().get(&ino), Some(InodeIo::Shared(_, n)) if *n > 0)
     }
 }
