@@ -1352,26 +1352,34 @@ fn large_file_roundtrip(m: &TestMount, dir: &Path, tier: Tier) {
 }
 both_tiers!(large_file_roundtrip);
 
+/// A shared mapping of the start of `f`.
+fn map_shared(f: &File, len: usize, prot: i32) -> *mut libc::c_void {
+    // SAFETY: a fresh mapping of an open file; the caller unmaps it.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(
+        addr,
+        libc::MAP_FAILED,
+        "mmap: {}",
+        io::Error::last_os_error()
+    );
+    addr
+}
+
 fn mmap_shared_writes_reach_the_file(m: &TestMount, dir: &Path, tier: Tier) {
     let p = dir.join("mapped");
     let f = fresh(&p);
     f.set_len(8192).unwrap();
     unsafe {
-        let prot = libc::PROT_READ | libc::PROT_WRITE;
-        let addr = libc::mmap(
-            std::ptr::null_mut(),
-            8192,
-            prot,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        );
-        assert_ne!(
-            addr,
-            libc::MAP_FAILED,
-            "mmap: {}",
-            io::Error::last_os_error()
-        );
+        let addr = map_shared(&f, 8192, libc::PROT_READ | libc::PROT_WRITE);
         let s = std::slice::from_raw_parts_mut(addr as *mut u8, 8192);
         s[..6].copy_from_slice(b"mapped");
         s[5000..5005].copy_from_slice(b"page2");
@@ -1388,20 +1396,7 @@ fn mmap_shared_writes_reach_the_file(m: &TestMount, dir: &Path, tier: Tier) {
     fs::write(&p, b"written by write").unwrap();
     let f = File::open(&p).unwrap();
     unsafe {
-        let addr = libc::mmap(
-            std::ptr::null_mut(),
-            16,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        );
-        assert_ne!(
-            addr,
-            libc::MAP_FAILED,
-            "mmap: {}",
-            io::Error::last_os_error()
-        );
+        let addr = map_shared(&f, 16, libc::PROT_READ);
         let s = std::slice::from_raw_parts(addr as *const u8, 16);
         assert_eq!(s, b"written by write");
         libc::munmap(addr, 16);
@@ -1423,21 +1418,7 @@ fn mmap_writes_update_mtime_and_ctime(_m: &TestMount, dir: &Path, _tier: Tier) {
     assert_eq!(before.mtime(), 1_000_000_000);
     let f = OpenOptions::new().read(true).write(true).open(&p).unwrap();
     unsafe {
-        let prot = libc::PROT_READ | libc::PROT_WRITE;
-        let addr = libc::mmap(
-            std::ptr::null_mut(),
-            4096,
-            prot,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        );
-        assert_ne!(
-            addr,
-            libc::MAP_FAILED,
-            "mmap: {}",
-            io::Error::last_os_error()
-        );
+        let addr = map_shared(&f, 4096, libc::PROT_READ | libc::PROT_WRITE);
         std::slice::from_raw_parts_mut(addr as *mut u8, 4096)[..5].copy_from_slice(b"dated");
         libc::munmap(addr, 4096);
     }
