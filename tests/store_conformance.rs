@@ -87,6 +87,7 @@ conformance! {
     link_counts_and_refusals,
     readdir_pages_with_cookies,
     readdir_pages_survive_removals,
+    readdir_meets_an_entry_renamed_in_place_once,
     setgid_parent_is_inherited,
     setattr_changes_what_is_asked,
     xattrs_create_replace_list_remove,
@@ -1293,6 +1294,45 @@ fn readdir_pages_with_cookies(s: &dyn RamStore) {
     let f = ino_of(s, d, "e01");
     assert_err!(s.readdir(f, 0, 10), StoreError::NotDir);
     assert_err!(s.readdir(999_999_999, 0, 10), StoreError::NotFound);
+}
+
+/// A reader that renames each entry it is given, within the directory (as fstests
+/// generic/736 does), meets every entry once and comes to an end: a rename there keeps the
+/// entry's place, and so does an exchange.
+fn readdir_meets_an_entry_renamed_in_place_once(s: &dyn RamStore) {
+    let d = mkdir(s, ROOT_INO, "d");
+    for i in 0..50 {
+        mkfile(s, d, &format!("f{i}"));
+    }
+    let (mut after, mut seen) = (0, 0);
+    loop {
+        let page = s.readdir(d, after, 7).unwrap();
+        if page.entries.is_empty() {
+            break;
+        }
+        for e in &page.entries {
+            after = e.cookie;
+            seen += 1;
+            assert!(seen <= 50, "entries met again after their rename");
+            let new = format!("{}-renamed", e.name.to_string_lossy());
+            s.rename(d, &e.name, d, n(&new), RenameMode::Replace)
+                .unwrap();
+        }
+    }
+    assert_eq!(seen, 50);
+    let a = ino_of(s, d, "f0-renamed");
+    let b = ino_of(s, d, "f1-renamed");
+    let before: Vec<_> = list(s, d, 100).into_iter().map(|e| e.0).collect();
+    s.rename(d, n("f0-renamed"), d, n("f1-renamed"), RenameMode::Exchange)
+        .unwrap();
+    let after_x: Vec<_> = list(s, d, 100).into_iter().map(|e| e.0).collect();
+    assert_eq!(before, after_x, "an exchange moved entries");
+    assert_eq!(ino_of(s, d, "f0-renamed"), b);
+    assert_eq!(ino_of(s, d, "f1-renamed"), a);
+    // A rename over another entry: one entry fewer, the survivor under the target name.
+    s.rename(d, n("f2-renamed"), d, n("f3-renamed"), RenameMode::Replace)
+        .unwrap();
+    assert_eq!(list(s, d, 100).len(), 49);
 }
 
 fn readdir_pages_survive_removals(s: &dyn RamStore) {

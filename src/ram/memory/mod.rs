@@ -421,15 +421,22 @@ impl RamStore for MemoryStore {
                 (RenameMode::NoReplace, Some(_)) => return Err(StoreError::Exists),
                 (RenameMode::Exchange, Some(dst_ino)) => {
                     let dst_kind = now_dst.map(|e| e.1).ok_or(StoreError::NotFound)?;
-                    g[0].as_mut()
-                        .ok_or(StoreError::Invalid)?
-                        .dir_mut()?
-                        .insert(name, dst_ino, dst_kind);
-                    g[p2_guard]
-                        .as_mut()
-                        .ok_or(StoreError::Invalid)?
-                        .dir_mut()?
-                        .insert(newname, src_ino, src_kind);
+                    if p2_guard == 0 {
+                        g[0].as_mut()
+                            .ok_or(StoreError::Invalid)?
+                            .dir_mut()?
+                            .exchange_within(name, newname);
+                    } else {
+                        g[0].as_mut()
+                            .ok_or(StoreError::Invalid)?
+                            .dir_mut()?
+                            .insert(name, dst_ino, dst_kind);
+                        g[p2_guard]
+                            .as_mut()
+                            .ok_or(StoreError::Invalid)?
+                            .dir_mut()?
+                            .insert(newname, src_ino, src_kind);
+                    }
                     if p2_guard == 1 && (src_kind == Kind::Dir) != (dst_kind == Kind::Dir) {
                         let (from, to) = if src_kind == Kind::Dir {
                             (0, 1)
@@ -468,15 +475,22 @@ impl RamStore for MemoryStore {
                         ds.ctime = now;
                         self.reap_if_unused(dst_ino, ds);
                     }
-                    g[0].as_mut()
-                        .ok_or(StoreError::Invalid)?
-                        .dir_mut()?
-                        .remove(name);
-                    g[p2_guard]
-                        .as_mut()
-                        .ok_or(StoreError::Invalid)?
-                        .dir_mut()?
-                        .insert(newname, src_ino, src_kind);
+                    if p2_guard == 0 {
+                        g[0].as_mut()
+                            .ok_or(StoreError::Invalid)?
+                            .dir_mut()?
+                            .rename_within(name, newname);
+                    } else {
+                        g[0].as_mut()
+                            .ok_or(StoreError::Invalid)?
+                            .dir_mut()?
+                            .remove(name);
+                        g[p2_guard]
+                            .as_mut()
+                            .ok_or(StoreError::Invalid)?
+                            .dir_mut()?
+                            .insert(newname, src_ino, src_kind);
+                    }
                     let s = g[src_guard].as_mut().ok_or(StoreError::Invalid)?;
                     s.ctime = now;
                     if let Body::Dir(d) = &mut s.body {

@@ -174,6 +174,13 @@ local function insert(p, name, ino, k)
   redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
   redis.call('ZADD', key('dc', p), c, name)
 end
+-- `name` in directory `p` (an entry `e`) now names `ino` of kind `k`, where it stands: the
+-- cookie stays, so a reader part way through the directory meets it once.
+local function repoint(p, name, e, ino, k)
+  local c = string.match(e, ' (%d+)$')
+  redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
+  redis.call('ZADD', key('dc', p), c, name)
+end
 -- A change of the inode's contents: new mtime and ctime, and its version `v` (a count,
 -- unlike times from the mounts' clocks never the same twice) one up.
 local function touch(ino, now)

@@ -35,8 +35,13 @@ if mode ~= 'x' and de then
 end
 local held = 0
 if mode == 'x' then
-  insert(p1, name, dino, dk)
-  insert(p2, newname, sino, sk)
+  if p1 == p2 then
+    repoint(p1, name, se, dino, dk)
+    repoint(p2, newname, de, sino, sk)
+  else
+    insert(p1, name, dino, dk)
+    insert(p2, newname, sino, sk)
+  end
   if p1 ~= p2 and (sk == 'd') ~= (dk == 'd') then
     local from, to = p1, p2
     if dk == 'd' then from, to = p2, p1 end
@@ -61,7 +66,11 @@ else
   end
   redis.call('HDEL', key('d', p1), name)
   redis.call('ZREM', key('dc', p1), name)
-  insert(p2, newname, sino, sk)
+  if p1 == p2 then
+    repoint(p2, newname, se, sino, sk)
+  else
+    insert(p2, newname, sino, sk)
+  end
   if sk == 'd' and p1 ~= p2 then
     redis.call('HINCRBY', key('i', p1), 'n', -1)
     redis.call('HINCRBY', key('i', p2), 'n', 1)
