@@ -1775,3 +1775,45 @@ fn noatime_mounts_leave_access_times_alone() {
     let host = fs::metadata(m.disk_dir().join("prog")).unwrap();
     assert_eq!(host.atime(), 1_000_000_000, "the host file was dated");
 }
+
+/// `name_to_handle_at` of `p`: the handle's bytes (header included) and the mount id.
+fn handle_of(p: &Path) -> Vec<u64> {
+    let header = std::mem::size_of::<libc::file_handle>();
+    let mut buf = vec![0u64; (header + libc::MAX_HANDLE_SZ as usize).div_ceil(8)];
+    let fh = buf.as_mut_ptr().cast::<libc::file_handle>();
+    let (c, mut mount_id) = (cstr(p), 0);
+    unsafe {
+        (*fh).handle_bytes = libc::MAX_HANDLE_SZ as u32;
+        let r = libc::name_to_handle_at(libc::AT_FDCWD, c.as_ptr(), fh, &mut mount_id, 0);
+        assert_eq!(r, 0, "name_to_handle_at: {}", io::Error::last_os_error());
+    }
+    buf
+}
+
+fn open_by_handle(mount: &File, handle: &mut [u64]) -> io::Result<File> {
+    let fh = handle.as_mut_ptr().cast::<libc::file_handle>();
+    let fd = cvt(unsafe { libc::open_by_handle_at(mount.as_raw_fd(), fh, libc::O_RDONLY) })?;
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+}
+
+/// File handles outlive the kernel's hold on their inodes (fstests generic/426, 467): once
+/// the kernel has dropped its caches, a handle of a linked file or directory opens it again,
+/// and one of a removed file is stale.
+fn file_handles_open_after_the_kernel_let_go(_m: &TestMount, dir: &Path, _tier: Tier) {
+    let (kept, gone, sub) = (dir.join("kept"), dir.join("gone"), dir.join("sub"));
+    fs::write(&kept, b"still here").unwrap();
+    fs::write(&gone, b"x").unwrap();
+    fs::create_dir(&sub).unwrap();
+    let (mut hk, mut hg, mut hd) = (handle_of(&kept), handle_of(&gone), handle_of(&sub));
+    fs::remove_file(&gone).unwrap();
+    let mount = File::open(dir).unwrap();
+    fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+    let mut f = open_by_handle(&mount, &mut hk).expect("a linked file's handle");
+    let mut s = String::new();
+    f.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "still here");
+    let d = open_by_handle(&mount, &mut hd).expect("a directory's handle");
+    assert!(d.metadata().unwrap().is_dir());
+    assert_eq!(err(open_by_handle(&mount, &mut hg)), libc::ESTALE);
+}
+both_tiers!(file_handles_open_after_the_kernel_let_go);

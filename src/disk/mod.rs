@@ -12,6 +12,7 @@
 //! kernel no longer holds.
 
 pub mod at;
+mod export;
 mod xattr;
 
 use std::collections::HashMap;
@@ -121,6 +122,8 @@ pub struct DiskTier {
     fd_budget: usize,
     /// Where the next eviction sweep starts, so sweeps spread over the shards.
     sweep: AtomicUsize,
+    /// Host handles of inodes the kernel let go of, for file handles opened after.
+    retired: Mutex<export::Retired>,
 }
 
 fn cstr(bytes: &[u8]) -> io::Result<std::ffi::CString> {
@@ -277,6 +280,7 @@ impl DiskTier {
             open_fds: AtomicUsize::new(0),
             fd_budget: fd_budget(),
             sweep: AtomicUsize::new(0),
+            retired: Mutex::new(export::Retired::default()),
         })
     }
 
@@ -294,39 +298,16 @@ impl DiskTier {
     fn fd_for(&self, node: &Node) -> io::Result<Arc<OwnedFd>> {
         // The slot lock is a leaf (shard locks are held around it): copy the handle out and
         // reopen without it.
-        let mut buf = {
+        let buf = {
             let slot = node.slot.lock();
             if let Some(fd) = &slot.fd {
                 return Ok(fd.clone());
             }
-            let handle = slot
-                .handle
-                .as_ref()
-                .ok_or_else(|| io::Error::from_raw_os_error(libc::ESTALE))?;
-            let mut buf = vec![0u64; handle.len().div_ceil(8)];
-            // SAFETY: buf is aligned and at least as long as the handle bytes.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    handle.as_ptr(),
-                    buf.as_mut_ptr().cast::<u8>(),
-                    handle.len(),
-                )
-            };
-            buf
+            slot.handle
+                .clone()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::ESTALE))?
         };
-        // SAFETY: buf holds a file_handle as name_to_handle_at wrote it.
-        let raw = unsafe {
-            libc::open_by_handle_at(
-                self.mount_fd.as_raw_fd(),
-                buf.as_mut_ptr().cast::<libc::file_handle>(),
-                libc::O_PATH | libc::O_CLOEXEC,
-            )
-        };
-        let fd = Arc::new(unsafe {
-            use std::os::fd::FromRawFd;
-            // SAFETY: a fresh fd from open_by_handle_at, owned from here.
-            OwnedFd::from_raw_fd(cvt(raw)?)
-        });
+        let fd = Arc::new(self.open_handle(&buf)?);
         let mut slot = node.slot.lock();
         if let Some(theirs) = &slot.fd {
             // Another thread reopened it meanwhile: use that one; ours closes here.
@@ -490,9 +471,14 @@ impl DiskTier {
             let left = node.lookups.load(Ordering::Relaxed).saturating_sub(n);
             node.lookups.store(left, Ordering::Relaxed);
             if left == 0 {
-                if node.slot.lock().fd.take().is_some() {
+                let mut slot = node.slot.lock();
+                if slot.fd.take().is_some() {
                     self.open_fds.fetch_sub(1, Ordering::Relaxed);
                 }
+                if let Some(h) = slot.handle.clone() {
+                    self.retired.lock().keep(id, h);
+                }
+                drop(slot);
                 // Operations in flight keep their Arc, and so the fd, until they finish.
                 shard.remove(&id);
             }

@@ -88,6 +88,18 @@ impl FuseFs {
         Some(id)
     }
 
+    fn reply_entry(&self, reply: ReplyEntry, r: Result<Entry, FsError>, op: &str) {
+        match r {
+            Ok(e) => reply.entry(&e.ttl, &e.attr, self.generation(&e)),
+            Err(e) => reply.error(fail(op, e)),
+        }
+    }
+
+    /// What tells this inode from an earlier one of the same number, for file handles.
+    fn generation(&self, e: &Entry) -> Generation {
+        Generation(self.core.generation(e.attr.ino.0))
+    }
+
     /// How long the kernel may keep `e`: not at all for a file written through passthrough.
     fn ttl(&self, e: &Entry) -> Duration {
         match &self.passthrough {
@@ -123,13 +135,6 @@ fn time(t: Option<TimeOrNow>) -> Option<TimeSet> {
         TimeOrNow::Now => TimeSet::Now,
         TimeOrNow::SpecificTime(t) => TimeSet::At(t),
     })
-}
-
-fn reply_entry(reply: ReplyEntry, r: Result<Entry, FsError>, op: &str) {
-    match r {
-        Ok(e) => reply.entry(&e.ttl, &e.attr, Generation(0)),
-        Err(e) => reply.error(fail(op, e)),
-    }
 }
 
 fn reply_empty(reply: ReplyEmpty, r: Result<(), FsError>, op: &str) {
@@ -172,6 +177,9 @@ impl Filesystem for FuseFs {
             // Setuid and setgid are dropped here (`MavFs::setattr`, `write`), so the kernel
             // stops asking for security.capability before every write: a round trip each.
             InitFlags::FUSE_HANDLE_KILLPRIV_V2,
+            // File handles (open_by_handle_at, NFS export) outlive the kernel's hold on the
+            // inode: it asks for `.` (and `..`) of an inode number (`MavFs::lookup`).
+            InitFlags::FUSE_EXPORT_SUPPORT,
         ] {
             if config.capabilities().contains(flag) {
                 let _ = config.add_capabilities(flag);
@@ -202,7 +210,7 @@ impl Filesystem for FuseFs {
         match self.done(OpKind::Lookup, parent.0, || {
             self.core.lookup(parent.0, name)
         }) {
-            Ok(e) => reply.entry(&self.ttl(&e), &e.attr, Generation(0)),
+            Ok(e) => reply.entry(&self.ttl(&e), &e.attr, self.generation(&e)),
             Err(e) if e.errno() == libc::ENOENT => match self.core.negative_ttl(parent.0) {
                 // Inode 0 with a timeout: the kernel caches "no such name".
                 Some(ttl) => {
@@ -284,7 +292,7 @@ impl Filesystem for FuseFs {
         reply: ReplyEntry,
     ) {
         let mode = super::apply_umask(mode, umask);
-        reply_entry(
+        self.reply_entry(
             reply,
             self.done(OpKind::Mknod, parent.0, || {
                 self.core.mknod(ctx(req), parent.0, name, mode, rdev)
@@ -303,7 +311,7 @@ impl Filesystem for FuseFs {
         reply: ReplyEntry,
     ) {
         let mode = super::apply_umask(mode, umask);
-        reply_entry(
+        self.reply_entry(
             reply,
             self.done(OpKind::Mkdir, parent.0, || {
                 self.core.mkdir(ctx(req), parent.0, name, mode)
@@ -338,7 +346,7 @@ impl Filesystem for FuseFs {
         target: &Path,
         reply: ReplyEntry,
     ) {
-        reply_entry(
+        self.reply_entry(
             reply,
             self.done(OpKind::Symlink, parent.0, || {
                 self.core.symlink(ctx(req), parent.0, link_name, target)
@@ -372,7 +380,7 @@ impl Filesystem for FuseFs {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        reply_entry(
+        self.reply_entry(
             reply,
             self.done(OpKind::Link, ino.0, || {
                 self.core.link(ino.0, newparent.0, newname)
@@ -620,7 +628,7 @@ impl Filesystem for FuseFs {
                     Some(id) => reply.created_passthrough(
                         &self.ttl(&e),
                         &e.attr,
-                        Generation(0),
+                        self.generation(&e),
                         FileHandle(o.fh),
                         open_flags(&o),
                         &id,
@@ -628,7 +636,7 @@ impl Filesystem for FuseFs {
                     None => reply.created(
                         &self.ttl(&e),
                         &e.attr,
-                        Generation(0),
+                        self.generation(&e),
                         FileHandle(o.fh),
                         open_flags(&o),
                     ),

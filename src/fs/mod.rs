@@ -279,6 +279,11 @@ impl MavFs {
         if parent == inode::ROOT && name == CONTROL_NAME && inode::root_tier().is_some() {
             return Ok(self.control_entry());
         }
+        match name.as_bytes() {
+            b"." => return self.lookup_self(parent),
+            b".." => return self.lookup_parent(parent),
+            _ => {}
+        }
         match Self::route(parent)? {
             Target::Root => match name.to_str() {
                 Some(VRAM_NAME) => self.getattr(inode::VRAM),
@@ -291,6 +296,51 @@ impl MavFs {
             _ if is_tmp_name(name) => Err(FsError::Store(ram::StoreError::NotFound)),
             Target::Ram(p) => self.ram_pinned(&self.store.lookup(p, name)?),
             Target::Disk(p) => Ok(self.disk_entry(&self.disk.lookup(p, name)?)),
+        }
+    }
+
+    /// `.`: the kernel asks for an inode by its number alone, to open a file handle whose
+    /// inode it no longer holds. A removed one is gone (ENOENT, which it turns into ESTALE).
+    fn lookup_self(&self, ino: u64) -> FsResult<Entry> {
+        match Self::route(ino)? {
+            Target::Root => Ok(self.root_entry()),
+            Target::Control => Ok(self.control_entry()),
+            Target::Ram(i) => {
+                let a = self.store.getattr(i)?;
+                if a.nlink == 0 {
+                    return Err(FsError::Store(ram::StoreError::NotFound));
+                }
+                self.ram_pinned(&a)
+            }
+            Target::Disk(id) => Ok(self.disk_entry(&self.disk.lookup_self(id)?)),
+        }
+    }
+
+    /// `..` of a directory, for a file handle of one the kernel no longer holds.
+    fn lookup_parent(&self, ino: u64) -> FsResult<Entry> {
+        // Above a tier's root is the mount's root: that tier's root itself, if it is one.
+        let mount_root = || match inode::root_tier() {
+            None => Ok(self.root_entry()),
+            Some(_) => self.getattr(inode::ROOT),
+        };
+        match Self::route(ino)? {
+            Target::Root => Ok(self.root_entry()),
+            Target::Control => Err(FsError::NotDir),
+            Target::Ram(ram::ROOT_INO) | Target::Disk(crate::disk::ROOT_ID) => mount_root(),
+            Target::Ram(i) => {
+                let up = self.store.readdir(i, 0, 0)?.parent;
+                self.lookup_self(inode::from_ram(up))
+            }
+            Target::Disk(id) => Ok(self.disk_entry(&self.disk.lookup_parent(id)?)),
+        }
+    }
+
+    /// What tells inode `ino` from an earlier one of the same number: the host's own
+    /// generation on `vdisk/` (RAM inode numbers are never used twice).
+    pub fn generation(&self, ino: u64) -> u64 {
+        match inode::route(ino) {
+            Some(Target::Disk(id)) => self.disk.generation(id),
+            _ => 0,
         }
     }
 
