@@ -259,6 +259,12 @@ pub trait RamStore: Send + Sync + 'static {
     fn settle(&self) {}
     /// Reads up to `size` bytes at `offset`; short only at the end of the file.
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>>;
+    /// `read` into `buf`, its memory reused where the store can (a job's big reads: fresh
+    /// memory for each would fault every page in).
+    fn read_into(&self, ino: Ino, offset: u64, size: u32, buf: &mut Vec<u8>) -> StoreResult<()> {
+        *buf = self.read(ino, offset, size)?;
+        Ok(())
+    }
     /// The byte ranges of a file that may hold data, in order and within its size; the rest
     /// reads as zeros (holes). A store that cannot tell answers the whole file.
     fn data_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {

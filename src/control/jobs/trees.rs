@@ -138,6 +138,10 @@ impl Tree for RamTree {
         self.store.read(*f, offset, len).map_err(store_err)
     }
 
+    fn read_into(&self, f: &Ino, offset: u64, len: u32, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.store.read_into(*f, offset, len, buf).map_err(store_err)
+    }
+
     fn xattrs(&self, dir: &Ino, name: &OsStr) -> io::Result<Xattrs> {
         let a = self.store.lookup(*dir, name).map_err(store_err)?;
         if a.kind == Kind::Symlink {

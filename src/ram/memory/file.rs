@@ -36,27 +36,33 @@ pub(super) struct FileData {
 
 impl FileData {
     pub(super) fn read(&self, offset: u64, size: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_into(offset, size, &mut out);
+        out
+    }
+
+    /// `read` into `out`, whose memory is reused: each byte is written once (data copied,
+    /// holes zeroed), never cleared first.
+    pub(super) fn read_into(&self, offset: u64, size: u32, out: &mut Vec<u8>) {
+        out.clear();
         if offset >= self.size {
-            return Vec::new();
+            return;
         }
         let end = self.size.min(offset + u64::from(size));
-        let mut out = vec![0u8; (end - offset) as usize];
+        out.reserve((end - offset) as usize);
         let mut pos = offset;
         while pos < end {
             let idx = pos / CHUNK;
             let in_chunk = pos % CHUNK;
-            let n = (CHUNK - in_chunk).min(end - pos);
-            if let Some(chunk) = self.chunks.get(&idx) {
-                let have = (chunk.len() as u64).saturating_sub(in_chunk).min(n) as usize;
-                if have > 0 {
-                    let dst = (pos - offset) as usize;
-                    out[dst..dst + have]
-                        .copy_from_slice(&chunk[in_chunk as usize..in_chunk as usize + have]);
-                }
-            }
-            pos += n;
+            let n = (CHUNK - in_chunk).min(end - pos) as usize;
+            let held = self.chunks.get(&idx).map_or(&[][..], |c| {
+                let from = (in_chunk as usize).min(c.len());
+                &c[from..(from + n).min(c.len())]
+            });
+            out.extend_from_slice(held);
+            out.resize(out.len() + n - held.len(), 0);
+            pos += n as u64;
         }
-        out
     }
 
     /// The ranges the chunks hold, adjacent ones joined, within the size.

@@ -572,6 +572,19 @@ impl RamStore for MemoryStore {
         }
     }
 
+    fn read_into(&self, ino: Ino, offset: u64, size: u32, buf: &mut Vec<u8>) -> StoreResult<()> {
+        let node = self.get(ino)?;
+        let st = node.state.read();
+        match &st.body {
+            Body::File(f) => {
+                f.read_into(offset, size, buf);
+                Ok(())
+            }
+            Body::Dir(_) => Err(StoreError::IsDir),
+            _ => Err(StoreError::Invalid),
+        }
+    }
+
     fn data_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {
         let node = self.get(ino)?;
         let st = node.state.read();
