@@ -43,7 +43,8 @@ if [ ! -x "$suite/ltp/fsstress" ]; then
 fi
 # The users some tests switch to.
 id fsgqa >/dev/null 2>&1 || useradd -m fsgqa
-id 123456-fsgqa >/dev/null 2>&1 || useradd 123456-fsgqa 2>/dev/null || true
+id fsgqa2 >/dev/null 2>&1 || useradd -m fsgqa2
+id 123456-fsgqa >/dev/null 2>&1 || useradd --badname 123456-fsgqa 2>/dev/null || true
 getent group fsgqa >/dev/null || groupadd fsgqa
 
 (cd "$repo" && cargo build --release --quiet --bin mavfs-mount --bin mavfsctl)
