@@ -184,6 +184,8 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
             }
         }
     }
+    // A host directory on a mount that refuses devices or setuid gets none through here.
+    let host = disk.as_deref().map_or((false, false), host_refuses);
     if let Some(d) = disk {
         // A disk dir given as an option: the source is a name of the user's (what
         // `umount SOURCE` and `df` go by), shown as given.
@@ -195,10 +197,11 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
         out.push(d);
     }
     // As mount(8)'s own helpers do for root: devices and setuid work unless refused (a FUSE
-    // mount is otherwise nodev,nosuid, the safe default for users).
+    // mount is otherwise nodev,nosuid, the safe default for users). mount(8) keeps `dev`
+    // and `suid` to itself, being its defaults: their absence is the only sign of them.
     if as_root {
-        for (on, off) in [("dev", "nodev"), ("suid", "nosuid")] {
-            if !kernel.iter().any(|k| k == on || k == off) {
+        for (on, off, refused) in [("dev", "nodev", host.0), ("suid", "nosuid", host.1)] {
+            if !refused && !kernel.iter().any(|k| k == on || k == off) {
                 kernel.push(on.to_owned());
             }
         }
@@ -212,6 +215,23 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
     } else {
         Helper::Mount(out)
     })
+}
+
+/// Whether the host mount of `dir` is nodev, nosuid (neither, where it cannot be asked).
+fn host_refuses(dir: &std::ffi::OsStr) -> (bool, bool) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_bytes()) else {
+        return (false, false);
+    };
+    // SAFETY: c is a valid C string; st is written by statvfs before it is read.
+    let flags = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return (false, false);
+        }
+        st.f_flag
+    };
+    (flags & libc::ST_NODEV != 0, flags & libc::ST_NOSUID != 0)
 }
 
 #[cfg(test)]
@@ -264,6 +284,7 @@ mod tests {
         assert_eq!(mount("ram=memory"), "dev,suid");
         assert_eq!(mount("nodev,ro"), "nodev,ro,suid");
         assert_eq!(mount("nosuid,dev"), "nosuid,dev");
+        assert_eq!(mount("ram=redis,ro"), "ro,dev,suid");
     }
 
     #[test]
