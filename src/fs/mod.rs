@@ -336,10 +336,11 @@ impl MavFs {
     }
 
     /// What tells inode `ino` from an earlier one of the same number: the host's own
-    /// generation on `vdisk/` (RAM inode numbers are never used twice).
+    /// generation on `vdisk/`, the store's on `vram/`.
     pub fn generation(&self, ino: u64) -> u64 {
         match inode::route(ino) {
             Some(Target::Disk(id)) => self.disk.generation(id),
+            Some(Target::Ram(_)) => self.store.generation(),
             _ => 0,
         }
     }

@@ -259,6 +259,12 @@ pub trait RamStore: Send + Sync + 'static {
     fn settle(&self) {}
     /// Reads up to `size` bytes at `offset`; short only at the end of the file.
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>>;
+    /// What tells this store's inodes from those an earlier store gave the same numbers:
+    /// the generation file handles carry. A store whose numbers are never used twice (one
+    /// that outlives the mount) answers 0.
+    fn generation(&self) -> u64 {
+        0
+    }
     /// `read` into `buf`, its memory reused where the store can (a job's big reads: fresh
     /// memory for each would fault every page in).
     fn read_into(&self, ino: Ino, offset: u64, size: u32, buf: &mut Vec<u8>) -> StoreResult<()> {

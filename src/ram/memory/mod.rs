@@ -45,6 +45,17 @@ pub struct MemoryStore {
     dirs: AtomicU64,
     /// Inodes without links kept alive for an open or the kernel: space on its way back.
     orphans: AtomicU64,
+    /// Numbers start again at every mount: this tells a file handle from before it stale.
+    generation: u64,
+}
+
+/// A generation unlike an earlier store's (the kernel keeps 32 bits of it), never 0.
+fn fresh_generation() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mixed = t.subsec_nanos() ^ (t.as_secs() as u32).rotate_left(16) ^ std::process::id();
+    u64::from(mixed.max(1))
 }
 
 impl MemoryStore {
@@ -53,6 +64,7 @@ impl MemoryStore {
         let store = MemoryStore {
             table: ShardedMap::new(SHARDS),
             next_ino: AtomicU64::new(ROOT_INO + 1),
+            generation: fresh_generation(),
             space: Space {
                 used: AtomicU64::new(0),
                 meta: AtomicU64::new(0),
@@ -570,6 +582,10 @@ impl RamStore for MemoryStore {
             Body::Dir(_) => Err(StoreError::IsDir),
             _ => Err(StoreError::Invalid),
         }
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation
     }
 
     fn read_into(&self, ino: Ino, offset: u64, size: u32, buf: &mut Vec<u8>) -> StoreResult<()> {
