@@ -54,7 +54,13 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs,
             (Arc::new(store), REDIS_TTL)
         }
     };
-    let atime = !cfg.options.iter().any(|o| o == "noatime");
+    // The last of the atime options counts, as with mount(8).
+    let atime = cfg
+        .options
+        .iter()
+        .rev()
+        .find(|o| matches!(o.as_str(), "atime" | "noatime" | "relatime" | "strictatime"))
+        .is_none_or(|o| o != "noatime");
     let disk = DiskTier::with_atime(&cfg.disk_dir, atime)
         .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
     Ok(FuseFs::new(

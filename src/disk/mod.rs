@@ -475,10 +475,12 @@ impl DiskTier {
                 if slot.fd.take().is_some() {
                     self.open_fds.fetch_sub(1, Ordering::Relaxed);
                 }
-                if let Some(h) = slot.handle.clone() {
+                // The slot lock is a leaf: the handle is kept once it is let go.
+                let handle = slot.handle.clone();
+                drop(slot);
+                if let Some(h) = handle {
                     self.retired.lock().keep(id, h);
                 }
-                drop(slot);
                 // Operations in flight keep their Arc, and so the fd, until they finish.
                 shard.remove(&id);
             }

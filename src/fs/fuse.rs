@@ -90,7 +90,7 @@ impl FuseFs {
 
     fn reply_entry(&self, reply: ReplyEntry, r: Result<Entry, FsError>, op: &str) {
         match r {
-            Ok(e) => reply.entry(&e.ttl, &e.attr, self.generation(&e)),
+            Ok(e) => reply.entry(&self.ttl(&e), &e.attr, self.generation(&e)),
             Err(e) => reply.error(fail(op, e)),
         }
     }
