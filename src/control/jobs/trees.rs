@@ -139,7 +139,9 @@ impl Tree for RamTree {
     }
 
     fn read_into(&self, f: &Ino, offset: u64, len: u32, buf: &mut Vec<u8>) -> io::Result<()> {
-        self.store.read_into(*f, offset, len, buf).map_err(store_err)
+        self.store
+            .read_into(*f, offset, len, buf)
+            .map_err(store_err)
     }
 
     fn xattrs(&self, dir: &Ino, name: &OsStr) -> io::Result<Xattrs> {
