@@ -338,6 +338,11 @@ impl MavFs {
     /// What tells inode `ino` from an earlier one of the same number: the host's own
     /// generation on `vdisk/`, the store's on `vram/`.
     pub fn generation(&self, ino: u64) -> u64 {
+        // The kernel made the mount's root with generation 0, and takes any other for a
+        // sign that the inode is stale (a tier mounted as the root answers `..` with it).
+        if ino == inode::ROOT {
+            return 0;
+        }
         match inode::route(ino) {
             Some(Target::Disk(id)) => self.disk.generation(id),
             Some(Target::Ram(_)) => self.store.generation(),
