@@ -14,6 +14,7 @@ use fuser::{
 };
 use log::{debug, warn};
 
+use super::inode::{self, Target};
 use super::passthrough::{MakeBacking, Passthrough};
 use super::{Ctx, Entry, MavFs, Opened};
 use crate::control::server::Control;
@@ -78,14 +79,7 @@ impl FuseFs {
         if !self.core.is_disk_file(ino) {
             return None;
         }
-        let id = pt.open(ino, fh, flags, make)?;
-        // Writes through a shared mapping reach the host file without a word to anyone:
-        // attributes the kernel cached before are dropped, and none are cached until the
-        // last writer is released (see `ttl`).
-        if pt.has_writers(ino) {
-            self.core.forget_attrs(ino);
-        }
-        Some(id)
+        pt.open(ino, fh, flags, make)
     }
 
     fn reply_entry(&self, reply: ReplyEntry, r: Result<Entry, FsError>, op: &str) {
@@ -100,10 +94,16 @@ impl FuseFs {
         Generation(self.core.generation(e.attr.ino.0))
     }
 
-    /// How long the kernel may keep `e`: not at all for a file written through passthrough.
+    /// How long the kernel may keep `e`: not at all for a file written through passthrough
+    /// (writes through a shared mapping reach the host file without a word to anyone).
     fn ttl(&self, e: &Entry) -> Duration {
+        let ino = e.attr.ino.0;
         match &self.passthrough {
-            Some(pt) if pt.has_writers(e.attr.ino.0) => Duration::ZERO,
+            Some(pt)
+                if matches!(inode::route(ino), Some(Target::Disk(_))) && pt.has_writers(ino) =>
+            {
+                Duration::ZERO
+            }
             _ => e.ttl,
         }
     }
@@ -399,7 +399,14 @@ impl Filesystem for FuseFs {
                 flags.0,
                 Some(&|| reply.open_backing(self.core.backing_file(ino.0)?)),
             ) {
-                Some(id) => reply.opened_passthrough(FileHandle(o.fh), open_flags(&o), &id),
+                Some(id) => {
+                    // What the kernel cached of the file before this writer came is dropped:
+                    // from now on it caches nothing (`ttl`). A new file (create) had nothing.
+                    if flags.0 & libc::O_ACCMODE != libc::O_RDONLY {
+                        self.core.forget_attrs(ino.0);
+                    }
+                    reply.opened_passthrough(FileHandle(o.fh), open_flags(&o), &id)
+                }
                 None => reply.opened(FileHandle(o.fh), open_flags(&o)),
             },
             Err(e) => reply.error(fail("open", e)),

@@ -156,6 +156,14 @@ impl MemoryStore {
     }
 }
 
+/// The directory behind guard `i` of `lock_in_order`.
+fn dir_in<'g>(
+    g: &'g mut [Option<RwLockWriteGuard<'_, State>>],
+    i: usize,
+) -> StoreResult<&'g mut DirData> {
+    g[i].as_mut().ok_or(StoreError::Invalid)?.dir_mut()
+}
+
 /// Write-locks distinct inodes in ascending inode order; the guards come back in the order
 /// the inodes were given, with `None` for a repeat of an earlier inode.
 fn lock_in_order<'a>(nodes: &[&'a Arc<Inode>]) -> Vec<Option<RwLockWriteGuard<'a, State>>> {
@@ -434,20 +442,10 @@ impl RamStore for MemoryStore {
                 (RenameMode::Exchange, Some(dst_ino)) => {
                     let dst_kind = now_dst.map(|e| e.1).ok_or(StoreError::NotFound)?;
                     if p2_guard == 0 {
-                        g[0].as_mut()
-                            .ok_or(StoreError::Invalid)?
-                            .dir_mut()?
-                            .exchange_within(name, newname);
+                        dir_in(&mut g, 0)?.exchange_within(name, newname);
                     } else {
-                        g[0].as_mut()
-                            .ok_or(StoreError::Invalid)?
-                            .dir_mut()?
-                            .insert(name, dst_ino, dst_kind);
-                        g[p2_guard]
-                            .as_mut()
-                            .ok_or(StoreError::Invalid)?
-                            .dir_mut()?
-                            .insert(newname, src_ino, src_kind);
+                        dir_in(&mut g, 0)?.insert(name, dst_ino, dst_kind);
+                        dir_in(&mut g, p2_guard)?.insert(newname, src_ino, src_kind);
                     }
                     if p2_guard == 1 && (src_kind == Kind::Dir) != (dst_kind == Kind::Dir) {
                         let (from, to) = if src_kind == Kind::Dir {
@@ -488,20 +486,10 @@ impl RamStore for MemoryStore {
                         self.reap_if_unused(dst_ino, ds);
                     }
                     if p2_guard == 0 {
-                        g[0].as_mut()
-                            .ok_or(StoreError::Invalid)?
-                            .dir_mut()?
-                            .rename_within(name, newname);
+                        dir_in(&mut g, 0)?.rename_within(name, newname);
                     } else {
-                        g[0].as_mut()
-                            .ok_or(StoreError::Invalid)?
-                            .dir_mut()?
-                            .remove(name);
-                        g[p2_guard]
-                            .as_mut()
-                            .ok_or(StoreError::Invalid)?
-                            .dir_mut()?
-                            .insert(newname, src_ino, src_kind);
+                        dir_in(&mut g, 0)?.remove(name);
+                        dir_in(&mut g, p2_guard)?.insert(newname, src_ino, src_kind);
                     }
                     let s = g[src_guard].as_mut().ok_or(StoreError::Invalid)?;
                     s.ctime = now;
