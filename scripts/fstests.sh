@@ -89,7 +89,11 @@ if [ "$place" = vdisk ]; then
 fi
 
 case "$place" in
-    vram-memory) test_opts="tier=vram"; scratch_opts="tier=vram" ;;
+    # Snapshots keep the in-process store across the remounts tests make.
+    vram-memory)
+        test_opts="tier=vram,snapshot_dir=$work/test-snaps"
+        scratch_opts="tier=vram,snapshot_dir=$work/scratch-snaps"
+        ;;
     vdisk) test_opts="tier=vdisk"; scratch_opts="tier=vdisk" ;;
     vram-redis)
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

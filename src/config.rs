@@ -92,6 +92,13 @@ pub struct Args {
     /// FUSE worker threads (default: number of CPUs).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Keep vram/ (the in-process store) across unmounts: saved in DIR at unmount and at
+    /// SIGTERM (and with `mavfsctl snapshot`), the newest complete snapshot loaded at mount.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Also save while mounted, every INTERVAL in which anything changed (30s, 5m, 1h).
+    #[arg(long, value_name = "INTERVAL", requires = "snapshot_dir")]
+    pub snapshot_interval: Option<String>,
     /// Let the kernel keep writes in its page cache and hand them over in batches (about
     /// 8x the random small writes on vram/, --ram memory only). The cost: running out of
     /// space (--ram-limit, or the host disk under vdisk/) is reported by close() or fsync()
@@ -139,6 +146,31 @@ pub struct MountConfig {
     pub tier: Option<crate::node::Place>,
     /// What `df` shows as the source.
     pub source: Option<String>,
+    /// Where the in-process store is saved, and how often while mounted.
+    pub snapshot_dir: Option<PathBuf>,
+    pub snapshot_interval: Option<Duration>,
+}
+
+/// Parses `90`, `30s`, `5m`, `1h`, `500ms`: a time of at least a second.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid interval '{s}' (use a number with s, m or h, e.g. 60s or 5m)");
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult = match unit.trim() {
+        "" | "s" | "sec" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    let secs = num.parse::<f64>().map_err(|_| bad())? * mult;
+    if !(1.0..=1e9).contains(&secs) {
+        return Err(format!("interval '{s}' out of range (at least 1s)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Parses `512M`, `4G`, `1.5G`, `1024`, `64KiB`: binary units, case-insensitive.
@@ -257,6 +289,23 @@ impl MountConfig {
                     .into(),
             );
         }
+        if args.snapshot_dir.is_some() && args.ram != RamKind::Memory {
+            return Err(
+                "--snapshot-dir needs --ram memory (Redis keeps a Redis vram/ itself)".into(),
+            );
+        }
+        let snapshot_interval = args
+            .snapshot_interval
+            .as_deref()
+            .map(parse_interval)
+            .transpose()?;
+        // Made absolute here: the daemon leaves its working directory.
+        let snapshot_dir = args
+            .snapshot_dir
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose()
+            .map_err(|e| format!("--snapshot-dir: {e}"))?;
         let metrics_addr = match &args.metrics_addr {
             Some(a) => Some(a.parse().map_err(|_| {
                 format!("invalid --metrics-addr '{a}' (use IP:PORT, e.g. 127.0.0.1:9877)")
@@ -337,6 +386,8 @@ impl MountConfig {
             options,
             metrics_addr,
             source: args.source.clone(),
+            snapshot_dir,
+            snapshot_interval,
             tier: args.tier.map(|t| match t {
                 TierArg::Vram => crate::node::Place::Vram,
                 TierArg::Vdisk => crate::node::Place::Vdisk,

@@ -22,7 +22,7 @@ use crate::disk::DiskTier;
 use crate::fs::fuse::{FuseFs, MEMORY_TTL};
 use crate::fs::{Ctx, MavFs};
 use crate::metrics;
-use crate::ram::{MemoryStore, RamStore, RedisStore};
+use crate::ram::{MemoryStore, RamStore, RedisStore, Snapshots};
 
 /// Attribute and entry timeout of `vram/` on Redis: other mounts may change the tree, so the
 /// kernel may trust what it was told only this long.
@@ -39,16 +39,43 @@ fn owner() -> Ctx {
     }
 }
 
-fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs, String> {
+/// How long a mount waits for the daemon before it (still saving after its unmount) to let
+/// go of a snapshot dir.
+const SNAPSHOT_DIR_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The in-process store: loaded from its snapshot dir if it has one (each snapshot passed
+/// over said in one line), else new.
+fn memory_store(cfg: &MountConfig, who: Ctx) -> Result<Arc<MemoryStore>, String> {
+    let limit = cfg.memory_limit();
+    let Some(dir) = &cfg.snapshot_dir else {
+        return Ok(Arc::new(MemoryStore::new(limit, who.uid, who.gid)));
+    };
+    let snaps = Arc::new(Snapshots::open(dir, &cfg.mountpoint, SNAPSHOT_DIR_WAIT)?);
+    let (store, notes) = MemoryStore::from_snapshots(snaps, limit, who.uid, who.gid)?;
+    for n in notes {
+        warn!("{n}");
+        eprintln!("mavfs-mount: {n}");
+    }
+    Ok(Arc::new(store))
+}
+
+/// The filesystem, and the in-process store if it is saved in a snapshot dir.
+type Built = (FuseFs, Option<Arc<MemoryStore>>);
+
+fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<Built, String> {
     if let Some(t) = cfg.tier {
         crate::fs::inode::set_root_tier(t);
     }
     let who = owner();
+    let mut saved = None;
     let (store, ttl): (Arc<dyn RamStore>, _) = match cfg.ram {
-        RamKind::Memory => (
-            Arc::new(MemoryStore::new(cfg.memory_limit(), who.uid, who.gid)),
-            MEMORY_TTL,
-        ),
+        RamKind::Memory => {
+            let store = memory_store(cfg, who)?;
+            if cfg.snapshot_dir.is_some() {
+                saved = Some(store.clone());
+            }
+            (store, MEMORY_TTL)
+        }
         RamKind::Redis => {
             let store = RedisStore::connect(&cfg.redis, cfg.ram_limit, who.uid, who.gid)?;
             (Arc::new(store), REDIS_TTL)
@@ -63,10 +90,26 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<FuseFs,
         .is_none_or(|o| o != "noatime");
     let disk = DiskTier::with_atime(&cfg.disk_dir, atime)
         .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
-    Ok(FuseFs::new(
+    let fs = FuseFs::new(
         MavFs::new(store, disk, cfg.disk_dir.clone(), who, ttl, notifier),
         cfg.writeback_cache,
-    ))
+    );
+    Ok((fs, saved))
+}
+
+/// Saves `store` every `interval` in which it changed, for the daemon's life.
+fn save_periodically(store: Arc<MemoryStore>, interval: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("snapshots".into())
+        .spawn(move || loop {
+            std::thread::sleep(interval);
+            if let Some(Err(e)) = store.save_if_changed() {
+                warn!("{e}");
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the snapshot thread: {e}; snapshots only at unmount");
+    }
 }
 
 fn fs_name(disk_dir: &Path) -> String {
@@ -219,14 +262,14 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
     raise_fd_limit();
-    let bg = match start(cfg) {
-        Ok(bg) => {
+    let (bg, saved) = match start(cfg) {
+        Ok(started) => {
             ready(Ok(()));
             crate::sd_notify::notify(&format!(
                 "READY=1\nSTATUS=serving {}",
                 cfg.mountpoint.display()
             ));
-            bg
+            started
         }
         Err(e) => {
             ready(Err(e.clone()));
@@ -248,15 +291,25 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
             }
         })
         .map_err(|e| e.to_string())?;
-    bg.join()
-        .map_err(|e| format!("session ended with an error: {e}"))
+    if let (Some(store), Some(every)) = (&saved, cfg.snapshot_interval) {
+        save_periodically(store.clone(), every);
+    }
+    let ended = bg
+        .join()
+        .map_err(|e| format!("session ended with an error: {e}"));
+    // Unmounted: nothing changes the store any more, so this is its last state.
+    if let Some(Err(e)) = saved.and_then(|s| s.save_if_changed()) {
+        warn!("{e}");
+        return Err(format!("vram/ not saved at unmount: {e}"));
+    }
+    ended
 }
 
 /// Builds the filesystem, mounts it and serves it in the background; `Err` is the one line
 /// that tells why not.
-fn start(cfg: &MountConfig) -> Result<BackgroundSession, String> {
+fn start(cfg: &MountConfig) -> Result<(BackgroundSession, Option<Arc<MemoryStore>>), String> {
     let notifier = Arc::new(OnceLock::new());
-    let fs = build(cfg, notifier.clone())?;
+    let (fs, saved) = build(cfg, notifier.clone())?;
     // Bound before mounting, so that a taken port is the mount's one-line error.
     let metrics = cfg
         .metrics_addr
@@ -287,7 +340,7 @@ fn start(cfg: &MountConfig) -> Result<BackgroundSession, String> {
             return Err(format!("mount {mp} does not answer: {e}"));
         }
     }
-    Ok(bg)
+    Ok((bg, saved))
 }
 
 /// Runs `mavfs-mount` with a validated config; `Err` is the one line to print.

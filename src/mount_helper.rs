@@ -66,6 +66,8 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
         "threads",
         "metrics_addr",
         "tier",
+        "snapshot_dir",
+        "snapshot_interval",
     ];
     const FLAGS: &[&str] = &["writeback_cache", "allow_other", "foreground"];
     const KERNEL: &[&str] = &[

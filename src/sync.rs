@@ -42,6 +42,15 @@ impl<V> ShardedMap<V> {
         self.shard(key).write().remove(&key)
     }
 
+    /// Every value, shard by shard (each shard read at its own moment).
+    pub fn values(&self) -> Vec<Arc<V>> {
+        let mut out = Vec::with_capacity(self.len());
+        for s in self.shards.iter() {
+            out.extend(s.read().values().cloned());
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().len()).sum()
     }

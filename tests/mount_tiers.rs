@@ -60,22 +60,6 @@ fn mkfifo(p: &Path, mode: libc::mode_t) -> io::Result<()> {
     cvt(unsafe { libc::mkfifo(c.as_ptr(), mode) }).map(drop)
 }
 
-/// utimensat(2) with (seconds, nanoseconds) pairs; nanoseconds may be UTIME_NOW/UTIME_OMIT.
-fn utimens(p: &Path, atime: (i64, i64), mtime: (i64, i64), flags: i32) -> io::Result<()> {
-    let ts = [
-        libc::timespec {
-            tv_sec: atime.0,
-            tv_nsec: atime.1,
-        },
-        libc::timespec {
-            tv_sec: mtime.0,
-            tv_nsec: mtime.1,
-        },
-    ];
-    let c = cstr(p);
-    cvt(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), flags) }).map(drop)
-}
-
 fn fallocate(f: &File, mode: i32, off: u64, len: u64) -> io::Result<()> {
     cvt(unsafe { libc::fallocate(f.as_raw_fd(), mode, off as i64, len as i64) }).map(drop)
 }

@@ -49,6 +49,13 @@ pub enum Op {
     CancelJob {
         id: u64,
     },
+    /// Save vram/ (the in-process store) to its snapshot dir now.
+    Snapshot,
+    /// An instant copy of a tree inside vram/, its file data shared until written.
+    Clone {
+        src: String,
+        dst: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,11 +328,17 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
             ("verify", "boolean"),
             ("dry_run", "boolean"),
         ],
-        Some(Some("stats" | "cancel" | "jobs")) => &[("v", ""), ("op", "")],
+        Some(Some("stats" | "cancel" | "jobs" | "snapshot")) => &[("v", ""), ("op", "")],
+        Some(Some("clone")) => &[
+            ("v", ""),
+            ("op", ""),
+            ("src", "string"),
+            ("dst", "string"),
+        ],
         Some(Some("resume" | "cancel_job")) => &[("v", ""), ("op", ""), ("id", "number")],
         Some(Some(op)) => {
             return Err(format!(
-                "unknown request \"{op}\" (expected push, pull, stats, jobs, resume, cancel_job or cancel)"
+                "unknown request \"{op}\" (expected push, pull, stats, jobs, resume, cancel_job, cancel, snapshot or clone)"
             ))
         }
         Some(None) => return Err("malformed request: field \"op\" must be a string".into()),

@@ -497,6 +497,21 @@ impl Control {
             Op::Jobs => Ok(Outcome::Jobs(JobList { jobs: self.jobs() })),
             Op::CancelJob { id } => self.cancel_job(*id).map(|note| Outcome::Note { note }),
             Op::Cancel => Err(JobError::Failed("nothing to cancel".into())),
+            Op::Snapshot => match self.store.snapshot() {
+                Some(Ok(note)) => Ok(Outcome::Note { note }),
+                Some(Err(e)) => Err(JobError::Failed(e)),
+                None => Err(JobError::Failed(
+                    "this mount keeps no snapshots (mount with --snapshot-dir DIR and the \
+                     in-process store)"
+                        .into(),
+                )),
+            },
+            Op::Clone { src, dst } => super::clone::clone_tree(&*self.store, src, dst)
+                .map(|(note, dir, name)| {
+                    self.kernel.entries(Place::Vram, &[(dir, name)]);
+                    Outcome::Note { note }
+                })
+                .map_err(JobError::Failed),
         };
         match result {
             Ok(outcome) => Answer::Done { result: outcome },

@@ -16,7 +16,7 @@ pub mod redis;
 
 use std::ffi::{OsStr, OsString};
 
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, Saved, Snapshots};
 pub use redis::RedisStore;
 
 pub use crate::node::{
@@ -289,4 +289,13 @@ pub trait RamStore: Send + Sync + 'static {
     fn listxattr(&self, ino: Ino) -> StoreResult<Vec<OsString>>;
     fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()>;
     fn usage(&self) -> Usage;
+    /// Saves a snapshot now, where this store keeps them: the line saying what was saved.
+    fn snapshot(&self) -> Option<Result<String, String>> {
+        None
+    }
+    /// An instant copy of the tree at `src` as `parent/name` (modes, owners, times, xattrs
+    /// and hard links within it kept), its file data shared until either side writes it.
+    fn clone_tree(&self, _src: Ino, _parent: Ino, _name: &OsStr) -> StoreResult<Attr> {
+        Err(StoreError::NotSupported)
+    }
 }

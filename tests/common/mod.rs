@@ -825,3 +825,19 @@ pub fn proptest_config(cases: u32, max_shrink_iters: u32) -> proptest::test_runn
         ..proptest::test_runner::Config::default()
     }
 }
+
+/// utimensat(2) with (seconds, nanoseconds) pairs; nanoseconds may be UTIME_NOW/UTIME_OMIT.
+pub fn utimens(p: &Path, atime: (i64, i64), mtime: (i64, i64), flags: i32) -> io::Result<()> {
+    let ts = [
+        libc::timespec {
+            tv_sec: atime.0,
+            tv_nsec: atime.1,
+        },
+        libc::timespec {
+            tv_sec: mtime.0,
+            tv_nsec: mtime.1,
+        },
+    ];
+    let c = cstr(p);
+    cvt(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), flags) }).map(drop)
+}

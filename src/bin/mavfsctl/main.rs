@@ -69,6 +69,16 @@ enum Command {
         /// The job's id, as `mavfsctl jobs` lists it.
         id: u64,
     },
+    /// Save vram/ to the mount's snapshot dir now (a mount with --snapshot-dir).
+    Snapshot,
+    /// An instant copy of a file or tree inside vram/: its data is shared until either side
+    /// writes it, and counts once against the limit (the in-process store).
+    Clone {
+        /// What to copy, e.g. /vram/a or a path on the mount.
+        src: String,
+        /// The new name, which must not exist yet.
+        dst: String,
+    },
     /// Files, directories and bytes per tier; vram limit and use; disk space.
     Stats {
         /// Print JSON for scripts.
@@ -684,6 +694,16 @@ fn main() {
         Command::Jobs { json } => (Op::Jobs, true, *json, ""),
         Command::Resume { id, quiet } => (Op::Resume { id: *id }, *quiet, false, "resumed:"),
         Command::Cancel { id } => (Op::CancelJob { id: *id }, false, false, ""),
+        Command::Snapshot => (Op::Snapshot, false, false, ""),
+        Command::Clone { src, dst } => (
+            Op::Clone {
+                src: client::virtual_path(&mount, src, &cwd).unwrap_or_else(|e| die(e)),
+                dst: client::virtual_path(&mount, dst, &cwd).unwrap_or_else(|e| die(e)),
+            },
+            false,
+            false,
+            "",
+        ),
         Command::GenerateDocs { .. } => return,
     };
     // Before the request goes: a Ctrl-C as the job starts cancels it too, cleanly.

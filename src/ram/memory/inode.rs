@@ -136,6 +136,16 @@ impl Space {
     }
 
     pub(super) fn release(&self, bytes: u64) {
-        self.used.fetch_sub(bytes, Ordering::AcqRel);
+        if bytes > 0 {
+            self.used.fetch_sub(bytes, Ordering::AcqRel);
+        }
+    }
+
+    /// Charges bytes that must be held whatever the limit (a shared chunk copied to make a
+    /// hole in it).
+    pub(super) fn force(&self, bytes: u64) {
+        if bytes > 0 {
+            self.used.fetch_add(bytes, Ordering::AcqRel);
+        }
     }
 }

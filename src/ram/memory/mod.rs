@@ -17,12 +17,22 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::*;
-use crate::sync::{RwLock, RwLockWriteGuard, ShardedMap};
+use crate::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, ShardedMap};
 
+mod chunk;
+mod clone;
 mod dir;
 mod file;
+mod image;
 mod inode;
+mod snapdir;
+#[cfg(test)]
+mod tests;
+mod tree;
 
+pub use snapdir::{Saved, Snapshots};
+
+use chunk::Chunk;
 use dir::DirData;
 use file::FileData;
 use inode::{Body, Inode, Space, State};
@@ -45,8 +55,17 @@ pub struct MemoryStore {
     dirs: AtomicU64,
     /// Inodes without links kept alive for an open or the kernel: space on its way back.
     orphans: AtomicU64,
-    /// Numbers start again at every mount: this tells a file handle from before it stale.
+    /// Numbers start again at every mount without a snapshot: this tells a file handle
+    /// from before it stale.
     generation: u64,
+    /// Every change of what a snapshot keeps holds this shared; a snapshot takes it alone
+    /// for the moment it copies the metadata, so that it sees each change whole or not at
+    /// all (see `gate`).
+    gate: RwLock<()>,
+    /// Changes begun under the gate: a snapshot is due only if this moved since the last.
+    changes: AtomicU64,
+    /// Where this store is saved, if anywhere.
+    snapshots: std::sync::OnceLock<Arc<Snapshots>>,
 }
 
 /// A generation unlike an earlier store's (the kernel keeps 32 bits of it), never 0.
@@ -61,19 +80,8 @@ fn fresh_generation() -> u64 {
 impl MemoryStore {
     /// A store holding at most `limit` bytes, with a root directory owned by `uid:gid`.
     pub fn new(limit: u64, uid: u32, gid: u32) -> Self {
-        let store = MemoryStore {
-            table: ShardedMap::new(SHARDS),
-            next_ino: AtomicU64::new(ROOT_INO + 1),
-            generation: fresh_generation(),
-            space: Space {
-                used: AtomicU64::new(0),
-                meta: AtomicU64::new(0),
-                limit,
-            },
-            files: AtomicU64::new(0),
-            dirs: AtomicU64::new(1),
-            orphans: AtomicU64::new(0),
-        };
+        let store = MemoryStore::empty(limit, fresh_generation(), ROOT_INO + 1);
+        store.dirs.store(1, Ordering::Relaxed);
         let now = SystemTime::now();
         let root = State {
             kind: Kind::Dir,
@@ -93,6 +101,53 @@ impl MemoryStore {
         };
         store.insert(ROOT_INO, root);
         store
+    }
+
+    /// A store without inodes, not even its root.
+    fn empty(limit: u64, generation: u64, next_ino: u64) -> Self {
+        MemoryStore {
+            table: ShardedMap::new(SHARDS),
+            next_ino: AtomicU64::new(next_ino),
+            generation,
+            space: Space {
+                used: AtomicU64::new(0),
+                meta: AtomicU64::new(0),
+                limit,
+            },
+            files: AtomicU64::new(0),
+            dirs: AtomicU64::new(0),
+            orphans: AtomicU64::new(0),
+            gate: RwLock::new(()),
+            changes: AtomicU64::new(0),
+            snapshots: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The store `dir`'s newest complete snapshot holds (a new one if none), saved there
+    /// from now on; with a line for each snapshot passed over.
+    pub fn from_snapshots(
+        dir: Arc<Snapshots>,
+        limit: u64,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(MemoryStore, Vec<String>), String> {
+        let (store, notes) = dir.load(limit, uid, gid)?;
+        let _ = store.snapshots.set(dir);
+        Ok((store, notes))
+    }
+
+    /// Saves a snapshot if anything changed since the last (`None`: nothing to save, or no
+    /// snapshot dir).
+    pub fn save_if_changed(&self) -> Option<Result<Saved, String>> {
+        self.snapshots.get()?.save(self, false).transpose()
+    }
+
+    /// Taken by each change a snapshot keeps, before any inode lock (lock order: gate, then
+    /// inodes). Counted once it is held, so a snapshot's count covers only finished changes.
+    fn gate(&self) -> RwLockReadGuard<'_, ()> {
+        let g = self.gate.read();
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        g
     }
 
     fn get(&self, ino: Ino) -> StoreResult<Arc<Inode>> {
@@ -131,10 +186,9 @@ impl MemoryStore {
         if kept {
             return;
         }
-        let mut freed = st.extra_bytes();
+        let freed = st.extra_bytes();
         if let Body::File(f) = &mut st.body {
-            freed += f.allocated;
-            *f = FileData::default();
+            f.release_all(&self.space);
         }
         st.xattrs.clear();
         self.space.release(freed + INODE_COST);
@@ -211,6 +265,7 @@ impl RamStore for MemoryStore {
     }
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
+        let _g = self.gate();
         let node = self.get(ino)?;
         let mut st = node.state.write();
         let now = SystemTime::now();
@@ -218,9 +273,7 @@ impl RamStore for MemoryStore {
             if size > MAX_FILE_SIZE {
                 return Err(StoreError::TooLarge);
             }
-            let f = st.file_mut()?;
-            let freed = f.truncate(size);
-            self.space.release(freed);
+            st.file_mut()?.truncate(size, &self.space);
             st.mtime = now;
         }
         if let Some(perm) = set.perm {
@@ -267,6 +320,7 @@ impl RamStore for MemoryStore {
     }
 
     fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
+        let _g = self.gate();
         check_name(name)?;
         let p = self.get(parent)?;
         let mut ps = p.state.write();
@@ -331,6 +385,7 @@ impl RamStore for MemoryStore {
     }
 
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr> {
+        let _g = self.gate();
         check_name(newname)?;
         let node = self.get(ino)?;
         let p = self.get(newparent)?;
@@ -367,10 +422,12 @@ impl RamStore for MemoryStore {
     }
 
     fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
+        let _g = self.gate();
         self.remove_entry(parent, name, false)
     }
 
     fn rmdir(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
+        let _g = self.gate();
         self.remove_entry(parent, name, true)
     }
 
@@ -382,133 +439,8 @@ impl RamStore for MemoryStore {
         newname: &OsStr,
         mode: RenameMode,
     ) -> StoreResult<()> {
-        check_name(name)?;
-        check_name(newname)?;
-        let p1 = self.get(parent)?;
-        let p2 = self.get(newparent)?;
-        loop {
-            let (src_ino, src) = self.child_of(&p1, name)?.ok_or(StoreError::NotFound)?;
-            let dst = self.child_of(&p2, newname)?;
-            let dst_node = dst.as_ref().map(|(_, n)| n.clone());
-            if dst.as_ref().is_some_and(|d| d.0 == src_ino) {
-                // Two names of one inode: POSIX says do nothing.
-                return Ok(());
-            }
-            // A directory cannot move into its own subtree, nor over a directory it lies in
-            // (the kernel checks this for one mount; other callers and other mounts may not).
-            let src_is_dir = src.state.read().kind == Kind::Dir;
-            if src_is_dir && self.is_ancestor(src_ino, newparent) {
-                return Err(StoreError::Invalid);
-            }
-            if let Some((dst_ino, _)) = &dst {
-                if self.is_ancestor(*dst_ino, parent) {
-                    return Err(match mode {
-                        RenameMode::Replace => StoreError::NotEmpty,
-                        _ => StoreError::Invalid,
-                    });
-                }
-            }
-            let mut nodes = vec![&p1, &p2, &src];
-            if let Some(d) = &dst_node {
-                nodes.push(d);
-            }
-            let mut g = lock_in_order(&nodes);
-            // Every inode must be a distinct one from here on (the checks above make it so
-            // unless the tree moved meanwhile): nothing is changed unless all are locked.
-            if g[2].is_none() || (dst_node.is_some() && g[3].is_none()) {
-                continue;
-            }
-            // Re-check under the locks: the names may have moved meanwhile.
-            let now_src = g[0].as_ref().ok_or(StoreError::Invalid)?.dir()?.get(name);
-            let p2_guard = if g[1].is_some() { 1 } else { 0 };
-            let now_dst = g[p2_guard]
-                .as_ref()
-                .ok_or(StoreError::Invalid)?
-                .dir()?
-                .get(newname);
-            if now_src.map(|e| e.0) != Some(src_ino)
-                || now_dst.map(|e| e.0) != dst.as_ref().map(|d| d.0)
-            {
-                continue;
-            }
-            let src_kind = now_src.map(|e| e.1).ok_or(StoreError::NotFound)?;
-            let now = SystemTime::now();
-            let dst_ino = dst.as_ref().map(|d| d.0);
-            let src_guard = 2;
-            let dst_guard = 3;
-            match (mode, dst_ino) {
-                (RenameMode::Exchange, None) => return Err(StoreError::NotFound),
-                (RenameMode::NoReplace, Some(_)) => return Err(StoreError::Exists),
-                (RenameMode::Exchange, Some(dst_ino)) => {
-                    let dst_kind = now_dst.map(|e| e.1).ok_or(StoreError::NotFound)?;
-                    if p2_guard == 0 {
-                        dir_in(&mut g, 0)?.exchange_within(name, newname);
-                    } else {
-                        dir_in(&mut g, 0)?.insert(name, dst_ino, dst_kind);
-                        dir_in(&mut g, p2_guard)?.insert(newname, src_ino, src_kind);
-                    }
-                    if p2_guard == 1 && (src_kind == Kind::Dir) != (dst_kind == Kind::Dir) {
-                        let (from, to) = if src_kind == Kind::Dir {
-                            (0, 1)
-                        } else {
-                            (1, 0)
-                        };
-                        g[from].as_mut().ok_or(StoreError::Invalid)?.nlink -= 1;
-                        g[to].as_mut().ok_or(StoreError::Invalid)?.nlink += 1;
-                    }
-                    for (i, new_parent) in [(src_guard, newparent), (dst_guard, parent)] {
-                        let s = g[i].as_mut().ok_or(StoreError::Invalid)?;
-                        s.ctime = now;
-                        if let Body::Dir(d) = &mut s.body {
-                            d.parent = new_parent;
-                        }
-                    }
-                }
-                (_, dst_ino) => {
-                    if let Some(dst_ino) = dst_ino {
-                        let ds = g[dst_guard].as_mut().ok_or(StoreError::Invalid)?;
-                        match (src_kind == Kind::Dir, ds.kind == Kind::Dir) {
-                            (true, false) => return Err(StoreError::NotDir),
-                            (false, true) => return Err(StoreError::IsDir),
-                            (true, true) if !ds.dir()?.is_empty() => {
-                                return Err(StoreError::NotEmpty)
-                            }
-                            _ => {}
-                        }
-                        if ds.kind == Kind::Dir {
-                            ds.nlink = 0;
-                            g[p2_guard].as_mut().ok_or(StoreError::Invalid)?.nlink -= 1;
-                        } else {
-                            ds.nlink -= 1;
-                        }
-                        let ds = g[dst_guard].as_mut().ok_or(StoreError::Invalid)?;
-                        ds.ctime = now;
-                        self.reap_if_unused(dst_ino, ds);
-                    }
-                    if p2_guard == 0 {
-                        dir_in(&mut g, 0)?.rename_within(name, newname);
-                    } else {
-                        dir_in(&mut g, 0)?.remove(name);
-                        dir_in(&mut g, p2_guard)?.insert(newname, src_ino, src_kind);
-                    }
-                    let s = g[src_guard].as_mut().ok_or(StoreError::Invalid)?;
-                    s.ctime = now;
-                    if let Body::Dir(d) = &mut s.body {
-                        d.parent = newparent;
-                    }
-                    if src_kind == Kind::Dir && p2_guard == 1 {
-                        g[0].as_mut().ok_or(StoreError::Invalid)?.nlink -= 1;
-                        g[1].as_mut().ok_or(StoreError::Invalid)?.nlink += 1;
-                    }
-                }
-            }
-            g[0].as_mut().ok_or(StoreError::Invalid)?.touch_dir(now);
-            g[p2_guard]
-                .as_mut()
-                .ok_or(StoreError::Invalid)?
-                .touch_dir(now);
-            return Ok(());
-        }
+        let _g = self.gate();
+        self.rename_entry(parent, name, newparent, newname, mode)
     }
 
     fn readlink(&self, ino: Ino) -> StoreResult<Vec<u8>> {
@@ -600,17 +532,14 @@ impl RamStore for MemoryStore {
     }
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
+        let _g = self.gate();
         let node = self.get(ino)?;
-        let end = offset
+        offset
             .checked_add(data.len() as u64)
             .filter(|&e| e <= MAX_FILE_SIZE)
             .ok_or(StoreError::TooLarge)?;
         let mut st = node.state.write();
-        let f = st.file_mut()?;
-        if !data.is_empty() {
-            self.space.reserve(f.growth(offset, end))?;
-            f.write(offset, data);
-        }
+        st.file_mut()?.write(offset, data, &self.space)?;
         let now = SystemTime::now();
         st.mtime = now;
         st.ctime = now;
@@ -618,6 +547,7 @@ impl RamStore for MemoryStore {
     }
 
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()> {
+        let _g = self.gate();
         let node = self.get(ino)?;
         let end = offset
             .checked_add(len)
@@ -630,19 +560,14 @@ impl RamStore for MemoryStore {
         let f = st.file_mut()?;
         match mode {
             Falloc::Allocate { keep_size } => {
-                self.space.reserve(f.growth(offset, end))?;
-                f.extend(offset, end);
+                f.extend(offset, end, &self.space)?;
                 if !keep_size {
                     f.size = f.size.max(end);
                 }
             }
-            Falloc::PunchHole => {
-                let freed = f.zero(offset, end.min(f.size));
-                self.space.release(freed);
-            }
+            Falloc::PunchHole => f.zero(offset, end.min(f.size), &self.space),
             Falloc::ZeroRange { keep_size } => {
-                let freed = f.zero(offset, end.min(f.size));
-                self.space.release(freed);
+                f.zero(offset, end.min(f.size), &self.space);
                 if !keep_size {
                     f.size = f.size.max(end);
                 }
@@ -655,6 +580,7 @@ impl RamStore for MemoryStore {
     }
 
     fn setxattr(&self, ino: Ino, name: &OsStr, value: &[u8], how: XattrSet) -> StoreResult<()> {
+        let _g = self.gate();
         if name.is_empty() || name.len() > NAME_MAX {
             return Err(if name.is_empty() {
                 StoreError::Invalid
@@ -704,12 +630,25 @@ impl RamStore for MemoryStore {
     }
 
     fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()> {
+        let _g = self.gate();
         let node = self.get(ino)?;
         let mut st = node.state.write();
         let v = st.xattrs.remove(name).ok_or(StoreError::NoAttr)?;
         self.space.release((name.len() + v.len()) as u64);
         st.ctime = SystemTime::now();
         Ok(())
+    }
+
+    fn clone_tree(&self, src: Ino, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
+        self.clone_inner(src, parent, name)
+    }
+
+    fn snapshot(&self) -> Option<Result<String, String>> {
+        let dir = self.snapshots.get()?;
+        Some(
+            dir.save(self, true)
+                .map(|s| s.map_or_else(String::new, |s| s.describe())),
+        )
     }
 
     fn usage(&self) -> Usage {
@@ -720,65 +659,6 @@ impl RamStore for MemoryStore {
             limit: self.space.limit,
             files: self.files.load(Ordering::Relaxed),
             dirs: self.dirs.load(Ordering::Relaxed),
-        }
-    }
-}
-
-impl MemoryStore {
-    /// Whether `a` is `b` or one of its ancestors, following directories' parent links.
-    fn is_ancestor(&self, a: Ino, mut b: Ino) -> bool {
-        loop {
-            if a == b {
-                return true;
-            }
-            if b == ROOT_INO {
-                return false;
-            }
-            let parent = match self.get(b) {
-                Ok(n) => match &n.state.read().body {
-                    Body::Dir(d) => d.parent,
-                    _ => return false,
-                },
-                Err(_) => return false,
-            };
-            if parent == b {
-                return false;
-            }
-            b = parent;
-        }
-    }
-
-    /// unlink (`dir == false`) or rmdir (`dir == true`) of `parent/name`.
-    fn remove_entry(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
-        check_removable(name)?;
-        let p = self.get(parent)?;
-        loop {
-            let (ino, child) = self.child_of(&p, name)?.ok_or(StoreError::NotFound)?;
-            let mut g = lock_in_order(&[&p, &child]);
-            let entry = g[0].as_ref().ok_or(StoreError::Invalid)?.dir()?.get(name);
-            if entry.map(|e| e.0) != Some(ino) {
-                continue;
-            }
-            let now = SystemTime::now();
-            {
-                let cs = g[1].as_mut().ok_or(StoreError::Invalid)?;
-                match (dir, cs.kind == Kind::Dir) {
-                    (false, true) => return Err(StoreError::IsDir),
-                    (true, false) => return Err(StoreError::NotDir),
-                    (true, true) if !cs.dir()?.is_empty() => return Err(StoreError::NotEmpty),
-                    _ => {}
-                }
-                cs.nlink = if dir { 0 } else { cs.nlink - 1 };
-                cs.ctime = now;
-                self.reap_if_unused(ino, cs);
-            }
-            let ps = g[0].as_mut().ok_or(StoreError::Invalid)?;
-            ps.dir_mut()?.remove(name);
-            if dir {
-                ps.nlink -= 1;
-            }
-            ps.touch_dir(now);
-            return Ok(());
         }
     }
 }

@@ -1,0 +1,59 @@
+//! `mavfsctl clone`: an instant copy inside vram/, made by the store itself.
+
+use std::ffi::OsString;
+
+use crate::node::{Ino, Place};
+use crate::ram::{RamStore, StoreError, ROOT_INO};
+use crate::vpath::VPath;
+
+/// Clones `src` to `dst` (both under /vram): the line saying what was made, and the name
+/// that now exists (its directory and name), for the kernel to forget what it cached there.
+pub fn clone_tree(
+    store: &dyn RamStore,
+    src: &str,
+    dst: &str,
+) -> Result<(String, Ino, OsString), String> {
+    let (s, d) = (VPath::parse(src)?, VPath::parse(dst)?);
+    for p in [&s, &d] {
+        if p.tier != Place::Vram {
+            return Err(format!("{p}: clones are made inside /vram only"));
+        }
+    }
+    let (Some((src_name, src_dirs)), Some((dst_name, dst_dirs))) =
+        (s.comps.split_last(), d.comps.split_last())
+    else {
+        return Err("the root of /vram cannot be cloned, nor replaced by a clone".into());
+    };
+    let walk = |path: &VPath, dirs: &[&std::ffi::OsStr]| -> Result<Ino, String> {
+        let mut at = ROOT_INO;
+        for c in dirs {
+            at = store.lookup(at, c).map_err(|e| format!("{path}: {e}"))?.ino;
+        }
+        Ok(at)
+    };
+    let from = store
+        .lookup(walk(&s, src_dirs)?, src_name)
+        .map_err(|e| format!("{s}: {e}"))?;
+    let parent = walk(&d, dst_dirs)?;
+    let made = store
+        .clone_tree(from.ino, parent, dst_name)
+        .map_err(|e| match e {
+            StoreError::Exists => format!("{d} exists (a clone makes a new name)"),
+            StoreError::NotSupported => format!(
+                "{}: this store cannot clone (the in-process store, --ram memory, can)",
+                store.backend()
+            ),
+            StoreError::NoSpace => format!("{d}: no space left in the RAM tier for its metadata"),
+            e => format!("{d}: {e}"),
+        })?;
+    let what = if made.kind == crate::node::Kind::Dir {
+        "tree"
+    } else {
+        "file"
+    };
+    Ok((
+        format!("cloned {what} {s} to {d}"),
+        parent,
+        dst_name.to_os_string(),
+    ))
+}

@@ -1,0 +1,549 @@
+//! A point-in-time image of the memory store and its file format.
+//!
+//! Taking an image stops changes only while it copies the metadata (the chunks are held,
+//! not copied: a writer copies a chunk it changes meanwhile). Writing it out then runs beside
+//! the writers.
+//!
+//! Format 1, little-endian, every byte before the trailer hashed with BLAKE3:
+//!
+//! ```text
+//! "MAVFSNAP" version:u32 generation:u64 next_ino:u64 inodes:u64 taken:(i64,u32)
+//! inode*:  ino:u64 kind:u8 perm:u16 nlink:u32 uid:u32 gid:u32 rdev:u32 times:4*(i64,u32)
+//!          xattrs:u32 (name:bytes value:bytes)*  body
+//!   file:    size:u64 chunks:u64 (index:u64 chunk)*      holes are chunks not written
+//!     chunk: 0 bytes (its own) | 1 bytes (shared: numbered in order) | 2 number:u64 (the same
+//!            bytes as that shared chunk: a clone stays one copy)
+//!   dir:     parent:u64 next_cookie:u64 entries:u64 (cookie:u64 ino:u64 kind:u8 name:bytes)*
+//!   symlink: target:bytes
+//! "MAVFSEND" blake3:32 bytes, then the end of the file
+//! ```
+//! (`bytes` is a u32 length, then the bytes.)
+
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::chunk::Held;
+use super::*;
+
+const MAGIC: &[u8; 8] = b"MAVFSNAP";
+const END: &[u8; 8] = b"MAVFSEND";
+/// The format this build writes and reads.
+pub const FORMAT: u32 = 1;
+const IO_BUF: usize = 1 << 20;
+/// The longest symlink target or xattr value a snapshot may hold (above what the store
+/// accepts), so that a damaged length cannot ask for gigabytes.
+const VALUE_MAX: usize = 1 << 20;
+
+/// What an image keeps of one inode.
+struct Kept {
+    ino: Ino,
+    kind: Kind,
+    perm: u16,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    rdev: u32,
+    times: [SystemTime; 4],
+    xattrs: Vec<(OsString, Vec<u8>)>,
+    body: KeptBody,
+}
+
+enum KeptBody {
+    File { size: u64, chunks: Vec<(u64, Held)> },
+    Dir(Box<KeptDir>),
+    Symlink(Vec<u8>),
+    Special,
+}
+
+struct KeptDir {
+    parent: Ino,
+    next_cookie: u64,
+    entries: Vec<(u64, OsString, Ino, Kind)>,
+}
+
+/// The store at one moment.
+pub(super) struct Image {
+    generation: u64,
+    next_ino: u64,
+    inodes: Vec<Kept>,
+    /// The store's change count at that moment.
+    pub(super) changes: u64,
+}
+
+/// Why a snapshot file was not loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    Io(io::Error),
+    /// It ends before its trailer: a save that did not finish.
+    Torn,
+    /// Its bytes are not what was written (checksum), or make no sense.
+    Corrupt(String),
+    /// Written by a build with another format.
+    Format(u32),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io(e) => write!(f, "{e}"),
+            LoadError::Torn => f.write_str("it ends before its end (a save that did not finish)"),
+            LoadError::Corrupt(why) => write!(f, "damaged: {why}"),
+            LoadError::Format(v) => write!(
+                f,
+                "it is in snapshot format {v}; this build reads format {FORMAT} only"
+            ),
+        }
+    }
+}
+
+fn kind_code(k: Kind) -> u8 {
+    match k {
+        Kind::File => 0,
+        Kind::Dir => 1,
+        Kind::Symlink => 2,
+        Kind::Fifo => 3,
+        Kind::Socket => 4,
+        Kind::CharDev => 5,
+        Kind::BlockDev => 6,
+    }
+}
+
+fn kind_of(c: u8) -> Result<Kind, LoadError> {
+    Ok(match c {
+        0 => Kind::File,
+        1 => Kind::Dir,
+        2 => Kind::Symlink,
+        3 => Kind::Fifo,
+        4 => Kind::Socket,
+        5 => Kind::CharDev,
+        6 => Kind::BlockDev,
+        _ => return Err(LoadError::Corrupt(format!("unknown file type {c}"))),
+    })
+}
+
+impl MemoryStore {
+    /// The store as it is now: changes wait while the metadata is copied.
+    pub(super) fn image(&self) -> Image {
+        let _alone = self.gate.write();
+        let mut nodes = self.table.values();
+        nodes.sort_unstable_by_key(|n| n.ino);
+        let mut inodes = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let st = node.state.read();
+            // Unlinked inodes kept for an open end with it; they are not part of the tree.
+            if st.nlink == 0 {
+                continue;
+            }
+            let body = match &st.body {
+                Body::File(f) => KeptBody::File {
+                    size: f.size,
+                    chunks: f.chunks.iter().map(|(&i, c)| (i, c.hold())).collect(),
+                },
+                Body::Dir(d) => KeptBody::Dir(Box::new(KeptDir {
+                    parent: d.parent,
+                    next_cookie: d.next_cookie,
+                    entries: d
+                        .by_cookie
+                        .iter()
+                        .map(|(&c, (n, i, k))| (c, n.clone(), *i, *k))
+                        .collect(),
+                })),
+                Body::Symlink(t) => KeptBody::Symlink(t.clone()),
+                Body::Special => KeptBody::Special,
+            };
+            inodes.push(Kept {
+                ino: node.ino,
+                kind: st.kind,
+                perm: st.perm,
+                nlink: st.nlink,
+                uid: st.uid,
+                gid: st.gid,
+                rdev: st.rdev,
+                times: [st.atime, st.mtime, st.ctime, st.crtime],
+                xattrs: st
+                    .xattrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                body,
+            });
+        }
+        Image {
+            generation: self.generation,
+            next_ino: self.next_ino.load(Ordering::Acquire),
+            inodes,
+            changes: self.changes.load(Ordering::Acquire),
+        }
+    }
+
+    /// The changes begun so far (a snapshot is due only if this moved).
+    pub(super) fn change_count(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+}
+
+/// Writes and hashes.
+struct Out<W: Write> {
+    w: W,
+    hash: blake3::Hasher,
+    bytes: u64,
+}
+
+impl<W: Write> Out<W> {
+    fn put(&mut self, b: &[u8]) -> io::Result<()> {
+        self.hash.update(b);
+        self.bytes += b.len() as u64;
+        self.w.write_all(b)
+    }
+    fn u8(&mut self, v: u8) -> io::Result<()> {
+        self.put(&[v])
+    }
+    fn u16(&mut self, v: u16) -> io::Result<()> {
+        self.put(&v.to_le_bytes())
+    }
+    fn u32(&mut self, v: u32) -> io::Result<()> {
+        self.put(&v.to_le_bytes())
+    }
+    fn u64(&mut self, v: u64) -> io::Result<()> {
+        self.put(&v.to_le_bytes())
+    }
+    fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.u32(b.len() as u32)?;
+        self.put(b)
+    }
+    fn time(&mut self, t: SystemTime) -> io::Result<()> {
+        let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
+            Err(e) => {
+                // Before 1970: whole seconds down, nanoseconds up, as stat shows it.
+                let d = e.duration();
+                let up = u32::from(d.subsec_nanos() > 0);
+                (
+                    -(d.as_secs() as i64) - i64::from(up),
+                    (1_000_000_000 - d.subsec_nanos()) % 1_000_000_000,
+                )
+            }
+        };
+        self.u64(secs as u64)?;
+        self.u32(nanos)
+    }
+}
+
+impl Image {
+    pub(super) fn inodes(&self) -> usize {
+        self.inodes.len()
+    }
+
+    /// How many directories of the image hold an entry `name`.
+    #[cfg(test)]
+    pub(super) fn dirs_holding(&self, name: &OsStr) -> usize {
+        self.inodes
+            .iter()
+            .filter(|k| match &k.body {
+                KeptBody::Dir(d) => d.entries.iter().any(|e| e.1 == name),
+                _ => false,
+            })
+            .count()
+    }
+
+    /// Writes the image to `file` (synced); the bytes written.
+    pub(super) fn write_to(&self, file: &std::fs::File) -> io::Result<u64> {
+        let mut o = Out {
+            w: BufWriter::with_capacity(IO_BUF, file),
+            hash: blake3::Hasher::new(),
+            bytes: 0,
+        };
+        o.put(MAGIC)?;
+        o.u32(FORMAT)?;
+        o.u64(self.generation)?;
+        o.u64(self.next_ino)?;
+        o.u64(self.inodes.len() as u64)?;
+        o.time(SystemTime::now())?;
+        let mut shared: HashMap<usize, u64> = HashMap::new();
+        for k in &self.inodes {
+            o.u64(k.ino)?;
+            o.u8(kind_code(k.kind))?;
+            o.u16(k.perm)?;
+            o.u32(k.nlink)?;
+            o.u32(k.uid)?;
+            o.u32(k.gid)?;
+            o.u32(k.rdev)?;
+            for t in k.times {
+                o.time(t)?;
+            }
+            o.u32(k.xattrs.len() as u32)?;
+            for (n, v) in &k.xattrs {
+                o.bytes(n.as_bytes())?;
+                o.bytes(v)?;
+            }
+            match &k.body {
+                KeptBody::File { size, chunks } => {
+                    o.u64(*size)?;
+                    o.u64(chunks.len() as u64)?;
+                    for (idx, c) in chunks {
+                        o.u64(*idx)?;
+                        match c.shared_id() {
+                            None => {
+                                o.u8(0)?;
+                                o.bytes(c.bytes())?;
+                            }
+                            Some(id) => match shared.get(&id) {
+                                Some(&n) => {
+                                    o.u8(2)?;
+                                    o.u64(n)?;
+                                }
+                                None => {
+                                    shared.insert(id, shared.len() as u64);
+                                    o.u8(1)?;
+                                    o.bytes(c.bytes())?;
+                                }
+                            },
+                        }
+                    }
+                }
+                KeptBody::Dir(d) => {
+                    o.u64(d.parent)?;
+                    o.u64(d.next_cookie)?;
+                    o.u64(d.entries.len() as u64)?;
+                    for (cookie, name, ino, kind) in &d.entries {
+                        o.u64(*cookie)?;
+                        o.u64(*ino)?;
+                        o.u8(kind_code(*kind))?;
+                        o.bytes(name.as_bytes())?;
+                    }
+                }
+                KeptBody::Symlink(t) => o.bytes(t)?,
+                KeptBody::Special => {}
+            }
+        }
+        o.put(END)?;
+        let sum = o.hash.finalize();
+        o.w.write_all(sum.as_bytes())?;
+        o.w.flush()?;
+        file.sync_all()?;
+        Ok(o.bytes + 32)
+    }
+}
+
+/// Reads and hashes.
+struct In<R: Read> {
+    r: R,
+    hash: blake3::Hasher,
+}
+
+impl<R: Read> In<R> {
+    fn take(&mut self, buf: &mut [u8]) -> Result<(), LoadError> {
+        self.r.read_exact(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => LoadError::Torn,
+            _ => LoadError::Io(e),
+        })?;
+        self.hash.update(buf);
+        Ok(())
+    }
+    fn arr<const N: usize>(&mut self) -> Result<[u8; N], LoadError> {
+        let mut b = [0; N];
+        self.take(&mut b)?;
+        Ok(b)
+    }
+    fn u8(&mut self) -> Result<u8, LoadError> {
+        Ok(self.arr::<1>()?[0])
+    }
+    fn u16(&mut self) -> Result<u16, LoadError> {
+        Ok(u16::from_le_bytes(self.arr()?))
+    }
+    fn u32(&mut self) -> Result<u32, LoadError> {
+        Ok(u32::from_le_bytes(self.arr()?))
+    }
+    fn u64(&mut self) -> Result<u64, LoadError> {
+        Ok(u64::from_le_bytes(self.arr()?))
+    }
+    /// A length-prefixed value of at most `max` bytes.
+    fn bytes(&mut self, max: usize, what: &str) -> Result<Vec<u8>, LoadError> {
+        let n = self.u32()? as usize;
+        if n > max {
+            return Err(LoadError::Corrupt(format!("{what} of {n} bytes")));
+        }
+        let mut v = Vec::with_capacity(n);
+        if n >= 64 << 10 {
+            super::file::populate(&mut v, n);
+        }
+        // Into the vector's spare room: each byte written once.
+        let got = (&mut self.r)
+            .take(n as u64)
+            .read_to_end(&mut v)
+            .map_err(LoadError::Io)?;
+        if got < n {
+            return Err(LoadError::Torn);
+        }
+        self.hash.update(&v);
+        Ok(v)
+    }
+    fn time(&mut self) -> Result<SystemTime, LoadError> {
+        let secs = self.u64()? as i64;
+        let nanos = self.u32()?;
+        if nanos >= 1_000_000_000 {
+            return Err(LoadError::Corrupt(
+                "a time's nanoseconds out of range".into(),
+            ));
+        }
+        let t = if secs >= 0 {
+            UNIX_EPOCH.checked_add(Duration::new(secs as u64, nanos))
+        } else {
+            UNIX_EPOCH
+                .checked_sub(Duration::from_secs(secs.unsigned_abs()))
+                .and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
+        };
+        t.ok_or_else(|| LoadError::Corrupt("a time out of range".into()))
+    }
+}
+
+fn name(b: Vec<u8>) -> Result<OsString, LoadError> {
+    if b.is_empty() || b.contains(&b'/') || b.contains(&0) {
+        return Err(LoadError::Corrupt("a name that cannot be".into()));
+    }
+    Ok(OsString::from_vec(b))
+}
+
+impl MemoryStore {
+    /// The store a snapshot file holds, with the given limit (it may hold more).
+    pub(super) fn load_image(path: &Path, limit: u64) -> Result<MemoryStore, LoadError> {
+        let file = std::fs::File::open(path).map_err(LoadError::Io)?;
+        let mut i = In {
+            r: BufReader::with_capacity(IO_BUF, file),
+            hash: blake3::Hasher::new(),
+        };
+        if &i.arr::<8>()? != MAGIC {
+            return Err(LoadError::Corrupt("not a MAVFS snapshot".into()));
+        }
+        let format = i.u32()?;
+        if format != FORMAT {
+            return Err(LoadError::Format(format));
+        }
+        let generation = i.u64()?;
+        let next_ino = i.u64()?;
+        let count = i.u64()?;
+        i.time()?;
+        let store = MemoryStore::empty(limit, generation, next_ino);
+        let (mut data, mut extra) = (0u64, 0u64);
+        let mut shared: Vec<Chunk> = Vec::new();
+        for _ in 0..count {
+            let ino = i.u64()?;
+            let kind = kind_of(i.u8()?)?;
+            let (perm, nlink, uid, gid, rdev) = (i.u16()?, i.u32()?, i.u32()?, i.u32()?, i.u32()?);
+            let times = [i.time()?, i.time()?, i.time()?, i.time()?];
+            let mut xattrs = BTreeMap::new();
+            for _ in 0..i.u32()? {
+                let n = name(i.bytes(NAME_MAX, "an xattr name")?)?;
+                let v = i.bytes(VALUE_MAX, "an xattr value")?;
+                xattrs.insert(n, v);
+            }
+            let body = match kind {
+                Kind::File => {
+                    let mut f = FileData {
+                        size: i.u64()?,
+                        ..Default::default()
+                    };
+                    for _ in 0..i.u64()? {
+                        let idx = i.u64()?;
+                        let chunk = match i.u8()? {
+                            how @ (0 | 1) => {
+                                let c = Chunk::new(i.bytes(CHUNK as usize, "a chunk")?);
+                                data += c.len() as u64;
+                                if how == 1 {
+                                    shared.push(c.share());
+                                }
+                                c
+                            }
+                            2 => {
+                                let n = i.u64()?;
+                                let first = usize::try_from(n).ok().and_then(|n| shared.get(n));
+                                first
+                                    .ok_or_else(|| {
+                                        LoadError::Corrupt(format!("no shared chunk {n}"))
+                                    })?
+                                    .share()
+                            }
+                            t => return Err(LoadError::Corrupt(format!("chunk kind {t}"))),
+                        };
+                        if chunk.len() as u64 > CHUNK {
+                            return Err(LoadError::Corrupt("a chunk too long".into()));
+                        }
+                        f.allocated += chunk.len() as u64;
+                        f.chunks.insert(idx, chunk);
+                    }
+                    Body::File(f)
+                }
+                Kind::Dir => {
+                    let mut d = DirData::new(i.u64()?);
+                    d.next_cookie = i.u64()?;
+                    for _ in 0..i.u64()? {
+                        let (cookie, child) = (i.u64()?, i.u64()?);
+                        let kind = kind_of(i.u8()?)?;
+                        let n = name(i.bytes(NAME_MAX, "a name")?)?;
+                        d.by_name.insert(n.clone(), cookie);
+                        d.by_cookie.insert(cookie, (n, child, kind));
+                    }
+                    Body::Dir(d)
+                }
+                Kind::Symlink => Body::Symlink(i.bytes(VALUE_MAX, "a symlink target")?),
+                _ => Body::Special,
+            };
+            let st = State {
+                kind,
+                perm,
+                nlink,
+                uid,
+                gid,
+                rdev,
+                atime: times[0],
+                mtime: times[1],
+                ctime: times[2],
+                crtime: times[3],
+                open: 0,
+                orphan: false,
+                body,
+                xattrs,
+            };
+            extra += st.extra_bytes();
+            match kind {
+                Kind::Dir => store.dirs.fetch_add(1, Ordering::Relaxed),
+                _ => store.files.fetch_add(1, Ordering::Relaxed),
+            };
+            store.insert(ino, st);
+        }
+        // The list was no owner of the chunks it numbered.
+        for c in shared {
+            c.release();
+        }
+        if &i.arr::<8>()? != END {
+            return Err(LoadError::Corrupt(
+                "no end mark after the last inode".into(),
+            ));
+        }
+        let want = i.hash.finalize();
+        let mut sum = [0; 32];
+        i.r.read_exact(&mut sum).map_err(|_| LoadError::Torn)?;
+        if want.as_bytes() != &sum {
+            return Err(LoadError::Corrupt("checksum mismatch".into()));
+        }
+        if i.r.read(&mut [0; 1]).map_err(LoadError::Io)? != 0 {
+            return Err(LoadError::Corrupt("bytes after its end".into()));
+        }
+        let root_is_dir = store
+            .get(ROOT_INO)
+            .is_ok_and(|r| r.state.read().kind == Kind::Dir);
+        if !root_is_dir {
+            return Err(LoadError::Corrupt("no root directory".into()));
+        }
+        // The root is free, as in a new store.
+        let meta = (store.table.len() as u64).saturating_sub(1) * INODE_COST;
+        store.space.meta.store(meta, Ordering::Release);
+        store
+            .space
+            .used
+            .store(meta + data + extra, Ordering::Release);
+        Ok(store)
+    }
+}

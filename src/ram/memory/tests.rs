@@ -1,0 +1,166 @@
+//! The space account with shared chunks, and images taken while the tree changes.
+
+use super::*;
+use proptest::prelude::*;
+use std::collections::HashSet;
+
+fn store() -> MemoryStore {
+    MemoryStore::new(1 << 40, 0, 0)
+}
+
+fn file(s: &MemoryStore, name: &str) -> Ino {
+    s.create(
+        ROOT_INO,
+        OsStr::new(name),
+        &NewNode::new(Kind::File, 0o644, 0, 0),
+    )
+    .unwrap()
+    .ino
+}
+
+/// The bytes the chunks of every linked file hold, each chunk counted once.
+fn distinct_bytes(s: &MemoryStore) -> u64 {
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for node in s.table.values() {
+        if let Body::File(f) = &node.state.read().body {
+            for c in f.chunks.values() {
+                if seen.insert(c.bytes().as_ptr() as usize) {
+                    total += c.len() as u64;
+                }
+            }
+        }
+    }
+    total
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Write(usize, u64, usize),
+    Punch(usize, u64, u64),
+    Truncate(usize, u64),
+    Clone(usize),
+    Unlink(usize),
+    Image,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let at = 0u64..(3 * CHUNK);
+    prop_oneof![
+        (0usize..8, at.clone(), 1usize..300_000).prop_map(|(f, o, n)| Op::Write(f, o, n)),
+        (0usize..8, at.clone(), 1u64..2_000_000).prop_map(|(f, o, n)| Op::Punch(f, o, n)),
+        (0usize..8, at).prop_map(|(f, n)| Op::Truncate(f, n)),
+        (0usize..8).prop_map(Op::Clone),
+        (0usize..8).prop_map(Op::Unlink),
+        Just(Op::Image),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Whatever is cloned, written, punched or removed, the account holds each chunk once
+    /// and a file reads what was written to it alone.
+    #[test]
+    fn shared_chunks_are_counted_once_and_never_leak_a_write(ops in proptest::collection::vec(op(), 1..40)) {
+        let s = store();
+        let mut files: Vec<(Ino, Vec<u8>)> = vec![(file(&s, "f0"), Vec::new())];
+        let mut images = Vec::new();
+        let mut n = 1;
+        for op in ops {
+            let count = files.len().max(1);
+            let pick = |i: usize| i % count;
+            match op {
+                Op::Write(i, off, len) if !files.is_empty() => {
+                    let (ino, model) = &mut files[pick(i)];
+                    let data = vec![(off % 251) as u8 + 1; len];
+                    s.write(*ino, off, &data).unwrap();
+                    let end = off as usize + len;
+                    if model.len() < end { model.resize(end, 0); }
+                    model[off as usize..end].copy_from_slice(&data);
+                }
+                Op::Punch(i, off, len) if !files.is_empty() => {
+                    let (ino, model) = &mut files[pick(i)];
+                    s.fallocate(*ino, off, len, Falloc::PunchHole).unwrap();
+                    let end = ((off + len) as usize).min(model.len());
+                    if (off as usize) < end { model[off as usize..end].fill(0); }
+                }
+                Op::Truncate(i, size) if !files.is_empty() => {
+                    let (ino, model) = &mut files[pick(i)];
+                    s.setattr(*ino, &SetAttr { size: Some(size), ..Default::default() }).unwrap();
+                    model.resize(size as usize, 0);
+                }
+                Op::Clone(i) if !files.is_empty() => {
+                    let (ino, model) = files[pick(i)].clone();
+                    let name = format!("f{n}");
+                    n += 1;
+                    let made = s.clone_tree(ino, ROOT_INO, OsStr::new(&name)).unwrap();
+                    files.push((made.ino, model));
+                }
+                Op::Unlink(i) if files.len() > 1 => {
+                    let (ino, _) = files.remove(pick(i));
+                    let name = s.readdir(ROOT_INO, 0, 1000).unwrap().entries.into_iter()
+                        .find(|e| e.ino == ino).unwrap().name;
+                    s.unlink(ROOT_INO, &name).unwrap();
+                }
+                Op::Image => images.push(s.image()),
+                _ => {}
+            }
+            prop_assert_eq!(s.usage().bytes, distinct_bytes(&s));
+            for (ino, model) in &files {
+                let got = s.read(*ino, 0, u32::MAX).unwrap();
+                prop_assert!(&got == model, "file {} differs", ino);
+            }
+        }
+        drop(images);
+        prop_assert_eq!(s.usage().bytes, distinct_bytes(&s));
+    }
+}
+
+#[test]
+fn an_image_sees_a_rename_between_directories_whole() {
+    let s = Arc::new(store());
+    let dir = |n: &str| {
+        s.create(
+            ROOT_INO,
+            OsStr::new(n),
+            &NewNode::new(Kind::Dir, 0o755, 0, 0),
+        )
+        .unwrap()
+        .ino
+    };
+    let (a, b) = (dir("a"), dir("b"));
+    s.create(a, OsStr::new("f"), &NewNode::new(Kind::File, 0o644, 0, 0))
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mover = {
+        let (s, stop) = (s.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut moves = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let (from, to) = if moves.is_multiple_of(2) {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                s.rename(
+                    from,
+                    OsStr::new("f"),
+                    to,
+                    OsStr::new("f"),
+                    RenameMode::Replace,
+                )
+                .unwrap();
+                moves += 1;
+            }
+            moves
+        })
+    };
+    for _ in 0..2000 {
+        let image = s.image();
+        let holding: usize = image.dirs_holding(OsStr::new("f"));
+        assert_eq!(holding, 1, "f in {holding} directories of one image");
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(mover.join().unwrap() > 0);
+}
