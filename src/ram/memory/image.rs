@@ -19,19 +19,19 @@
 //! ```
 //! (`bytes` is a u32 length, then the bytes.)
 
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::fs::File;
+use std::io::{self, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::chunk::Held;
+use super::snapio::{hashing, In, Out};
 use super::*;
 
 const MAGIC: &[u8; 8] = b"MAVFSNAP";
 const END: &[u8; 8] = b"MAVFSEND";
 /// The format this build writes and reads.
 pub const FORMAT: u32 = 1;
-const IO_BUF: usize = 1 << 20;
 /// The longest symlink target or xattr value a snapshot may hold (above what the store
 /// accepts), so that a damaged length cannot ask for gigabytes.
 const VALUE_MAX: usize = 1 << 20;
@@ -184,53 +184,6 @@ impl MemoryStore {
     }
 }
 
-/// Writes and hashes.
-struct Out<W: Write> {
-    w: W,
-    hash: blake3::Hasher,
-    bytes: u64,
-}
-
-impl<W: Write> Out<W> {
-    fn put(&mut self, b: &[u8]) -> io::Result<()> {
-        self.hash.update(b);
-        self.bytes += b.len() as u64;
-        self.w.write_all(b)
-    }
-    fn u8(&mut self, v: u8) -> io::Result<()> {
-        self.put(&[v])
-    }
-    fn u16(&mut self, v: u16) -> io::Result<()> {
-        self.put(&v.to_le_bytes())
-    }
-    fn u32(&mut self, v: u32) -> io::Result<()> {
-        self.put(&v.to_le_bytes())
-    }
-    fn u64(&mut self, v: u64) -> io::Result<()> {
-        self.put(&v.to_le_bytes())
-    }
-    fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
-        self.u32(b.len() as u32)?;
-        self.put(b)
-    }
-    fn time(&mut self, t: SystemTime) -> io::Result<()> {
-        let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
-            Err(e) => {
-                // Before 1970: whole seconds down, nanoseconds up, as stat shows it.
-                let d = e.duration();
-                let up = u32::from(d.subsec_nanos() > 0);
-                (
-                    -(d.as_secs() as i64) - i64::from(up),
-                    (1_000_000_000 - d.subsec_nanos()) % 1_000_000_000,
-                )
-            }
-        };
-        self.u64(secs as u64)?;
-        self.u32(nanos)
-    }
-}
-
 impl Image {
     pub(super) fn inodes(&self) -> usize {
         self.inodes.len()
@@ -249,12 +202,22 @@ impl Image {
     }
 
     /// Writes the image to `file` (synced); the bytes written.
-    pub(super) fn write_to(&self, file: &std::fs::File) -> io::Result<u64> {
-        let mut o = Out {
-            w: BufWriter::with_capacity(IO_BUF, file),
-            hash: blake3::Hasher::new(),
-            bytes: 0,
-        };
+    pub(super) fn write_to(&self, file: &File) -> io::Result<u64> {
+        let (written, sum) = hashing(|tx, spare| {
+            let mut o = Out::new(file, tx, spare);
+            self.write_body(&mut o)?;
+            o.flush()?;
+            Ok::<_, io::Error>(o.written())
+        });
+        let sum = sum.ok_or_else(|| io::Error::other("the hashing thread failed"))?;
+        let written = written?;
+        (&*file).write_all(sum.as_bytes())?;
+        file.sync_all()?;
+        Ok(written + 32)
+    }
+
+    /// Everything before the checksum.
+    fn write_body(&self, o: &mut Out<'_>) -> io::Result<()> {
         o.put(MAGIC)?;
         o.u32(FORMAT)?;
         o.u64(self.generation)?;
@@ -287,7 +250,7 @@ impl Image {
                         match c.shared_id() {
                             None => {
                                 o.u8(0)?;
-                                o.bytes(c.bytes())?;
+                                o.chunk(c)?;
                             }
                             Some(id) => match shared.get(&id) {
                                 Some(&n) => {
@@ -297,7 +260,7 @@ impl Image {
                                 None => {
                                     shared.insert(id, shared.len() as u64);
                                     o.u8(1)?;
-                                    o.bytes(c.bytes())?;
+                                    o.chunk(c)?;
                                 }
                             },
                         }
@@ -318,84 +281,7 @@ impl Image {
                 KeptBody::Special => {}
             }
         }
-        o.put(END)?;
-        let sum = o.hash.finalize();
-        o.w.write_all(sum.as_bytes())?;
-        o.w.flush()?;
-        file.sync_all()?;
-        Ok(o.bytes + 32)
-    }
-}
-
-/// Reads and hashes.
-struct In<R: Read> {
-    r: R,
-    hash: blake3::Hasher,
-}
-
-impl<R: Read> In<R> {
-    fn take(&mut self, buf: &mut [u8]) -> Result<(), LoadError> {
-        self.r.read_exact(buf).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => LoadError::Torn,
-            _ => LoadError::Io(e),
-        })?;
-        self.hash.update(buf);
-        Ok(())
-    }
-    fn arr<const N: usize>(&mut self) -> Result<[u8; N], LoadError> {
-        let mut b = [0; N];
-        self.take(&mut b)?;
-        Ok(b)
-    }
-    fn u8(&mut self) -> Result<u8, LoadError> {
-        Ok(self.arr::<1>()?[0])
-    }
-    fn u16(&mut self) -> Result<u16, LoadError> {
-        Ok(u16::from_le_bytes(self.arr()?))
-    }
-    fn u32(&mut self) -> Result<u32, LoadError> {
-        Ok(u32::from_le_bytes(self.arr()?))
-    }
-    fn u64(&mut self) -> Result<u64, LoadError> {
-        Ok(u64::from_le_bytes(self.arr()?))
-    }
-    /// A length-prefixed value of at most `max` bytes.
-    fn bytes(&mut self, max: usize, what: &str) -> Result<Vec<u8>, LoadError> {
-        let n = self.u32()? as usize;
-        if n > max {
-            return Err(LoadError::Corrupt(format!("{what} of {n} bytes")));
-        }
-        let mut v = Vec::with_capacity(n);
-        if n >= 64 << 10 {
-            super::file::populate(&mut v, n);
-        }
-        // Into the vector's spare room: each byte written once.
-        let got = (&mut self.r)
-            .take(n as u64)
-            .read_to_end(&mut v)
-            .map_err(LoadError::Io)?;
-        if got < n {
-            return Err(LoadError::Torn);
-        }
-        self.hash.update(&v);
-        Ok(v)
-    }
-    fn time(&mut self) -> Result<SystemTime, LoadError> {
-        let secs = self.u64()? as i64;
-        let nanos = self.u32()?;
-        if nanos >= 1_000_000_000 {
-            return Err(LoadError::Corrupt(
-                "a time's nanoseconds out of range".into(),
-            ));
-        }
-        let t = if secs >= 0 {
-            UNIX_EPOCH.checked_add(Duration::new(secs as u64, nanos))
-        } else {
-            UNIX_EPOCH
-                .checked_sub(Duration::from_secs(secs.unsigned_abs()))
-                .and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
-        };
-        t.ok_or_else(|| LoadError::Corrupt("a time out of range".into()))
+        o.put(END)
     }
 }
 
@@ -409,11 +295,27 @@ fn name(b: Vec<u8>) -> Result<OsString, LoadError> {
 impl MemoryStore {
     /// The store a snapshot file holds, with the given limit (it may hold more).
     pub(super) fn load_image(path: &Path, limit: u64) -> Result<MemoryStore, LoadError> {
-        let file = std::fs::File::open(path).map_err(LoadError::Io)?;
-        let mut i = In {
-            r: BufReader::with_capacity(IO_BUF, file),
-            hash: blake3::Hasher::new(),
-        };
+        let file = File::open(path).map_err(LoadError::Io)?;
+        let (loaded, sum) = hashing(|tx, spare| {
+            let mut i = In::new(file, tx, spare);
+            let store = MemoryStore::load_body(&mut i, limit)?;
+            i.end_hashed()?;
+            Ok::<_, LoadError>((store, i))
+        });
+        let (store, mut i) = loaded?;
+        let sum =
+            sum.ok_or_else(|| LoadError::Io(io::Error::other("the hashing thread failed")))?;
+        if i.arr::<32>()? != *sum.as_bytes() {
+            return Err(LoadError::Corrupt("checksum mismatch".into()));
+        }
+        if !i.at_end()? {
+            return Err(LoadError::Corrupt("bytes after its end".into()));
+        }
+        Ok(store)
+    }
+
+    /// Everything before the checksum, as a store.
+    fn load_body(i: &mut In, limit: u64) -> Result<MemoryStore, LoadError> {
         if &i.arr::<8>()? != MAGIC {
             return Err(LoadError::Corrupt("not a MAVFS snapshot".into()));
         }
@@ -449,7 +351,7 @@ impl MemoryStore {
                         let idx = i.u64()?;
                         let chunk = match i.u8()? {
                             how @ (0 | 1) => {
-                                let c = Chunk::new(i.bytes(CHUNK as usize, "a chunk")?);
+                                let c = i.chunk_bytes(CHUNK as usize)?;
                                 data += c.len() as u64;
                                 if how == 1 {
                                     shared.push(c.share());
@@ -521,15 +423,6 @@ impl MemoryStore {
             return Err(LoadError::Corrupt(
                 "no end mark after the last inode".into(),
             ));
-        }
-        let want = i.hash.finalize();
-        let mut sum = [0; 32];
-        i.r.read_exact(&mut sum).map_err(|_| LoadError::Torn)?;
-        if want.as_bytes() != &sum {
-            return Err(LoadError::Corrupt("checksum mismatch".into()));
-        }
-        if i.r.read(&mut [0; 1]).map_err(LoadError::Io)? != 0 {
-            return Err(LoadError::Corrupt("bytes after its end".into()));
         }
         let root_is_dir = store
             .get(ROOT_INO)

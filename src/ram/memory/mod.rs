@@ -26,6 +26,7 @@ mod file;
 mod image;
 mod inode;
 mod snapdir;
+mod snapio;
 #[cfg(test)]
 mod tests;
 mod tree;

@@ -164,3 +164,65 @@ fn an_image_sees_a_rename_between_directories_whole() {
     stop.store(true, Ordering::Relaxed);
     assert!(mover.join().unwrap() > 0);
 }
+
+#[test]
+fn an_image_reads_back_as_written_and_any_flipped_byte_is_caught() {
+    let s = store();
+    let mut want = Vec::new();
+    // Sizes that leave the reader's blocks part used before a chunk, and chunks of every
+    // length up to a whole one.
+    for (n, size) in [0usize, 1, 4095, 70_000, CHUNK as usize, 2_500_000]
+        .iter()
+        .enumerate()
+    {
+        let ino = file(&s, &format!("f{n}"));
+        let data: Vec<u8> = (0..*size).map(|i| (i * 7 + n) as u8).collect();
+        s.write(ino, 0, &data).unwrap();
+        s.setxattr(ino, OsStr::new("user.n"), &[n as u8; 300], XattrSet::Any)
+            .unwrap();
+        want.push((ino, data));
+    }
+    for d in 0..300 {
+        file(&s, &format!("many-{d}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.snap");
+    let f = std::fs::File::create(&path).unwrap();
+    let written = s.image().write_to(&f).unwrap();
+    assert_eq!(written, std::fs::metadata(&path).unwrap().len());
+    let back = MemoryStore::load_image(&path, 1 << 40).unwrap();
+    for (ino, data) in &want {
+        assert_eq!(&back.read(*ino, 0, u32::MAX).unwrap(), data);
+        assert_eq!(
+            back.getxattr(*ino, OsStr::new("user.n")).unwrap().len(),
+            300
+        );
+    }
+    assert_eq!(back.usage(), s.usage());
+    let bytes = std::fs::read(&path).unwrap();
+    for at in [
+        0,
+        9,
+        40,
+        5_000,
+        1 << 20,
+        (1 << 20) + 3,
+        bytes.len() / 2,
+        bytes.len() - 33,
+        bytes.len() - 1,
+    ] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&path, &bad).unwrap();
+        assert!(
+            MemoryStore::load_image(&path, 1 << 40).is_err(),
+            "a flipped byte at {at} of {} was not caught",
+            bytes.len()
+        );
+    }
+    std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
+    assert!(matches!(
+        MemoryStore::load_image(&path, 1 << 40),
+        Err(super::image::LoadError::Torn)
+    ));
+}
