@@ -565,11 +565,66 @@ fn a_clone_shares_its_bytes_until_either_side_writes() {
 }
 
 #[test]
-fn clones_and_snapshots_are_refused_where_the_store_has_none() {
+fn a_clone_on_redis_is_made_in_redis_and_outlives_its_source() {
     let m = TestMount::redis();
-    fs::write(m.vram().join("f"), b"x").unwrap();
-    let (ok, said) = ctl(&m, &["clone", "/vram/f", "/vram/g"]);
-    assert!(!ok && said.contains("cannot clone"), "{said}");
+    let v = m.vram();
+    fs::create_dir_all(v.join("src/sub")).unwrap();
+    let data = random_bytes(3 << 20, 5);
+    fs::write(v.join("src/big"), &data).unwrap();
+    fs::write(v.join("src/sub/small"), b"small").unwrap();
+    fs::hard_link(v.join("src/sub/small"), v.join("src/small-link")).unwrap();
+    std::os::unix::fs::symlink("sub/small", v.join("src/link")).unwrap();
+    xattr_set(&v.join("src/big"), "user.tag", b"red");
+    let said = ctl_ok(&m, &["clone", "/vram/src", "/vram/copy"]);
+    assert!(said.contains("cloned tree"), "{said}");
+    let before = describe(&v.join("src"));
+    let after = describe(&v.join("copy"));
+    // The same tree but for inode numbers and ctimes.
+    let plain = |d: &BTreeMap<String, String>| -> Vec<String> {
+        d.values()
+            .map(|l| {
+                l.split(' ')
+                    .filter(|w| !w.starts_with("ino=") && !w.starts_with("ctime="))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(plain(&before), plain(&after));
+    let (a, b) = (
+        fs::metadata(v.join("copy/sub/small")).unwrap(),
+        fs::metadata(v.join("copy/small-link")).unwrap(),
+    );
+    assert_eq!((a.ino(), a.nlink()), (b.ino(), 2));
+    // Each side keeps its own bytes.
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(v.join("copy/big"))
+        .unwrap();
+    f.write_all_at(b"changed", 1 << 20).unwrap();
+    drop(f);
+    assert_eq!(
+        checksum(&fs::read(v.join("src/big")).unwrap()),
+        checksum(&data)
+    );
+    // The source gone (its slices given back), the clone still reads whole.
+    fs::remove_dir_all(v.join("src")).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut want = data.clone();
+    want[1 << 20..(1 << 20) + 7].copy_from_slice(b"changed");
+    assert_eq!(
+        checksum(&fs::read(v.join("copy/big")).unwrap()),
+        checksum(&want)
+    );
+    assert_eq!(fs::read(v.join("copy/sub/small")).unwrap(), b"small");
+    // And once the clone goes too, no slice is left behind.
+    fs::remove_dir_all(v.join("copy")).unwrap();
+    let mut con = m.redis_server().unwrap().connection();
+    let left = until(Duration::from_secs(5), || {
+        let keys: Vec<String> = redis::cmd("KEYS").arg("mavfs:s:*").query(&mut con).unwrap();
+        keys.is_empty()
+    });
+    assert!(left.is_some(), "slices left after both trees went");
     let (ok, said) = ctl(&m, &["snapshot"]);
     assert!(!ok && said.contains("--snapshot-dir"), "{said}");
 }

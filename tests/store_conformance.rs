@@ -63,6 +63,7 @@ macro_rules! conformance {
 }
 
 conformance! {
+    clones_are_copies_that_share_until_written,
     create_lookup_getattr_every_kind,
     names_are_checked,
     duplicate_create_is_exists,
@@ -1695,4 +1696,73 @@ fn concurrent_writers_on_different_files(s: &dyn RamStore) {
         assert_bytes_eq(&read_all(s, f), &want, &format!("file w{t}"));
     }
     assert_eq!(used(s), base + (THREADS * PIECES * PIECE) as u64);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clones
+
+fn clones_are_copies_that_share_until_written(s: &dyn RamStore) {
+    let a = mkdir(s, ROOT_INO, "a");
+    let sub = mkdir(s, a, "sub");
+    let f = mkfile(s, a, "f");
+    let data = pattern((2 * CHUNK + 100) as usize, 9);
+    write_all(s, f, 0, &data);
+    s.link(f, sub, n("f-again")).unwrap();
+    s.create(sub, n("l"), &node(Kind::Symlink, 0o777, b"../f"))
+        .unwrap();
+    s.setxattr(f, n("user.k"), b"v", XattrSet::Any).unwrap();
+    let made = s.clone_tree(a, ROOT_INO, n("b")).unwrap();
+    assert_eq!(made.kind, Kind::Dir);
+    assert_eq!(names(s, made.ino), set(&["f", "sub"]));
+    assert_dir_nlinks(s, ROOT_INO, "");
+    let bf = ino_of(s, made.ino, "f");
+    let bsub = ino_of(s, made.ino, "sub");
+    assert_ne!(bf, f, "a clone is a new inode");
+    assert_eq!(
+        ino_of(s, bsub, "f-again"),
+        bf,
+        "hard links within the tree stay links"
+    );
+    assert_eq!(attr(s, bf).nlink, 2);
+    assert_eq!(attr(s, bf).perm, attr(s, f).perm);
+    assert_eq!(attr(s, bf).mtime, attr(s, f).mtime);
+    assert_eq!(s.readlink(ino_of(s, bsub, "l")).unwrap(), b"../f");
+    assert_eq!(s.getxattr(bf, n("user.k")).unwrap(), b"v");
+    assert_bytes_eq(&read_all(s, bf), &data, "the clone's bytes");
+    // Either side changed alone.
+    write_all(s, bf, CHUNK + 5, b"clone side");
+    s.fallocate(f, 10, 1000, Falloc::PunchHole).unwrap();
+    let mut want_a = data.clone();
+    want_a[10..1010].fill(0);
+    let mut want_b = data.clone();
+    want_b[(CHUNK + 5) as usize..(CHUNK + 15) as usize].copy_from_slice(b"clone side");
+    assert_bytes_eq(&read_all(s, f), &want_a, "the original after both changed");
+    assert_bytes_eq(&read_all(s, bf), &want_b, "the clone after both changed");
+    truncate_to(s, f, 50);
+    assert_bytes_eq(
+        &read_all(s, bf),
+        &want_b,
+        "the clone after the original shrank",
+    );
+    // The original gone, the clone whole.
+    s.unlink(a, n("f")).unwrap();
+    s.unlink(sub, n("f-again")).unwrap();
+    s.unlink(sub, n("l")).unwrap();
+    s.rmdir(a, n("sub")).unwrap();
+    s.rmdir(ROOT_INO, n("a")).unwrap();
+    s.settle();
+    thread::sleep(Duration::from_millis(200));
+    assert_bytes_eq(
+        &read_all(s, bf),
+        &want_b,
+        "the clone after the original went",
+    );
+    assert!(matches!(
+        s.clone_tree(bf, ROOT_INO, n("b")),
+        Err(StoreError::Exists)
+    ));
+    assert!(matches!(
+        s.clone_tree(bf, bf, n("x")),
+        Err(StoreError::NotDir)
+    ));
 }

@@ -39,10 +39,6 @@ pub fn clone_tree(
         .clone_tree(from.ino, parent, dst_name)
         .map_err(|e| match e {
             StoreError::Exists => format!("{d} exists (a clone makes a new name)"),
-            StoreError::NotSupported => format!(
-                "{}: this store cannot clone (the in-process store, --ram memory, can)",
-                store.backend()
-            ),
             StoreError::NoSpace => format!("{d}: no space left in the RAM tier for its metadata"),
             e => format!("{d}: {e}"),
         })?;

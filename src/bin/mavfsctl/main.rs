@@ -71,8 +71,9 @@ enum Command {
     },
     /// Save vram/ to the mount's snapshot dir now (a mount with --snapshot-dir).
     Snapshot,
-    /// An instant copy of a file or tree inside vram/: its data is shared until either side
-    /// writes it, and counts once against the limit (the in-process store).
+    /// An instant copy of a file or tree inside vram/, made by the store itself: its data is
+    /// shared until either side writes it (in the in-process store it counts once against
+    /// the limit).
     Clone {
         /// What to copy, e.g. /vram/a or a path on the mount.
         src: String,

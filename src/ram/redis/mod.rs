@@ -7,13 +7,14 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `{P}:meta` | hash | `format` (`mavfs-vram-2`), `next_ino`, `next_slice`, `used` (bytes), `files`, `dirs`, `next_session` |
+//! | `{P}:meta` | hash | `format` (`mavfs-vram-2`; `mavfs-vram-3` once a clone shares slices), `next_ino`, `next_slice`, `used` (bytes), `files`, `dirs`, `next_session` |
 //! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (`secs.nanos`), `o` open count; a dir adds `p` parent and `c` next cookie; a symlink `t` target |
 //! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>` |
 //! | `{P}:dc:<ino>` | sorted set | the same names scored by cookie, for paged readdir |
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
 //! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk: index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
+//! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices) |
 //! | `{P}:sessions`, `{P}:alive:<sid>`, `{P}:s:<sid>` | set, string (TTL), hash | mounts, their heartbeat, their open count per inode |
 //! | `P:s:<sid>` | string | a slice: the bytes of one write into one chunk |
 //!
@@ -31,6 +32,9 @@
 //!   the script's keys; there they are sent first and the script publishes them after.
 //! - a read takes the chunk list and the slices' bytes in one script, so it never sees half a
 //!   write (on one server, where the slices are local to the script).
+//! - a clone (`clone.lua`, one script) copies the tree's metadata; its chunks name the same
+//!   slices, each extra name counted in `{P}:rc`, and a slice goes to `{P}:gc` only when the
+//!   last chunk naming it lets go.
 //! - slice ids come from `next_slice` and are never reused; a slice no chunk names goes to
 //!   `{P}:gc` in the same script that unnames it, and is deleted after (by the janitor thread,
 //!   else by the sweep at mount and every minute). A chunk cut into more than `COMPACT_AT`
@@ -385,6 +389,31 @@ impl RamStore for RedisStore {
         let v = self.inner.script(&self.inner.scripts.link, false, &args)?;
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("link"))?)?;
+        change.answer_value(a.get(1));
+        Ok(attr)
+    }
+
+    fn clone_tree(&self, src: Ino, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
+        self.inner.writable()?;
+        check_name(name)?;
+        let nums = [
+            src.to_string(),
+            parent.to_string(),
+            Inner::now(),
+            self.inner.limit.to_string(),
+        ];
+        let args: [&[u8]; 5] = [
+            nums[0].as_bytes(),
+            nums[1].as_bytes(),
+            name.as_bytes(),
+            nums[2].as_bytes(),
+            nums[3].as_bytes(),
+        ];
+        let mut change = self.inner.dirs.change(&[parent]);
+        let v = self.inner.script(&self.inner.scripts.clone, false, &args)?;
+        let a = array(&v);
+        // The clone's number comes with its attributes.
+        let attr = parse_attr(0, a.first().ok_or_else(|| garbled("clone"))?)?;
         change.answer_value(a.get(1));
         Ok(attr)
     }

@@ -22,6 +22,9 @@ pub(super) const CREATE: &str = include_str!("lua/create.lua");
 /// ARGV: ino, newparent, newname, now.
 pub(super) const LINK: &str = include_str!("lua/link.lua");
 
+/// ARGV: source, parent, name, now, limit. Returns {attr of the clone, attr of parent}.
+pub(super) const CLONE: &str = include_str!("lua/clone.lua");
+
 /// unlink and rmdir. ARGV: parent, name, '1' for rmdir, now, session. Returns the file or
 /// directory kept for the session (its last link went), or 0.
 pub(super) const REMOVE: &str = include_str!("lua/remove.lua");
@@ -85,6 +88,7 @@ pub(super) struct Scripts {
     pub(super) readdir: Script,
     pub(super) create: Script,
     pub(super) link: Script,
+    pub(super) clone: Script,
     pub(super) remove: Script,
     pub(super) rename: Script,
     pub(super) setattr: Script,
@@ -127,6 +131,7 @@ impl Scripts {
             readdir: s(READDIR, ReadOnly),
             create: s(CREATE, Takes),
             link: s(LINK, Takes),
+            clone: s(CLONE, Takes),
             remove: s(REMOVE, Frees),
             rename: s(RENAME, Frees),
             setattr: s(SETATTR, Frees),

@@ -2,7 +2,8 @@ local t = redis.call('TYPE', META)['ok']
 if t ~= 'none' then
   if t ~= 'hash' then return {'foreign', 'a ' .. t} end
   local fmt = redis.call('HGET', META, 'format')
-  if fmt ~= ARGV[1] then return {'foreign', fmt or 'none'} end
+  -- mavfs-vram-3: the same, with slices a clone shares (`rc`)
+  if fmt ~= ARGV[1] and fmt ~= 'mavfs-vram-3' then return {'foreign', fmt or 'none'} end
   return {'ok', 'existing'}
 end
 redis.call('HSET', META, 'format', ARGV[1], 'next_ino', ARGV[5] or 1, 'next_slice', ARGV[6] or 0, 'used', 0, 'files', 0, 'dirs', 1,

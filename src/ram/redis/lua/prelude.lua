@@ -102,7 +102,8 @@ local function chunk_cut(list, a, b)
   end
   return out
 end
--- slices of `old` that `new` no longer names go to the gc set and to `gc`
+-- slices of `old` that `new` no longer names go to the gc set and to `gc`, unless another
+-- chunk (a clone's) still names them: `rc` counts those other names
 local function chunk_drop(old, new, gc)
   local keep = {}
   for j = 1, #new do keep[new[j][1]] = true end
@@ -110,8 +111,15 @@ local function chunk_drop(old, new, gc)
     local sid = old[j][1]
     if not keep[sid] then
       keep[sid] = true
-      redis.call('SADD', T .. ':gc', sid)
-      gc[#gc + 1] = sid
+      local others = -1
+      if redis.call('HEXISTS', T .. ':rc', sid) == 1 then
+        others = redis.call('HINCRBY', T .. ':rc', sid, -1)
+        if others == 0 then redis.call('HDEL', T .. ':rc', sid) end
+      end
+      if others < 0 then
+        redis.call('SADD', T .. ':gc', sid)
+        gc[#gc + 1] = sid
+      end
     end
   end
 end
