@@ -659,3 +659,22 @@ fn a_snapshot_dir_serves_one_mount_at_a_time() {
     );
     drop(m);
 }
+
+#[test]
+fn a_snapshot_holds_writes_the_kernel_still_cached() {
+    let place = Place::new();
+    let m = place.mount(&["--writeback-cache"]);
+    let data = random_bytes(300_000, 9);
+    // Written and still open (a close would flush them): with a writeback cache the kernel
+    // holds these pages, not the store.
+    let mut f = fs::File::create(m.vram().join("cached")).unwrap();
+    std::io::Write::write_all(&mut f, &data).unwrap();
+    ctl_ok(&m, &["snapshot"]);
+    kill(m);
+    drop(f);
+    let m = place.mount(&[]);
+    assert_eq!(
+        checksum(&fs::read(m.vram().join("cached")).unwrap()),
+        checksum(&data)
+    );
+}

@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use super::protocol::{Answer, Request, CONTROL_NAME};
+use super::protocol::{Answer, Op, Request, CONTROL_NAME};
 use crate::config::mount_table;
 
 /// Mount points of MAVFS mounts in this namespace, from `/proc/self/mountinfo`.
@@ -156,6 +156,14 @@ impl Session {
             .read(true)
             .write(true)
             .open(control_file(mount))?;
+        if matches!(req.op, Op::Snapshot | Op::Clone { .. }) {
+            // Written pages the kernel still holds (--writeback-cache) reach the store first,
+            // so that the snapshot or clone has every write made before it was asked for.
+            // SAFETY: syncfs on an fd we hold.
+            if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&file)) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
         let mut line = serde_json::to_vec(req).map_err(io::Error::other)?;
         line.push(b'\n');
         file.write_all(&line)?;
