@@ -321,8 +321,14 @@ fn a_killed_daemon_comes_back_as_its_last_snapshot() {
     fs::write(m.vram().join("kept"), b"before the snapshot").unwrap();
     let said = ctl_ok(&m, &["snapshot"]);
     assert!(said.contains("vram-") && said.contains("inodes"), "{said}");
+    let snap = &ctl_stats(m.mnt())["snapshot"];
+    assert!(snap["last"].as_str().unwrap().ends_with(".snap"), "{snap}");
+    assert_eq!(snap["changed_since"], false, "{snap}");
     fs::write(m.vram().join("lost"), b"after it").unwrap();
     fs::write(m.vram().join("kept"), b"changed after it").unwrap();
+    assert_eq!(ctl_stats(m.mnt())["snapshot"]["changed_since"], true);
+    let said = ctl_ok(&m, &["stats"]);
+    assert!(said.contains("vram/ changed since"), "{said}");
     kill(m);
     let m = place.mount(&[]);
     assert_eq!(

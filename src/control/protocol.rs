@@ -245,6 +245,23 @@ pub struct Stats {
     /// Bytes that jobs read back and found equal to their source since the mount.
     #[serde(default)]
     pub verified_bytes: u64,
+    /// Where the in-process store is saved, if it is (`--snapshot-dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotStats>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotStats {
+    pub dir: String,
+    /// The newest snapshot this mount saved or loaded ("" if none yet).
+    pub last: String,
+    pub last_bytes: u64,
+    /// Seconds since it was taken (or, for a loaded one, written).
+    pub last_age_secs: u64,
+    /// Seconds its save (or load) took.
+    pub last_took_secs: f64,
+    /// Whether vram/ changed since: what a kill now would lose.
+    pub changed_since: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use super::jobs::{self, HostTree, JobError, JobState, Plan, RamTree, Tree};
 use super::protocol::{
     self, Answer, Copy, JobInfo, JobList, Op, OpStats, Outcome, Progress, Stats, TierStats,
 };
-use super::Invalidate;
+use super::{store_ops, Invalidate};
 use crate::counters::{errno_name, Counters, OpKind, Place, Totals, OP_KINDS};
 use crate::disk::{at, DiskTier};
 use crate::ram::RamStore;
@@ -497,16 +497,10 @@ impl Control {
             Op::Jobs => Ok(Outcome::Jobs(JobList { jobs: self.jobs() })),
             Op::CancelJob { id } => self.cancel_job(*id).map(|note| Outcome::Note { note }),
             Op::Cancel => Err(JobError::Failed("nothing to cancel".into())),
-            Op::Snapshot => match self.store.snapshot() {
-                Some(Ok(note)) => Ok(Outcome::Note { note }),
-                Some(Err(e)) => Err(JobError::Failed(e)),
-                None => Err(JobError::Failed(
-                    "this mount keeps no snapshots (mount with --snapshot-dir DIR and the \
-                     in-process store)"
-                        .into(),
-                )),
-            },
-            Op::Clone { src, dst } => super::clone::clone_tree(&*self.store, src, dst)
+            Op::Snapshot => store_ops::snapshot(&*self.store)
+                .map(|note| Outcome::Note { note })
+                .map_err(JobError::Failed),
+            Op::Clone { src, dst } => store_ops::clone_tree(&*self.store, src, dst)
                 .map(|(note, dir, name)| {
                     self.kernel.entries(Place::Vram, &[(dir, name)]);
                     Outcome::Note { note }
@@ -741,6 +735,7 @@ impl Control {
             disk_total,
             uptime_secs: self.started.elapsed().as_secs(),
             jobs,
+            snapshot: store_ops::snapshot_stats(&*self.store),
             verified_bytes: self.verified_bytes.load(Ordering::Relaxed)
                 + self
                     .running

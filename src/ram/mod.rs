@@ -289,6 +289,10 @@ pub trait RamStore: Send + Sync + 'static {
     fn listxattr(&self, ino: Ino) -> StoreResult<Vec<OsString>>;
     fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()>;
     fn usage(&self) -> Usage;
+    /// Where this store is saved, its newest snapshot, and whether it changed since.
+    fn snapshot_state(&self) -> Option<(std::path::PathBuf, Option<Saved>, bool)> {
+        None
+    }
     /// Saves a snapshot now, where this store keeps them: the line saying what was saved.
     fn snapshot(&self) -> Option<Result<String, String>> {
         None

@@ -560,6 +560,7 @@ mod tests {
             disk_free: 100 * 1024 * MIB,
             disk_total: 200 * 1024 * MIB,
             uptime_secs: 3725,
+            snapshot: None,
             jobs: vec![JobInfo {
                 id: 1,
                 op: "push".into(),

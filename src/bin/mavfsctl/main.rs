@@ -436,6 +436,24 @@ fn print_stats(s: &Stats) {
     );
     println!("daemon   {} resident", HumanBytes(s.daemon_rss));
     println!("uptime   {} s", s.uptime_secs);
+    if let Some(snap) = &s.snapshot {
+        let changed = if snap.changed_since {
+            "vram/ changed since"
+        } else {
+            "no change since"
+        };
+        if snap.last.is_empty() {
+            println!("snapshot none yet in {}; {changed}", snap.dir);
+        } else {
+            println!(
+                "snapshot {}, {} s old ({} in {:.2} s); {changed}",
+                snap.last,
+                snap.last_age_secs,
+                HumanBytes(snap.last_bytes),
+                snap.last_took_secs
+            );
+        }
+    }
     print_ops(s);
     if s.verified_bytes > 0 {
         println!(

@@ -644,6 +644,11 @@ impl RamStore for MemoryStore {
         self.clone_inner(src, parent, name)
     }
 
+    fn snapshot_state(&self) -> Option<(std::path::PathBuf, Option<Saved>, bool)> {
+        let dir = self.snapshots.get()?;
+        Some((dir.dir().to_owned(), dir.last(), dir.changed(self)))
+    }
+
     fn snapshot(&self) -> Option<Result<String, String>> {
         let dir = self.snapshots.get()?;
         Some(

@@ -189,12 +189,20 @@ impl Snapshots {
             let started = Instant::now();
             match MemoryStore::load_image(&path, limit) {
                 Ok(store) => {
-                    info!(
-                        "loaded {} in {:.3} s",
-                        path.display(),
-                        started.elapsed().as_secs_f64()
-                    );
+                    let took = started.elapsed();
+                    info!("loaded {} in {:.3} s", path.display(), took.as_secs_f64());
                     self.saved_at.store(store.change_count(), Ordering::Release);
+                    let meta = fs::metadata(&path).ok();
+                    *self.last.lock() = Some(Saved {
+                        bytes: meta.as_ref().map_or(0, |m| m.len()),
+                        inodes: store.table.len(),
+                        took,
+                        paused: Duration::ZERO,
+                        at: meta
+                            .and_then(|m| m.modified().ok())
+                            .unwrap_or_else(SystemTime::now),
+                        path,
+                    });
                     return Ok((store, notes));
                 }
                 Err(e @ (LoadError::Format(_) | LoadError::Io(_))) => {
@@ -272,7 +280,12 @@ impl Snapshots {
         }
     }
 
-    /// The last save of this daemon.
+    /// Whether `store` changed since the last save or load.
+    pub fn changed(&self, store: &MemoryStore) -> bool {
+        store.change_count() != self.saved_at.load(Ordering::Acquire)
+    }
+
+    /// The newest snapshot this daemon saved or loaded.
     pub fn last(&self) -> Option<Saved> {
         self.last.lock().clone()
     }

@@ -1,7 +1,9 @@
-//! `mavfsctl clone`: an instant copy inside vram/, made by the store itself.
+//! What control asks of the RAM store itself: clones (`mavfsctl clone`) and snapshots
+//! (`mavfsctl snapshot`, and their state in `stats`).
 
 use std::ffi::OsString;
 
+use super::protocol::SnapshotStats;
 use crate::node::{Ino, Place};
 use crate::ram::{RamStore, StoreError, ROOT_INO};
 use crate::vpath::VPath;
@@ -52,4 +54,31 @@ pub fn clone_tree(
         parent,
         dst_name.to_os_string(),
     ))
+}
+
+/// Saves a snapshot now: the line saying what was saved, or why not.
+pub fn snapshot(store: &dyn RamStore) -> Result<String, String> {
+    store.snapshot().unwrap_or_else(|| {
+        Err(
+            "this mount keeps no snapshots (mount with --snapshot-dir DIR and the in-process store)"
+                .into(),
+        )
+    })
+}
+
+/// The snapshot dir's state as `stats` shows it, if the store has one.
+pub fn snapshot_stats(store: &dyn RamStore) -> Option<SnapshotStats> {
+    let (dir, last, changed) = store.snapshot_state()?;
+    let mut s = SnapshotStats {
+        dir: dir.display().to_string(),
+        changed_since: changed,
+        ..Default::default()
+    };
+    if let Some(l) = last {
+        s.last = l.path.display().to_string();
+        s.last_bytes = l.bytes;
+        s.last_age_secs = l.at.elapsed().map_or(0, |d| d.as_secs());
+        s.last_took_secs = l.took.as_secs_f64();
+    }
+    Some(s)
 }
