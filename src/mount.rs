@@ -298,7 +298,7 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
         .join()
         .map_err(|e| format!("session ended with an error: {e}"));
     // Unmounted: nothing changes the store any more, so this is its last state.
-    if let Some(Err(e)) = saved.and_then(|s| s.save_if_changed()) {
+    if let Some(Err(e)) = saved.and_then(|s| s.save_and_close()) {
         warn!("{e}");
         return Err(format!("vram/ not saved at unmount: {e}"));
     }

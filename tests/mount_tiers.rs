@@ -1760,26 +1760,6 @@ fn noatime_mounts_leave_access_times_alone() {
     assert_eq!(host.atime(), 1_000_000_000, "the host file was dated");
 }
 
-/// `name_to_handle_at` of `p`: the handle's bytes (header included) and the mount id.
-fn handle_of(p: &Path) -> Vec<u64> {
-    let header = std::mem::size_of::<libc::file_handle>();
-    let mut buf = vec![0u64; (header + libc::MAX_HANDLE_SZ as usize).div_ceil(8)];
-    let fh = buf.as_mut_ptr().cast::<libc::file_handle>();
-    let (c, mut mount_id) = (cstr(p), 0);
-    unsafe {
-        (*fh).handle_bytes = libc::MAX_HANDLE_SZ as u32;
-        let r = libc::name_to_handle_at(libc::AT_FDCWD, c.as_ptr(), fh, &mut mount_id, 0);
-        assert_eq!(r, 0, "name_to_handle_at: {}", io::Error::last_os_error());
-    }
-    buf
-}
-
-fn open_by_handle(mount: &File, handle: &mut [u64]) -> io::Result<File> {
-    let fh = handle.as_mut_ptr().cast::<libc::file_handle>();
-    let fd = cvt(unsafe { libc::open_by_handle_at(mount.as_raw_fd(), fh, libc::O_RDONLY) })?;
-    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
-}
-
 /// File handles outlive the kernel's hold on their inodes (fstests generic/426, 467): once
 /// the kernel has dropped its caches, a handle of a linked file or directory opens it again,
 /// and one of a removed file is stale.

@@ -244,6 +244,7 @@ fn build_tree(v: &Path) {
     std::os::unix::fs::chown(d.join("sub/big"), Some(1234), Some(5678)).unwrap();
     xattr_set(&d.join("sub/big"), "user.tag", b"blue");
     xattr_set(&d, "user.empty", b"");
+    xattr_set(&d.join("small"), "user.a/b", b"slash in a name");
     xattr_set(&d.join("sub/link"), "trusted.on-a-link", b"\x00\x01");
     let big = d.join("sub/big");
     utimens(
@@ -633,6 +634,22 @@ fn a_clone_on_redis_is_made_in_redis_and_outlives_its_source() {
     assert!(left.is_some(), "slices left after both trees went");
     let (ok, said) = ctl(&m, &["snapshot"]);
     assert!(!ok && said.contains("--snapshot-dir"), "{said}");
+    // A live mount of a build from before clones (its heartbeat holds 1) would free what a
+    // clone shares: no clone then.
+    fs::write(v.join("h"), b"x").unwrap();
+    let _: () = redis::pipe()
+        .cmd("SADD")
+        .arg("{mavfs}:sessions")
+        .arg("999999")
+        .cmd("SET")
+        .arg("{mavfs}:alive:999999")
+        .arg(1)
+        .arg("EX")
+        .arg(60)
+        .query(&mut con)
+        .unwrap();
+    let (ok, said) = ctl(&m, &["clone", "/vram/h", "/vram/h2"]);
+    assert!(!ok && said.contains("build without clones"), "{said}");
 }
 
 #[test]
@@ -683,4 +700,29 @@ fn a_snapshot_holds_writes_the_kernel_still_cached() {
         checksum(&fs::read(m.vram().join("cached")).unwrap()),
         checksum(&data)
     );
+}
+
+#[test]
+fn file_handles_outlive_a_clean_remount_and_go_stale_after_a_kill() {
+    let place = Place::new();
+    let m = place.mount(&[]);
+    fs::write(m.vram().join("f"), b"handled").unwrap();
+    let mut h = handle_of(&m.vram().join("f"));
+    unmount(m);
+    let m = place.mount(&[]);
+    let root = fs::File::open(m.vram()).unwrap();
+    let mut f = open_by_handle(&root, &mut h).expect("a handle across a clean remount");
+    let mut got = String::new();
+    f.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "handled");
+    drop((f, root));
+    // A kill after a snapshot: numbers handed out since may come again, so old handles
+    // must not open whatever gets them.
+    ctl_ok(&m, &["snapshot"]);
+    kill(m);
+    let m = place.mount(&[]);
+    let root = fs::File::open(m.vram()).unwrap();
+    let e = open_by_handle(&root, &mut h).expect_err("stale after a kill");
+    assert_eq!(e.raw_os_error(), Some(libc::ESTALE), "{e}");
+    assert_eq!(fs::read(m.vram().join("f")).unwrap(), b"handled");
 }

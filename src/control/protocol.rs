@@ -262,6 +262,9 @@ pub struct SnapshotStats {
     pub last_took_secs: f64,
     /// Whether vram/ changed since: what a kill now would lose.
     pub changed_since: bool,
+    /// Why the last save failed ("" if it did not).
+    #[serde(default)]
+    pub failed: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -41,7 +41,11 @@ pub fn clone_tree(
         .clone_tree(from.ino, parent, dst_name)
         .map_err(|e| match e {
             StoreError::Exists => format!("{d} exists (a clone makes a new name)"),
-            StoreError::NoSpace => format!("{d}: no space left in the RAM tier for its metadata"),
+            StoreError::NotSupported => format!(
+                "{d}: another mount of this store runs a build without clones (one would free \
+                 data a clone shares); update it first"
+            ),
+            StoreError::NoSpace => format!("{d}: no space left in the RAM tier for the clone"),
             e => format!("{d}: {e}"),
         })?;
     let what = if made.kind == crate::node::Kind::Dir {
@@ -68,13 +72,14 @@ pub fn snapshot(store: &dyn RamStore) -> Result<String, String> {
 
 /// The snapshot dir's state as `stats` shows it, if the store has one.
 pub fn snapshot_stats(store: &dyn RamStore) -> Option<SnapshotStats> {
-    let (dir, last, changed) = store.snapshot_state()?;
+    let state = store.snapshot_state()?;
     let mut s = SnapshotStats {
-        dir: dir.display().to_string(),
-        changed_since: changed,
+        dir: state.dir.display().to_string(),
+        changed_since: state.changed_since,
+        failed: state.failed.unwrap_or_default(),
         ..Default::default()
     };
-    if let Some(l) = last {
+    if let Some(l) = state.last {
         s.last = l.path.display().to_string();
         s.last_bytes = l.bytes;
         s.last_age_secs = l.at.elapsed().map_or(0, |d| d.as_secs());

@@ -16,7 +16,7 @@ pub mod redis;
 
 use std::ffi::{OsStr, OsString};
 
-pub use memory::{MemoryStore, Saved, Snapshots};
+pub use memory::{MemoryStore, Saved, SnapshotState, Snapshots};
 pub use redis::RedisStore;
 
 pub use crate::node::{
@@ -289,8 +289,8 @@ pub trait RamStore: Send + Sync + 'static {
     fn listxattr(&self, ino: Ino) -> StoreResult<Vec<OsString>>;
     fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()>;
     fn usage(&self) -> Usage;
-    /// Where this store is saved, its newest snapshot, and whether it changed since.
-    fn snapshot_state(&self) -> Option<(std::path::PathBuf, Option<Saved>, bool)> {
+    /// Where this store is saved, and how its saving goes.
+    fn snapshot_state(&self) -> Option<SnapshotState> {
         None
     }
     /// Saves a snapshot now, where this store keeps them: the line saying what was saved.

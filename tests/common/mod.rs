@@ -841,3 +841,25 @@ pub fn utimens(p: &Path, atime: (i64, i64), mtime: (i64, i64), flags: i32) -> io
     let c = cstr(p);
     cvt(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), flags) }).map(drop)
 }
+
+/// `name_to_handle_at` of `p`: the handle's bytes (header included) and the mount id.
+pub fn handle_of(p: &Path) -> Vec<u64> {
+    let header = std::mem::size_of::<libc::file_handle>();
+    let mut buf = vec![0u64; (header + libc::MAX_HANDLE_SZ as usize).div_ceil(8)];
+    let fh = buf.as_mut_ptr().cast::<libc::file_handle>();
+    let (c, mut mount_id) = (cstr(p), 0);
+    unsafe {
+        (*fh).handle_bytes = libc::MAX_HANDLE_SZ as u32;
+        let r = libc::name_to_handle_at(libc::AT_FDCWD, c.as_ptr(), fh, &mut mount_id, 0);
+        assert_eq!(r, 0, "name_to_handle_at: {}", io::Error::last_os_error());
+    }
+    buf
+}
+
+pub fn open_by_handle(mount: &fs::File, handle: &mut [u64]) -> io::Result<fs::File> {
+    let fh = handle.as_mut_ptr().cast::<libc::file_handle>();
+    let fd = cvt(unsafe {
+        libc::open_by_handle_at(std::os::fd::AsRawFd::as_raw_fd(mount), fh, libc::O_RDONLY)
+    })?;
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+}

@@ -453,6 +453,9 @@ fn print_stats(s: &Stats) {
                 snap.last_took_secs
             );
         }
+        if !snap.failed.is_empty() {
+            println!("snapshot the last save failed: {}", snap.failed);
+        }
     }
     print_ops(s);
     if s.verified_bytes > 0 {

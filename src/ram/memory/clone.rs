@@ -9,6 +9,11 @@ impl MemoryStore {
     pub(super) fn clone_inner(&self, src: Ino, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
         check_name(name)?;
         let _alone = self.gate.write();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::ReadOnly(
+                "the mount is gone and vram/ was saved".into(),
+            ));
+        }
         self.changes.fetch_add(1, Ordering::AcqRel);
         let p = self.get(parent)?;
         {

@@ -7,7 +7,7 @@
 //! Format 1, little-endian, every byte before the trailer hashed with BLAKE3:
 //!
 //! ```text
-//! "MAVFSNAP" version:u32 generation:u64 next_ino:u64 inodes:u64 taken:(i64,u32)
+//! "MAVFSNAP" version:u32 generation:u64 next_ino:u64 inodes:u64 taken:(i64,u32) closed:u8
 //! inode*:  ino:u64 kind:u8 perm:u16 nlink:u32 uid:u32 gid:u32 rdev:u32 times:4*(i64,u32)
 //!          xattrs:u32 (name:bytes value:bytes)*  body
 //!   file:    size:u64 chunks:u64 (index:u64 chunk)*      holes are chunks not written
@@ -70,6 +70,8 @@ pub(super) struct Image {
     inodes: Vec<Kept>,
     /// The store's change count at that moment.
     pub(super) changes: u64,
+    /// Taken as the store closed (at unmount): nothing changed after it.
+    closing: bool,
 }
 
 /// Why a snapshot file was not loaded.
@@ -124,9 +126,13 @@ fn kind_of(c: u8) -> Result<Kind, LoadError> {
 }
 
 impl MemoryStore {
-    /// The store as it is now: changes wait while the metadata is copied.
-    pub(super) fn image(&self) -> Image {
+    /// The store as it is now: changes wait while the metadata is copied. With `close`,
+    /// the store then refuses every change: the image is its last state.
+    pub(super) fn image(&self, close: bool) -> Image {
         let _alone = self.gate.write();
+        if close {
+            self.closed.store(true, Ordering::Release);
+        }
         let mut nodes = self.table.values();
         nodes.sort_unstable_by_key(|n| n.ino);
         let mut inodes = Vec::with_capacity(nodes.len());
@@ -175,7 +181,14 @@ impl MemoryStore {
             next_ino: self.next_ino.load(Ordering::Acquire),
             inodes,
             changes: self.changes.load(Ordering::Acquire),
+            closing: close,
         }
+    }
+
+    /// From now on the store refuses every change (its last state is saved).
+    pub(super) fn close(&self) {
+        let _alone = self.gate.write();
+        self.closed.store(true, Ordering::Release);
     }
 
     /// The changes begun so far (a snapshot is due only if this moved).
@@ -224,6 +237,7 @@ impl Image {
         o.u64(self.next_ino)?;
         o.u64(self.inodes.len() as u64)?;
         o.time(SystemTime::now())?;
+        o.u8(u8::from(self.closing))?;
         let mut shared: HashMap<usize, u64> = HashMap::new();
         for k in &self.inodes {
             o.u64(k.ino)?;
@@ -285,6 +299,36 @@ impl Image {
     }
 }
 
+/// Whether a snapshot file's checksum holds (its bytes are those written), whatever they say.
+pub(super) fn checksum_holds(path: &Path) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let Some(body) = len.checked_sub(32) else {
+        return false;
+    };
+    let mut hash = blake3::Hasher::new();
+    let copied = io::copy(&mut io::Read::take(&mut f, body), &mut hash);
+    let mut sum = [0; 32];
+    copied.is_ok_and(|n| n == body)
+        && io::Read::read_exact(&mut f, &mut sum).is_ok()
+        && *hash.finalize().as_bytes() == sum
+}
+
+/// An extended attribute's name: anything the store accepts (`/` included).
+fn xattr_name(b: Vec<u8>) -> Result<OsString, LoadError> {
+    if b.is_empty() || b.contains(&0) {
+        return Err(LoadError::Corrupt(
+            "an empty extended attribute name".into(),
+        ));
+    }
+    Ok(OsString::from_vec(b))
+}
+
+/// A directory entry's name.
 fn name(b: Vec<u8>) -> Result<OsString, LoadError> {
     if b.is_empty() || b.contains(&b'/') || b.contains(&0) {
         return Err(LoadError::Corrupt("a name that cannot be".into()));
@@ -327,7 +371,9 @@ impl MemoryStore {
         let next_ino = i.u64()?;
         let count = i.u64()?;
         i.time()?;
+        let clean = i.u8()? == 1;
         let store = MemoryStore::empty(limit, generation, next_ino);
+        store.clean.store(clean, Ordering::Release);
         let (mut data, mut extra) = (0u64, 0u64);
         let mut shared: Vec<Chunk> = Vec::new();
         for _ in 0..count {
@@ -337,7 +383,7 @@ impl MemoryStore {
             let times = [i.time()?, i.time()?, i.time()?, i.time()?];
             let mut xattrs = BTreeMap::new();
             for _ in 0..i.u32()? {
-                let n = name(i.bytes(NAME_MAX, "an xattr name")?)?;
+                let n = xattr_name(i.bytes(NAME_MAX, "an xattr name")?)?;
                 let v = i.bytes(VALUE_MAX, "an xattr value")?;
                 xattrs.insert(n, v);
             }
@@ -349,6 +395,9 @@ impl MemoryStore {
                     };
                     for _ in 0..i.u64()? {
                         let idx = i.u64()?;
+                        if idx > MAX_FILE_SIZE / CHUNK {
+                            return Err(LoadError::Corrupt(format!("chunk {idx} past the end")));
+                        }
                         let chunk = match i.u8()? {
                             how @ (0 | 1) => {
                                 let c = i.chunk_bytes(CHUNK as usize)?;
@@ -384,6 +433,9 @@ impl MemoryStore {
                         let (cookie, child) = (i.u64()?, i.u64()?);
                         let kind = kind_of(i.u8()?)?;
                         let n = name(i.bytes(NAME_MAX, "a name")?)?;
+                        if d.by_cookie.contains_key(&cookie) || d.by_name.contains_key(&n) {
+                            return Err(LoadError::Corrupt("a directory entry twice".into()));
+                        }
                         d.by_name.insert(n.clone(), cookie);
                         d.by_cookie.insert(cookie, (n, child, kind));
                     }

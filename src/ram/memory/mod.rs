@@ -31,7 +31,7 @@ mod snapio;
 mod tests;
 mod tree;
 
-pub use snapdir::{Saved, Snapshots};
+pub use snapdir::{Saved, SnapshotState, Snapshots};
 
 use chunk::Chunk;
 use dir::DirData;
@@ -67,6 +67,11 @@ pub struct MemoryStore {
     changes: AtomicU64,
     /// Where this store is saved, if anywhere.
     snapshots: std::sync::OnceLock<Arc<Snapshots>>,
+    /// Saved for the last time (the mount is gone): every change is refused.
+    closed: std::sync::atomic::AtomicBool,
+    /// Loaded from a snapshot taken as its store closed: no inode number was handed out
+    /// after it, so file handles from before stay good (the generation is kept).
+    clean: std::sync::atomic::AtomicBool,
 }
 
 /// A generation unlike an earlier store's (the kernel keeps 32 bits of it), never 0.
@@ -121,6 +126,8 @@ impl MemoryStore {
             gate: RwLock::new(()),
             changes: AtomicU64::new(0),
             snapshots: std::sync::OnceLock::new(),
+            closed: Default::default(),
+            clean: Default::default(),
         }
     }
 
@@ -140,15 +147,26 @@ impl MemoryStore {
     /// Saves a snapshot if anything changed since the last (`None`: nothing to save, or no
     /// snapshot dir).
     pub fn save_if_changed(&self) -> Option<Result<Saved, String>> {
-        self.snapshots.get()?.save(self, false).transpose()
+        self.snapshots.get()?.save(self, false, false).transpose()
+    }
+
+    /// The last save, as the mount ends: the store refuses every change from the moment it
+    /// is taken (a job still running fails rather than change what is no longer saved).
+    pub fn save_and_close(&self) -> Option<Result<Saved, String>> {
+        self.snapshots.get()?.save(self, false, true).transpose()
     }
 
     /// Taken by each change a snapshot keeps, before any inode lock (lock order: gate, then
     /// inodes). Counted once it is held, so a snapshot's count covers only finished changes.
-    fn gate(&self) -> RwLockReadGuard<'_, ()> {
+    fn gate(&self) -> StoreResult<RwLockReadGuard<'_, ()>> {
         let g = self.gate.read();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::ReadOnly(
+                "the mount is gone and vram/ was saved".into(),
+            ));
+        }
         self.changes.fetch_add(1, Ordering::AcqRel);
-        g
+        Ok(g)
     }
 
     fn get(&self, ino: Ino) -> StoreResult<Arc<Inode>> {
@@ -266,7 +284,7 @@ impl RamStore for MemoryStore {
     }
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         let node = self.get(ino)?;
         let mut st = node.state.write();
         let now = SystemTime::now();
@@ -321,7 +339,7 @@ impl RamStore for MemoryStore {
     }
 
     fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         check_name(name)?;
         let p = self.get(parent)?;
         let mut ps = p.state.write();
@@ -386,7 +404,7 @@ impl RamStore for MemoryStore {
     }
 
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         check_name(newname)?;
         let node = self.get(ino)?;
         let p = self.get(newparent)?;
@@ -423,12 +441,12 @@ impl RamStore for MemoryStore {
     }
 
     fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         self.remove_entry(parent, name, false)
     }
 
     fn rmdir(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         self.remove_entry(parent, name, true)
     }
 
@@ -440,7 +458,7 @@ impl RamStore for MemoryStore {
         newname: &OsStr,
         mode: RenameMode,
     ) -> StoreResult<()> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         self.rename_entry(parent, name, newparent, newname, mode)
     }
 
@@ -533,7 +551,7 @@ impl RamStore for MemoryStore {
     }
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         let node = self.get(ino)?;
         offset
             .checked_add(data.len() as u64)
@@ -548,7 +566,7 @@ impl RamStore for MemoryStore {
     }
 
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         let node = self.get(ino)?;
         let end = offset
             .checked_add(len)
@@ -581,7 +599,7 @@ impl RamStore for MemoryStore {
     }
 
     fn setxattr(&self, ino: Ino, name: &OsStr, value: &[u8], how: XattrSet) -> StoreResult<()> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         if name.is_empty() || name.len() > NAME_MAX {
             return Err(if name.is_empty() {
                 StoreError::Invalid
@@ -631,7 +649,7 @@ impl RamStore for MemoryStore {
     }
 
     fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()> {
-        let _g = self.gate();
+        let _g = self.gate()?;
         let node = self.get(ino)?;
         let mut st = node.state.write();
         let v = st.xattrs.remove(name).ok_or(StoreError::NoAttr)?;
@@ -644,15 +662,20 @@ impl RamStore for MemoryStore {
         self.clone_inner(src, parent, name)
     }
 
-    fn snapshot_state(&self) -> Option<(std::path::PathBuf, Option<Saved>, bool)> {
+    fn snapshot_state(&self) -> Option<SnapshotState> {
         let dir = self.snapshots.get()?;
-        Some((dir.dir().to_owned(), dir.last(), dir.changed(self)))
+        Some(SnapshotState {
+            dir: dir.dir().to_owned(),
+            last: dir.last(),
+            changed_since: dir.changed(self),
+            failed: dir.failed(),
+        })
     }
 
     fn snapshot(&self) -> Option<Result<String, String>> {
         let dir = self.snapshots.get()?;
         Some(
-            dir.save(self, true)
+            dir.save(self, true, false)
                 .map(|s| s.map_or_else(String::new, |s| s.describe())),
         )
     }

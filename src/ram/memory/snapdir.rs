@@ -37,6 +37,22 @@ pub struct Snapshots {
     /// One save at a time.
     saving: Mutex<()>,
     last: Mutex<Option<Saved>>,
+    /// Why the last save failed, until one succeeds.
+    failed: Mutex<Option<String>>,
+    /// The newest snapshot was taken as its store closed.
+    newest_clean: std::sync::atomic::AtomicBool,
+}
+
+/// A snapshot dir as `stats` shows it.
+#[derive(Debug, Clone)]
+pub struct SnapshotState {
+    pub dir: PathBuf,
+    /// The newest snapshot saved or loaded.
+    pub last: Option<Saved>,
+    /// Whether the store changed since.
+    pub changed_since: bool,
+    /// Why the last save failed, if it did.
+    pub failed: Option<String>,
 }
 
 /// One finished save.
@@ -145,6 +161,8 @@ impl Snapshots {
             saved_at: AtomicU64::new(0),
             saving: Mutex::new(()),
             last: Mutex::new(None),
+            failed: Mutex::new(None),
+            newest_clean: Default::default(),
         };
         for e in s.entries()? {
             let name = e.file_name();
@@ -185,10 +203,26 @@ impl Snapshots {
         let listed = self.listed()?;
         self.seq
             .store(listed.first().map_or(0, |s| s.0), Ordering::Release);
-        for (_, path) in listed {
+        for (n, (_, path)) in listed.into_iter().enumerate() {
             let started = Instant::now();
             match MemoryStore::load_image(&path, limit) {
-                Ok(store) => {
+                Ok(mut store) => {
+                    // Inode numbers may have been handed out after this snapshot (a kill,
+                    // or a newer one set aside): a new generation makes handles to them
+                    // stale rather than name another file.
+                    let clean = n == 0 && store.clean.load(Ordering::Acquire);
+                    if !clean {
+                        store.generation = super::fresh_generation();
+                    }
+                    self.newest_clean.store(clean, Ordering::Release);
+                    let used = store.space.used.load(Ordering::Acquire);
+                    if used > limit {
+                        notes.push(format!(
+                            "vram/ holds {used} bytes, more than its limit of {limit}: writes \
+                             fail with ENOSPC until files are removed (or mount with a larger \
+                             --ram-limit)"
+                        ));
+                    }
                     let took = started.elapsed();
                     info!("loaded {} in {:.3} s", path.display(), took.as_secs_f64());
                     self.saved_at.store(store.change_count(), Ordering::Release);
@@ -208,6 +242,15 @@ impl Snapshots {
                 Err(e @ (LoadError::Format(_) | LoadError::Io(_))) => {
                     return Err(format!("snapshot {}: {e}", path.display()));
                 }
+                // Its bytes are as written, yet this build cannot make sense of them:
+                // refused rather than set aside, so nothing is lost by starting without it.
+                Err(LoadError::Corrupt(why)) if super::image::checksum_holds(&path) => {
+                    return Err(format!(
+                        "snapshot {}: its checksum holds but this build cannot read it \
+                         ({why}); refusing to start without it",
+                        path.display()
+                    ));
+                }
                 Err(e) => {
                     let aside = path.with_extension("snap.damaged");
                     let _ = fs::rename(&path, &aside);
@@ -224,13 +267,24 @@ impl Snapshots {
 
     /// Saves `store` if it changed since the last save or load (or always, with `always`);
     /// `None`: nothing to save.
-    pub fn save(&self, store: &MemoryStore, always: bool) -> Result<Option<Saved>, String> {
+    pub fn save(
+        &self,
+        store: &MemoryStore,
+        always: bool,
+        close: bool,
+    ) -> Result<Option<Saved>, String> {
         let _one = self.saving.lock();
-        if !always && store.change_count() == self.saved_at.load(Ordering::Acquire) {
+        let unchanged = store.change_count() == self.saved_at.load(Ordering::Acquire);
+        // Closing with nothing changed since the newest snapshot, itself taken as a store
+        // closed: it is still the last state, and still says so.
+        if !always && unchanged && (!close || self.newest_clean.load(Ordering::Acquire)) {
+            if close {
+                store.close();
+            }
             return Ok(None);
         }
         let started = Instant::now();
-        let image = store.image();
+        let image = store.image(close);
         let paused = started.elapsed();
         let seq = self.seq.load(Ordering::Acquire) + 1;
         let path = self.dir.join(snap_name(seq));
@@ -251,11 +305,15 @@ impl Snapshots {
             Ok(b) => b,
             Err(e) => {
                 let _ = fs::remove_file(&tmp);
-                return Err(fail(e));
+                let e = fail(e);
+                *self.failed.lock() = Some(e.clone());
+                return Err(e);
             }
         };
+        *self.failed.lock() = None;
         self.seq.store(seq, Ordering::Release);
         self.saved_at.store(image.changes, Ordering::Release);
+        self.newest_clean.store(close, Ordering::Release);
         let saved = Saved {
             path,
             bytes,
@@ -283,6 +341,11 @@ impl Snapshots {
     /// Whether `store` changed since the last save or load.
     pub fn changed(&self, store: &MemoryStore) -> bool {
         store.change_count() != self.saved_at.load(Ordering::Acquire)
+    }
+
+    /// Why the last save failed, if it did.
+    pub fn failed(&self) -> Option<String> {
+        self.failed.lock().clone()
     }
 
     /// The newest snapshot this daemon saved or loaded.

@@ -103,7 +103,7 @@ proptest! {
                         .find(|e| e.ino == ino).unwrap().name;
                     s.unlink(ROOT_INO, &name).unwrap();
                 }
-                Op::Image => images.push(s.image()),
+                Op::Image => images.push(s.image(false)),
                 _ => {}
             }
             prop_assert_eq!(s.usage().bytes, distinct_bytes(&s));
@@ -157,7 +157,7 @@ fn an_image_sees_a_rename_between_directories_whole() {
         })
     };
     for _ in 0..2000 {
-        let image = s.image();
+        let image = s.image(false);
         let holding: usize = image.dirs_holding(OsStr::new("f"));
         assert_eq!(holding, 1, "f in {holding} directories of one image");
     }
@@ -188,7 +188,7 @@ fn an_image_reads_back_as_written_and_any_flipped_byte_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("one.snap");
     let f = std::fs::File::create(&path).unwrap();
-    let written = s.image().write_to(&f).unwrap();
+    let written = s.image(false).write_to(&f).unwrap();
     assert_eq!(written, std::fs::metadata(&path).unwrap().len());
     let back = MemoryStore::load_image(&path, 1 << 40).unwrap();
     for (ino, data) in &want {
@@ -225,4 +225,25 @@ fn an_image_reads_back_as_written_and_any_flipped_byte_is_caught() {
         MemoryStore::load_image(&path, 1 << 40),
         Err(super::image::LoadError::Torn)
     ));
+}
+
+#[test]
+fn a_store_saved_as_it_closes_refuses_every_change_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let snaps =
+        Arc::new(Snapshots::open(dir.path(), dir.path(), std::time::Duration::ZERO).unwrap());
+    let (s, notes) = MemoryStore::from_snapshots(snaps, 1 << 30, 0, 0).unwrap();
+    assert!(notes.is_empty());
+    let f = file(&s, "f");
+    s.write(f, 0, b"before").unwrap();
+    assert!(s.save_and_close().unwrap().is_ok());
+    assert!(matches!(
+        s.write(f, 0, b"after"),
+        Err(StoreError::ReadOnly(_))
+    ));
+    assert!(matches!(
+        s.clone_tree(f, ROOT_INO, OsStr::new("g")),
+        Err(StoreError::ReadOnly(_))
+    ));
+    assert_eq!(s.read(f, 0, 100).unwrap(), b"before");
 }

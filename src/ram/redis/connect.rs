@@ -167,7 +167,7 @@ impl RedisStore {
             .ignore()
             .cmd("SET")
             .arg(keys.alive(&sid))
-            .arg(1)
+            .arg(ALIVE)
             .arg("EX")
             .arg(4 * HEARTBEAT.as_secs())
             .ignore()

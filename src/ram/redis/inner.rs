@@ -197,7 +197,7 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
             ::redis::pipe()
                 .cmd("SET")
                 .arg(&alive)
-                .arg(1)
+                .arg(ALIVE)
                 .arg("EX")
                 .arg(4 * HEARTBEAT.as_secs())
                 .ignore()

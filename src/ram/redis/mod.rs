@@ -94,6 +94,9 @@ use versions::Versions;
 pub const CHUNK: u64 = 1 << 20;
 /// The data format this code reads and writes; another value under a prefix is refused.
 pub const FORMAT: &str = "mavfs-vram-2";
+/// What a mount's heartbeat key holds: `rc`, "this mount counts slices shared by clones"
+/// (builds from before clones write 1, and a clone is refused while one of them is live).
+pub(super) const ALIVE: &str = "rc";
 /// Default prefix of every key.
 pub const DEFAULT_PREFIX: &str = "mavfs";
 /// Default connect/read/write timeout.

@@ -3,6 +3,12 @@
 -- extra names counted in `rc` so that none is freed while a chunk still names it. Modes,
 -- owners, times (ctime and birth: now), xattrs and hard links within the tree are kept.
 alive()
+-- Every live mount of the prefix must count shared slices: one of a build from before
+-- clones (its heartbeat says 1, not 'rc') would free a slice a clone still names.
+for _, sid in ipairs(redis.call('SMEMBERS', T .. ':sessions')) do
+  local v = redis.call('GET', key('alive', sid))
+  if v and v ~= 'rc' then fail('EOPNOTSUPP') end
+end
 local src, p, name, now, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local pk = redis.call('HMGET', key('i', p), 'k', 'n')
 if not pk[1] then fail('ENOENT') end
