@@ -294,13 +294,31 @@ fn serve(cfg: &MountConfig, ready: impl FnOnce(Result<(), String>)) -> Result<()
     if let (Some(store), Some(every)) = (&saved, cfg.snapshot_interval) {
         save_periodically(store.clone(), every);
     }
-    let ended = bg
-        .join()
-        .map_err(|e| format!("session ended with an error: {e}"));
+    let ended = join_without_unmount(bg, &cfg.mountpoint);
     // Unmounted: nothing changes the store any more, so this is its last state.
     if let Some(Err(e)) = saved.and_then(|s| s.save_and_close()) {
         warn!("{e}");
         return Err(format!("vram/ not saved at unmount: {e}"));
+    }
+    ended
+}
+
+/// Waits for the session to end. fuser's handle unmounts the mount point when it is dropped,
+/// and its check that the mount is still there misses that the kernel ended it: by then
+/// `umount` has, and a new mount at the same place (`mount` right after `umount`) would be
+/// the one taken away. So the handle is forgotten; only a session that failed while still
+/// mounted is unmounted here.
+fn join_without_unmount(mut bg: BackgroundSession, mountpoint: &Path) -> Result<(), String> {
+    let placeholder = std::thread::spawn(|| Ok(()));
+    let session = std::mem::replace(&mut bg.guard, placeholder);
+    std::mem::forget(bg);
+    let ended = match session.join() {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("session ended with an error: {e}")),
+        Err(_) => Err("session ended with an error: its thread panicked".to_owned()),
+    };
+    if ended.is_err() {
+        let _ = unmount(mountpoint);
     }
     ended
 }
