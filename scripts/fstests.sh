@@ -23,7 +23,7 @@ suite="$cache/xfstests"
 tarball=${FSTESTS_TARBALL:-$(ls "$repo"/../shared/fstests/xfstests-*.tar.gz 2>/dev/null | head -1 || true)}
 deps="xfslibs-dev uuid-dev libtool-bin e2fsprogs automake gcc libuuid1 quota attr make
       libacl1-dev libaio-dev xfsprogs libgdbm-dev gawk fio uuid-runtime python3 sqlite3
-      liburing-dev libcap-dev bc redis-server fuse3"
+      liburing-dev libcap-dev bc redis-server fuse3 acl"
 commit=63a29724
 if [ ! -x "$suite/ltp/fsstress" ]; then
     mkdir -p "$cache" && rm -rf "$suite"

@@ -39,6 +39,8 @@ ensure tmux tmux
 ensure openssl openssl
 # conformance.sh picks a free port for its redis-server with it.
 ensure python3 python3
+# tests/acl.rs and fstests' ACL tests use getfacl, setfacl and chacl.
+ensure setfacl acl
 
 if [ ! -e /dev/fuse ]; then
     $sudo modprobe fuse 2>/dev/null || true

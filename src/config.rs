@@ -119,7 +119,7 @@ pub struct Args {
     /// disk dir alone); `mavfsctl` still works, push and pull still reach both tiers.
     #[arg(long, value_enum, value_name = "vram|vdisk")]
     pub tier: Option<TierArg>,
-    /// Extra mount options, comma separated (ro, noatime, ...).
+    /// Extra mount options, comma separated (ro, noatime, noacl, ...).
     #[arg(short = 'o', value_name = "OPT[,OPT]")]
     pub options: Vec<String>,
 }

@@ -58,6 +58,8 @@ impl FsError {
                 StoreError::TooLarge => libc::EFBIG,
                 StoreError::TooManyLinks => libc::EMLINK,
                 StoreError::Stale => libc::ESTALE,
+                // Taken care of by the caller; left over only if the ACL kept changing.
+                StoreError::DefaultAcl(_) => libc::EAGAIN,
                 StoreError::ReadOnly(_) => libc::EROFS,
                 StoreError::Unavailable(_) | StoreError::Backend { .. } => libc::EIO,
             },

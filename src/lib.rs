@@ -10,6 +10,7 @@
 //! Storage modules (`ram`, `disk`) know nothing of FUSE; `fs::fuse` is the only place that
 //! builds kernel replies. Errors map to errno in exactly one place (`error::FsError::errno`).
 
+pub mod acl;
 pub mod config;
 pub mod control;
 pub mod counters;

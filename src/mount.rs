@@ -35,6 +35,7 @@ fn owner() -> Ctx {
             uid: libc::getuid(),
             gid: libc::getgid(),
             pid: std::process::id(),
+            umask: 0,
         }
     }
 }
@@ -90,9 +91,17 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<Built, 
         .is_none_or(|o| o != "noatime");
     let disk = DiskTier::with_atime(&cfg.disk_dir, atime)
         .map_err(|e| format!("disk dir {}: {e}", cfg.disk_dir.display()))?;
+    // The last of acl and noacl counts; ACLs are on unless turned off.
+    let acl = cfg
+        .options
+        .iter()
+        .rev()
+        .find(|o| matches!(o.as_str(), "acl" | "noacl"))
+        .is_none_or(|o| o == "acl");
     let fs = FuseFs::new(
         MavFs::new(store, disk, cfg.disk_dir.clone(), who, ttl, notifier),
         cfg.writeback_cache,
+        acl,
     );
     Ok((fs, saved))
 }
@@ -138,7 +147,12 @@ fn fuse_config(cfg: &MountConfig) -> Config {
         // permission check from serving the next.
         MountOption::DefaultPermissions,
     ];
-    for o in &cfg.options {
+    // acl and noacl are the daemon's to act on (`FuseFs::init`), not the kernel's.
+    for o in cfg
+        .options
+        .iter()
+        .filter(|o| !matches!(o.as_str(), "acl" | "noacl"))
+    {
         c.mount_options.push(match o.as_str() {
             "ro" => MountOption::RO,
             "rw" => MountOption::RW,

@@ -87,6 +87,8 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
         "sync",
         "async",
         "dirsync",
+        "acl",
+        "noacl",
     ];
     // Read by mount(8), systemd or fstab tools, or always on here (default_permissions).
     const LEFT: &[&str] = &[

@@ -65,7 +65,7 @@ pub struct Attr {
 }
 
 /// What a new inode is made of.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct NewNode<'a> {
     pub kind: Kind,
     pub perm: u16,
@@ -74,6 +74,26 @@ pub struct NewNode<'a> {
     pub rdev: u32,
     /// The target of a symlink; ignored for other kinds.
     pub target: &'a [u8],
+    /// How the node meets its parent's default ACL.
+    pub acl: Inherit<'a>,
+}
+
+/// How a new node meets its parent's default ACL (`system.posix_acl_default`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Inherit<'a> {
+    /// Not looked at: a copy that brings ACLs of its own (a job, a clone), or a symlink.
+    #[default]
+    Ignore,
+    /// The caller saw no default ACL on the parent, and applied the umask to `perm`. If the
+    /// parent has one now, the store refuses with `StoreError::DefaultAcl`.
+    Absent,
+    /// `perm` and `access` come from the parent's default ACL `from`: the node takes
+    /// `access` as its access ACL and, a directory, `from` as its own default. If the
+    /// parent's default ACL is no longer `from`, the store refuses with `DefaultAcl`.
+    From {
+        from: &'a [u8],
+        access: Option<&'a [u8]>,
+    },
 }
 
 impl NewNode<'static> {
@@ -86,6 +106,7 @@ impl NewNode<'static> {
             gid,
             rdev: 0,
             target: b"",
+            acl: Inherit::Ignore,
         }
     }
 }
@@ -179,10 +200,10 @@ impl Place {
     }
 }
 
-/// Extended attributes `vram/` refuses: `system.*` (POSIX ACLs among them) would be stored
-/// as plain attributes that nobody enforces.
+/// Extended attributes `vram/` refuses: `system.*` other than POSIX ACLs (which the kernel
+/// enforces and `fs::xattr` keeps in step with the mode) would be kept but mean nothing.
 pub fn vram_refuses_xattr(name: &OsStr) -> bool {
-    name.as_bytes().starts_with(b"system.")
+    name.as_bytes().starts_with(b"system.") && !crate::acl::is_acl(name)
 }
 
 /// Names starting with this are a job's files in the making: never listed or looked up.

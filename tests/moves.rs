@@ -43,10 +43,11 @@ impl Store {
 
     fn mount_env(&self, disk: Option<&Path>, env: &[(&str, &str)]) -> TestMount {
         let url = self.server.as_ref().map(RedisServer::url);
-        let args: Vec<&str> = match &url {
-            Some(u) => vec!["--ram", "redis", "--redis-url", u],
-            None => Vec::new(),
-        };
+        // Other users may look in: what an ACL that travelled grants is tried as them.
+        let mut args = vec!["--allow-other"];
+        if let Some(u) = &url {
+            args.extend(["--ram", "redis", "--redis-url", u]);
+        }
         TestMount::start_env(&args, disk, default_deadline(), env)
     }
 
@@ -295,7 +296,7 @@ fn xattrs_travel_and_what_cannot_is_named(store: &Store) {
         [0, 1, 2, 255]
     );
 
-    // Back to vram, with an ACL on the host that vram does not keep: named, not lost silently.
+    // Back to vram, with an ACL on the host: it travels, and the kernel enforces it there.
     let h = host.join("acl");
     fs::write(&h, b"acl").unwrap();
     set_xattr(&h, "user.tag", b"red").unwrap();
@@ -315,14 +316,32 @@ fn xattrs_travel_and_what_cannot_is_named(store: &Store) {
     let has_acl = set_xattr(&h, "system.posix_acl_access", &acl).is_ok();
     let o = ctl(&m, &["pull", "-q", "/vdisk/acl", "/vram/acl"]);
     assert_eq!(o.code, Some(0), "{o:?}");
-    assert_eq!(
-        get_xattr(&m.vram().join("acl"), "user.tag").unwrap(),
-        b"red"
-    );
+    assert!(!o.stderr.contains("warning"), "{o:?}");
+    let pulled = m.vram().join("acl");
+    assert_eq!(get_xattr(&pulled, "user.tag").unwrap(), b"red");
     if has_acl {
-        assert!(
-            o.stderr.contains("warning") && o.stderr.contains("system.posix_acl_access"),
-            "the ACL left behind is named: {o:?}"
+        assert_eq!(get_xattr(&pulled, "system.posix_acl_access").unwrap(), acl);
+        let read = as_user(1000, 1000, || i32::from(fs::read(&pulled).is_err()));
+        assert_eq!(read, 0, "user 1000 reads through its ACL entry");
+        let read = as_user(1001, 1001, || i32::from(fs::read(&pulled).is_ok()));
+        assert_eq!(read, 0, "others do not");
+    }
+
+    // An attribute the host has no room for fails that file, named, and leaves nothing
+    // behind: ext4 keeps one block of attributes per inode.
+    let big = vec![7u8; 8000];
+    fs::write(host.join("probe"), b"").unwrap();
+    let host_takes_big = set_xattr(&host.join("probe"), "user.big", &big).is_ok();
+    set_xattr(&m.vram().join("tagged"), "user.big", &big).unwrap();
+    let o = ctl(&m, &["push", "-q", "/vram/tagged", "/vdisk/tagged2"]);
+    if !host_takes_big {
+        assert_eq!(o.code, Some(1), "{o:?}");
+        assert!(o.stderr.contains("/vdisk/tagged2"), "{o:?}");
+        assert!(!host.join("tagged2").exists());
+        assert!(leftovers(host).is_empty());
+        assert_eq!(
+            get_xattr(&m.vram().join("tagged"), "user.big").unwrap(),
+            big
         );
     }
     ok(&ctl(&m, &["pull", "-q", "/vdisk/dir", "/vram/dir2"]));

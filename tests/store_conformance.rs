@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mavfs::ram::memory::CHUNK;
 use mavfs::ram::{
-    Attr, Falloc, Ino, Kind, MemoryStore, NewNode, RamStore, RenameMode, SetAttr, StoreError,
-    TimeSet, XattrSet, INODE_COST, NAME_MAX, ROOT_INO, XATTR_SIZE_MAX,
+    Attr, Falloc, Inherit, Ino, Kind, MemoryStore, NewNode, RamStore, RenameMode, SetAttr,
+    StoreError, TimeSet, XattrSet, INODE_COST, NAME_MAX, ROOT_INO, XATTR_SIZE_MAX,
 };
 
 /// The limit of a store whose behaviour does not name one: large enough never to matter.
@@ -64,6 +64,7 @@ macro_rules! conformance {
 
 conformance! {
     clones_are_copies_that_share_until_written,
+    creates_take_the_default_acl_they_were_made_from,
     create_lookup_getattr_every_kind,
     names_are_checked,
     duplicate_create_is_exists,
@@ -126,6 +127,7 @@ fn node(kind: Kind, perm: u16, target: &[u8]) -> NewNode<'_> {
         gid: 0,
         rdev: 0,
         target,
+        acl: Default::default(),
     }
 }
 
@@ -282,6 +284,7 @@ fn create_lookup_getattr_every_kind(s: &dyn RamStore) {
             gid: 2000,
             rdev: 0,
             target,
+            acl: Default::default(),
         };
         let a = s.create(ROOT_INO, n(name), &new).unwrap();
         assert!(inos.insert(a.ino), "{name}: inode number {} reused", a.ino);
@@ -1412,6 +1415,7 @@ fn setgid_parent_is_inherited(s: &dyn RamStore) {
                 gid: 50,
                 rdev: 0,
                 target: b"",
+                acl: Default::default(),
             },
         )
         .unwrap();
@@ -1427,6 +1431,7 @@ fn setgid_parent_is_inherited(s: &dyn RamStore) {
                 gid: 7,
                 rdev: 0,
                 target: b"t",
+                acl: Default::default(),
             },
         )
         .unwrap()
@@ -1458,6 +1463,7 @@ fn setgid_parent_is_inherited(s: &dyn RamStore) {
                 gid: 7,
                 rdev: 0,
                 target: b"",
+                acl: Default::default(),
             },
         )
         .unwrap();
@@ -1765,4 +1771,79 @@ fn clones_are_copies_that_share_until_written(s: &dyn RamStore) {
         s.clone_tree(bf, bf, n("x")),
         Err(StoreError::NotDir)
     ));
+}
+
+/// The store checks, as it creates, that the parent's default ACL is the one the node was
+/// made from (`Inherit`), answering with the one there is otherwise; a node made from it
+/// gets its access ACL and, a directory, the default ACL, counted as attributes.
+fn creates_take_the_default_acl_they_were_made_from(s: &dyn RamStore) {
+    let d = mkdir(s, ROOT_INO, "d");
+    let absent = |kind| NewNode {
+        acl: Inherit::Absent,
+        ..node(kind, 0o644, b"")
+    };
+    // No default ACL: a create that expects none goes ahead, with no ACL of its own.
+    let plain = s.create(d, n("plain"), &absent(Kind::File)).unwrap();
+    assert!(s.listxattr(plain.ino).unwrap().is_empty());
+
+    let default = b"\x02\0\0\0\x01\0\x07\0\xff\xff\xff\xff\x04\0\x05\0\xff\xff\xff\xff\x20\0\0\0\xff\xff\xff\xff";
+    s.setxattr(d, n("system.posix_acl_default"), default, XattrSet::Any)
+        .unwrap();
+    match s.create(d, n("f"), &absent(Kind::File)) {
+        Err(StoreError::DefaultAcl(v)) => assert_eq!(v, default),
+        other => panic!("create expecting no default ACL = {other:?}"),
+    }
+    let wrong = NewNode {
+        acl: Inherit::From {
+            from: b"\x02\0\0\0",
+            access: None,
+        },
+        ..node(Kind::File, 0o600, b"")
+    };
+    match s.create(d, n("f"), &wrong) {
+        Err(StoreError::DefaultAcl(v)) => assert_eq!(v, default),
+        other => panic!("create from another default ACL = {other:?}"),
+    }
+    assert_err!(s.lookup(d, n("f")), StoreError::NotFound);
+
+    let access = b"\x02\0\0\0\x01\0\x06\0\xff\xff\xff\xff";
+    let before = used(s);
+    let from = |kind| NewNode {
+        acl: Inherit::From {
+            from: default,
+            access: Some(access),
+        },
+        ..node(kind, 0o640, b"")
+    };
+    let f = s.create(d, n("f"), &from(Kind::File)).unwrap();
+    assert_eq!(f.perm, 0o640);
+    assert_eq!(
+        s.getxattr(f.ino, n("system.posix_acl_access")).unwrap(),
+        access
+    );
+    assert_err!(
+        s.getxattr(f.ino, n("system.posix_acl_default")),
+        StoreError::NoAttr
+    );
+    let sub = s.create(d, n("sub"), &from(Kind::Dir)).unwrap();
+    assert_eq!(
+        s.getxattr(sub.ino, n("system.posix_acl_default")).unwrap(),
+        default
+    );
+    let acl_bytes = |name: &str, v: &[u8]| (name.len() + v.len()) as u64;
+    let xattrs = 2 * acl_bytes("system.posix_acl_access", access)
+        + acl_bytes("system.posix_acl_default", default);
+    assert_eq!(used(s) - before, xattrs, "the ACLs are counted");
+
+    // A copy leaves the parent's default ACL alone.
+    let copy = s
+        .create(d, n("copy"), &node(Kind::File, 0o600, b""))
+        .unwrap();
+    assert!(s.listxattr(copy.ino).unwrap().is_empty());
+    // Once it is gone, a create from it is sent back with none.
+    s.removexattr(d, n("system.posix_acl_default")).unwrap();
+    match s.create(d, n("g"), &from(Kind::File)) {
+        Err(StoreError::DefaultAcl(v)) => assert!(v.is_empty()),
+        other => panic!("create from a removed default ACL = {other:?}"),
+    }
 }

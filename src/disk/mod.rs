@@ -573,8 +573,12 @@ impl DiskTier {
             gid
         };
         at::chown_fd(fd, uid, gid)?;
-        if mode & (libc::S_ISUID | libc::S_ISGID) != 0 {
-            at::chmod_fd(fd, mode & 0o7777)?;
+        // The chown dropped them; the permission bits stay as the host made them (a
+        // default ACL may have masked them).
+        let keep = mode & (libc::S_ISUID | libc::S_ISGID);
+        if keep != 0 {
+            let now = at::stat_fd(fd)?.st_mode & 0o7777;
+            at::chmod_fd(fd, now | keep)?;
         }
         Ok(())
     }

@@ -120,7 +120,7 @@ impl MavFs {
                 // with the permission, running-program and truncate checks it skips for a
                 // file it takes for new.
                 // Created opened, and empty: nothing to truncate, and nobody runs it yet.
-                let entry = match self.ram_create_as(p, name, &node, true) {
+                let entry = match self.ram_create_as(ctx, p, name, &node, true) {
                     Err(FsError::Store(ram::StoreError::Exists)) if flags & libc::O_EXCL == 0 => {
                         Err(FsError::Store(ram::StoreError::Stale))
                     }
@@ -133,7 +133,7 @@ impl MavFs {
                 let made = self.disk.create(
                     p,
                     name,
-                    mode & 0o7777,
+                    self.disk_mode(p, mode, ctx.umask) & 0o7777,
                     self.host_flags(flags),
                     ctx.uid,
                     ctx.gid,

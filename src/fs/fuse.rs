@@ -33,6 +33,8 @@ pub struct FuseFs {
     passthrough: Option<Passthrough>,
     /// Ask the kernel for its writeback cache (see `MountConfig::writeback_cache`).
     want_writeback: bool,
+    /// Ask the kernel to enforce POSIX ACLs (`MountConfig::acl`).
+    want_acl: bool,
 }
 
 impl FuseFs {
@@ -59,11 +61,12 @@ impl FuseFs {
         self.core.control()
     }
 
-    pub fn new(core: MavFs, want_writeback: bool) -> Self {
+    pub fn new(core: MavFs, want_writeback: bool, want_acl: bool) -> Self {
         FuseFs {
             core,
             passthrough: None,
             want_writeback,
+            want_acl,
         }
     }
 
@@ -114,6 +117,7 @@ fn ctx(req: &Request) -> Ctx {
         uid: req.uid(),
         gid: req.gid(),
         pid: req.pid(),
+        umask: 0,
     }
 }
 
@@ -184,6 +188,15 @@ impl Filesystem for FuseFs {
             if config.capabilities().contains(flag) {
                 let _ = config.add_capabilities(flag);
             }
+        }
+        // POSIX ACLs: the kernel enforces them and hands the umask over, so that a default
+        // ACL can take its place (`xattr::inherit`). Both or neither.
+        let acl = InitFlags::FUSE_POSIX_ACL | InitFlags::FUSE_DONT_MASK;
+        if self.want_acl
+            && config.capabilities().contains(acl)
+            && config.add_capabilities(acl).is_ok()
+        {
+            self.core.set_acl();
         }
         let writeback = self.want_writeback
             && config
@@ -291,11 +304,11 @@ impl Filesystem for FuseFs {
         rdev: u32,
         reply: ReplyEntry,
     ) {
-        let mode = super::apply_umask(mode, umask);
+        let ctx = Ctx { umask, ..ctx(req) };
         self.reply_entry(
             reply,
             self.done(OpKind::Mknod, parent.0, || {
-                self.core.mknod(ctx(req), parent.0, name, mode, rdev)
+                self.core.mknod(ctx, parent.0, name, mode, rdev)
             }),
             "mknod",
         );
@@ -310,11 +323,11 @@ impl Filesystem for FuseFs {
         umask: u32,
         reply: ReplyEntry,
     ) {
-        let mode = super::apply_umask(mode, umask);
+        let ctx = Ctx { umask, ..ctx(req) };
         self.reply_entry(
             reply,
             self.done(OpKind::Mkdir, parent.0, || {
-                self.core.mkdir(ctx(req), parent.0, name, mode)
+                self.core.mkdir(ctx, parent.0, name, mode)
             }),
             "mkdir",
         );
@@ -564,7 +577,7 @@ impl Filesystem for FuseFs {
 
     fn setxattr(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         name: &OsStr,
         value: &[u8],
@@ -575,7 +588,7 @@ impl Filesystem for FuseFs {
         reply_empty(
             reply,
             self.done(OpKind::Setxattr, ino.0, || {
-                self.core.setxattr(ino.0, name, value, flags)
+                self.core.setxattr(ctx(req), ino.0, name, value, flags)
             }),
             "setxattr",
         );
@@ -624,9 +637,9 @@ impl Filesystem for FuseFs {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        let mode = super::apply_umask(mode, umask);
+        let ctx = Ctx { umask, ..ctx(req) };
         match self.done(OpKind::Create, parent.0, || {
-            self.core.create(ctx(req), parent.0, name, mode, flags)
+            self.core.create(ctx, parent.0, name, mode, flags)
         }) {
             Ok((e, o)) => {
                 let ino = e.attr.ino.0;

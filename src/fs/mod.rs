@@ -29,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{FileAttr, FileType, INodeNo, Notifier};
 
+use crate::acl;
 use crate::control::protocol::CONTROL_NAME;
 use crate::control::server::Control;
 use crate::counters::{Counters, OpKind, Place};
@@ -55,6 +56,8 @@ pub struct Ctx {
     pub gid: u32,
     /// The calling thread, for what the request does not carry (supplementary groups).
     pub pid: u32,
+    /// The caller's umask, on requests that create (0 elsewhere).
+    pub umask: u32,
 }
 
 impl Ctx {
@@ -125,6 +128,9 @@ pub struct MavFs {
     running: Running,
     /// The kernel caches writes and sends them back page by page at offsets of its own.
     writeback_cache: bool,
+    /// The kernel enforces POSIX ACLs (FUSE_POSIX_ACL) and leaves the umask to us
+    /// (FUSE_DONT_MASK): modes and ACLs are kept in step here.
+    acl: bool,
     notifier: Arc<OnceLock<Notifier>>,
 }
 
@@ -173,6 +179,7 @@ impl MavFs {
             ram_ttl,
             running: Running::default(),
             writeback_cache: false,
+            acl: false,
             notifier,
         }
     }
@@ -187,6 +194,11 @@ impl MavFs {
     /// The kernel agreed to cache writes.
     pub fn set_writeback_cache(&mut self) {
         self.writeback_cache = true;
+    }
+
+    /// The kernel agreed to hand POSIX ACLs over and to leave the umask to us.
+    pub fn set_acl(&mut self) {
+        self.acl = true;
     }
 
     pub fn control(&self) -> Arc<Control> {
@@ -453,6 +465,9 @@ impl MavFs {
                 let a = self
                     .ram_spend(|| self.store.setattr(i, set))
                     .map_err(gone)?;
+                if self.acl && set.perm.is_some() && a.kind != Kind::Symlink {
+                    self.ram_chmod_acl(i, a.perm)?;
+                }
                 Ok(self.ram_entry(&a))
             }
             Target::Disk(id) => {
@@ -477,24 +492,35 @@ impl MavFs {
     /// mknod, mkdir and symlink share this path on `vram/`.
     /// Creates on `vram/`. A new inode that another mount removed before it could be pinned
     /// answers ESTALE, so the kernel tries the whole call again.
-    fn ram_create(&self, p: ram::Ino, name: &OsStr, node: &NewNode<'_>) -> FsResult<Entry> {
-        self.ram_create_as(p, name, node, false)
+    fn ram_create(
+        &self,
+        ctx: Ctx,
+        p: ram::Ino,
+        name: &OsStr,
+        node: &NewNode<'_>,
+    ) -> FsResult<Entry> {
+        self.ram_create_as(ctx, p, name, node, false)
     }
 
-    /// `ram_create`; `open`: the new file starts opened (see `RamStore::create_open`).
+    /// `ram_create`; `open`: the new file starts opened (see `RamStore::create_open`). The
+    /// mode is the caller's before its umask, which applies unless the parent has a
+    /// default ACL (`xattr::inherit`).
     fn ram_create_as(
         &self,
+        ctx: Ctx,
         p: ram::Ino,
         name: &OsStr,
         node: &NewNode<'_>,
         open: bool,
     ) -> FsResult<Entry> {
         let a = self.ram_spend(|| {
-            if open {
-                self.store.create_open(p, name, node)
-            } else {
-                self.store.create(p, name, node)
-            }
+            self.inherit(node, ctx.umask, |n| {
+                if open {
+                    self.store.create_open(p, name, n)
+                } else {
+                    self.store.create(p, name, n)
+                }
+            })
         })?;
         self.ram_pinned(&a).map_err(|e| match e {
             FsError::Store(e) => FsError::Store(gone(e)),
@@ -517,9 +543,10 @@ impl MavFs {
                     return Err(FsError::Invalid);
                 }
                 let node = NewNode::new(kind, mode, ctx.uid, ctx.gid).with_rdev(rdev);
-                self.ram_create(p, name, &node)
+                self.ram_create(ctx, p, name, &node)
             }
             Target::Disk(p) => {
+                let mode = self.disk_mode(p, mode, ctx.umask);
                 Ok(self.disk_entry(&self.disk.mknod(p, name, mode, rdev, ctx.uid, ctx.gid)?))
             }
             _ => Err(FsError::RootIsFixed),
@@ -530,10 +557,11 @@ impl MavFs {
         match Self::parent(parent)? {
             Target::Ram(p) => {
                 let node = NewNode::new(Kind::Dir, mode, ctx.uid, ctx.gid);
-                self.ram_create(p, name, &node)
+                self.ram_create(ctx, p, name, &node)
             }
             Target::Disk(p) => {
-                Ok(self.disk_entry(&self.disk.mkdir(p, name, mode & 0o7777, ctx.uid, ctx.gid)?))
+                let mode = self.disk_mode(p, mode, ctx.umask) & 0o7777;
+                Ok(self.disk_entry(&self.disk.mkdir(p, name, mode, ctx.uid, ctx.gid)?))
             }
             _ => Err(FsError::RootIsFixed),
         }
@@ -543,7 +571,7 @@ impl MavFs {
         match Self::parent(parent)? {
             Target::Ram(p) => {
                 let node = NewNode::symlink(target.as_os_str().as_bytes(), ctx.uid, ctx.gid);
-                self.ram_create(p, name, &node)
+                self.ram_create(ctx, p, name, &node)
             }
             Target::Disk(p) => {
                 Ok(self.disk_entry(&self.disk.symlink(p, name, target, ctx.uid, ctx.gid)?))
@@ -697,7 +725,7 @@ fn place_of(ino: u64) -> Option<Place> {
 
 /// A new node's mode with the caller's umask applied. The kernel applies it already unless
 /// FUSE_DONT_MASK is on; doing it again is harmless and keeps the mode right either way.
-pub(crate) fn apply_umask(mode: u32, umask: u32) -> u32 {
+fn apply_umask(mode: u32, umask: u32) -> u32 {
     mode & !(umask & 0o777)
 }
 

@@ -7,6 +7,7 @@ const ROOT: Ctx = Ctx {
     uid: 0,
     gid: 0,
     pid: 0,
+    umask: 0,
 };
 
 fn core(dir: &Path) -> MavFs {

@@ -20,9 +20,36 @@ pub use memory::{MemoryStore, Saved, SnapshotState, Snapshots};
 pub use redis::RedisStore;
 
 pub use crate::node::{
-    check_name, killed_mode, Attr, Ino, Kind, NameError, NewNode, SetAttr, TimeSet, NAME_MAX,
-    XATTR_LIST_MAX, XATTR_SIZE_MAX,
+    check_name, killed_mode, Attr, Inherit, Ino, Kind, NameError, NewNode, SetAttr, TimeSet,
+    NAME_MAX, XATTR_LIST_MAX, XATTR_SIZE_MAX,
 };
+
+/// The ACL attributes a new `kind` node starts with under `acl`, its parent's default ACL
+/// being `parent`; or the refusal that has the caller build the node again from it.
+pub fn inherited<'a>(
+    acl: Inherit<'a>,
+    kind: Kind,
+    parent: Option<&[u8]>,
+) -> StoreResult<Vec<(&'static str, &'a [u8])>> {
+    let from = match acl {
+        Inherit::Ignore => return Ok(Vec::new()),
+        Inherit::Absent => None,
+        Inherit::From { from, .. } => Some(from),
+    };
+    if parent != from {
+        return Err(StoreError::DefaultAcl(parent.unwrap_or_default().to_vec()));
+    }
+    let mut out = Vec::new();
+    if let Inherit::From { from, access } = acl {
+        if let Some(a) = access {
+            out.push((crate::acl::ACCESS, a));
+        }
+        if kind == Kind::Dir {
+            out.push((crate::acl::DEFAULT, from));
+        }
+    }
+    Ok(out)
+}
 
 /// The store's root directory.
 pub const ROOT_INO: Ino = 1;
@@ -154,6 +181,10 @@ pub enum StoreError {
     /// mount). ESTALE makes the kernel look the name up again once before failing.
     #[error("stale file handle")]
     Stale,
+    /// A create's idea of the parent's default ACL (`Inherit`) was wrong: here is the one
+    /// it has now (empty: none), to build the node from and try again.
+    #[error("the parent's default ACL changed")]
+    DefaultAcl(Vec<u8>),
     /// The store refuses changes: Redis took an evicting memory policy, under which it
     /// could drop file data; `vram/` turns read-only rather than lose it.
     #[error("read-only: {0}")]

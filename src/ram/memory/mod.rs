@@ -350,11 +350,18 @@ impl RamStore for MemoryStore {
         if dir.get(name).is_some() {
             return Err(StoreError::Exists);
         }
-        let extra = if node.kind == Kind::Symlink {
+        let parent_acl = ps.xattrs.get(OsStr::new(crate::acl::DEFAULT));
+        let acls = inherited(node.acl, node.kind, parent_acl.map(|v| &v[..]))?;
+        let mut extra = if node.kind == Kind::Symlink {
             node.target.len() as u64
         } else {
             0
         };
+        let mut xattrs = BTreeMap::new();
+        for (n, v) in acls {
+            extra += (n.len() + v.len()) as u64;
+            xattrs.insert(OsString::from(n), v.to_vec());
+        }
         self.space.reserve(extra + INODE_COST)?;
         self.space.meta.fetch_add(INODE_COST, Ordering::AcqRel);
         let now = SystemTime::now();
@@ -387,7 +394,7 @@ impl RamStore for MemoryStore {
             open: 0,
             orphan: false,
             body,
-            xattrs: BTreeMap::new(),
+            xattrs,
         };
         let attr = state.attr(ino);
         self.insert(ino, state);

@@ -671,7 +671,12 @@ impl RedisStore {
             self.inner.limit.to_string(),
         ];
         let session: &[u8] = if open { self.inner.sid.as_bytes() } else { b"" };
-        let args: [&[u8]; 11] = [
+        let (acl, from, access): (&[u8], &[u8], &[u8]) = match node.acl {
+            Inherit::Ignore => (b"", b"", b""),
+            Inherit::Absent => (b"n", b"", b""),
+            Inherit::From { from, access } => (b"f", from, access.unwrap_or_default()),
+        };
+        let args: [&[u8]; 14] = [
             nums[0].as_bytes(),
             name.as_bytes(),
             kind_char(node.kind).as_bytes(),
@@ -683,12 +688,22 @@ impl RedisStore {
             nums[5].as_bytes(),
             nums[6].as_bytes(),
             session,
+            acl,
+            from,
+            access,
         ];
         let mut change = self.inner.dirs.change(&[parent]);
         let v = self
             .inner
             .script(&self.inner.scripts.create, false, &args)?;
         let a = array(&v);
+        if let [tag, d] = a {
+            if bytes(tag) == Some(b"acl") {
+                return Err(StoreError::DefaultAcl(
+                    bytes(d).unwrap_or_default().to_vec(),
+                ));
+            }
+        }
         let attr = parse_attr(0, a.first().ok_or_else(|| garbled("create"))?)?;
         change.answer_value(a.get(1));
         Ok(attr)

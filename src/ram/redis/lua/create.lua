@@ -7,7 +7,26 @@ if pk[1] ~= 'd' then fail('ENOTDIR') end
 if redis.call('HEXISTS', key('d', p), name) == 1 then fail('EEXIST') end
 local extra = 0
 if kind == 'l' then extra = #ARGV[8] end
-room(extra + INODE_COST, ARGV[10])
+-- ARGV[12]: '' leaves the parent's default ACL alone (a copy); 'n' expects none; 'f' expects
+-- ARGV[13], the node taking access ACL ARGV[14] ('' none) and, a directory, ARGV[13].
+-- Another answer than expected sends the daemon back with the ACL there is.
+local acls, xb = {}, 0
+if ARGV[12] ~= '' then
+  local d = redis.call('HGET', key('x', p), 'system.posix_acl_default')
+  local want = false
+  if ARGV[12] == 'f' then want = ARGV[13] end
+  if d ~= want then return {'acl', d or ''} end
+  if ARGV[12] == 'f' then
+    if ARGV[14] ~= '' then
+      acls[#acls + 1] = 'system.posix_acl_access'; acls[#acls + 1] = ARGV[14]
+    end
+    if kind == 'd' then
+      acls[#acls + 1] = 'system.posix_acl_default'; acls[#acls + 1] = ARGV[13]
+    end
+  end
+  for j = 1, #acls do xb = xb + #acls[j] end
+end
+room(extra + xb + INODE_COST, ARGV[10])
 local perm = tonumber(ARGV[4])
 local gid = ARGV[6]
 if bit.band(tonumber(pk[3]), 1024) ~= 0 then
@@ -34,6 +53,10 @@ elseif kind == 'f' then
 end
 redis.call('HSET', key('i', ino), unpack(f))
 if extra > 0 then redis.call('HINCRBY', META, 'used', extra) end
+if xb > 0 then
+  redis.call('HSET', key('x', ino), unpack(acls))
+  charge(ino, xb, 'xb')
+end
 redis.call('HINCRBY', META, 'mb', INODE_COST)
 if kind == 'd' then
   redis.call('HINCRBY', key('i', p), 'n', 1)
