@@ -99,6 +99,10 @@ pub struct Args {
     /// Also save while mounted, every INTERVAL in which anything changed (30s, 5m, 1h).
     #[arg(long, value_name = "INTERVAL", requires = "snapshot_dir")]
     pub snapshot_interval: Option<String>,
+    /// A tiering policy (TOML): rules by path under /vram that demote idle files to /vdisk,
+    /// keep durable copies there, or delete scratch files; watermarks. See the README.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Let the kernel keep writes in its page cache and hand them over in batches (about
     /// 8x the random small writes on vram/, --ram memory only). The cost: running out of
     /// space (--ram-limit, or the host disk under vdisk/) is reported by close() or fsync()
@@ -146,6 +150,8 @@ pub struct MountConfig {
     pub tier: Option<crate::node::Place>,
     /// What `df` shows as the source.
     pub source: Option<String>,
+    /// The tiering policy given at mount.
+    pub policy: Option<crate::policy::Policy>,
     /// Where the in-process store is saved, and how often while mounted.
     pub snapshot_dir: Option<PathBuf>,
     pub snapshot_interval: Option<Duration>,
@@ -373,7 +379,20 @@ impl MountConfig {
             .filter(|o| !o.is_empty())
             .map(str::to_owned)
             .collect();
+        let policy = match &args.policy {
+            Some(f) => {
+                let text = std::fs::read_to_string(f).map_err(|e| {
+                    format!("policy {}: {}", f.display(), crate::host::plain_message(&e))
+                })?;
+                Some(
+                    crate::policy::Policy::parse(&text)
+                        .map_err(|e| format!("policy {}: {e}", f.display()))?,
+                )
+            }
+            None => None,
+        };
         Ok(MountConfig {
+            policy,
             mountpoint,
             disk_dir,
             ram: args.ram,

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod mount;
 pub mod mount_helper;
 pub mod node;
+pub mod policy;
 pub mod ram;
 pub mod rng;
 pub mod sd_notify;

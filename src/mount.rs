@@ -103,6 +103,7 @@ fn build(cfg: &MountConfig, notifier: Arc<OnceLock<Notifier>>) -> Result<Built, 
         cfg.writeback_cache,
         acl,
     );
+    fs.control().start_policy(cfg.policy.clone());
     Ok((fs, saved))
 }
 

@@ -68,6 +68,7 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
         "tier",
         "snapshot_dir",
         "snapshot_interval",
+        "policy",
     ];
     const FLAGS: &[&str] = &["writeback_cache", "allow_other", "foreground"];
     const KERNEL: &[&str] = &[

@@ -56,6 +56,25 @@ pub enum Op {
         src: String,
         dst: String,
     },
+    /// Pin (or unpin) a file or tree under /vram: a policy never demotes or deletes it.
+    Pin {
+        path: String,
+        #[serde(default = "yes")]
+        pin: bool,
+    },
+    /// Load a policy file's text in place of the mount's policy.
+    PolicyLoad {
+        text: String,
+    },
+    /// What a policy (this text, or the mount's) asks for now, and why; nothing changes.
+    PolicyCheck {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -356,9 +375,13 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
             ("dst", "string"),
         ],
         Some(Some("resume" | "cancel_job")) => &[("v", ""), ("op", ""), ("id", "number")],
+        Some(Some("pin")) => &[("v", ""), ("op", ""), ("path", "string"), ("pin", "boolean")],
+        Some(Some("policy_load" | "policy_check")) => {
+            &[("v", ""), ("op", ""), ("text", "string")]
+        }
         Some(Some(op)) => {
             return Err(format!(
-                "unknown request \"{op}\" (expected push, pull, stats, jobs, resume, cancel_job, cancel, snapshot or clone)"
+                "unknown request \"{op}\" (expected push, pull, stats, jobs, resume, cancel_job, cancel, snapshot, clone, pin, policy_load or policy_check)"
             ))
         }
         Some(None) => return Err("malformed request: field \"op\" must be a string".into()),

@@ -21,6 +21,10 @@ use crate::disk::{at, DiskTier};
 use crate::ram::RamStore;
 use crate::sync::{Mutex, ShardedMap};
 
+mod interrupted;
+mod policy;
+pub use policy::PolicyState;
+
 /// Records in the journal how far a job has come.
 struct Recorder<'a> {
     control: &'a Control,
@@ -91,6 +95,10 @@ pub struct Control {
     /// Held while a job is checked, taken on and listed as running (and while an interrupted
     /// one is swept or given up), so that two requests cannot take on the same job.
     starting: Mutex<()>,
+    /// The tiering policy and what it has done.
+    policy: PolicyState,
+    /// The `vram/` files open for writing: a policy leaves them alone.
+    writers: Arc<crate::policy::Writers>,
 }
 
 /// Why the control file refused a read or write.
@@ -130,6 +138,7 @@ impl Control {
         disk_dir: PathBuf,
         counters: Arc<Counters>,
         kernel: Arc<dyn Invalidate>,
+        writers: Arc<crate::policy::Writers>,
     ) -> Self {
         let journal = match Journal::open(disk.root_fd()) {
             Ok(j) => Some(j),
@@ -159,6 +168,8 @@ impl Control {
             disk_count: Mutex::new(None),
             journal,
             verified_bytes: AtomicU64::new(0),
+            policy: PolicyState::default(),
+            writers,
         }
     }
 
@@ -459,28 +470,6 @@ impl Control {
         Ok((id, Some((name, copy.clone()))))
     }
 
-    /// An interrupted job's record, or why there is none.
-    fn interrupted(&self, id: u64) -> Result<Record, String> {
-        let j = self
-            .journal
-            .as_ref()
-            .ok_or("no job journal in the disk dir: there are no interrupted jobs")?;
-        if self.job_running(id) {
-            return Err(format!(
-                "job {id} is running; `mavfsctl cancel {id}` stops it"
-            ));
-        }
-        match j.get(id) {
-            Some(r) if self.is_stopped(&r) => Ok(r),
-            Some(_) => Err(format!(
-                "job {id} is running on another mount of this disk dir"
-            )),
-            None => Err(format!(
-                "no job {id} (see `mavfsctl jobs`; a job that ended is not kept)"
-            )),
-        }
-    }
-
     fn execute(&self, op: &Op, state: &JobState, id: u64) -> Answer {
         let result = match op {
             Op::Push(c) => self.copy(c, true, state, id, None),
@@ -506,6 +495,9 @@ impl Control {
                     Outcome::Note { note }
                 })
                 .map_err(JobError::Failed),
+            Op::Pin { path, pin } => self.pin(path, *pin),
+            Op::PolicyLoad { text } => self.load_policy(text),
+            Op::PolicyCheck { text } => self.check_policy(text.as_deref()),
         };
         match result {
             Ok(outcome) => Answer::Done { result: outcome },
@@ -515,36 +507,6 @@ impl Control {
                 Answer::Error { message }
             }
         }
-    }
-
-    /// Stops a running job (and waits until it has cleaned up), or gives up an interrupted
-    /// one: its temporary files go, what arrived whole stays.
-    fn cancel_job(&self, id: u64) -> Result<String, JobError> {
-        let job = self.running.lock().get(&id).map(|r| r.job.clone());
-        if let Some(job) = job {
-            job.state.cancel.store(true, Ordering::Relaxed);
-            while self.job_running(id) {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            return Ok(format!(
-                "job {id} cancelled; nothing half-written was left behind"
-            ));
-        }
-        let one = self.starting.lock();
-        let r = self.interrupted(id).map_err(JobError::Failed)?;
-        let n = self.sweep(&r);
-        if let Some(j) = &self.journal {
-            j.end(id);
-        }
-        drop(one);
-        let what = match r.phase {
-            Phase::Copying => "the source is whole",
-            Phase::Removing => "everything had been copied and the source was partly removed",
-        };
-        Ok(format!(
-            "job {id} ({} {} -> {}) given up: {n} temporary files removed; files that had arrived whole stay; {what}",
-            r.op, r.copy.src, r.copy.dst
-        ))
     }
 
     /// A push or pull (or a resumed one): the copy, then its journal record goes.

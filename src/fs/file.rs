@@ -43,7 +43,17 @@ impl MavFs {
         let truncate = self.running.truncates(ino, flags)?;
         let opened = self.open_tier(ctx, ino, flags, truncate)?;
         self.running.opened(ino, flags);
+        self.writer_opened(ino, flags);
         Ok(opened)
+    }
+
+    /// Counts an open for writing of a `vram/` file (a policy leaves it alone meanwhile).
+    fn writer_opened(&self, ino: u64, flags: i32) {
+        if let Some(Target::Ram(i)) = inode::route(ino) {
+            if crate::policy::Writers::writes(flags) {
+                self.writers.opened(i);
+            }
+        }
     }
 
     /// An open `vram/` file: the page cache is kept across opens where only this mount
@@ -127,6 +137,7 @@ impl MavFs {
                     r => r,
                 }?;
                 self.running.opened(entry.attr.ino.0, flags);
+                self.writer_opened(entry.attr.ino.0, flags);
                 Ok((entry, self.ram_opened()))
             }
             Target::Disk(p) => {
@@ -214,7 +225,12 @@ impl MavFs {
     pub fn release(&self, ino: u64, fh: u64, flags: i32) {
         self.running.released(ino, flags);
         match inode::route(ino) {
-            Some(Target::Ram(i)) => self.store.release(i),
+            Some(Target::Ram(i)) => {
+                if crate::policy::Writers::writes(flags) {
+                    self.writers.released(i);
+                }
+                self.store.release(i)
+            }
             Some(Target::Disk(_)) => {
                 self.handles.remove(fh);
             }

@@ -126,6 +126,8 @@ pub struct MavFs {
     ram_ttl: Duration,
     /// Open handles per inode that the kernel opened to run the file (`execve`).
     running: Running,
+    /// `vram/` files open for writing (by store inode), which a policy leaves alone.
+    writers: Arc<crate::policy::Writers>,
     /// The kernel caches writes and sends them back page by page at offsets of its own.
     writeback_cache: bool,
     /// The kernel enforces POSIX ACLs (FUSE_POSIX_ACL) and leaves the umask to us
@@ -158,6 +160,7 @@ impl MavFs {
     ) -> Self {
         let disk = Arc::new(disk);
         let counters = Arc::new(Counters::default());
+        let writers = Arc::new(crate::policy::Writers::default());
         let control = Arc::new(Control::new(
             store.clone(),
             disk.clone(),
@@ -166,6 +169,7 @@ impl MavFs {
             Arc::new(KernelCache {
                 notifier: notifier.clone(),
             }),
+            writers.clone(),
         ));
         control.sweep_interrupted();
         MavFs {
@@ -178,6 +182,7 @@ impl MavFs {
             mounted_at: SystemTime::now(),
             ram_ttl,
             running: Running::default(),
+            writers,
             writeback_cache: false,
             acl: false,
             notifier,

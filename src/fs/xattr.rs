@@ -1,6 +1,7 @@
 //! Extended attributes on both tiers.
 
 use super::*;
+use crate::policy;
 
 impl MavFs {
     pub fn setxattr(
@@ -23,6 +24,9 @@ impl MavFs {
         }
         match Self::route(ino)? {
             Target::Ram(i) if acl => self.ram_set_acl(ctx, i, name, value, how),
+            Target::Ram(_) if policy::is_internal_xattr(name) => {
+                Err(FsError::Store(ram::StoreError::NotPermitted))
+            }
             Target::Ram(i) => {
                 refuse_acl(name)?;
                 Ok(self.ram_spend(|| self.store.setxattr(i, name, value, how))?)
@@ -176,6 +180,9 @@ impl MavFs {
             return Ok(root.as_bytes().to_vec());
         }
         match Self::route(ino)? {
+            Target::Ram(_) if policy::is_internal_xattr(name) => {
+                Err(FsError::Store(ram::StoreError::NoAttr))
+            }
             Target::Ram(i) => Ok(self.store.getxattr(i, name)?),
             Target::Disk(id) => Ok(self.disk.getxattr(id, name)?),
             _ => Err(FsError::Store(ram::StoreError::NoAttr)),
@@ -188,6 +195,10 @@ impl MavFs {
             Target::Ram(i) => {
                 let mut out = Vec::new();
                 for n in self.store.listxattr(i)? {
+                    // Pins and persist marks are the daemon's (`mavfsctl pin`).
+                    if policy::is_internal_xattr(&n) {
+                        continue;
+                    }
                     out.extend_from_slice(n.as_bytes());
                     out.push(0);
                 }
@@ -200,6 +211,9 @@ impl MavFs {
 
     pub fn removexattr(&self, ino: u64, name: &OsStr) -> FsResult<()> {
         match Self::route(ino)? {
+            Target::Ram(_) if policy::is_internal_xattr(name) => {
+                Err(FsError::Store(ram::StoreError::NoAttr))
+            }
             Target::Ram(i) => Ok(self.store.removexattr(i, name)?),
             Target::Disk(id) => Ok(self.disk.removexattr(id, name)?),
             _ => Err(FsError::NotSupported),

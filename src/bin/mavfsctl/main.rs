@@ -18,6 +18,8 @@ use crossterm::terminal::{
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 mod bench;
 mod dashboard;
+mod docs;
+mod policy;
 mod units;
 
 use bench::{BenchError, Params, Target};
@@ -80,6 +82,13 @@ enum Command {
         /// The new name, which must not exist yet.
         dst: String,
     },
+    /// Keep a file or tree in /vram: no policy demotes or deletes it (kept across remounts).
+    Pin { path: String },
+    /// Let the policy move a pinned file or tree again.
+    Unpin { path: String },
+    /// The mount's tiering policy: load a file, or see what it would do now and why.
+    #[command(subcommand)]
+    Policy(policy::PolicyCmd),
     /// Files, directories and bytes per tier; vram limit and use; disk space.
     Stats {
         /// Print JSON for scripts.
@@ -99,24 +108,6 @@ enum Command {
     /// and mavfs-mount: what scripts/install.sh installs.
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
-}
-
-/// Man pages and completions for both programs, from their own argument definitions.
-fn generate_docs(dir: &Path) -> io::Result<()> {
-    use clap::CommandFactory;
-    use clap_complete::Shell;
-    let man = dir.join("man1");
-    let completions = dir.join("completions");
-    std::fs::create_dir_all(&man)?;
-    std::fs::create_dir_all(&completions)?;
-    for cmd in [Cli::command(), mavfs::config::Args::command()] {
-        let name = cmd.get_name().to_owned();
-        clap_mangen::generate_to(cmd.clone(), &man)?;
-        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-            clap_complete::generate_to(shell, &mut cmd.clone(), &name, &completions)?;
-        }
-    }
-    Ok(())
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -686,7 +677,7 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     if let Command::GenerateDocs { dir } = &cli.command {
-        generate_docs(dir).unwrap_or_else(|e| die(format!("{}: {e}", dir.display())));
+        docs::generate_docs(dir).unwrap_or_else(|e| die(format!("{}: {e}", dir.display())));
         return;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
@@ -726,6 +717,16 @@ fn main() {
             false,
             "",
         ),
+        Command::Pin { path } | Command::Unpin { path } => (
+            Op::Pin {
+                path: client::virtual_path(&mount, path, &cwd).unwrap_or_else(|e| die(e)),
+                pin: matches!(cli.command, Command::Pin { .. }),
+            },
+            false,
+            false,
+            "",
+        ),
+        Command::Policy(p) => (policy::op(p).unwrap_or_else(|e| die(e)), false, false, ""),
         Command::GenerateDocs { .. } => return,
     };
     // Before the request goes: a Ctrl-C as the job starts cancels it too, cleanly.
@@ -779,7 +780,11 @@ fn main() {
         }
         Answer::Done {
             result: Outcome::Note { note },
-        } => println!("{}", printable(&note)),
+        } => {
+            for line in note.lines() {
+                println!("{}", printable(line));
+            }
+        }
         Answer::Error { message } => die(message),
         Answer::Cancelled => {
             eprintln!("mavfsctl: cancelled; nothing half-written was left behind");

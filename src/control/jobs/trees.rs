@@ -151,6 +151,10 @@ impl Tree for RamTree {
         }
         let mut out = Vec::new();
         for n in self.store.listxattr(a.ino).map_err(store_err)? {
+            // Pins and persist marks belong to the file's place in vram, not to the file.
+            if crate::policy::is_internal_xattr(&n) {
+                continue;
+            }
             match self.store.getxattr(a.ino, &n) {
                 Ok(v) => out.push((n, v)),
                 // Removed between the list and the read.

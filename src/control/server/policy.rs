@@ -1,0 +1,282 @@
+//! The mount's policy (`crate::policy`) at work: loaded, checked, carried out on a thread of
+//! its own through the same jobs `mavfsctl push` runs (listed in `mavfsctl jobs`, journaled,
+//! their copies whole or absent), and pins.
+
+use std::ffi::OsStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use log::{info, warn};
+
+use super::*;
+use crate::node::Kind;
+use crate::policy::{self, Action, Planned, Policy, PERSISTED_XATTR, PIN_XATTR};
+use crate::ram::{StoreError, XattrSet, ROOT_INO};
+use crate::vpath::VPath;
+
+/// What the policy thread has done since the mount.
+#[derive(Debug, Default)]
+pub struct PolicyState {
+    pub policy: Mutex<Option<Arc<Policy>>>,
+    /// Files, and their bytes, demoted, persisted and deleted.
+    pub demoted: AtomicU64,
+    pub persisted: AtomicU64,
+    pub deleted: AtomicU64,
+    pub moved_bytes: AtomicU64,
+    /// The last action that failed, in one line.
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl Control {
+    /// The policy given at mount; its thread runs for the daemon's life.
+    pub fn start_policy(self: &Arc<Self>, policy: Option<Policy>) {
+        *self.policy.policy.lock() = policy.map(Arc::new);
+        let me = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("mavfs-policy".into())
+            .stack_size(jobs::JOB_STACK)
+            .spawn(move || {
+                // The policy a round last ran, and when: a new one runs at once.
+                let mut last: Option<(Arc<Policy>, Instant)> = None;
+                loop {
+                    let Some(me) = me.upgrade() else { return };
+                    if let Some(p) = me.policy.policy.lock().clone() {
+                        let due = last
+                            .as_ref()
+                            .is_none_or(|(q, at)| !Arc::ptr_eq(q, &p) || at.elapsed() >= p.tick());
+                        if due {
+                            me.carry_out(&p);
+                            last = Some((p, Instant::now()));
+                        }
+                    }
+                    drop(me);
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            });
+        if let Err(e) = spawned {
+            warn!("cannot start the policy thread: {e}; no policy will run");
+        }
+    }
+
+    fn plan_now(&self, p: &Policy) -> Vec<Planned> {
+        let writers = self.writers.clone();
+        policy::plan(p, &*self.store, SystemTime::now(), &|i| writers.writing(i))
+    }
+
+    /// One round: everything the policy asks for now.
+    fn carry_out(self: &Arc<Self>, p: &Policy) {
+        for item in self.plan_now(p) {
+            if let Err(e) = self.act(&item) {
+                let line = format!("policy: {} {}: {e}", item.action.verb(), item.path);
+                warn!("{line}");
+                *self.policy.last_error.lock() = Some(line);
+            }
+        }
+    }
+
+    /// Carries out one planned action, unless the file changed since it was planned.
+    fn act(self: &Arc<Self>, item: &Planned) -> Result<(), String> {
+        let (name, _) = item.comps.split_last().ok_or("the root of /vram")?;
+        let now = self
+            .store
+            .lookup(item.dir, name)
+            .map_err(|e| e.to_string())?;
+        if now.ino != item.attr.ino || policy::version(&now) != policy::version(&item.attr) {
+            return Ok(());
+        }
+        if self.writers.writing(now.ino) {
+            return Ok(());
+        }
+        let dst = item.path.replacen("/vram", "/vdisk", 1);
+        match item.action {
+            Action::Delete => {
+                self.store
+                    .unlink(item.dir, name)
+                    .map_err(|e| e.to_string())?;
+                self.kernel
+                    .entries(Place::Vram, &[(item.dir, name.to_os_string())]);
+                self.policy.deleted.fetch_add(1, Ordering::Relaxed);
+                info!("policy: deleted {} ({})", item.path, item.why);
+            }
+            Action::Demote | Action::Persist => {
+                self.host_parents(&item.comps)?;
+                let demote = item.action == Action::Demote;
+                let copy = Copy {
+                    src: item.path.clone(),
+                    dst,
+                    move_source: demote,
+                    // The durable copy there is this file's own.
+                    force: !demote || item.persisted,
+                    verify: false,
+                    dry_run: false,
+                };
+                match self.run_op(Op::Push(copy)) {
+                    Answer::Done { .. } => {}
+                    Answer::Error { message } => return Err(message),
+                    other => return Err(format!("{other:?}")),
+                }
+                let (counter, what) = if demote {
+                    (&self.policy.demoted, "demoted")
+                } else {
+                    (&self.policy.persisted, "persisted")
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.policy
+                    .moved_bytes
+                    .fetch_add(item.attr.size, Ordering::Relaxed);
+                if !demote {
+                    // Marked current only if nothing changed it during the copy.
+                    if let Ok(a) = self.store.getattr(item.attr.ino) {
+                        if policy::version(&a) == policy::version(&item.attr) {
+                            let v = policy::version(&a);
+                            let _ = self.store.setxattr(
+                                a.ino,
+                                OsStr::new(PERSISTED_XATTR),
+                                v.as_bytes(),
+                                XattrSet::Any,
+                            );
+                        }
+                    }
+                }
+                info!("policy: {what} {} ({})", item.path, item.why);
+            }
+        }
+        Ok(())
+    }
+
+    /// The directories above a file under `/vdisk`, made where missing with the modes and
+    /// owners of those above it in `/vram`.
+    fn host_parents(&self, comps: &[std::ffi::OsString]) -> Result<(), String> {
+        let ram = RamTree::new(self.store.clone());
+        let host = HostTree::new(self.disk.clone());
+        let mut r = ram.root().map_err(|e| e.to_string())?;
+        let mut h = host.root().map_err(|e| e.to_string())?;
+        for c in &comps[..comps.len().saturating_sub(1)] {
+            let meta = ram.stat(&r, c).map_err(|e| e.to_string())?.ok_or("gone")?;
+            r = ram.child_dir(&r, c).map_err(|e| e.to_string())?;
+            h = match host.child_dir(&h, c) {
+                Ok(d) => d,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    let d = host.mkdir(&h, c, &meta).map_err(|e| e.to_string())?;
+                    host.note(&h, c);
+                    d
+                }
+                Err(e) => return Err(format!("/vdisk: {e}")),
+            };
+        }
+        self.kernel.entries(Place::Vdisk, &host.take_changed());
+        Ok(())
+    }
+
+    /// Runs a request as a job of its own, as if a client had written it, and waits for
+    /// its answer.
+    fn run_op(self: &Arc<Self>, op: Op) -> Answer {
+        let req = protocol::Request {
+            v: protocol::VERSION,
+            op,
+        };
+        let mut st = OpenCtl {
+            request: serde_json::to_vec(&req).unwrap_or_default(),
+            ..Default::default()
+        };
+        st.request.push(b'\n');
+        self.start(&mut st);
+        if let Some(a) = st.immediate {
+            return a;
+        }
+        let Some(job) = st.job else {
+            return Answer::Error {
+                message: "no job".into(),
+            };
+        };
+        loop {
+            if let Some(a) = job.result.lock().clone() {
+                return a;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub(super) fn load_policy(&self, text: &str) -> Result<Outcome, JobError> {
+        let p = Policy::parse(text).map_err(|e| JobError::Failed(format!("policy: {e}")))?;
+        let n = p.rules.len();
+        *self.policy.policy.lock() = Some(Arc::new(p));
+        Ok(Outcome::Note {
+            note: format!("policy loaded: {n} rules"),
+        })
+    }
+
+    /// The dry run: one line per action, with its reason.
+    pub(super) fn check_policy(&self, text: Option<&str>) -> Result<Outcome, JobError> {
+        let p =
+            match text {
+                Some(t) => Arc::new(
+                    Policy::parse(t).map_err(|e| JobError::Failed(format!("policy: {e}")))?,
+                ),
+                None => self.policy.policy.lock().clone().ok_or_else(|| {
+                    JobError::Failed("this mount has no policy (give a file)".into())
+                })?,
+            };
+        let plan = self.plan_now(&p);
+        let mut note = String::new();
+        let mut bytes = 0;
+        for item in &plan {
+            bytes += item.attr.size;
+            note.push_str(&format!(
+                "{} {} ({} bytes): {}\n",
+                item.action.verb(),
+                item.path,
+                item.attr.size,
+                item.why
+            ));
+        }
+        note.push_str(&format!(
+            "{} actions, {bytes} bytes; nothing was changed (dry run)",
+            plan.len()
+        ));
+        Ok(Outcome::Note { note })
+    }
+
+    pub(super) fn pin(&self, path: &str, on: bool) -> Result<Outcome, JobError> {
+        let fail = |e: String| JobError::Failed(e);
+        let p = VPath::parse(path).map_err(fail)?;
+        if p.tier != Place::Vram {
+            return Err(fail(format!(
+                "{p}: pins keep files in /vram; this is not under it"
+            )));
+        }
+        let mut at = ROOT_INO;
+        for c in &p.comps {
+            at = self
+                .store
+                .lookup(at, c)
+                .map_err(|e| fail(format!("{p}: {e}")))?
+                .ino;
+        }
+        let a = self
+            .store
+            .getattr(at)
+            .map_err(|e| fail(format!("{p}: {e}")))?;
+        if a.kind == Kind::Symlink {
+            return Err(fail(format!("{p}: a symlink cannot be pinned")));
+        }
+        let name = OsStr::new(PIN_XATTR);
+        let r = if on {
+            self.store.setxattr(at, name, b"", XattrSet::Any)
+        } else {
+            match self.store.removexattr(at, name) {
+                Err(StoreError::NoAttr) => Ok(()),
+                r => r,
+            }
+        };
+        r.map_err(|e| fail(format!("{p}: {e}")))?;
+        let what = if a.kind == Kind::Dir { "tree" } else { "file" };
+        Ok(Outcome::Note {
+            note: if on {
+                format!("pinned {what} {p}: no policy demotes or deletes it")
+            } else {
+                format!("unpinned {what} {p}")
+            },
+        })
+    }
+}

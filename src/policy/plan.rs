@@ -1,0 +1,233 @@
+//! What a policy asks for now, and why: a walk of the parts of `vram/` its rules reach.
+//! The dry run prints the plan; the policy thread carries it out.
+
+use std::ffi::{OsStr, OsString};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{human_age, Policy, Rule, PERSISTED_XATTR, PIN_XATTR};
+use crate::node::{Attr, Ino, Kind};
+use crate::ram::{RamStore, ROOT_INO};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Removed from `vram/`.
+    Delete,
+    /// Moved to `/vdisk`, same relative path.
+    Demote,
+    /// Copied to `/vdisk`, same relative path; it stays in `vram/`.
+    Persist,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Delete => "delete",
+            Action::Demote => "demote",
+            Action::Persist => "persist",
+        }
+    }
+}
+
+/// One thing the policy asks for.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub action: Action,
+    /// `/vram/a/b`.
+    pub path: String,
+    /// Under `/vram`.
+    pub comps: Vec<OsString>,
+    pub dir: Ino,
+    /// The file as it was seen: a change before the action is carried out calls it off.
+    pub attr: Attr,
+    /// Its durable copy on `/vdisk` is current (a demotion may replace it).
+    pub persisted: bool,
+    pub why: String,
+}
+
+/// The version a durable copy is of: the file's mtime and size.
+pub fn version(a: &Attr) -> String {
+    let ns = a
+        .mtime
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{ns}:{}", a.size)
+}
+
+/// A file the walk found under a rule.
+struct Seen<'p> {
+    rule: &'p Rule,
+    comps: Vec<OsString>,
+    dir: Ino,
+    attr: Attr,
+    idle: Duration,
+    pinned: bool,
+    persisted: bool,
+}
+
+/// What `policy` asks for at `now`, in the order to do it: deletions, then demotions by
+/// rule, then those the high watermark asks for (least recently used first), then
+/// persists. Files open for writing here (`writing`) are left alone, pinned ones are never
+/// demoted or deleted.
+pub fn plan(
+    policy: &Policy,
+    store: &dyn RamStore,
+    now: SystemTime,
+    writing: &dyn Fn(Ino) -> bool,
+) -> Vec<Planned> {
+    let mut seen = Vec::new();
+    walk(
+        policy,
+        store,
+        ROOT_INO,
+        &mut Vec::new(),
+        false,
+        now,
+        writing,
+        &mut seen,
+    );
+    let mut out = Vec::new();
+    let mut spare = Vec::new();
+    for s in seen {
+        let r = s.rule;
+        let why = |d: Duration, what: &str| {
+            format!(
+                "not used for {} (rule {}: {}, {what})",
+                human_age(s.idle),
+                r.path,
+                human_age(d)
+            )
+        };
+        let due = |d: Option<Duration>| d.filter(|&d| !s.pinned && s.idle >= d);
+        let act = if let Some(d) = due(r.delete_after) {
+            Some((Action::Delete, why(d, "delete_after")))
+        } else {
+            due(r.demote_after).map(|d| (Action::Demote, why(d, "demote_after")))
+        };
+        match act {
+            Some((action, why)) => out.push(planned(action, s, why)),
+            None => spare.push(s),
+        }
+    }
+    out.sort_by_key(|p| p.action != Action::Delete);
+    // The watermark: least recently used first, among files a rule lets leave vram.
+    if let Some(m) = policy.marks {
+        let u = store.usage();
+        let used = u.bytes + u.meta;
+        let high = (u.limit as f64 * m.high) as u64;
+        if u.limit > 0 && used > high {
+            let mut to_free = used.saturating_sub((u.limit as f64 * m.low) as u64);
+            for p in &out {
+                to_free = to_free.saturating_sub(p.attr.size);
+            }
+            spare.sort_by_key(|s| std::cmp::Reverse(s.idle));
+            let pct = used as f64 * 100.0 / u.limit as f64;
+            let mut left = Vec::new();
+            for s in spare {
+                let may =
+                    !s.pinned && (s.rule.demote_after.is_some() || s.rule.persist_after.is_some());
+                if to_free > 0 && may {
+                    to_free = to_free.saturating_sub(s.attr.size);
+                    let why = format!(
+                        "vram/ at {pct:.0}% of its limit, over the {:.0}% high watermark: least recently used (not used for {})",
+                        m.high * 100.0,
+                        human_age(s.idle)
+                    );
+                    out.push(planned(Action::Demote, s, why));
+                } else {
+                    left.push(s);
+                }
+            }
+            spare = left;
+        }
+    }
+    for s in spare {
+        if let Some(d) = s.rule.persist_after {
+            if !s.persisted && s.idle >= d / 2 {
+                let why = format!(
+                    "changed {} ago, no durable copy yet (rule {}: {}, persist_after)",
+                    human_age(s.idle),
+                    s.rule.path,
+                    human_age(d)
+                );
+                out.push(planned(Action::Persist, s, why));
+            }
+        }
+    }
+    out
+}
+
+fn planned(action: Action, s: Seen<'_>, why: String) -> Planned {
+    let mut path = String::from("/vram");
+    for c in &s.comps {
+        path.push('/');
+        path.push_str(&c.to_string_lossy());
+    }
+    Planned {
+        action,
+        path,
+        comps: s.comps,
+        dir: s.dir,
+        attr: s.attr,
+        persisted: s.persisted,
+        why,
+    }
+}
+
+fn has(store: &dyn RamStore, ino: Ino, name: &str) -> Option<Vec<u8>> {
+    store.getxattr(ino, OsStr::new(name)).ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk<'p>(
+    policy: &'p Policy,
+    store: &dyn RamStore,
+    dir: Ino,
+    comps: &mut Vec<OsString>,
+    pinned: bool,
+    now: SystemTime,
+    writing: &dyn Fn(Ino) -> bool,
+    out: &mut Vec<Seen<'p>>,
+) {
+    let mut after = 0;
+    loop {
+        let Ok(page) = store.readdir(dir, after, 512) else {
+            return;
+        };
+        let Some(last) = page.entries.last() else {
+            return;
+        };
+        after = last.cookie;
+        for e in page.entries {
+            if crate::node::is_tmp_name(&e.name) {
+                continue;
+            }
+            comps.push(e.name.clone());
+            if policy.reaches(comps) {
+                let pin = pinned || has(store, e.ino, PIN_XATTR).is_some();
+                match e.kind {
+                    Kind::Dir => walk(policy, store, e.ino, comps, pin, now, writing, out),
+                    Kind::File if !writing(e.ino) => {
+                        if let (Some(rule), Ok(attr)) =
+                            (policy.rule_for(comps), store.getattr(e.ino))
+                        {
+                            let last = attr.atime.max(attr.mtime);
+                            let persisted = has(store, e.ino, PERSISTED_XATTR)
+                                .is_some_and(|v| v == version(&attr).as_bytes());
+                            out.push(Seen {
+                                rule,
+                                comps: comps.clone(),
+                                dir,
+                                idle: now.duration_since(last).unwrap_or_default(),
+                                attr,
+                                pinned: pin,
+                                persisted,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            comps.pop();
+        }
+    }
+}
