@@ -142,6 +142,13 @@ fn demoted_idle_files_land_on_vdisk_and_pins_hold(redis: bool) {
             "{o:?}"
         );
     }
+    let st = ok(&ctl(&p.m, &["state", "/vram/cache/kept/c"]));
+    assert!(
+        st.contains("pinned        yes") && st.contains("tier          vram"),
+        "{st}"
+    );
+    let st = ok(&ctl(&p.m, &["state", "/vdisk/cache/a"]));
+    assert!(st.contains("tier          vdisk"), "{st}");
     // Unpinned, it goes too.
     ok(&ctl(&p.m, &["unpin", "/vram/cache/kept"]));
     assert!(until(WAIT, || host.join("cache/kept/c").exists()).is_some());
@@ -172,6 +179,30 @@ fn durable_copies_follow_changes(redis: bool) {
         fs::read(vram.join("out/report")).unwrap(),
         b"second, longer"
     );
+    // stats: both copies counted, nothing left waiting.
+    let stats = || ctl_stats(p.m.mnt())["policy"].clone();
+    assert!(
+        until(WAIT, || stats()["dirty_files"] == 0).is_some(),
+        "{}",
+        stats()
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&ok(&ctl(&p.m, &["state", "/vram/out/report", "--json"]))).unwrap();
+    assert_eq!(st["tier"], "both", "{st}");
+    assert_eq!(st["durable_copy"], "current", "{st}");
+    assert_eq!(st["pinned"], false, "{st}");
+    assert!(
+        st["rule"]
+            .as_str()
+            .unwrap()
+            .starts_with("/vram/out: persist_after"),
+        "{st}"
+    );
+    let s = stats();
+    assert_eq!(s["rules"], 1, "{s}");
+    assert!(s["persisted"].as_u64().unwrap() >= 2, "{s}");
+    assert!(s["moved_bytes"].as_u64().unwrap() >= 19, "{s}");
+    assert_eq!(s["last_error"], "", "{s}");
 }
 on_both_stores!(durable_copies_follow_changes);
 

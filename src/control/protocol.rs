@@ -66,6 +66,10 @@ pub enum Op {
     PolicyLoad {
         text: String,
     },
+    /// Where a file is and what the policy makes of it.
+    State {
+        path: String,
+    },
     /// What a policy (this text, or the mount's) asks for now, and why; nothing changes.
     PolicyCheck {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,6 +271,29 @@ pub struct Stats {
     /// Where the in-process store is saved, if it is (`--snapshot-dir`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotStats>,
+    /// The tiering policy and what it did, if the mount has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyStats>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyStats {
+    pub rules: u64,
+    /// Files the policy demoted, persisted and deleted since the mount, and the bytes it
+    /// copied to /vdisk for them.
+    pub demoted: u64,
+    pub persisted: u64,
+    pub deleted: u64,
+    pub moved_bytes: u64,
+    /// Files under a persist_after rule whose durable copy is not current (as of the last
+    /// round), their bytes, and the age of the oldest change among them ("dirty age").
+    pub dirty_files: u64,
+    pub dirty_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty_age_secs: Option<u64>,
+    /// The last action that failed, in one line ("" if none).
+    #[serde(default)]
+    pub last_error: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -305,6 +332,25 @@ pub enum Outcome {
     Note {
         note: String,
     },
+    State(FileState),
+}
+
+/// `mavfsctl state PATH`: where a file is and what the policy makes of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileState {
+    pub path: String,
+    /// `vram`, `vdisk`, or `both` (a durable copy, or an older one, on /vdisk too).
+    pub tier: String,
+    pub size: u64,
+    pub pinned: bool,
+    /// The rule that applies (its path), and what it says.
+    #[serde(default)]
+    pub rule: String,
+    /// Seconds since the file was last read or written.
+    pub idle_secs: u64,
+    /// Of a file in /vram: `current` (its copy on /vdisk is of this version), `stale`
+    /// (an older one is there), `none`.
+    pub durable_copy: String,
 }
 
 impl Answer {
@@ -375,13 +421,14 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
             ("dst", "string"),
         ],
         Some(Some("resume" | "cancel_job")) => &[("v", ""), ("op", ""), ("id", "number")],
+        Some(Some("state")) => &[("v", ""), ("op", ""), ("path", "string")],
         Some(Some("pin")) => &[("v", ""), ("op", ""), ("path", "string"), ("pin", "boolean")],
         Some(Some("policy_load" | "policy_check")) => {
             &[("v", ""), ("op", ""), ("text", "string")]
         }
         Some(Some(op)) => {
             return Err(format!(
-                "unknown request \"{op}\" (expected push, pull, stats, jobs, resume, cancel_job, cancel, snapshot, clone, pin, policy_load or policy_check)"
+                "unknown request \"{op}\" (expected push, pull, stats, jobs, resume, cancel_job, cancel, snapshot, clone, pin, state, policy_load or policy_check)"
             ))
         }
         Some(None) => return Err("malformed request: field \"op\" must be a string".into()),

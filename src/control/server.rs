@@ -496,6 +496,7 @@ impl Control {
                 })
                 .map_err(JobError::Failed),
             Op::Pin { path, pin } => self.pin(path, *pin),
+            Op::State { path } => self.state(path).map(Outcome::State),
             Op::PolicyLoad { text } => self.load_policy(text),
             Op::PolicyCheck { text } => self.check_policy(text.as_deref()),
         };
@@ -698,6 +699,7 @@ impl Control {
             uptime_secs: self.started.elapsed().as_secs(),
             jobs,
             snapshot: store_ops::snapshot_stats(&*self.store),
+            policy: self.policy_stats(),
             verified_bytes: self.verified_bytes.load(Ordering::Relaxed)
                 + self
                     .running

@@ -64,16 +64,25 @@ struct Seen<'p> {
     persisted: bool,
 }
 
+/// Files under a persist_after rule whose durable copy is not current.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dirty {
+    pub files: u64,
+    pub bytes: u64,
+    /// The oldest change among them.
+    pub oldest: Option<SystemTime>,
+}
+
 /// What `policy` asks for at `now`, in the order to do it: deletions, then demotions by
 /// rule, then those the high watermark asks for (least recently used first), then
-/// persists. Files open for writing here (`writing`) are left alone, pinned ones are never
-/// demoted or deleted.
+/// persists; and what waits for its durable copy. Files open for writing here (`writing`)
+/// are left alone, pinned ones are never demoted or deleted.
 pub fn plan(
     policy: &Policy,
     store: &dyn RamStore,
     now: SystemTime,
     writing: &dyn Fn(Ino) -> bool,
-) -> Vec<Planned> {
+) -> (Vec<Planned>, Dirty) {
     let mut seen = Vec::new();
     walk(
         policy,
@@ -85,6 +94,15 @@ pub fn plan(
         writing,
         &mut seen,
     );
+    let mut dirty = Dirty::default();
+    for s in seen
+        .iter()
+        .filter(|s| s.rule.persist_after.is_some() && !s.persisted)
+    {
+        dirty.files += 1;
+        dirty.bytes += s.attr.size;
+        dirty.oldest = Some(dirty.oldest.map_or(s.attr.mtime, |o| o.min(s.attr.mtime)));
+    }
     let mut out = Vec::new();
     let mut spare = Vec::new();
     for s in seen {
@@ -153,7 +171,7 @@ pub fn plan(
             }
         }
     }
-    out
+    (out, dirty)
 }
 
 fn planned(action: Action, s: Seen<'_>, why: String) -> Planned {

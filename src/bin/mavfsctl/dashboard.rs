@@ -21,7 +21,8 @@ use ratatui::Frame;
 
 use mavfs::control::client::Session;
 use mavfs::control::protocol::{
-    Answer, JobInfo, Op, Outcome, Progress, Request, Stats, TierStats, CONTROL_NAME, VERSION,
+    Answer, JobInfo, Op, Outcome, PolicyStats, Progress, Request, Stats, TierStats, CONTROL_NAME,
+    VERSION,
 };
 use mavfs::ram::is_unlimited;
 
@@ -213,7 +214,7 @@ impl Dashboard {
         .areas(area);
         render_tiers(frame, tiers, s);
         self.render_rates(frame, rates);
-        render_jobs(frame, jobs, &s.jobs);
+        render_jobs(frame, jobs, &s.jobs, s.policy.as_ref());
     }
 
     fn render_rates(&self, frame: &mut Frame, area: Rect) {
@@ -414,14 +415,37 @@ fn backend_line(s: &Stats) -> Line<'static> {
     Line::from(vec![label, Span::from(text).red().bold()])
 }
 
-fn render_jobs(frame: &mut Frame, area: Rect, jobs: &[JobInfo]) {
+/// What the tiering policy has done, and what waits for its durable copy.
+fn policy_lines(p: &PolicyStats) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(format!(
+        "policy     demoted {}, persisted {}, deleted {}; {} copied",
+        p.demoted,
+        p.persisted,
+        p.deleted,
+        size(p.moved_bytes)
+    ))];
+    if p.dirty_files > 0 {
+        lines.push(Line::from(format!(
+            "           dirty {} files ({}), oldest change {} s ago",
+            p.dirty_files,
+            size(p.dirty_bytes),
+            p.dirty_age_secs.unwrap_or(0)
+        )));
+    }
+    lines
+}
+
+fn render_jobs(frame: &mut Frame, area: Rect, jobs: &[JobInfo], policy: Option<&PolicyStats>) {
     let block = Block::bordered().title(" jobs ");
     let height = usize::from(block.inner(area).height);
-    let lines = if jobs.is_empty() {
-        vec![Line::from("no jobs running").dim()]
+    let head: Vec<Line> = policy.map(policy_lines).unwrap_or_default();
+    let height = height.saturating_sub(head.len());
+    let mut lines = head;
+    if jobs.is_empty() {
+        lines.push(Line::from("no jobs running").dim());
     } else {
-        job_lines(jobs, height)
-    };
+        lines.extend(job_lines(jobs, height));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -561,6 +585,7 @@ mod tests {
             disk_total: 200 * 1024 * MIB,
             uptime_secs: 3725,
             snapshot: None,
+            policy: None,
             jobs: vec![JobInfo {
                 id: 1,
                 op: "push".into(),
@@ -689,6 +714,40 @@ mod tests {
         ] {
             assert!(second.contains(want), "{want:?} missing from {second:?}");
         }
+    }
+
+    #[test]
+    fn the_policy_shows_what_it_did_and_what_waits() {
+        let mut s = memory_stats();
+        s.policy = Some(PolicyStats {
+            rules: 2,
+            demoted: 7,
+            persisted: 3,
+            deleted: 1,
+            moved_bytes: 12 * MIB,
+            dirty_files: 2,
+            dirty_bytes: 5 * MIB,
+            dirty_age_secs: Some(4),
+            last_error: String::new(),
+        });
+        let mut d = Dashboard::new("/mnt/m".into());
+        d.update(Instant::now(), Ok(s));
+        let rows = screen(&d);
+        let line = row_with(&rows, "policy");
+        for want in [
+            "demoted 7",
+            "persisted 3",
+            "deleted 1",
+            "12.00 MiB copied",
+        ] {
+            assert!(line.contains(want), "{want:?} missing from {line:?}");
+        }
+        let dirty = row_with(&rows, "dirty");
+        assert!(
+            dirty.contains("2 files (5.00 MiB), oldest change 4 s ago"),
+            "{dirty}"
+        );
+        assert!(rows.iter().any(|r| r.contains("no jobs running")));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use mavfs::control::protocol::Op;
+use indicatif::HumanBytes;
+use mavfs::control::protocol::{FileState, Op, PolicyStats};
 
 #[derive(Subcommand)]
 pub enum PolicyCmd {
@@ -37,4 +38,43 @@ pub fn op(cmd: &PolicyCmd) -> Result<Op, String> {
             text: file.as_ref().map(read).transpose()?,
         },
     })
+}
+
+/// The policy's lines in `mavfsctl stats`.
+pub fn print_stats(p: &PolicyStats) {
+    println!(
+        "policy   {} rules; demoted {}, persisted {}, deleted {} files; {} copied to /vdisk",
+        p.rules,
+        p.demoted,
+        p.persisted,
+        p.deleted,
+        HumanBytes(p.moved_bytes)
+    );
+    if p.dirty_files > 0 {
+        println!(
+            "policy   {} files ({}) wait for their durable copy; the oldest change is {} s old",
+            p.dirty_files,
+            HumanBytes(p.dirty_bytes),
+            p.dirty_age_secs.unwrap_or(0)
+        );
+    }
+    if !p.last_error.is_empty() {
+        println!("policy   the last failure: {}", p.last_error);
+    }
+}
+
+/// `mavfsctl state PATH`.
+pub fn print_state(st: &FileState, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(st).unwrap_or_default());
+        return;
+    }
+    println!("{}", st.path);
+    println!("  tier          {}", st.tier);
+    println!("  size          {}", HumanBytes(st.size));
+    println!("  idle          {} s", st.idle_secs);
+    println!("  pinned        {}", if st.pinned { "yes" } else { "no" });
+    let rule = if st.rule.is_empty() { "none" } else { &st.rule };
+    println!("  rule          {rule}");
+    println!("  durable copy  {}", st.durable_copy);
 }

@@ -25,6 +25,8 @@ pub struct PolicyState {
     pub moved_bytes: AtomicU64,
     /// The last action that failed, in one line.
     pub last_error: Mutex<Option<String>>,
+    /// What waited for its durable copy at the last round.
+    pub dirty: Mutex<policy::Dirty>,
 }
 
 impl Control {
@@ -58,14 +60,16 @@ impl Control {
         }
     }
 
-    fn plan_now(&self, p: &Policy) -> Vec<Planned> {
+    fn plan_now(&self, p: &Policy) -> (Vec<Planned>, policy::Dirty) {
         let writers = self.writers.clone();
         policy::plan(p, &*self.store, SystemTime::now(), &|i| writers.writing(i))
     }
 
     /// One round: everything the policy asks for now.
     fn carry_out(self: &Arc<Self>, p: &Policy) {
-        for item in self.plan_now(p) {
+        let (plan, dirty) = self.plan_now(p);
+        *self.policy.dirty.lock() = dirty;
+        for item in plan {
             if let Err(e) = self.act(&item) {
                 let line = format!("policy: {} {}: {e}", item.action.verb(), item.path);
                 warn!("{line}");
@@ -197,6 +201,26 @@ impl Control {
         }
     }
 
+    /// The policy's part of `stats`.
+    pub(super) fn policy_stats(&self) -> Option<protocol::PolicyStats> {
+        let p = self.policy.policy.lock().clone()?;
+        let dirty = *self.policy.dirty.lock();
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Some(protocol::PolicyStats {
+            rules: p.rules.len() as u64,
+            demoted: n(&self.policy.demoted),
+            persisted: n(&self.policy.persisted),
+            deleted: n(&self.policy.deleted),
+            moved_bytes: n(&self.policy.moved_bytes),
+            dirty_files: dirty.files,
+            dirty_bytes: dirty.bytes,
+            dirty_age_secs: dirty
+                .oldest
+                .map(|t| t.elapsed().unwrap_or_default().as_secs()),
+            last_error: self.policy.last_error.lock().clone().unwrap_or_default(),
+        })
+    }
+
     pub(super) fn load_policy(&self, text: &str) -> Result<Outcome, JobError> {
         let p = Policy::parse(text).map_err(|e| JobError::Failed(format!("policy: {e}")))?;
         let n = p.rules.len();
@@ -217,7 +241,7 @@ impl Control {
                     JobError::Failed("this mount has no policy (give a file)".into())
                 })?,
             };
-        let plan = self.plan_now(&p);
+        let (plan, _) = self.plan_now(&p);
         let mut note = String::new();
         let mut bytes = 0;
         for item in &plan {
@@ -235,6 +259,93 @@ impl Control {
             plan.len()
         ));
         Ok(Outcome::Note { note })
+    }
+
+    /// Where a file is and what the policy makes of it.
+    pub(super) fn state(&self, path: &str) -> Result<protocol::FileState, JobError> {
+        let fail = |e: String| JobError::Failed(e);
+        let p = VPath::parse(path).map_err(fail)?;
+        let comps: Vec<std::ffi::OsString> = p.comps.iter().map(|c| c.to_os_string()).collect();
+        // The same relative path on the other tier.
+        let host = HostTree::new(self.disk.clone());
+        let on_host = || -> Option<jobs::Meta> {
+            let (name, dirs) = p.comps.split_last()?;
+            let mut d = host.root().ok()?;
+            for c in dirs {
+                d = host.child_dir(&d, c).ok()?;
+            }
+            host.stat(&d, name).ok().flatten()
+        };
+        let mut at = ROOT_INO;
+        let mut pinned = false;
+        let mut found = Ok(());
+        for c in &p.comps {
+            match self.store.lookup(at, c) {
+                Ok(a) => {
+                    at = a.ino;
+                    pinned |= self.store.getxattr(at, OsStr::new(PIN_XATTR)).is_ok();
+                }
+                Err(e) => {
+                    found = Err(e);
+                    break;
+                }
+            }
+        }
+        let now = SystemTime::now();
+        let idle = |t: SystemTime| now.duration_since(t).unwrap_or_default().as_secs();
+        let host_meta = on_host();
+        let mut st = protocol::FileState {
+            path: p.to_string(),
+            ..Default::default()
+        };
+        // The same relative path is looked up in both tiers, whichever was named.
+        match found {
+            Ok(()) if !p.comps.is_empty() => {
+                let a = self
+                    .store
+                    .getattr(at)
+                    .map_err(|e| fail(format!("{p}: {e}")))?;
+                let current = self
+                    .store
+                    .getxattr(at, OsStr::new(PERSISTED_XATTR))
+                    .is_ok_and(|v| v == policy::version(&a).as_bytes());
+                st.size = a.size;
+                st.pinned = pinned;
+                st.idle_secs = idle(a.atime.max(a.mtime));
+                st.durable_copy = match (current, &host_meta) {
+                    (true, Some(_)) => "current",
+                    (_, Some(_)) => "stale",
+                    _ => "none",
+                }
+                .into();
+                st.tier = if host_meta.is_some() { "both" } else { "vram" }.into();
+                if let Some(pol) = self.policy.policy.lock().clone() {
+                    if let Some(r) = pol.rule_for(&comps) {
+                        let mut says = Vec::new();
+                        for (what, d) in [
+                            ("demote_after", r.demote_after),
+                            ("persist_after", r.persist_after),
+                            ("delete_after", r.delete_after),
+                        ] {
+                            if let Some(d) = d {
+                                says.push(format!("{what} {}", policy::human_age(d)));
+                            }
+                        }
+                        st.rule = format!("{}: {}", r.path, says.join(", "));
+                    }
+                }
+            }
+            _ => match host_meta {
+                Some(m) => {
+                    st.tier = "vdisk".into();
+                    st.size = m.size;
+                    st.idle_secs = idle(m.mtime);
+                    st.durable_copy = "none".into();
+                }
+                None => return Err(fail(format!("{p}: no such file in /vram or /vdisk"))),
+            },
+        }
+        Ok(st)
     }
 
     pub(super) fn pin(&self, path: &str, on: bool) -> Result<Outcome, JobError> {
