@@ -405,3 +405,91 @@ fn pins_are_the_daemons_own() {
         "{o:?}"
     );
 }
+
+fn jobs(m: &TestMount) -> Vec<serde_json::Value> {
+    let out = ok(&ctl(m, &["jobs", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["jobs"].as_array().cloned().unwrap_or_default()
+}
+
+/// A daemon killed while its policy demotes a file loses nothing: after the remount the
+/// file is whole in vram, no temporary is left, the job is listed as interrupted, and a
+/// resume finishes the move.
+fn a_kill_during_a_policy_move_loses_nothing(redis: bool) {
+    let disk = tempfile::tempdir().unwrap();
+    let snaps = tempfile::tempdir().unwrap();
+    let server = redis.then(RedisServer::start);
+    let url = server.as_ref().map(RedisServer::url);
+    let mut store: Vec<&str> = match &url {
+        Some(u) => vec!["--ram", "redis", "--redis-url", u],
+        None => vec!["--snapshot-dir", snaps.path().to_str().unwrap()],
+    };
+    let policy = disk.path().join("../policy-kill.toml");
+    fs::write(
+        &policy,
+        "[vram]\npolicy_rate = \"4M\"\n[[rule]]\npath = \"/vram/big\"\ndemote_after = \"1m\"\n",
+    )
+    .unwrap();
+    let data: Vec<u8> = (0..32u32 << 20).map(|i| (i % 251) as u8).collect();
+    {
+        // First without the policy: the file is made and (memory) saved.
+        let m = TestMount::start(&store, Some(disk.path()), default_deadline());
+        write_aged(&m.vram().join("big/f"), &data, 3600);
+        if !redis {
+            ok(&ctl(&m, &["snapshot"]));
+        }
+    }
+    let pstr = policy.to_str().unwrap().to_owned();
+    store.extend(["--policy", &pstr]);
+    let mut m = TestMount::start(&store, Some(disk.path()), default_deadline());
+    let begun = until(WAIT, || {
+        jobs(&m)
+            .iter()
+            .any(|j| j["progress"]["bytes_done"].as_u64() > Some(1 << 20))
+    });
+    assert!(begun.is_some(), "{}", m.daemon_stderr());
+    m.signal_and_wait(libc::SIGKILL).expect("the daemon died");
+    drop(m);
+    store.truncate(store.len() - 2);
+    let m = TestMount::start(&store, Some(disk.path()), default_deadline());
+    let f = m.vram().join("big/f");
+    assert_eq!(
+        checksum(&fs::read(&f).unwrap()),
+        checksum(&data),
+        "whole in vram"
+    );
+    assert!(!m.disk_dir().join("big/f").exists(), "not half on the host");
+    let js = jobs(&m);
+    assert_eq!(js.len(), 1, "{js:?}");
+    assert_eq!(js[0]["state"], "interrupted", "{js:?}");
+    let id = js[0]["id"].as_u64().unwrap().to_string();
+    ok(&ctl(&m, &["resume", "-q", &id]));
+    assert_eq!(
+        checksum(&fs::read(m.disk_dir().join("big/f")).unwrap()),
+        checksum(&data)
+    );
+    assert!(!f.exists(), "the move finished");
+}
+on_both_stores!(a_kill_during_a_policy_move_loses_nothing);
+
+/// `--rate` (and a policy's `policy_rate`) holds a copy to that many bytes a second: it
+/// cannot end sooner than its bytes allow.
+#[test]
+fn a_rate_bounds_a_copy() {
+    let m = TestMount::memory();
+    let data = vec![3u8; 8 << 20];
+    fs::write(m.vram().join("f"), &data).unwrap();
+    let t = std::time::Instant::now();
+    ok(&ctl(
+        &m,
+        &["push", "-q", "--rate", "4M", "/vram/f", "/vdisk/f"],
+    ));
+    assert!(
+        t.elapsed() >= Duration::from_millis(1900),
+        "8 MiB at 4 MiB/s took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(fs::read(m.disk_dir().join("f")).unwrap(), data);
+    let o = ctl(&m, &["push", "--rate", "fast", "/vram/f", "/vdisk/g"]);
+    assert!(!o.status.success());
+}

@@ -98,6 +98,9 @@ pub struct Copy {
     /// Only say what would be copied (files, bytes, conflicts); change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// At most this many bytes a second (a policy's moves, `--rate`); None: as fast as it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -412,6 +415,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, String> {
             ("force", "boolean"),
             ("verify", "boolean"),
             ("dry_run", "boolean"),
+            ("rate", "number"),
         ],
         Some(Some("stats" | "cancel" | "jobs" | "snapshot")) => &[("v", ""), ("op", "")],
         Some(Some("clone")) => &[
@@ -471,6 +475,7 @@ mod tests {
                 force: false,
                 verify: false,
                 dry_run: false,
+                rate: None,
             })
         );
         assert!(parse_request(b"{nope")

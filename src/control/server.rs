@@ -387,6 +387,9 @@ impl Control {
             state: JobState::default(),
             result: Mutex::new(None),
         });
+        if let Op::Push(c) | Op::Pull(c) = &req.op {
+            job.state.rate.store(c.rate.unwrap_or(0), Ordering::Relaxed);
+        }
         st.job = Some(job.clone());
         let me = self.clone();
         let resumed = matches!(req.op, Op::Resume { .. });

@@ -68,6 +68,9 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Past `high` of `--ram-limit` in use, files are demoted until `low` is reached.
     pub marks: Option<Marks>,
+    /// The most bytes a second the policy's copies take (`policy_rate`); None: one file at
+    /// a time, as fast as it goes.
+    pub rate: Option<u64>,
 }
 
 /// Watermarks, as fractions of the RAM tier's limit.
@@ -102,8 +105,9 @@ struct PolicyFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MarksFile {
-    high_watermark: String,
-    low_watermark: String,
+    high_watermark: Option<String>,
+    low_watermark: Option<String>,
+    policy_rate: Option<String>,
 }
 
 /// `90%` as 0.9.
@@ -185,21 +189,33 @@ impl Policy {
             }
             rules.push(rule);
         }
-        let marks = match file.vram {
-            Some(m) => {
-                let high = percent("high_watermark", &m.high_watermark)?;
-                let low = percent("low_watermark", &m.low_watermark)?;
+        let vram = file.vram.unwrap_or(MarksFile {
+            high_watermark: None,
+            low_watermark: None,
+            policy_rate: None,
+        });
+        let marks = match (&vram.high_watermark, &vram.low_watermark) {
+            (Some(h), Some(l)) => {
+                let high = percent("high_watermark", h)?;
+                let low = percent("low_watermark", l)?;
                 if low >= high {
                     return Err(format!(
-                        "[vram] low_watermark ({}) must be below high_watermark ({})",
-                        m.low_watermark, m.high_watermark
+                        "[vram] low_watermark ({l}) must be below high_watermark ({h})"
                     ));
                 }
                 Some(Marks { high, low })
             }
-            None => None,
+            (None, None) => None,
+            _ => return Err("[vram] give both high_watermark and low_watermark".into()),
         };
-        Ok(Policy { rules, marks })
+        let rate = vram
+            .policy_rate
+            .map(|r| {
+                crate::config::parse_size(&r)
+                    .map_err(|e| format!("[vram] policy_rate (bytes a second): {e}"))
+            })
+            .transpose()?;
+        Ok(Policy { rules, marks, rate })
     }
 
     /// The rule for a path under `/vram` (its components): the longest prefix.
@@ -254,6 +270,7 @@ mod tests {
             [vram]
             high_watermark = "90%"
             low_watermark = "75%"
+            policy_rate = "64M"
             [[rule]]
             path = "/vram/cache"
             demote_after = "10m"
@@ -285,6 +302,7 @@ mod tests {
                 low: 0.75
             })
         );
+        assert_eq!(p.rate, Some(64 << 20));
         assert!(p.reaches(&comps("cache")));
         assert!(!p.reaches(&comps("other")));
     }
@@ -307,6 +325,8 @@ mod tests {
             ("[[rule]\n", "line 1"),
             ("[vram]\nhigh_watermark = \"90\"\nlow_watermark = \"75%\"", "percentage"),
             ("[vram]\nhigh_watermark = \"70%\"\nlow_watermark = \"75%\"", "below"),
+            ("[vram]\nhigh_watermark = \"70%\"", "both"),
+            ("[vram]\npolicy_rate = \"fast\"", "policy_rate"),
         ] {
             let e = Policy::parse(text).unwrap_err();
             assert!(e.contains(needle), "{text:?}: {e}");

@@ -734,12 +734,7 @@ mod tests {
         d.update(Instant::now(), Ok(s));
         let rows = screen(&d);
         let line = row_with(&rows, "policy");
-        for want in [
-            "demoted 7",
-            "persisted 3",
-            "deleted 1",
-            "12.00 MiB copied",
-        ] {
+        for want in ["demoted 7", "persisted 3", "deleted 1", "12.00 MiB copied"] {
             assert!(line.contains(want), "{want:?} missing from {line:?}");
         }
         let dirty = row_with(&rows, "dirty");

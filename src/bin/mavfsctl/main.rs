@@ -195,6 +195,10 @@ struct CopyArgs {
     /// Only print what would be copied (files, bytes, conflicts); change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// At most this many bytes a second (100M, 1G), so that the mount's own traffic is
+    /// not starved.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    rate: Option<u64>,
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -569,6 +573,7 @@ fn main() {
                 force: a.force,
                 verify: a.verify,
                 dry_run: a.dry_run,
+                rate: a.rate,
             };
             let verb = copy_verb(push, a.move_source);
             (

@@ -677,6 +677,7 @@ impl<'a, S: Tree, D: Tree> Copier<'a, S, D> {
             }
             written = written.max(off + n);
             state.bytes_done.fetch_add(n, Ordering::Relaxed);
+            state.pace();
             Ok(())
         });
         match copied {

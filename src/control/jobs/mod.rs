@@ -64,6 +64,8 @@ pub struct JobState {
     files_done: AtomicU64,
     files_total: AtomicU64,
     verified_bytes: AtomicU64,
+    /// The most bytes a second the job may copy (0: no limit).
+    pub rate: AtomicU64,
 }
 
 impl Default for JobState {
@@ -77,11 +79,26 @@ impl Default for JobState {
             files_done: AtomicU64::new(0),
             files_total: AtomicU64::new(0),
             verified_bytes: AtomicU64::new(0),
+            rate: AtomicU64::new(0),
         }
     }
 }
 
 impl JobState {
+    /// Holds the job to its rate: waits until the bytes done are no more than the rate
+    /// allows for the time it has run (a cancel ends the wait).
+    pub fn pace(&self) {
+        let rate = self.rate.load(Ordering::Relaxed);
+        if rate == 0 {
+            return;
+        }
+        let due = self.bytes_done.load(Ordering::Relaxed) as f64 / rate as f64;
+        while self.started.elapsed().as_secs_f64() < due && !self.cancel.load(Ordering::Relaxed) {
+            let left = due - self.started.elapsed().as_secs_f64();
+            std::thread::sleep(std::time::Duration::from_secs_f64(left.clamp(0.0, 0.05)));
+        }
+    }
+
     pub fn progress(&self) -> Progress {
         Progress {
             bytes_done: self.bytes_done.load(Ordering::Relaxed),

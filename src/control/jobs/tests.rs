@@ -48,6 +48,7 @@ fn copy(src: &str, dst: &str, move_source: bool, force: bool) -> Copy {
         force,
         verify: false,
         dry_run: false,
+        rate: None,
     }
 }
 

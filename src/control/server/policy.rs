@@ -42,7 +42,9 @@ impl Control {
                 let mut last: Option<(Arc<Policy>, Instant)> = None;
                 loop {
                     let Some(me) = me.upgrade() else { return };
-                    if let Some(p) = me.policy.policy.lock().clone() {
+                    // Not held while the round runs (an action reads the policy too).
+                    let current = me.policy.policy.lock().clone();
+                    if let Some(p) = current {
                         let due = last
                             .as_ref()
                             .is_none_or(|(q, at)| !Arc::ptr_eq(q, &p) || at.elapsed() >= p.tick());
@@ -113,6 +115,7 @@ impl Control {
                     force: !demote || item.persisted,
                     verify: false,
                     dry_run: false,
+                    rate: self.policy.policy.lock().as_ref().and_then(|p| p.rate),
                 };
                 match self.run_op(Op::Push(copy)) {
                     Answer::Done { .. } => {}
@@ -319,7 +322,8 @@ impl Control {
                 }
                 .into();
                 st.tier = if host_meta.is_some() { "both" } else { "vram" }.into();
-                if let Some(pol) = self.policy.policy.lock().clone() {
+                let current = self.policy.policy.lock().clone();
+                if let Some(pol) = current {
                     if let Some(r) = pol.rule_for(&comps) {
                         let mut says = Vec::new();
                         for (what, d) in [
