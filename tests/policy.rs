@@ -493,3 +493,39 @@ fn a_rate_bounds_a_copy() {
     let o = ctl(&m, &["push", "--rate", "fast", "/vram/f", "/vdisk/g"]);
     assert!(!o.status.success());
 }
+
+/// A steady writer under a persist rule and watermarks: every file gets its durable copy,
+/// vram stays under its limit without the writer ever meeting ENOSPC, and a file whose
+/// durable copy is current leaves vram without being copied again.
+fn a_steady_writer_never_fills_vram(redis: bool) {
+    let p = mount(
+        redis,
+        "[vram]\nhigh_watermark = \"50%\"\nlow_watermark = \"25%\"\n[[rule]]\npath = \"/vram/data\"\npersist_after = \"1s\"\n",
+        &["--ram-limit", "16M"],
+    );
+    let (vram, host) = (p.m.vram(), p.m.disk_dir().to_owned());
+    fs::create_dir(vram.join("data")).unwrap();
+    let file = |i: usize| vec![i as u8; 1 << 20];
+    for i in 0..32 {
+        fs::write(vram.join(format!("data/f{i}")), file(i))
+            .unwrap_or_else(|e| panic!("file {i}: {e}"));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let all_on_host =
+        || (0..32).all(|i| fs::read(host.join(format!("data/f{i}"))).is_ok_and(|d| d == file(i)));
+    assert!(
+        until(WAIT, all_on_host).is_some(),
+        "{}",
+        p.m.daemon_stderr()
+    );
+    let s = ctl_stats(p.m.mnt());
+    let used = s["vram_used"].as_u64().unwrap();
+    assert!(used <= 8 << 20, "under the high mark: {used}");
+    assert!(s["policy"]["demoted"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(
+        s["policy"]["moved_bytes"].as_u64().unwrap(),
+        32 << 20,
+        "each file copied once: {s}"
+    );
+}
+on_both_stores!(a_steady_writer_never_fills_vram);

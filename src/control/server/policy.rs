@@ -45,9 +45,11 @@ impl Control {
                     // Not held while the round runs (an action reads the policy too).
                     let current = me.policy.policy.lock().clone();
                     if let Some(p) = current {
+                        // Past the high watermark a round runs at once: writers fill fast.
                         let due = last
                             .as_ref()
-                            .is_none_or(|(q, at)| !Arc::ptr_eq(q, &p) || at.elapsed() >= p.tick());
+                            .is_none_or(|(q, at)| !Arc::ptr_eq(q, &p) || at.elapsed() >= p.tick())
+                            || me.over_high_mark(&p);
                         if due {
                             me.carry_out(&p);
                             last = Some((p, Instant::now()));
@@ -60,6 +62,14 @@ impl Control {
         if let Err(e) = spawned {
             warn!("cannot start the policy thread: {e}; no policy will run");
         }
+    }
+
+    /// Whether vram holds more than the policy's high watermark (one cheap question).
+    fn over_high_mark(&self, p: &Policy) -> bool {
+        p.marks.is_some_and(|m| {
+            let u = self.store.usage();
+            u.limit > 0 && (u.bytes + u.meta) as f64 > u.limit as f64 * m.high
+        })
     }
 
     fn plan_now(&self, p: &Policy) -> (Vec<Planned>, policy::Dirty) {
@@ -94,15 +104,34 @@ impl Control {
             return Ok(());
         }
         let dst = item.path.replacen("/vram", "/vdisk", 1);
+        let unlink = || -> Result<(), String> {
+            self.store
+                .unlink(item.dir, name)
+                .map_err(|e| e.to_string())?;
+            self.kernel
+                .entries(Place::Vram, &[(item.dir, name.to_os_string())]);
+            Ok(())
+        };
+        // A durable copy of this very version is on the host: nothing to copy again.
+        let evictable = || {
+            item.persisted
+                && self
+                    .host_meta(&item.comps)
+                    .is_some_and(|m| m.size == item.attr.size && m.mtime == item.attr.mtime)
+        };
         match item.action {
             Action::Delete => {
-                self.store
-                    .unlink(item.dir, name)
-                    .map_err(|e| e.to_string())?;
-                self.kernel
-                    .entries(Place::Vram, &[(item.dir, name.to_os_string())]);
+                unlink()?;
                 self.policy.deleted.fetch_add(1, Ordering::Relaxed);
                 info!("policy: deleted {} ({})", item.path, item.why);
+            }
+            Action::Demote if evictable() => {
+                unlink()?;
+                self.policy.demoted.fetch_add(1, Ordering::Relaxed);
+                info!(
+                    "policy: evicted {}, whose durable copy is current ({})",
+                    item.path, item.why
+                );
             }
             Action::Demote | Action::Persist => {
                 self.host_parents(&item.comps)?;
@@ -264,21 +293,22 @@ impl Control {
         Ok(Outcome::Note { note })
     }
 
+    /// What is at the same relative path under /vdisk, if anything.
+    fn host_meta(&self, comps: &[impl AsRef<OsStr>]) -> Option<jobs::Meta> {
+        let host = HostTree::new(self.disk.clone());
+        let (name, dirs) = comps.split_last()?;
+        let mut d = host.root().ok()?;
+        for c in dirs {
+            d = host.child_dir(&d, c.as_ref()).ok()?;
+        }
+        host.stat(&d, name.as_ref()).ok().flatten()
+    }
+
     /// Where a file is and what the policy makes of it.
     pub(super) fn state(&self, path: &str) -> Result<protocol::FileState, JobError> {
         let fail = |e: String| JobError::Failed(e);
         let p = VPath::parse(path).map_err(fail)?;
         let comps: Vec<std::ffi::OsString> = p.comps.iter().map(|c| c.to_os_string()).collect();
-        // The same relative path on the other tier.
-        let host = HostTree::new(self.disk.clone());
-        let on_host = || -> Option<jobs::Meta> {
-            let (name, dirs) = p.comps.split_last()?;
-            let mut d = host.root().ok()?;
-            for c in dirs {
-                d = host.child_dir(&d, c).ok()?;
-            }
-            host.stat(&d, name).ok().flatten()
-        };
         let mut at = ROOT_INO;
         let mut pinned = false;
         let mut found = Ok(());
@@ -296,7 +326,8 @@ impl Control {
         }
         let now = SystemTime::now();
         let idle = |t: SystemTime| now.duration_since(t).unwrap_or_default().as_secs();
-        let host_meta = on_host();
+        // The same relative path on the other tier.
+        let host_meta = self.host_meta(&p.comps);
         let mut st = protocol::FileState {
             path: p.to_string(),
             ..Default::default()
