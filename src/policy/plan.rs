@@ -73,16 +73,29 @@ pub struct Dirty {
     pub oldest: Option<SystemTime>,
 }
 
+impl Dirty {
+    /// The summary of files (inode, size, last change), leaving out those in `done`.
+    pub fn of(files: &[(Ino, u64, SystemTime)], done: &std::collections::HashSet<Ino>) -> Dirty {
+        let mut d = Dirty::default();
+        for &(_, size, mtime) in files.iter().filter(|f| !done.contains(&f.0)) {
+            d.files += 1;
+            d.bytes += size;
+            d.oldest = Some(d.oldest.map_or(mtime, |o| o.min(mtime)));
+        }
+        d
+    }
+}
+
 /// What `policy` asks for at `now`, in the order to do it: deletions, then demotions by
 /// rule, then those the high watermark asks for (least recently used first), then
-/// persists; and what waits for its durable copy. Files open for writing here (`writing`)
+/// persists; and the files that wait for their durable copy (inode, size, last change). Files open for writing here (`writing`)
 /// are left alone, pinned ones are never demoted or deleted.
 pub fn plan(
     policy: &Policy,
     store: &dyn RamStore,
     now: SystemTime,
     writing: &dyn Fn(Ino) -> bool,
-) -> (Vec<Planned>, Dirty) {
+) -> (Vec<Planned>, Vec<(Ino, u64, SystemTime)>) {
     let mut seen = Vec::new();
     walk(
         policy,
@@ -94,15 +107,11 @@ pub fn plan(
         writing,
         &mut seen,
     );
-    let mut dirty = Dirty::default();
-    for s in seen
+    let dirty = seen
         .iter()
         .filter(|s| s.rule.persist_after.is_some() && !s.persisted)
-    {
-        dirty.files += 1;
-        dirty.bytes += s.attr.size;
-        dirty.oldest = Some(dirty.oldest.map_or(s.attr.mtime, |o| o.min(s.attr.mtime)));
-    }
+        .map(|s| (s.attr.ino, s.attr.size, s.attr.mtime))
+        .collect();
     let mut out = Vec::new();
     let mut spare = Vec::new();
     for s in seen {

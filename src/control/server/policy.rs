@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use log::{info, warn};
 
 use super::*;
-use crate::node::Kind;
+use crate::node::{Ino, Kind};
 use crate::policy::{self, Action, Planned, Policy, PERSISTED_XATTR, PIN_XATTR};
 use crate::ram::{StoreError, XattrSet, ROOT_INO};
 use crate::vpath::VPath;
@@ -72,7 +72,7 @@ impl Control {
         })
     }
 
-    fn plan_now(&self, p: &Policy) -> (Vec<Planned>, policy::Dirty) {
+    fn plan_now(&self, p: &Policy) -> (Vec<Planned>, Vec<(Ino, u64, SystemTime)>) {
         let writers = self.writers.clone();
         policy::plan(p, &*self.store, SystemTime::now(), &|i| writers.writing(i))
     }
@@ -80,28 +80,38 @@ impl Control {
     /// One round: everything the policy asks for now.
     fn carry_out(self: &Arc<Self>, p: &Policy) {
         let (plan, dirty) = self.plan_now(p);
-        *self.policy.dirty.lock() = dirty;
+        let mut done = std::collections::HashSet::new();
+        *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
         for item in plan {
-            if let Err(e) = self.act(&item) {
-                let line = format!("policy: {} {}: {e}", item.action.verb(), item.path);
-                warn!("{line}");
-                *self.policy.last_error.lock() = Some(line);
+            match self.act(&item) {
+                Ok(true) => {
+                    done.insert(item.attr.ino);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let line = format!("policy: {} {}: {e}", item.action.verb(), item.path);
+                    warn!("{line}");
+                    *self.policy.last_error.lock() = Some(line);
+                }
             }
         }
+        // What this round copied or moved no longer waits.
+        *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
     }
 
-    /// Carries out one planned action, unless the file changed since it was planned.
-    fn act(self: &Arc<Self>, item: &Planned) -> Result<(), String> {
+    /// Carries out one planned action, unless the file changed since it was planned:
+    /// whether it was carried out.
+    fn act(self: &Arc<Self>, item: &Planned) -> Result<bool, String> {
         let (name, _) = item.comps.split_last().ok_or("the root of /vram")?;
         let now = self
             .store
             .lookup(item.dir, name)
             .map_err(|e| e.to_string())?;
         if now.ino != item.attr.ino || policy::version(&now) != policy::version(&item.attr) {
-            return Ok(());
+            return Ok(false);
         }
         if self.writers.writing(now.ino) {
-            return Ok(());
+            return Ok(false);
         }
         let dst = item.path.replacen("/vram", "/vdisk", 1);
         let unlink = || -> Result<(), String> {
@@ -177,7 +187,7 @@ impl Control {
                 info!("policy: {what} {} ({})", item.path, item.why);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The directories above a file under `/vdisk`, made where missing with the modes and
