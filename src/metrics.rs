@@ -126,6 +126,52 @@ impl Collector for Scrape {
             )?;
         }
 
+        if let Some(p) = control.policy_stats() {
+            for (name, help, v) in [
+                (
+                    "mavfs_policy_demoted_files",
+                    "Files the policy moved to vdisk",
+                    p.demoted,
+                ),
+                (
+                    "mavfs_policy_persisted_files",
+                    "Durable copies the policy made",
+                    p.persisted,
+                ),
+                (
+                    "mavfs_policy_deleted_files",
+                    "Scratch files the policy removed",
+                    p.deleted,
+                ),
+                (
+                    "mavfs_policy_copied_bytes",
+                    "Bytes the policy copied to vdisk",
+                    p.moved_bytes,
+                ),
+            ] {
+                let m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+                ConstCounter::new(v).encode(m)?;
+            }
+            gauge(
+                &mut enc,
+                "mavfs_policy_dirty_files",
+                "Files waiting for their durable copy",
+                p.dirty_files,
+            )?;
+            gauge(
+                &mut enc,
+                "mavfs_policy_dirty_bytes",
+                "Bytes waiting for their durable copy",
+                p.dirty_bytes,
+            )?;
+            gauge(
+                &mut enc,
+                "mavfs_policy_dirty_age_seconds",
+                "Age of the oldest change without a durable copy",
+                p.dirty_age_secs.unwrap_or(0),
+            )?;
+        }
+
         let jobs = control.jobs();
         gauge(
             &mut enc,

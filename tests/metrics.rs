@@ -212,3 +212,43 @@ fn bytes_a_push_copies_count_on_both_tiers() {
     // Nothing read vram through FUSE: all of its read bytes are the push's.
     assert_eq!(v["vram"]["read_bytes"], 4 * MIB);
 }
+
+#[test]
+fn the_policy_shows_in_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    fs::write(
+        &policy,
+        "[[rule]]\npath = \"/vram/tmp\"\ndelete_after = \"30m\"\n[[rule]]\npath = \"/vram/out\"\npersist_after = \"1h\"\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let m = TestMount::with_args(&[
+        "--metrics-addr",
+        &addr,
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let v = m.vram();
+    fs::create_dir(v.join("tmp")).unwrap();
+    fs::create_dir(v.join("out")).unwrap();
+    fs::write(v.join("tmp/old"), b"x").unwrap();
+    fs::write(v.join("out/new"), b"12345").unwrap();
+    utimens(&v.join("tmp/old"), (1, 0), (1, 0), 0).unwrap();
+    let deleted = || {
+        samples(&http_get(port, "/metrics").1)
+            .get("mavfs_policy_deleted_files_total")
+            .copied()
+    };
+    assert!(until(std::time::Duration::from_secs(20), || deleted()
+        == Some(1.0))
+    .is_some());
+    let s = samples(&http_get(port, "/metrics").1);
+    assert_eq!(
+        s["mavfs_policy_dirty_files"], 1.0,
+        "out/new waits (1 h bound)"
+    );
+    assert_eq!(s["mavfs_policy_dirty_bytes"], 5.0);
+    assert_eq!(s["mavfs_policy_demoted_files_total"], 0.0);
+}

@@ -529,3 +529,25 @@ fn a_steady_writer_never_fills_vram(redis: bool) {
     );
 }
 on_both_stores!(a_steady_writer_never_fills_vram);
+
+/// Pins are kept with the store: Redis, and the in-process store's snapshots.
+fn pins_outlive_a_remount(redis: bool) {
+    let disk = tempfile::tempdir().unwrap();
+    let snaps = tempfile::tempdir().unwrap();
+    let server = redis.then(RedisServer::start);
+    let url = server.as_ref().map(RedisServer::url);
+    let store: Vec<&str> = match &url {
+        Some(u) => vec!["--ram", "redis", "--redis-url", u],
+        None => vec!["--snapshot-dir", snaps.path().to_str().unwrap()],
+    };
+    {
+        let m = TestMount::start(&store, Some(disk.path()), default_deadline());
+        fs::create_dir(m.vram().join("models")).unwrap();
+        fs::write(m.vram().join("models/w"), b"weights").unwrap();
+        ok(&ctl(&m, &["pin", "/vram/models"]));
+    }
+    let m = TestMount::start(&store, Some(disk.path()), default_deadline());
+    let st = ok(&ctl(&m, &["state", "/vram/models/w"]));
+    assert!(st.contains("pinned        yes"), "{st}");
+}
+on_both_stores!(pins_outlive_a_remount);

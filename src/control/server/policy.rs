@@ -244,7 +244,7 @@ impl Control {
     }
 
     /// The policy's part of `stats`.
-    pub(super) fn policy_stats(&self) -> Option<protocol::PolicyStats> {
+    pub fn policy_stats(&self) -> Option<protocol::PolicyStats> {
         let p = self.policy.policy.lock().clone()?;
         let dirty = *self.policy.dirty.lock();
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
