@@ -551,3 +551,46 @@ fn pins_outlive_a_remount(redis: bool) {
     assert!(st.contains("pinned        yes"), "{st}");
 }
 on_both_stores!(pins_outlive_a_remount);
+
+/// A file that keeps changing (appended to and closed every 100 ms) still gets durable
+/// copies within the bound, not only once its writer stops.
+fn a_file_that_keeps_changing_is_copied_within_the_bound(redis: bool) {
+    let p = mount(
+        redis,
+        "[[rule]]\npath = \"/vram/out\"\npersist_after = \"2s\"\n",
+        &[],
+    );
+    let (vram, host) = (p.m.vram(), p.m.disk_dir().to_owned());
+    fs::create_dir(vram.join("out")).unwrap();
+    let log = vram.join("out/log");
+    let writer = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for i in 0..80 {
+                let mut f = fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap();
+                writeln!(f, "line {i}").unwrap();
+                drop(f);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let copied_while_written = until(Duration::from_secs(6), || {
+        fs::metadata(host.join("out/log")).is_ok_and(|m| m.len() > 0)
+    });
+    assert!(
+        copied_while_written.is_some() && !writer.is_finished(),
+        "a copy within the bound while the writer goes on: {}",
+        p.m.daemon_stderr()
+    );
+    writer.join().unwrap();
+    let want = fs::read(&log).unwrap();
+    assert!(until(WAIT, || fs::read(host.join("out/log"))
+        .is_ok_and(|d| d == want))
+    .is_some());
+}
+on_both_stores!(a_file_that_keeps_changing_is_copied_within_the_bound);

@@ -53,6 +53,13 @@ pub fn version(a: &Attr) -> String {
     format!("{ns}:{}", a.size)
 }
 
+/// The mtime a version string (`version`) names.
+fn version_time(v: &[u8]) -> Option<SystemTime> {
+    let s = std::str::from_utf8(v).ok()?;
+    let ns: u64 = s.split(':').next()?.parse().ok()?;
+    Some(UNIX_EPOCH + Duration::from_nanos(ns))
+}
+
 /// A file the walk found under a rule.
 struct Seen<'p> {
     rule: &'p Rule,
@@ -62,6 +69,11 @@ struct Seen<'p> {
     idle: Duration,
     pinned: bool,
     persisted: bool,
+    /// Open for writing on this mount: counted, never acted on.
+    writing: bool,
+    /// Since when the file has had changes without a durable copy: the version last
+    /// copied (its mtime), or the file's birth if it never was.
+    dirty_since: SystemTime,
 }
 
 /// Files under a persist_after rule whose durable copy is not current.
@@ -110,11 +122,11 @@ pub fn plan(
     let dirty = seen
         .iter()
         .filter(|s| s.rule.persist_after.is_some() && !s.persisted)
-        .map(|s| (s.attr.ino, s.attr.size, s.attr.mtime))
+        .map(|s| (s.attr.ino, s.attr.size, s.dirty_since))
         .collect();
     let mut out = Vec::new();
     let mut spare = Vec::new();
-    for s in seen {
+    for s in seen.into_iter().filter(|s| !s.writing) {
         let r = s.rule;
         let why = |d: Duration, what: &str| {
             format!(
@@ -169,10 +181,14 @@ pub fn plan(
     }
     for s in spare {
         if let Some(d) = s.rule.persist_after {
-            if !s.persisted && s.idle >= d / 2 {
+            // Idle for half the bound, or changing for that long: a steady writer's file
+            // gets its copy within the bound too.
+            let dirty = now.duration_since(s.dirty_since).unwrap_or_default();
+            if !s.persisted && (s.idle >= d / 2 || dirty >= d / 2) {
                 let why = format!(
-                    "changed {} ago, no durable copy yet (rule {}: {}, persist_after)",
+                    "changed {} ago, without a durable copy for {} (rule {}: {}, persist_after)",
                     human_age(s.idle),
+                    human_age(dirty),
                     s.rule.path,
                     human_age(d)
                 );
@@ -233,14 +249,22 @@ fn walk<'p>(
                 let pin = pinned || has(store, e.ino, PIN_XATTR).is_some();
                 match e.kind {
                     Kind::Dir => walk(policy, store, e.ino, comps, pin, now, writing, out),
-                    Kind::File if !writing(e.ino) => {
+                    Kind::File => {
                         if let (Some(rule), Ok(attr)) =
                             (policy.rule_for(comps), store.getattr(e.ino))
                         {
                             let last = attr.atime.max(attr.mtime);
-                            let persisted = has(store, e.ino, PERSISTED_XATTR)
-                                .is_some_and(|v| v == version(&attr).as_bytes());
+                            let mark = has(store, e.ino, PERSISTED_XATTR);
+                            let persisted = mark
+                                .as_ref()
+                                .is_some_and(|v| *v == version(&attr).as_bytes());
+                            let dirty_since = mark
+                                .as_deref()
+                                .and_then(version_time)
+                                .unwrap_or(attr.crtime.min(attr.mtime));
                             out.push(Seen {
+                                writing: writing(e.ino),
+                                dirty_since,
                                 rule,
                                 comps: comps.clone(),
                                 dir,
