@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# How fast push and pull move data between the tiers, beside `cp -a` of the same data from a
-# tmpfs to the host directory (the anchor), in one interleaved run. Two workloads: one big
+# How fast push and pull move data between the tiers, and a tiering policy demotes it, beside
+# `cp -a` of the same data from a tmpfs to the host directory (the anchor), in one
+# interleaved run. The policy's time runs from `mavfsctl policy load` to the last file gone. Two workloads: one big
 # file (--big-mb) and a tree of many small files (--files, 1-4 KiB each, in 100 directories).
 # Ratios are the anchor's time divided by the job's (>= 1: as fast as cp -a or faster).
 #   bench-moves.sh [--big-mb N] [--files N] [--rounds N] [--ram memory|redis] [--verify]
@@ -78,9 +79,24 @@ now() { date +%s.%N; }
 time_of() { sync; local t0; t0=$(now); "$@" >/dev/null; python3 -c "print($(now) - $t0)"; }
 best() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
 
+# A policy that demotes what is under /vram/pol-W, and one that moves nothing.
+for w in big tree; do
+    printf '[[rule]]\npath = "/vram/pol-%s"\ndemote_after = "1h"\n' "$w" >"$work/demote-$w.toml"
+done
+: >"$work/none.toml"
+demoted() { ctl stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("policy", {}).get("demoted", 0))'; }
+# policy_demote W N: loads W's policy and waits until it has demoted N more files.
+policy_demote() {
+    local want=$(( $(demoted) + $2 ))
+    ctl policy load "$work/demote-$1.toml"
+    while [ "$(demoted)" -lt "$want" ]; do sleep 0.05; done
+    ctl policy load "$work/none.toml"
+}
+count() { find "$src/$1" -type f | wc -l; }
+
 declare -A t
 for w in big tree; do
-    for kind in cp push pull; do t[$w.$kind]=""; done
+    for kind in cp push pull policy; do t[$w.$kind]=""; done
 done
 for r in $(seq "$rounds"); do
     for w in big tree; do
@@ -88,17 +104,23 @@ for r in $(seq "$rounds"); do
         t[$w.cp]+=" $(time_of cp -a "$src/$w" "$work/host/$w")"
         t[$w.push]+=" $(time_of ctl push -q $verify "/vram/$w" "/vdisk/out-$w")"
         t[$w.pull]+=" $(time_of ctl pull -q $verify "/vdisk/$w" "/vram/in-$w")"
-        rm -rf "$work/mnt/vram/in-$w"
+        rm -rf "$work/mnt/vram/in-$w" "$work/disk/pol-$w"
+        cp -a "$src/$w" "$work/mnt/vram/pol-$w"
+        find "$work/mnt/vram/pol-$w" -exec touch -h -d '2 hours ago' {} +
+        t[$w.policy]+=" $(time_of policy_demote "$w" "$(count "$w")")"
+        rm -rf "$work/mnt/vram/pol-$w"
     done
 done
 
 printf '%s, ram=%s%s, best of %s rounds (seconds; ratio = cp -a time / job time)\n' \
     "$(uname -r)" "$ram" "${verify:+, --verify}" "$rounds"
-printf '%-34s %10s %10s %10s %8s %8s\n' workload "cp -a" push pull push/cp pull/cp
+printf '%-34s %10s %10s %10s %10s %8s %8s %8s\n' workload "cp -a" push pull policy \
+    push/cp pull/cp pol/cp
 for w in big tree; do
     cp_t=$(best ${t[$w.cp]}); push_t=$(best ${t[$w.push]}); pull_t=$(best ${t[$w.pull]})
+    pol_t=$(best ${t[$w.policy]})
     label=$([ "$w" = big ] && echo "one file of $big_mb MiB" || echo "$files files of 1-4 KiB")
     python3 -c "
-c, p, l = $cp_t, $push_t, $pull_t
-print(f'{\"$label\":<34} {c:10.3f} {p:10.3f} {l:10.3f} {c/p:8.2f} {c/l:8.2f}')"
+c, p, l, q = $cp_t, $push_t, $pull_t, $pol_t
+print(f'{\"$label\":<34} {c:10.3f} {p:10.3f} {l:10.3f} {q:10.3f} {c/p:8.2f} {c/l:8.2f} {c/q:8.2f}')"
 done

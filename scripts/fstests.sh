@@ -76,10 +76,12 @@ trap 'exit 130' INT TERM
 # vdisk's disk dirs each on a filesystem of their own (ext4 on a loop device): tests that
 # fill the scratch filesystem (generic/103) would otherwise fill this machine's. Without
 # loop devices they stay plain directories, and generic/103 is left out.
+host_fs=${FSTESTS_HOST_FS:-ext4}
+force=$([ "$host_fs" = xfs ] && echo -f || echo -F)
 if [ "$place" = vdisk ]; then
     for d in test-dev scratch-dev; do
         truncate -s 3G "$work/$d.img"
-        if ! { mkfs.ext4 -q -F "$work/$d.img" && mount -o loop "$work/$d.img" "$work/$d"; } 2>/dev/null; then
+        if ! { "mkfs.$host_fs" -q "$force" "$work/$d.img" && mount -o loop "$work/$d.img" "$work/$d"; } 2>/dev/null; then
             echo "fstests.sh: no loop device; vdisk's disk dirs are plain directories, generic/103 left out" >&2
             FSTESTS_EXCLUDE="${FSTESTS_EXCLUDE:-} generic/103"
         fi

@@ -594,3 +594,81 @@ fn a_file_that_keeps_changing_is_copied_within_the_bound(redis: bool) {
     .is_some());
 }
 on_both_stores!(a_file_that_keeps_changing_is_copied_within_the_bound);
+
+/// What is already on the host decides a demotion: the same version there (a pull that
+/// kept its source) means no second copy; another file there is the user's, and stays.
+fn a_demotion_respects_what_the_host_holds(redis: bool) {
+    let p = mount(redis, "", &[]);
+    let (vram, host) = (p.m.vram(), p.m.disk_dir().to_owned());
+    fs::create_dir_all(host.join("cache")).unwrap();
+    fs::write(host.join("cache/same"), b"pulled").unwrap();
+    age(&host.join("cache/same"), 3600);
+    fs::create_dir(vram.join("cache")).unwrap();
+    ok(&ctl(
+        &p.m,
+        &["pull", "-q", "/vdisk/cache/same", "/vram/cache/same"],
+    ));
+    write_aged(&vram.join("cache/mine"), b"vram's", 3600);
+    fs::write(host.join("cache/mine"), b"the user's own").unwrap();
+    fs::write(
+        &p.file,
+        "[[rule]]\npath = \"/vram/cache\"\ndemote_after = \"10m\"\n",
+    )
+    .unwrap();
+    ok(&ctl(&p.m, &["policy", "load", p.file.to_str().unwrap()]));
+    assert!(until(WAIT, || !vram.join("cache/same").exists()).is_some());
+    let s = ctl_stats(p.m.mnt())["policy"].clone();
+    assert_eq!(s["demoted"], 1, "{s}");
+    assert_eq!(s["moved_bytes"], 0, "evicted, not copied again: {s}");
+    assert!(until(WAIT, || ctl_stats(p.m.mnt())["policy"]["last_error"]
+        .as_str()
+        .is_some_and(|e| e.contains("another file")))
+    .is_some());
+    assert_eq!(fs::read(vram.join("cache/mine")).unwrap(), b"vram's");
+    assert_eq!(
+        fs::read(host.join("cache/mine")).unwrap(),
+        b"the user's own"
+    );
+    // A pin on /vram itself holds everything.
+    write_aged(&vram.join("cache/held"), b"h", 3600);
+    ok(&ctl(&p.m, &["pin", "/vram"]));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(vram.join("cache/held").exists());
+    assert!(!host.join("cache/held").exists());
+}
+on_both_stores!(a_demotion_respects_what_the_host_holds);
+
+/// A move never removes a source opened for writing during its copy: it stays, named.
+#[test]
+fn a_move_keeps_a_source_opened_for_writing_during_its_copy() {
+    let m = TestMount::memory();
+    let f = m.vram().join("f");
+    let data = vec![1u8; 8 << 20];
+    fs::write(&f, &data).unwrap();
+    let job = Command::new(CTL_BIN)
+        .arg("--mount")
+        .arg(m.mnt())
+        .args([
+            "push", "-q", "--move", "--rate", "4M", "/vram/f", "/vdisk/f",
+        ])
+        .current_dir("/")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let writer = fs::OpenOptions::new().append(true).open(&f).unwrap();
+    let out = job.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("opened for writing") && stderr.contains("kept at the source"),
+        "{out:?}"
+    );
+    drop(writer);
+    assert_eq!(fs::read(&f).unwrap(), data, "the source stays");
+    assert_eq!(
+        fs::read(m.disk_dir().join("f")).unwrap(),
+        data,
+        "and the copy is whole"
+    );
+}

@@ -561,7 +561,7 @@ impl Control {
                 c.dst
             )));
         }
-        let ram = RamTree::new(self.store.clone());
+        let ram = RamTree::new(self.store.clone()).with_writers(self.writers.clone());
         let host = HostTree::new(self.disk.clone());
         let hooks = Recorder {
             control: self,

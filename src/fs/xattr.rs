@@ -101,8 +101,10 @@ impl MavFs {
     /// class and other bits (Linux's `posix_acl_chmod`).
     pub(super) fn ram_chmod_acl(&self, i: ram::Ino, perm: u16) -> FsResult<()> {
         let name = OsStr::new(acl::ACCESS);
-        let Ok(v) = self.store.getxattr(i, name) else {
-            return Ok(());
+        let v = match self.store.getxattr(i, name) {
+            Ok(v) => v,
+            Err(ram::StoreError::NoAttr) => return Ok(()),
+            Err(e) => return Err(e.into()),
         };
         let Some(old) = acl::Acl::parse(&v) else {
             return Ok(());

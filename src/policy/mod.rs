@@ -18,7 +18,7 @@ use crate::vpath::VPath;
 
 mod plan;
 
-pub use plan::{plan, version, Action, Dirty, Planned};
+pub use plan::{mark, plan, version, vram_path, Action, Dirty, Planned};
 
 /// A pin: kept on the store inode (so Redis and snapshots keep it), never shown to users.
 pub const PIN_XATTR: &str = "trusted.mavfs.pin";

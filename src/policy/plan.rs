@@ -45,6 +45,12 @@ pub struct Planned {
 }
 
 /// The version a durable copy is of: the file's mtime and size.
+/// The persist mark of a file at `path` (`/vram/...`): its version there. A file renamed
+/// or cloned elsewhere carries a mark that is not its new place's.
+pub fn mark(a: &Attr, path: &str) -> String {
+    format!("{} {path}", version(a))
+}
+
 pub fn version(a: &Attr) -> String {
     let ns = a
         .mtime
@@ -114,7 +120,7 @@ pub fn plan(
         store,
         ROOT_INO,
         &mut Vec::new(),
-        false,
+        has(store, ROOT_INO, PIN_XATTR).is_some(),
         now,
         writing,
         &mut seen,
@@ -199,12 +205,21 @@ pub fn plan(
     (out, dirty)
 }
 
-fn planned(action: Action, s: Seen<'_>, why: String) -> Planned {
+/// `/vram/a/b` of components that are UTF-8 (the walk takes no others).
+pub fn vram_path(comps: &[OsString]) -> String {
     let mut path = String::from("/vram");
-    for c in &s.comps {
+    for c in comps {
         path.push('/');
         path.push_str(&c.to_string_lossy());
     }
+    path
+}
+
+/// How deep the walk goes, as jobs do.
+const MAX_DEPTH: usize = 8192;
+
+fn planned(action: Action, s: Seen<'_>, why: String) -> Planned {
+    let path = vram_path(&s.comps);
     Planned {
         action,
         path,
@@ -241,7 +256,12 @@ fn walk<'p>(
         };
         after = last.cookie;
         for e in page.entries {
-            if crate::node::is_tmp_name(&e.name) {
+            // A job's files in the making; names a path cannot carry exactly (jobs take
+            // UTF-8 paths); trees deeper than any job walks.
+            if crate::node::is_tmp_name(&e.name)
+                || e.name.to_str().is_none()
+                || comps.len() >= MAX_DEPTH
+            {
                 continue;
             }
             comps.push(e.name.clone());
@@ -255,9 +275,9 @@ fn walk<'p>(
                         {
                             let last = attr.atime.max(attr.mtime);
                             let mark = has(store, e.ino, PERSISTED_XATTR);
-                            let persisted = mark
-                                .as_ref()
-                                .is_some_and(|v| *v == version(&attr).as_bytes());
+                            let persisted = mark.as_ref().is_some_and(|v| {
+                                *v == super::mark(&attr, &vram_path(comps)).as_bytes()
+                            });
                             let dirty_since = mark
                                 .as_deref()
                                 .and_then(version_time)

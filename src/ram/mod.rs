@@ -31,6 +31,8 @@ pub fn inherited<'a>(
     kind: Kind,
     parent: Option<&[u8]>,
 ) -> StoreResult<Vec<(&'static str, &'a [u8])>> {
+    // An empty value is no ACL (as the kernel reads it).
+    let parent = parent.filter(|v| !v.is_empty());
     let from = match acl {
         Inherit::Ignore => return Ok(Vec::new()),
         Inherit::Absent => None,

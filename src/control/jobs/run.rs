@@ -50,7 +50,15 @@ fn remove_copied<T: Tree>(
         ));
         return Ok(false);
     }
-    tree.remove(dir, name, false).map_err(|e| fail(path, e))?;
+    match tree.remove(dir, name, false) {
+        Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+            kept.warn(format!(
+                "{path}: opened for writing after it was copied; kept at the source"
+            ));
+            return Ok(false);
+        }
+        r => r.map_err(|e| fail(path, e))?,
+    }
     tree.note(dir, name);
     Ok(true)
 }

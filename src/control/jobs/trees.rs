@@ -8,6 +8,8 @@ use std::os::fd::AsRawFd;
 pub struct RamTree {
     pub store: Arc<dyn RamStore>,
     changed: Mutex<Vec<(Ino, OsString)>>,
+    /// The files the mount has open for writing: a move does not remove one.
+    writers: Option<Arc<crate::policy::Writers>>,
 }
 
 impl RamTree {
@@ -15,12 +17,24 @@ impl RamTree {
         RamTree {
             store,
             changed: Mutex::new(Vec::new()),
+            writers: None,
+        }
+    }
+
+    pub fn with_writers(self, writers: Arc<crate::policy::Writers>) -> Self {
+        RamTree {
+            writers: Some(writers),
+            ..self
         }
     }
 
     fn put_xattr(&self, ino: Ino, xname: &OsStr, value: &[u8]) -> io::Result<()> {
         if crate::node::vram_refuses_xattr(xname) {
             return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+        }
+        // Pins and persist marks are vram's own: one from the host would be a forgery.
+        if crate::policy::is_internal_xattr(xname) {
+            return Ok(());
         }
         self.store
             .setxattr(ino, xname, value, ram::XattrSet::Any)
@@ -269,6 +283,13 @@ impl Tree for RamTree {
         let r = if is_dir {
             self.store.rmdir(*dir, name)
         } else {
+            // A writer that opened it after the copy would write into a removed file.
+            if let Some(w) = &self.writers {
+                let a = self.store.lookup(*dir, name).map_err(store_err)?;
+                if w.writing(a.ino) {
+                    return Err(io::Error::from_raw_os_error(libc::ETXTBSY));
+                }
+            }
             self.store.unlink(*dir, name)
         };
         r.map_err(store_err)

@@ -27,6 +27,8 @@ pub struct PolicyState {
     pub last_error: Mutex<Option<String>>,
     /// What waited for its durable copy at the last round.
     pub dirty: Mutex<policy::Dirty>,
+    /// Demotions refused because another file is at the destination (each said once).
+    pub conflicts: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Control {
@@ -38,21 +40,24 @@ impl Control {
             .name("mavfs-policy".into())
             .stack_size(jobs::JOB_STACK)
             .spawn(move || {
-                // The policy a round last ran, and when: a new one runs at once.
-                let mut last: Option<(Arc<Policy>, Instant)> = None;
+                // The policy a round last ran, when, and whether it did anything: a new
+                // policy runs at once.
+                let mut last: Option<(Arc<Policy>, Instant, bool)> = None;
                 loop {
                     let Some(me) = me.upgrade() else { return };
                     // Not held while the round runs (an action reads the policy too).
                     let current = me.policy.policy.lock().clone();
                     if let Some(p) = current {
-                        // Past the high watermark a round runs at once: writers fill fast.
-                        let due = last
-                            .as_ref()
-                            .is_none_or(|(q, at)| !Arc::ptr_eq(q, &p) || at.elapsed() >= p.tick())
-                            || me.over_high_mark(&p);
+                        // Past the high watermark a round runs at once (writers fill fast),
+                        // unless the last one could free nothing.
+                        let due = last.as_ref().is_none_or(|(q, at, did)| {
+                            !Arc::ptr_eq(q, &p)
+                                || at.elapsed() >= p.tick()
+                                || *did && me.over_high_mark(&p)
+                        });
                         if due {
-                            me.carry_out(&p);
-                            last = Some((p, Instant::now()));
+                            let did = me.carry_out(&p);
+                            last = Some((p, Instant::now(), did));
                         }
                     }
                     drop(me);
@@ -77,12 +82,17 @@ impl Control {
         policy::plan(p, &*self.store, SystemTime::now(), &|i| writers.writing(i))
     }
 
-    /// One round: everything the policy asks for now.
-    fn carry_out(self: &Arc<Self>, p: &Policy) {
+    /// One round: everything the policy asks for now. Whether it did anything.
+    fn carry_out(self: &Arc<Self>, p: &Policy) -> bool {
         let (plan, dirty) = self.plan_now(p);
         let mut done = std::collections::HashSet::new();
         *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
         for item in plan {
+            // A policy loaded meanwhile plans afresh.
+            let current = self.policy.policy.lock().clone();
+            if !current.is_some_and(|c| std::ptr::eq(&*c, p)) {
+                break;
+            }
             match self.act(&item) {
                 Ok(true) => {
                     done.insert(item.attr.ino);
@@ -97,97 +107,149 @@ impl Control {
         }
         // What this round copied or moved no longer waits.
         *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
+        !done.is_empty()
     }
 
-    /// Carries out one planned action, unless the file changed since it was planned:
-    /// whether it was carried out.
+    /// Carries out one planned action, unless the file changed since it was planned, was
+    /// pinned or opened for writing since: whether it was carried out.
     fn act(self: &Arc<Self>, item: &Planned) -> Result<bool, String> {
         let (name, _) = item.comps.split_last().ok_or("the root of /vram")?;
         let now = self
             .store
             .lookup(item.dir, name)
             .map_err(|e| e.to_string())?;
-        if now.ino != item.attr.ino || policy::version(&now) != policy::version(&item.attr) {
+        if now.ino != item.attr.ino
+            || policy::version(&now) != policy::version(&item.attr)
+            || self.writers.writing(now.ino)
+            || self.pinned_path(&item.comps)
+        {
             return Ok(false);
         }
-        if self.writers.writing(now.ino) {
-            return Ok(false);
-        }
-        let dst = item.path.replacen("/vram", "/vdisk", 1);
-        let unlink = || -> Result<(), String> {
+        let unlink = || -> Result<bool, String> {
+            // The last moment to see a writer that opened it meanwhile.
+            if self.writers.writing(now.ino) {
+                return Ok(false);
+            }
             self.store
                 .unlink(item.dir, name)
                 .map_err(|e| e.to_string())?;
             self.kernel
                 .entries(Place::Vram, &[(item.dir, name.to_os_string())]);
-            Ok(())
+            Ok(true)
         };
-        // A durable copy of this very version is on the host: nothing to copy again.
-        let evictable = || {
-            item.persisted
-                && self
-                    .host_meta(&item.comps)
-                    .is_some_and(|m| m.size == item.attr.size && m.mtime == item.attr.mtime)
-        };
+        let host = self.host_meta(&item.comps);
+        let same_on_host = host
+            .as_ref()
+            .is_some_and(|m| m.size == item.attr.size && m.mtime == item.attr.mtime);
         match item.action {
             Action::Delete => {
-                unlink()?;
+                if !unlink()? {
+                    return Ok(false);
+                }
                 self.policy.deleted.fetch_add(1, Ordering::Relaxed);
                 info!("policy: deleted {} ({})", item.path, item.why);
+                return Ok(true);
             }
-            Action::Demote if evictable() => {
-                unlink()?;
+            // This very version is on the host already (a durable copy, a pull that kept
+            // its source): nothing to copy again.
+            Action::Demote if same_on_host => {
+                if !unlink()? {
+                    return Ok(false);
+                }
                 self.policy.demoted.fetch_add(1, Ordering::Relaxed);
                 info!(
-                    "policy: evicted {}, whose durable copy is current ({})",
+                    "policy: evicted {}, whose copy on /vdisk is current ({})",
                     item.path, item.why
                 );
+                return Ok(true);
             }
-            Action::Demote | Action::Persist => {
-                self.host_parents(&item.comps)?;
-                let demote = item.action == Action::Demote;
-                let copy = Copy {
-                    src: item.path.clone(),
-                    dst,
-                    move_source: demote,
-                    // The durable copy there is this file's own.
-                    force: !demote || item.persisted,
-                    verify: false,
-                    dry_run: false,
-                    rate: self.policy.policy.lock().as_ref().and_then(|p| p.rate),
-                };
-                match self.run_op(Op::Push(copy)) {
-                    Answer::Done { .. } => {}
-                    Answer::Error { message } => return Err(message),
-                    other => return Err(format!("{other:?}")),
+            // Another file is there: it is the user's, and stays. Said once.
+            Action::Demote if host.is_some() => {
+                if self.policy.conflicts.lock().insert(item.path.clone()) {
+                    let line = format!(
+                        "policy: cannot demote {}: another file is at {} (left as both are)",
+                        item.path,
+                        item.path.replacen("/vram", "/vdisk", 1)
+                    );
+                    warn!("{line}");
+                    *self.policy.last_error.lock() = Some(line);
                 }
-                let (counter, what) = if demote {
-                    (&self.policy.demoted, "demoted")
-                } else {
-                    (&self.policy.persisted, "persisted")
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                self.policy
-                    .moved_bytes
-                    .fetch_add(item.attr.size, Ordering::Relaxed);
-                if !demote {
-                    // Marked current only if nothing changed it during the copy.
-                    if let Ok(a) = self.store.getattr(item.attr.ino) {
-                        if policy::version(&a) == policy::version(&item.attr) {
-                            let v = policy::version(&a);
-                            let _ = self.store.setxattr(
-                                a.ino,
-                                OsStr::new(PERSISTED_XATTR),
-                                v.as_bytes(),
-                                XattrSet::Any,
-                            );
-                        }
+                return Ok(false);
+            }
+            Action::Demote | Action::Persist => {}
+        }
+        self.host_parents(&item.comps)?;
+        let demote = item.action == Action::Demote;
+        let copy = Copy {
+            src: item.path.clone(),
+            dst: item.path.replacen("/vram", "/vdisk", 1),
+            move_source: demote,
+            // A durable copy is this file's own place on the host.
+            force: !demote,
+            verify: false,
+            dry_run: false,
+            rate: self.policy.policy.lock().as_ref().and_then(|p| p.rate),
+        };
+        match self.run_op(Op::Push(copy)) {
+            // A source changed or opened during its move stays, named in a warning: tried
+            // again at a later round.
+            Answer::Done {
+                result: Outcome::Copied(c),
+            } if !c.warnings.is_empty() => {
+                info!("policy: {} kept: {}", item.path, c.warnings.join("; "));
+                return Ok(false);
+            }
+            Answer::Done { .. } => {}
+            Answer::Error { message } => return Err(message),
+            other => return Err(format!("{other:?}")),
+        }
+        let (counter, what) = if demote {
+            (&self.policy.demoted, "demoted")
+        } else {
+            (&self.policy.persisted, "persisted")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.policy
+            .moved_bytes
+            .fetch_add(item.attr.size, Ordering::Relaxed);
+        if !demote {
+            // Marked current only if nothing changed it during the copy.
+            if let Ok(a) = self.store.getattr(item.attr.ino) {
+                if policy::version(&a) == policy::version(&item.attr) {
+                    let mark = policy::mark(&a, &item.path);
+                    if let Err(e) = self.store.setxattr(
+                        a.ino,
+                        OsStr::new(PERSISTED_XATTR),
+                        mark.as_bytes(),
+                        XattrSet::Any,
+                    ) {
+                        warn!("policy: {}: cannot mark its copy current: {e}", item.path);
                     }
                 }
-                info!("policy: {what} {} ({})", item.path, item.why);
             }
         }
+        info!("policy: {what} {} ({})", item.path, item.why);
         Ok(true)
+    }
+
+    /// Whether a pin holds the file at `comps` (under /vram) or a directory above it,
+    /// /vram itself included.
+    fn pinned_path(&self, comps: &[impl AsRef<OsStr>]) -> bool {
+        let pin = OsStr::new(PIN_XATTR);
+        let mut at = ROOT_INO;
+        if self.store.getxattr(at, pin).is_ok() {
+            return true;
+        }
+        for c in comps {
+            match self.store.lookup(at, c.as_ref()) {
+                Ok(a) => at = a.ino,
+                Err(_) => return false,
+            }
+            if self.store.getxattr(at, pin).is_ok() {
+                return true;
+            }
+        }
+        false
     }
 
     /// The directories above a file under `/vdisk`, made where missing with the modes and
@@ -320,13 +382,12 @@ impl Control {
         let p = VPath::parse(path).map_err(fail)?;
         let comps: Vec<std::ffi::OsString> = p.comps.iter().map(|c| c.to_os_string()).collect();
         let mut at = ROOT_INO;
-        let mut pinned = false;
+        let pinned = self.pinned_path(&p.comps);
         let mut found = Ok(());
         for c in &p.comps {
             match self.store.lookup(at, c) {
                 Ok(a) => {
                     at = a.ino;
-                    pinned |= self.store.getxattr(at, OsStr::new(PIN_XATTR)).is_ok();
                 }
                 Err(e) => {
                     found = Err(e);
@@ -352,7 +413,7 @@ impl Control {
                 let current = self
                     .store
                     .getxattr(at, OsStr::new(PERSISTED_XATTR))
-                    .is_ok_and(|v| v == policy::version(&a).as_bytes());
+                    .is_ok_and(|v| v == policy::mark(&a, &policy::vram_path(&comps)).as_bytes());
                 st.size = a.size;
                 st.pinned = pinned;
                 st.idle_secs = idle(a.atime.max(a.mtime));

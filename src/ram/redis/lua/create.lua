@@ -13,6 +13,7 @@ if kind == 'l' then extra = #ARGV[8] end
 local acls, xb = {}, 0
 if ARGV[12] ~= '' then
   local d = redis.call('HGET', key('x', p), 'system.posix_acl_default')
+  if d == '' then d = false end
   local want = false
   if ARGV[12] == 'f' then want = ARGV[13] end
   if d ~= want then return {'acl', d or ''} end
