@@ -672,3 +672,31 @@ fn a_move_keeps_a_source_opened_for_writing_during_its_copy() {
         "and the copy is whole"
     );
 }
+
+/// Durable copies do not wait behind demotions: while a watermark's slow demotion runs, a
+/// changed file under persist_after still gets its copy within the bound.
+fn durable_copies_do_not_wait_behind_demotions(redis: bool) {
+    let p = mount(
+        redis,
+        "[vram]\nhigh_watermark = \"50%\"\nlow_watermark = \"10%\"\npolicy_rate = \"4M\"\n[[rule]]\npath = \"/vram/data\"\ndemote_after = \"100h\"\n[[rule]]\npath = \"/vram/out\"\npersist_after = \"2s\"\n",
+        &["--ram-limit", "64M"],
+    );
+    let (vram, host) = (p.m.vram(), p.m.disk_dir().to_owned());
+    fs::create_dir(vram.join("out")).unwrap();
+    write_aged(&vram.join("data/big"), &vec![9u8; 40 << 20], 3600);
+    assert!(
+        until(WAIT, || !jobs(&p.m).is_empty()).is_some(),
+        "the demotion runs: {}",
+        p.m.daemon_stderr()
+    );
+    fs::write(vram.join("out/report"), b"urgent").unwrap();
+    let copied = until(Duration::from_secs(8), || {
+        fs::read(host.join("out/report")).is_ok_and(|d| d == b"urgent")
+    });
+    assert!(copied.is_some(), "{}", p.m.daemon_stderr());
+    assert!(
+        !jobs(&p.m).is_empty(),
+        "copied while the 40 MiB demotion at 4 MiB/s still runs"
+    );
+}
+on_both_stores!(durable_copies_do_not_wait_behind_demotions);

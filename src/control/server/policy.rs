@@ -29,15 +29,51 @@ pub struct PolicyState {
     pub dirty: Mutex<policy::Dirty>,
     /// Demotions refused because another file is at the destination (each said once).
     pub conflicts: Mutex<std::collections::HashSet<String>>,
+    /// Files an action is under way on: the other lane leaves them alone meanwhile.
+    busy: Mutex<std::collections::HashSet<Ino>>,
+}
+
+/// The policy's two threads: durable copies are never kept waiting behind demotions (a
+/// watermark can ask for gigabytes), nor demotions behind copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Deletions and demotions, by rule and by watermark.
+    Move,
+    /// Durable copies (`persist_after`).
+    Persist,
+}
+
+impl Lane {
+    fn takes(self, a: Action) -> bool {
+        (a == Action::Persist) == (self == Lane::Persist)
+    }
+}
+
+/// Marks a file busy while an action runs on it.
+struct Busy<'a>(&'a PolicyState, Ino);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.busy.lock().remove(&self.1);
+    }
 }
 
 impl Control {
-    /// The policy given at mount; its thread runs for the daemon's life.
+    /// The policy given at mount; its threads run for the daemon's life.
     pub fn start_policy(self: &Arc<Self>, policy: Option<Policy>) {
         *self.policy.policy.lock() = policy.map(Arc::new);
+        for (lane, name) in [
+            (Lane::Move, "mavfs-policy"),
+            (Lane::Persist, "mavfs-persist"),
+        ] {
+            self.start_lane(lane, name);
+        }
+    }
+
+    fn start_lane(self: &Arc<Self>, lane: Lane, name: &str) {
         let me = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
-            .name("mavfs-policy".into())
+            .name(name.into())
             .stack_size(jobs::JOB_STACK)
             .spawn(move || {
                 // The policy a round last ran, when, and whether it did anything: a new
@@ -53,10 +89,10 @@ impl Control {
                         let due = last.as_ref().is_none_or(|(q, at, did)| {
                             !Arc::ptr_eq(q, &p)
                                 || at.elapsed() >= p.tick()
-                                || *did && me.over_high_mark(&p)
+                                || lane == Lane::Move && *did && me.over_high_mark(&p)
                         });
                         if due {
-                            let did = me.carry_out(&p);
+                            let did = me.carry_out(&p, lane);
                             last = Some((p, Instant::now(), did));
                         }
                     }
@@ -82,12 +118,14 @@ impl Control {
         policy::plan(p, &*self.store, SystemTime::now(), &|i| writers.writing(i))
     }
 
-    /// One round: everything the policy asks for now. Whether it did anything.
-    fn carry_out(self: &Arc<Self>, p: &Policy) -> bool {
+    /// One round of a lane: everything the policy asks of it now. Whether it did anything.
+    fn carry_out(self: &Arc<Self>, p: &Policy, lane: Lane) -> bool {
         let (plan, dirty) = self.plan_now(p);
         let mut done = std::collections::HashSet::new();
-        *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
-        for item in plan {
+        if lane == Lane::Persist {
+            *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
+        }
+        for item in plan.into_iter().filter(|i| lane.takes(i.action)) {
             // A policy loaded meanwhile plans afresh.
             let current = self.policy.policy.lock().clone();
             if !current.is_some_and(|c| std::ptr::eq(&*c, p)) {
@@ -105,8 +143,10 @@ impl Control {
                 }
             }
         }
-        // What this round copied or moved no longer waits.
-        *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
+        // What this round copied no longer waits.
+        if lane == Lane::Persist {
+            *self.policy.dirty.lock() = policy::Dirty::of(&dirty, &done);
+        }
         !done.is_empty()
     }
 
@@ -114,6 +154,10 @@ impl Control {
     /// pinned or opened for writing since: whether it was carried out.
     fn act(self: &Arc<Self>, item: &Planned) -> Result<bool, String> {
         let (name, _) = item.comps.split_last().ok_or("the root of /vram")?;
+        if !self.policy.busy.lock().insert(item.attr.ino) {
+            return Ok(false);
+        }
+        let _busy = Busy(&self.policy, item.attr.ino);
         let now = self
             .store
             .lookup(item.dir, name)
