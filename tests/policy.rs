@@ -406,6 +406,34 @@ fn pins_are_the_daemons_own() {
     );
 }
 
+/// A store that outlives its mounts: a Redis of the test's own, or a snapshot dir.
+struct Kept {
+    // Held: the server lives as long as the store.
+    _server: Option<RedisServer>,
+    url: Option<String>,
+    snaps: tempfile::TempDir,
+}
+
+impl Kept {
+    fn new(redis: bool) -> Kept {
+        let server = redis.then(RedisServer::start);
+        let url = server.as_ref().map(RedisServer::url);
+        Kept {
+            _server: server,
+            url,
+            snaps: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The mount arguments that reach it.
+    fn args(&self) -> Vec<&str> {
+        match &self.url {
+            Some(u) => vec!["--ram", "redis", "--redis-url", u],
+            None => vec!["--snapshot-dir", self.snaps.path().to_str().unwrap()],
+        }
+    }
+}
+
 fn jobs(m: &TestMount) -> Vec<serde_json::Value> {
     let out = ok(&ctl(m, &["jobs", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -417,13 +445,8 @@ fn jobs(m: &TestMount) -> Vec<serde_json::Value> {
 /// resume finishes the move.
 fn a_kill_during_a_policy_move_loses_nothing(redis: bool) {
     let disk = tempfile::tempdir().unwrap();
-    let snaps = tempfile::tempdir().unwrap();
-    let server = redis.then(RedisServer::start);
-    let url = server.as_ref().map(RedisServer::url);
-    let mut store: Vec<&str> = match &url {
-        Some(u) => vec!["--ram", "redis", "--redis-url", u],
-        None => vec!["--snapshot-dir", snaps.path().to_str().unwrap()],
-    };
+    let kept = Kept::new(redis);
+    let mut store = kept.args();
     let policy = disk.path().join("../policy-kill.toml");
     fs::write(
         &policy,
@@ -533,13 +556,8 @@ on_both_stores!(a_steady_writer_never_fills_vram);
 /// Pins are kept with the store: Redis, and the in-process store's snapshots.
 fn pins_outlive_a_remount(redis: bool) {
     let disk = tempfile::tempdir().unwrap();
-    let snaps = tempfile::tempdir().unwrap();
-    let server = redis.then(RedisServer::start);
-    let url = server.as_ref().map(RedisServer::url);
-    let store: Vec<&str> = match &url {
-        Some(u) => vec!["--ram", "redis", "--redis-url", u],
-        None => vec!["--snapshot-dir", snaps.path().to_str().unwrap()],
-    };
+    let kept = Kept::new(redis);
+    let store = kept.args();
     {
         let m = TestMount::start(&store, Some(disk.path()), default_deadline());
         fs::create_dir(m.vram().join("models")).unwrap();
