@@ -387,7 +387,8 @@ impl Control {
             state: JobState::default(),
             result: Mutex::new(None),
         });
-        if let Op::Push(c) | Op::Pull(c) = &req.op {
+        // A copy's rate; a resumed job keeps the one it was recorded with.
+        if let Some((_, c)) = &listed {
             job.state.rate.store(c.rate.unwrap_or(0), Ordering::Relaxed);
         }
         st.job = Some(job.clone());
