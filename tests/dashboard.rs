@@ -222,6 +222,45 @@ fn dashboard_shows_the_tiers_and_quits_on_q() {
     pane.quit();
 }
 
+/// Whether process `pid` has ended (gone, or a zombie waiting for its parent).
+fn ended(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn dashboard_ends_when_its_terminal_goes_away() {
+    need_tmux();
+    let m = TestMount::memory();
+    let pane = Pane::start(m.mnt());
+    pane.wait_for("the tiers panel", |s| s.contains("vram fill"));
+    let out = pane.tmux(&["list-panes", "-t", SESSION, "-F", "#{pane_pid}"]);
+    let sh = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let children = fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+    let dash: u32 = children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no dashboard under the pane's shell {sh}: {children:?}"));
+    // Killing the server closes the terminal under the dashboard (as a closed ssh session or
+    // a killed tmux does); it must end, not spin on a terminal that is gone.
+    assert!(pane.tmux(&["kill-server"]).status.success());
+    let end = Instant::now() + PATIENCE;
+    while !ended(dash) {
+        if Instant::now() >= end {
+            // SAFETY: a plain kill of the process this test started; it must not outlive it.
+            unsafe { libc::kill(dash as libc::pid_t, libc::SIGKILL) };
+            panic!("the dashboard (pid {dash}) still ran after its terminal went away");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn dashboard_outlives_its_mount_and_says_it_is_gone() {
     need_tmux();

@@ -2,7 +2,10 @@
 //! time it with ordinary file I/O (`bench`). Exit status: 0 done, 1 failed, 2 bad usage, 130
 //! cancelled.
 
-use std::io::{self, IsTerminal, Stdout};
+use std::fs;
+use std::io::{self, IsTerminal, Stdout, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -226,7 +229,8 @@ fn catch_sigint() {
 }
 
 fn die(msg: impl std::fmt::Display) -> ! {
-    eprintln!("mavfsctl: {msg}");
+    // Not eprintln!: it panics when stderr is gone (a terminal that hung up).
+    let _ = writeln!(io::stderr(), "mavfsctl: {msg}");
     std::process::exit(1);
 }
 
@@ -501,12 +505,58 @@ fn is_quit(k: &KeyEvent) -> bool {
         }
 }
 
+/// The terminal the dashboard reads keys from, watched for a hang-up: crossterm 0.29 reads a
+/// hung-up terminal in a loop that never ends (it takes EOF and EIO as "read again"), so the
+/// dashboard looks first and quits before crossterm reads.
+struct Tty(fs::File);
+
+impl Tty {
+    /// `/dev/tty` names the same terminal crossterm reads (stdin or, failing that, `/dev/tty`
+    /// itself) and hangs up with it. None without a controlling terminal.
+    fn open() -> Option<Tty> {
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/dev/tty")
+            .ok()
+            .map(Tty)
+    }
+
+    /// Waits up to `timeout` for input; true once the terminal has hung up.
+    fn hung_up(&self, timeout: Duration) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        n > 0 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+    }
+}
+
+/// Once a signal has asked the dashboard to quit, it is gone within a second even if the
+/// terminal holds it up (a hang-up that came between the look and crossterm's read).
+fn spawn_watchdog() {
+    std::thread::spawn(|| loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_secs(1));
+            restore_terminal();
+            std::process::exit(1);
+        }
+    });
+}
+
 /// Draws after each poll and each resize; returns when the user quits.
 fn dashboard_loop(
     screen: &mut Screen,
     dash: &mut Dashboard,
     polls: &Receiver<Poll>,
+    tty: Option<&Tty>,
 ) -> io::Result<()> {
+    const TICK: Duration = Duration::from_millis(50);
     let mut dirty = true;
     loop {
         for (at, stats) in polls.try_iter() {
@@ -520,7 +570,14 @@ fn dashboard_loop(
         if INTERRUPTED.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if event::poll(Duration::from_millis(50))? {
+        // With the terminal watched, the wait happens there and crossterm only takes what
+        // has come (keys, or a resize it heard of by signal).
+        let wait = match tty {
+            Some(tty) if tty.hung_up(TICK) => return Ok(()),
+            Some(_) => Duration::ZERO,
+            None => TICK,
+        };
+        if event::poll(wait)? {
             match event::read()? {
                 Event::Key(k) if is_quit(&k) => return Ok(()),
                 Event::Resize(..) => dirty = true,
@@ -539,9 +596,11 @@ fn run_dashboard(mount: PathBuf, every: Duration) -> ! {
     let polls = spawn_poller(mount.clone(), every);
     // A SIGINT sent from elsewhere quits through the loop, which restores the terminal.
     catch_sigint();
+    spawn_watchdog();
+    let tty = Tty::open();
     let mut dash = Dashboard::new(mount);
-    let result =
-        Screen::enter().and_then(|mut screen| dashboard_loop(&mut screen, &mut dash, &polls));
+    let result = Screen::enter()
+        .and_then(|mut screen| dashboard_loop(&mut screen, &mut dash, &polls, tty.as_ref()));
     match result {
         Ok(()) => std::process::exit(0),
         Err(e) => die(format!("terminal: {e}")),
