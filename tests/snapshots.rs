@@ -498,7 +498,7 @@ fn a_clone_shares_its_bytes_until_either_side_writes() {
     fs::write(v.join("src/outside"), b"x").unwrap();
     fs::hard_link(v.join("src/outside"), v.join("outside-link")).unwrap();
     let (used, _) = usage(&m);
-    let rss = daemon_rss(&m);
+    let rss = settled_rss(&m);
     let said = ctl_ok(&m, &["clone", "/vram/src", "/vram/copy"]);
     assert!(said.contains("cloned tree"), "{said}");
     let (used_after, _) = usage(&m);

@@ -811,6 +811,21 @@ pub fn daemon_rss(m: &TestMount) -> u64 {
         * 1024
 }
 
+/// The daemon's RSS once it has stopped growing: after a big write the memory store maps in
+/// a few spare chunk buffers ahead of need, on a thread of its own, for a moment longer.
+pub fn settled_rss(m: &TestMount) -> u64 {
+    let mut last = daemon_rss(m);
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = daemon_rss(m);
+        if now.abs_diff(last) < 1 << 20 {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
 /// Proptest's settings for a test on real mounts: `PROPTEST_CASES` cases (else `cases`), no
 /// failure files (a found failure is pinned as a `regression_*` test instead).
 pub fn proptest_config(cases: u32, max_shrink_iters: u32) -> proptest::test_runner::Config {

@@ -14,6 +14,12 @@ struct Buf {
     owners: AtomicU32,
 }
 
+impl Drop for Buf {
+    fn drop(&mut self) {
+        super::pool::give(std::mem::take(&mut self.bytes));
+    }
+}
+
 impl Clone for Buf {
     fn clone(&self) -> Self {
         Buf {
@@ -80,7 +86,12 @@ impl Chunk {
     pub(super) fn make_mut(&mut self, cap: usize) -> (&mut Vec<u8>, Option<u64>) {
         let mut copied = None;
         if Arc::get_mut(&mut self.0).is_none() {
-            let mut bytes = Vec::with_capacity(cap.max(self.len()));
+            let want = cap.max(self.len());
+            let mut bytes = if want == super::CHUNK as usize {
+                super::pool::take()
+            } else {
+                Vec::with_capacity(want)
+            };
             bytes.extend_from_slice(&self.0.bytes);
             let old = std::mem::replace(self, Chunk::new(bytes));
             copied = Some(old.release());

@@ -174,11 +174,7 @@ impl FileData {
             let want = at + n;
             let chunk = self.chunks.entry(idx).or_insert_with(|| {
                 // Only the first chunk grows by doubling: a file with a second chunk is big.
-                Chunk::new(if idx == 0 {
-                    Vec::new()
-                } else {
-                    Vec::with_capacity(CHUNK as usize)
-                })
+                Chunk::new(if idx == 0 { Vec::new() } else { pool::take() })
             });
             let before = chunk.len();
             let (chunk, copied) = chunk.make_mut(want);

@@ -25,6 +25,7 @@ mod dir;
 mod file;
 mod image;
 mod inode;
+mod pool;
 mod snapdir;
 mod snapio;
 #[cfg(test)]

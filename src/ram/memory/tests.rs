@@ -247,3 +247,35 @@ fn a_store_saved_as_it_closes_refuses_every_change_after() {
     ));
     assert_eq!(s.read(f, 0, 100).unwrap(), b"before");
 }
+
+#[test]
+fn a_chunk_freed_and_used_again_never_shows_its_old_bytes() {
+    let s = store();
+    let old = file(&s, "old");
+    s.write(old, 0, &vec![0xAA; 4 * CHUNK as usize]).unwrap();
+    s.unlink(ROOT_INO, OsStr::new("old")).unwrap();
+    // New chunks now come from the buffers "old" gave back: written past a hole, in part,
+    // or grown by a truncate, each reads zeros where nothing was written.
+    let new = file(&s, "new");
+    s.write(new, CHUNK + 4096, b"x").unwrap();
+    s.write(new, 2 * CHUNK + 100, &[7; 10]).unwrap();
+    // A chunk cut short keeps its buffer; writing past the cut must not bring back what
+    // was cut off.
+    s.write(new, 3 * CHUNK, &vec![0xBB; CHUNK as usize])
+        .unwrap();
+    let size = |n| SetAttr {
+        size: Some(n),
+        ..Default::default()
+    };
+    s.setattr(new, &size(3 * CHUNK + 10)).unwrap();
+    s.write(new, 3 * CHUNK + 5000, b"y").unwrap();
+    s.setattr(new, &size(4 * CHUNK)).unwrap();
+    let all = s.read(new, 0, 4 * CHUNK as u32).unwrap();
+    assert_eq!(all.len(), 4 * CHUNK as usize);
+    let mut want = vec![0u8; 4 * CHUNK as usize];
+    want[(CHUNK + 4096) as usize] = b'x';
+    want[(2 * CHUNK + 100) as usize..(2 * CHUNK + 110) as usize].fill(7);
+    want[(3 * CHUNK) as usize..(3 * CHUNK + 10) as usize].fill(0xBB);
+    want[(3 * CHUNK + 5000) as usize] = b'y';
+    assert!(all == want, "a recycled chunk showed bytes nobody wrote");
+}
