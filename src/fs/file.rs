@@ -190,6 +190,25 @@ impl MavFs {
         }
     }
 
+    /// `read`, the bytes handed to `out` (once, on success only) from where the tier holds
+    /// them if it can.
+    pub fn read_with(
+        &self,
+        ino: u64,
+        fh: u64,
+        offset: u64,
+        size: u32,
+        out: &mut dyn FnMut(&[u8]),
+    ) -> FsResult<()> {
+        match Self::route(ino)? {
+            Target::Ram(i) => Ok(self.store.read_with(i, offset, size, out)?),
+            _ => {
+                out(&self.read(ino, fh, offset, size)?);
+                Ok(())
+            }
+        }
+    }
+
     /// `kill_by`: the caller, where the kernel asks for setuid and setgid to go with this
     /// write (the caller lacks CAP_FSETID).
     pub fn write(

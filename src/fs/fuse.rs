@@ -437,14 +437,22 @@ impl Filesystem for FuseFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        match self.done(OpKind::Read, ino.0, || {
-            self.core.read(ino.0, fh.0, offset, size)
-        }) {
-            Ok(d) => {
-                self.core.count_bytes(ino.0, OpKind::Read, d.len() as u64);
-                reply.data(&d)
+        // The reply is sent from where the tier holds the bytes, when it can.
+        let mut reply = Some(reply);
+        let mut sent = 0;
+        let mut answer = |d: &[u8]| {
+            sent = d.len() as u64;
+            if let Some(r) = reply.take() {
+                r.data(d);
             }
-            Err(e) => reply.error(fail("read", e)),
+        };
+        let r = self.done(OpKind::Read, ino.0, || {
+            self.core.read_with(ino.0, fh.0, offset, size, &mut answer)
+        });
+        match (r, reply) {
+            (Ok(()), _) => self.core.count_bytes(ino.0, OpKind::Read, sent),
+            (Err(e), Some(reply)) => reply.error(fail("read", e)),
+            (Err(e), None) => warn!("read: {e}, after its bytes were sent"),
         }
     }
 

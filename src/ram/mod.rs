@@ -304,6 +304,19 @@ pub trait RamStore: Send + Sync + 'static {
         *buf = self.read(ino, offset, size)?;
         Ok(())
     }
+    /// `read`, handing the bytes to `out` (called once, on success only) where they are, if
+    /// the store holds them in one piece: a read answered from the store's own memory
+    /// saves a copy of every byte.
+    fn read_with(
+        &self,
+        ino: Ino,
+        offset: u64,
+        size: u32,
+        out: &mut dyn FnMut(&[u8]),
+    ) -> StoreResult<()> {
+        out(&self.read(ino, offset, size)?);
+        Ok(())
+    }
     /// The byte ranges of a file that may hold data, in order and within its size; the rest
     /// reads as zeros (holes). A store that cannot tell answers the whole file.
     fn data_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {

@@ -74,6 +74,21 @@ impl FileData {
         }
     }
 
+    /// What `read` would return, as a slice of one chunk, if the bytes lie in one chunk
+    /// and it holds them all (no hole to fill in).
+    pub(super) fn held(&self, offset: u64, size: u32) -> Option<&[u8]> {
+        let end = self.size.min(offset.saturating_add(u64::from(size)));
+        if offset >= end {
+            return Some(&[]);
+        }
+        let idx = offset / CHUNK;
+        if (end - 1) / CHUNK != idx {
+            return None;
+        }
+        let bytes = self.chunks.get(&idx)?.bytes();
+        bytes.get((offset - idx * CHUNK) as usize..(end - idx * CHUNK) as usize)
+    }
+
     /// The ranges the chunks hold, adjacent ones joined, within the size.
     pub(super) fn data_ranges(&self) -> Vec<(u64, u64)> {
         crate::ram::join_ranges(

@@ -279,3 +279,38 @@ fn a_chunk_freed_and_used_again_never_shows_its_old_bytes() {
     want[(3 * CHUNK + 5000) as usize] = b'y';
     assert!(all == want, "a recycled chunk showed bytes nobody wrote");
 }
+
+#[test]
+fn reads_handed_over_in_place_match_copied_reads() {
+    let s = store();
+    let f = file(&s, "f");
+    s.write(f, 100, &[1; 5000]).unwrap();
+    s.write(f, CHUNK, &vec![2; CHUNK as usize]).unwrap();
+    s.write(f, 3 * CHUNK + 10, b"tail").unwrap();
+    let edges = [
+        0,
+        99,
+        100,
+        5100,
+        8192,
+        CHUNK - 1,
+        CHUNK,
+        2 * CHUNK - 3,
+        2 * CHUNK,
+    ];
+    let edges = edges
+        .iter()
+        .chain(&[3 * CHUNK, 3 * CHUNK + 12, 3 * CHUNK + 14, 5 * CHUNK]);
+    for &offset in edges {
+        for size in [0u32, 1, 4096, 131072, CHUNK as u32, 3 * CHUNK as u32] {
+            let mut calls = Vec::new();
+            s.read_with(f, offset, size, &mut |d| calls.push(d.to_vec()))
+                .unwrap();
+            assert_eq!(calls.len(), 1, "{offset}+{size}: one answer");
+            assert!(
+                calls[0] == s.read(f, offset, size).unwrap(),
+                "{offset}+{size}: the bytes differ"
+            );
+        }
+    }
+}
