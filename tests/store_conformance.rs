@@ -95,6 +95,7 @@ conformance! {
     xattrs_create_replace_list_remove,
     xattrs_are_accounted,
     concurrent_writers_on_different_files,
+    reads_never_see_a_write_torn,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1702,6 +1703,39 @@ fn concurrent_writers_on_different_files(s: &dyn RamStore) {
         assert_bytes_eq(&read_all(s, f), &want, &format!("file w{t}"));
     }
     assert_eq!(used(s), base + (THREADS * PIECES * PIECE) as u64);
+}
+
+/// A reader beside a writer that rewrites a span across a chunk boundary, whole each time
+/// with one byte value, sees every read whole: one value throughout, never a mix, never
+/// zeros (on Redis, while the slices each write replaces are collected under the reader).
+fn reads_never_see_a_write_torn(s: &dyn RamStore) {
+    const SPAN: usize = 3 * CHUNK as usize / 2;
+    let f = mkfile(s, ROOT_INO, "f");
+    let at = CHUNK / 2;
+    write_all(s, f, at, &vec![1; SPAN]);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for round in 0..200u8 {
+                write_all(s, f, at, &vec![2 + round; SPAN]);
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+        });
+        let mut reads = 0;
+        while !done.load(std::sync::atomic::Ordering::Acquire) || reads < 5 {
+            let got = s.read(f, at, SPAN as u32).expect("read");
+            assert_eq!(got.len(), SPAN, "read {reads}: short");
+            let first = got[0];
+            assert_ne!(first, 0, "read {reads}: zeros where a write had landed");
+            if let Some(i) = got.iter().position(|&b| b != first) {
+                panic!(
+                    "read {reads} torn: byte {i} is {}, byte 0 is {first}",
+                    got[i]
+                );
+            }
+            reads += 1;
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

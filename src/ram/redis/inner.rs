@@ -632,8 +632,28 @@ impl Inner {
         }
     }
 
-    /// Reads the chunk spans `(index, first, end)` of a file in one atomic step.
-    pub(super) fn read_spans(&self, ino: Ino, parts: &[(u64, u64, u64)]) -> StoreResult<ReadOut> {
+    /// Runs a read-only script whose answer starts with an inode's kind and size.
+    pub(super) fn read_script(
+        &self,
+        s: &Script,
+        args: &[String],
+    ) -> StoreResult<(Value, Kind, u64)> {
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let v = self.script(s, true, &refs)?;
+        let a = array(&v);
+        let kind = a.first().and_then(bytes).ok_or(StoreError::NotFound)?;
+        let kind = kind_of(kind).ok_or_else(|| garbled("inode kind"))?;
+        let size = a.get(1).and_then(number).unwrap_or(0);
+        Ok((v, kind, size))
+    }
+
+    /// Reads the chunk spans `(index, first, end)` of a file in one atomic step: one script
+    /// that reads the slices too (see `read_spans`).
+    pub(super) fn read_spans_in_script(
+        &self,
+        ino: Ino,
+        parts: &[(u64, u64, u64)],
+    ) -> StoreResult<ReadOut> {
         let mut args: Vec<String> = Vec::with_capacity(1 + 3 * parts.len());
         args.push(ino.to_string());
         for (idx, from, to) in parts {
@@ -641,12 +661,8 @@ impl Inner {
             args.push(from.to_string());
             args.push(to.to_string());
         }
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        let v = self.script(&self.scripts.read, true, &refs)?;
+        let (v, kind, size) = self.read_script(&self.scripts.read, &args)?;
         let a = array(&v);
-        let kind = a.first().and_then(bytes).ok_or(StoreError::NotFound)?;
-        let kind = kind_of(kind).ok_or_else(|| garbled("inode kind"))?;
-        let size = a.get(1).and_then(number).unwrap_or(0);
         let mut chunks = Vec::with_capacity(parts.len());
         let mut entries = Vec::with_capacity(parts.len());
         for (j, (_, from, to)) in parts.iter().enumerate() {

@@ -30,8 +30,11 @@
 //!   against every other operation on the file, from any thread or mount, and a refused write
 //!   (Redis out of memory) publishes nothing. On a cluster the slices live in other slots than
 //!   the script's keys; there they are sent first and the script publishes them after.
-//! - a read takes the chunk list and the slices' bytes in one script, so it never sees half a
-//!   write (on one server, where the slices are local to the script).
+//! - a read never sees half a write: a small one takes the chunk list and the slices' bytes
+//!   in one script (on one server, where the slices are local to the script); a big one
+//!   (`data.rs`) takes the chunks' entries in one script, then the slices' bytes in one
+//!   pipeline, and starts over in one script if a slice has gone in between (slices never
+//!   change and their ids are never used again, so bytes read whole are the ones named).
 //! - a clone (`clone.lua`, one script) copies the tree's metadata; its chunks name the same
 //!   slices, each extra name counted in `{P}:rc`, and a slice goes to `{P}:gc` only when the
 //!   last chunk naming it lets go.

@@ -47,6 +47,8 @@ pub(super) const WRITE: &str = include_str!("lua/write.lua");
 /// set, then per chunk grown: index, length before, length set. Returns the chunks that were
 /// created by the write and are empty again.
 pub(super) const READ: &str = include_str!("lua/read.lua");
+/// ARGV: ino, then chunk indexes. Returns {kind, size, entry or false per index}.
+pub(super) const CHUNKS: &str = include_str!("lua/chunks.lua");
 pub(super) const SIDS: &str = include_str!("lua/sids.lua");
 pub(super) const COMPACT: &str = include_str!("lua/compact.lua");
 
@@ -94,6 +96,7 @@ pub(super) struct Scripts {
     pub(super) setattr: Script,
     pub(super) write: Script,
     pub(super) read: Script,
+    pub(super) chunks: Script,
     pub(super) compact: Script,
     pub(super) sids: Script,
     pub(super) allocate: Script,
@@ -137,6 +140,7 @@ impl Scripts {
             setattr: s(SETATTR, Frees),
             write: s(WRITE, Takes),
             read: s(READ, ReadOnly),
+            chunks: s(CHUNKS, ReadOnly),
             sids: s(SIDS, Takes),
             compact: s(COMPACT, Frees),
             allocate: s(ALLOCATE, Takes),
