@@ -49,6 +49,15 @@ impl jobs::Hooks for Recorder<'_> {
 struct Job {
     state: JobState,
     result: Mutex<Option<Answer>>,
+    /// Told when `result` is set.
+    answered: parking_lot::Condvar,
+}
+
+impl Job {
+    fn answer(&self, a: Answer) {
+        *self.result.lock() = Some(a);
+        self.answered.notify_all();
+    }
 }
 
 /// What a running copy is listed as: its verb and request.
@@ -128,6 +137,7 @@ impl Drop for JobDone<'_> {
                 message: "the job failed unexpectedly (see the mount's log)".into(),
             });
         }
+        self.job.answered.notify_all();
     }
 }
 
@@ -386,6 +396,7 @@ impl Control {
         let job = Arc::new(Job {
             state: JobState::default(),
             result: Mutex::new(None),
+            answered: parking_lot::Condvar::new(),
         });
         // A copy's rate; a resumed job keeps the one it was recorded with.
         if let Some((_, c)) = &listed {
@@ -413,7 +424,7 @@ impl Control {
                     id,
                 };
                 let answer = me.execute(&req.op, &job.state, id);
-                *done.job.result.lock() = Some(answer);
+                done.job.answer(answer);
                 drop(done);
             });
         if let Err(e) = spawned {

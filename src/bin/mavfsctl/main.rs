@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
@@ -522,11 +523,13 @@ impl Tty {
             .map(Tty)
     }
 
-    /// Waits up to `timeout` for input; true once the terminal has hung up.
-    fn hung_up(&self, timeout: Duration) -> bool {
+    /// Waits up to `timeout` for a hang-up, or also for input if `keys`; true once the
+    /// terminal has hung up.
+    fn hung_up(&self, timeout: Duration, keys: bool) -> bool {
         let mut p = libc::pollfd {
             fd: self.0.as_raw_fd(),
-            events: libc::POLLIN,
+            // A hang-up is reported whatever is asked for.
+            events: if keys { libc::POLLIN } else { 0 },
             revents: 0,
         };
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
@@ -536,15 +539,30 @@ impl Tty {
     }
 }
 
-/// Once a signal has asked the dashboard to quit, it is gone within a second even if the
-/// terminal holds it up (a hang-up that came between the look and crossterm's read).
-fn spawn_watchdog() {
-    std::thread::spawn(|| loop {
-        std::thread::sleep(Duration::from_millis(100));
-        if INTERRUPTED.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_secs(1));
-            restore_terminal();
-            std::process::exit(1);
+/// Ends the dashboard when the main thread cannot: a hang-up that came between its look and
+/// crossterm's read (crossterm then spins), or a quit asked by signal and not done within a
+/// second. It exits without touching the terminal: the main thread may hold stdout's lock,
+/// blocked on a terminal that takes no more output, and a terminal that hung up needs
+/// nothing.
+fn spawn_watchdog(tty: Option<Arc<Tty>>) {
+    std::thread::spawn(move || {
+        let mut asked: Option<Instant> = None;
+        loop {
+            let tick = Duration::from_millis(100);
+            if tty.as_ref().is_some_and(|t| t.hung_up(tick, false)) {
+                // SAFETY: _exit ends the process at once; nothing is left to clean up.
+                unsafe { libc::_exit(1) };
+            }
+            if tty.is_none() {
+                std::thread::sleep(tick);
+            }
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                let since = *asked.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(1) {
+                    // SAFETY: as above.
+                    unsafe { libc::_exit(1) };
+                }
+            }
         }
     });
 }
@@ -573,7 +591,7 @@ fn dashboard_loop(
         // With the terminal watched, the wait happens there and crossterm only takes what
         // has come (keys, or a resize it heard of by signal).
         let wait = match tty {
-            Some(tty) if tty.hung_up(TICK) => return Ok(()),
+            Some(tty) if tty.hung_up(TICK, true) => return Ok(()),
             Some(_) => Duration::ZERO,
             None => TICK,
         };
@@ -596,11 +614,11 @@ fn run_dashboard(mount: PathBuf, every: Duration) -> ! {
     let polls = spawn_poller(mount.clone(), every);
     // A SIGINT sent from elsewhere quits through the loop, which restores the terminal.
     catch_sigint();
-    spawn_watchdog();
-    let tty = Tty::open();
+    let tty = Tty::open().map(Arc::new);
+    spawn_watchdog(tty.clone());
     let mut dash = Dashboard::new(mount);
     let result = Screen::enter()
-        .and_then(|mut screen| dashboard_loop(&mut screen, &mut dash, &polls, tty.as_ref()));
+        .and_then(|mut screen| dashboard_loop(&mut screen, &mut dash, &polls, tty.as_deref()));
     match result {
         Ok(()) => std::process::exit(0),
         Err(e) => die(format!("terminal: {e}")),

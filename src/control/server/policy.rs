@@ -341,15 +341,13 @@ impl Control {
                 message: "no job".into(),
             };
         };
-        // A small file's job ends within a millisecond: look again soon at first, then
-        // less often (a fixed 5 ms made 10,000 small files take a minute).
-        let mut pause = Duration::from_micros(20);
+        // Every job gets an answer, even one whose thread panics (`JobDone`).
+        let mut result = job.result.lock();
         loop {
-            if let Some(a) = job.result.lock().clone() {
+            if let Some(a) = result.clone() {
                 return a;
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(1));
+            job.answered.wait(&mut result);
         }
     }
 

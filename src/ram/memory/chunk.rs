@@ -86,8 +86,9 @@ impl Chunk {
     pub(super) fn make_mut(&mut self, cap: usize) -> (&mut Vec<u8>, Option<u64>) {
         let mut copied = None;
         if Arc::get_mut(&mut self.0).is_none() {
+            // A ready buffer only for a copy that fills it (see `FileData::each_chunk`).
             let want = cap.max(self.len());
-            let mut bytes = if want == super::CHUNK as usize {
+            let mut bytes = if self.len() == super::CHUNK as usize {
                 super::pool::take()
             } else {
                 Vec::with_capacity(want)

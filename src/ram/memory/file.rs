@@ -189,7 +189,15 @@ impl FileData {
             let want = at + n;
             let chunk = self.chunks.entry(idx).or_insert_with(|| {
                 // Only the first chunk grows by doubling: a file with a second chunk is big.
-                Chunk::new(if idx == 0 { Vec::new() } else { pool::take() })
+                // A ready buffer only for a write that fills the chunk: its pages are all
+                // mapped in, and a chunk left short would hold them for nothing.
+                Chunk::new(if idx == 0 {
+                    Vec::new()
+                } else if want == CHUNK as usize {
+                    pool::take()
+                } else {
+                    Vec::with_capacity(CHUNK as usize)
+                })
             });
             let before = chunk.len();
             let (chunk, copied) = chunk.make_mut(want);

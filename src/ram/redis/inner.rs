@@ -618,18 +618,23 @@ impl Inner {
             .arg(entry.as_slice())
             .arg(&sid_s);
         match self.set_then_script(&[(key.clone(), data.as_slice())], &inv) {
-            Ok(Value::Array(gc)) => self.drop_chunks(&gc),
-            other => {
-                match other {
-                    Ok(_) => debug!("chunk {idx} of inode {ino} changed while it was compacted"),
-                    Err(f) => debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f)),
-                }
-                // Not published: the new slice is nobody's.
-                let _ = self
-                    .pool
-                    .run(false, |c| ::redis::cmd("DEL").arg(&key).query::<()>(c));
+            Ok(Value::Array(gc)) => {
+                self.drop_chunks(&gc);
+                return;
             }
+            Ok(_) => debug!("chunk {idx} of inode {ino} changed while it was compacted"),
+            // The reply was lost: the script may have published the slice, which then holds
+            // the chunk's only copy. Kept, as a write's slices are in that case.
+            Err(Failure::Unreachable(e)) => {
+                debug!("compacting chunk {idx} of inode {ino}: {e}; its new slice is kept");
+                return;
+            }
+            Err(f) => debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f)),
         }
+        // Not published: the new slice is nobody's.
+        let _ = self
+            .pool
+            .run(false, |c| ::redis::cmd("DEL").arg(&key).query::<()>(c));
     }
 
     /// Runs a read-only script whose answer starts with an inode's kind and size.
