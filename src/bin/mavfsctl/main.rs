@@ -9,7 +9,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
@@ -507,8 +506,7 @@ fn is_quit(k: &KeyEvent) -> bool {
 }
 
 /// The terminal the dashboard reads keys from, watched for a hang-up: crossterm 0.29 reads a
-/// hung-up terminal in a loop that never ends (it takes EOF and EIO as "read again"), so the
-/// dashboard looks first and quits before crossterm reads.
+/// hung-up terminal in a loop that never ends (it takes EOF and EIO as "read again").
 struct Tty(fs::File);
 
 impl Tty {
@@ -523,13 +521,12 @@ impl Tty {
             .map(Tty)
     }
 
-    /// Waits up to `timeout` for a hang-up, or also for input if `keys`; true once the
-    /// terminal has hung up.
-    fn hung_up(&self, timeout: Duration, keys: bool) -> bool {
+    /// Waits up to `timeout` for a hang-up; true once the terminal has hung up.
+    fn hung_up(&self, timeout: Duration) -> bool {
         let mut p = libc::pollfd {
             fd: self.0.as_raw_fd(),
-            // A hang-up is reported whatever is asked for.
-            events: if keys { libc::POLLIN } else { 0 },
+            // Nothing asked for: a hang-up is reported whatever is.
+            events: 0,
             revents: 0,
         };
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
@@ -539,17 +536,16 @@ impl Tty {
     }
 }
 
-/// Ends the dashboard when the main thread cannot: a hang-up that came between its look and
-/// crossterm's read (crossterm then spins), or a quit asked by signal and not done within a
-/// second. It exits without touching the terminal: the main thread may hold stdout's lock,
-/// blocked on a terminal that takes no more output, and a terminal that hung up needs
-/// nothing.
-fn spawn_watchdog(tty: Option<Arc<Tty>>) {
+/// Ends the dashboard when the main thread cannot: on a hang-up (crossterm then spins in its
+/// read), or when a quit asked by signal is not done within a second. It exits without
+/// touching the terminal: the main thread may hold stdout's lock, blocked on a terminal that
+/// takes no more output, and a terminal that hung up needs nothing.
+fn spawn_watchdog(tty: Option<Tty>) {
     std::thread::spawn(move || {
         let mut asked: Option<Instant> = None;
         loop {
             let tick = Duration::from_millis(100);
-            if tty.as_ref().is_some_and(|t| t.hung_up(tick, false)) {
+            if tty.as_ref().is_some_and(|t| t.hung_up(tick)) {
                 // SAFETY: _exit ends the process at once; nothing is left to clean up.
                 unsafe { libc::_exit(1) };
             }
@@ -572,9 +568,7 @@ fn dashboard_loop(
     screen: &mut Screen,
     dash: &mut Dashboard,
     polls: &Receiver<Poll>,
-    tty: Option<&Tty>,
 ) -> io::Result<()> {
-    const TICK: Duration = Duration::from_millis(50);
     let mut dirty = true;
     loop {
         for (at, stats) in polls.try_iter() {
@@ -588,14 +582,7 @@ fn dashboard_loop(
         if INTERRUPTED.load(Ordering::Relaxed) {
             return Ok(());
         }
-        // With the terminal watched, the wait happens there and crossterm only takes what
-        // has come (keys, or a resize it heard of by signal).
-        let wait = match tty {
-            Some(tty) if tty.hung_up(TICK, true) => return Ok(()),
-            Some(_) => Duration::ZERO,
-            None => TICK,
-        };
-        if event::poll(wait)? {
+        if event::poll(Duration::from_millis(50))? {
             match event::read()? {
                 Event::Key(k) if is_quit(&k) => return Ok(()),
                 Event::Resize(..) => dirty = true,
@@ -614,11 +601,10 @@ fn run_dashboard(mount: PathBuf, every: Duration) -> ! {
     let polls = spawn_poller(mount.clone(), every);
     // A SIGINT sent from elsewhere quits through the loop, which restores the terminal.
     catch_sigint();
-    let tty = Tty::open().map(Arc::new);
-    spawn_watchdog(tty.clone());
+    spawn_watchdog(Tty::open());
     let mut dash = Dashboard::new(mount);
-    let result = Screen::enter()
-        .and_then(|mut screen| dashboard_loop(&mut screen, &mut dash, &polls, tty.as_deref()));
+    let result =
+        Screen::enter().and_then(|mut screen| dashboard_loop(&mut screen, &mut dash, &polls));
     match result {
         Ok(()) => std::process::exit(0),
         Err(e) => die(format!("terminal: {e}")),

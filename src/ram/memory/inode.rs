@@ -85,6 +85,14 @@ impl State {
         }
     }
 
+    pub(super) fn file(&self) -> StoreResult<&FileData> {
+        match &self.body {
+            Body::File(f) => Ok(f),
+            Body::Dir(_) => Err(StoreError::IsDir),
+            _ => Err(StoreError::Invalid),
+        }
+    }
+
     pub(super) fn file_mut(&mut self) -> StoreResult<&mut FileData> {
         match &mut self.body {
             Body::File(f) => Ok(f),

@@ -524,11 +524,7 @@ impl RamStore for MemoryStore {
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
         let node = self.get(ino)?;
         let st = node.state.read();
-        match &st.body {
-            Body::File(f) => Ok(f.read(offset, size)),
-            Body::Dir(_) => Err(StoreError::IsDir),
-            _ => Err(StoreError::Invalid),
-        }
+        Ok(st.file()?.read(offset, size))
     }
 
     fn generation(&self) -> u64 {
@@ -538,14 +534,8 @@ impl RamStore for MemoryStore {
     fn read_into(&self, ino: Ino, offset: u64, size: u32, buf: &mut Vec<u8>) -> StoreResult<()> {
         let node = self.get(ino)?;
         let st = node.state.read();
-        match &st.body {
-            Body::File(f) => {
-                f.read_into(offset, size, buf);
-                Ok(())
-            }
-            Body::Dir(_) => Err(StoreError::IsDir),
-            _ => Err(StoreError::Invalid),
-        }
+        st.file()?.read_into(offset, size, buf);
+        Ok(())
     }
 
     fn read_with(
@@ -557,14 +547,11 @@ impl RamStore for MemoryStore {
     ) -> StoreResult<()> {
         let node = self.get(ino)?;
         let st = node.state.read();
-        match &st.body {
-            // Handed over under the inode's lock: a write waits for the reply to be copied.
-            Body::File(f) => match f.held(offset, size) {
-                Some(bytes) => out(bytes),
-                None => out(&f.read(offset, size)),
-            },
-            Body::Dir(_) => return Err(StoreError::IsDir),
-            _ => return Err(StoreError::Invalid),
+        let f = st.file()?;
+        // Handed over under the inode's lock: a write waits for the reply to be copied.
+        match f.held(offset, size) {
+            Some(bytes) => out(bytes),
+            None => out(&f.read(offset, size)),
         }
         Ok(())
     }
@@ -572,11 +559,7 @@ impl RamStore for MemoryStore {
     fn data_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {
         let node = self.get(ino)?;
         let st = node.state.read();
-        match &st.body {
-            Body::File(f) => Ok(f.data_ranges()),
-            Body::Dir(_) => Err(StoreError::IsDir),
-            _ => Err(StoreError::Invalid),
-        }
+        Ok(st.file()?.data_ranges())
     }
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {

@@ -47,14 +47,14 @@ impl Inner {
         args.extend(parts.iter().map(|(idx, _, _)| idx.to_string()));
         let (v, kind, size) = self.read_script(&self.scripts.chunks, &args)?;
         let a = array(&v);
-        let mut chunks = Vec::with_capacity(parts.len());
+        let mut bufs = Vec::with_capacity(parts.len());
         let mut entries = Vec::with_capacity(parts.len());
         // Per GETRANGE: the span it fills, where in it, and how many bytes must come.
         let mut plan: Vec<(usize, usize, usize)> = Vec::new();
         let mut p = ::redis::pipe();
         for (j, &(_, from, to)) in parts.iter().enumerate() {
             // The span's bytes, zeros where no slice lies (all of it for a missing chunk).
-            chunks.push(Some(vec![0u8; (to - from) as usize]));
+            bufs.push(vec![0u8; (to - from) as usize]);
             let Some(entry) = a.get(2 + j).and_then(bytes) else {
                 entries.push(None);
                 continue;
@@ -85,19 +85,16 @@ impl Inner {
             }
             for ((j, at, n), v) in plan.into_iter().zip(&got) {
                 let data = bytes(v).unwrap_or(&[]);
-                let Some(buf) = chunks[j].as_mut() else {
-                    return Err(garbled("read"));
-                };
                 if data.len() != n {
                     return Ok(None);
                 }
-                buf[at..at + n].copy_from_slice(data);
+                bufs[j][at..at + n].copy_from_slice(data);
             }
         }
         Ok(Some(ReadOut {
             kind,
             size,
-            chunks,
+            chunks: bufs.into_iter().map(Some).collect(),
             entries,
         }))
     }
