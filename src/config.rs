@@ -56,6 +56,10 @@ pub struct Args {
         default_value = "redis://127.0.0.1:6379/0"
     )]
     pub redis_url: String,
+    /// A Redis Cluster for `--ram redis` instead of one server: some of its nodes (the
+    /// others are found from them). User, password and TLS as with --redis-url.
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT...]")]
+    pub redis_cluster: Option<String>,
     /// A file whose first line is the Redis password (kept out of the command line, where
     /// every user sees it); the environment variable MAVFS_REDIS_PASSWORD works too.
     #[arg(long, value_name = "FILE")]
@@ -285,6 +289,9 @@ impl MountConfig {
             None => None,
         };
         let redis = redis_target(&args)?;
+        if args.redis_cluster.is_some() && args.ram != RamKind::Redis {
+            return Err("--redis-cluster needs --ram redis".into());
+        }
         if args.threads == Some(0) {
             return Err("--threads must be at least 1".into());
         }
@@ -525,12 +532,57 @@ fn redis_target(args: &Args) -> Result<RedisTarget, String> {
                 args.redis_timeout
             )
         })?;
+    let seeds = match &args.redis_cluster {
+        None => Vec::new(),
+        Some(list) => cluster_seeds(list, &url, args)?,
+    };
     Ok(RedisTarget {
         url,
         prefix: args.redis_prefix.clone(),
         timeout: Duration::from_secs_f64(secs),
         tls,
+        seeds,
     })
+}
+
+/// `--redis-cluster`'s nodes as URLs, with the scheme, user and password of `url`.
+fn cluster_seeds(list: &str, url: &str, args: &Args) -> Result<Vec<String>, String> {
+    if args.redis_host.is_some() || args.redis_port.is_some() || args.redis_db.is_some() {
+        return Err(
+            "--redis-host, --redis-port and --redis-db do not apply to --redis-cluster \
+             (a cluster has database 0 only; name its nodes in --redis-cluster)"
+                .into(),
+        );
+    }
+    let base = ::redis::parse_redis_url(url).ok_or("not a Redis URL")?;
+    if !matches!(base.scheme(), "redis" | "rediss" | "valkey" | "valkeys") {
+        return Err(
+            "--redis-cluster needs a redis:// or rediss:// --redis-url (for its user and password)"
+                .into(),
+        );
+    }
+    let mut seeds = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad =
+            |why: &str| format!("invalid --redis-cluster node '{item}': {why} (want HOST:PORT)");
+        let (host, port) = item.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| bad("the port is not 1-65535"))?;
+        let mut u = base.clone();
+        if host.is_empty() || u.set_host(Some(host.trim_matches(['[', ']']))).is_err() {
+            return Err(bad("not a host name or address"));
+        }
+        u.set_port(Some(port)).map_err(|()| bad("no port"))?;
+        u.set_path("");
+        seeds.push(u.to_string());
+    }
+    if seeds.is_empty() {
+        return Err("--redis-cluster names no node (want HOST:PORT[,HOST:PORT...])".into());
+    }
+    Ok(seeds)
 }
 
 /// The first line of a password file.

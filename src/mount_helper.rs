@@ -54,6 +54,7 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
         "ram",
         "ram_limit",
         "redis_url",
+        "redis_cluster",
         "redis_password_file",
         "redis_ca_cert",
         "redis_cert",
@@ -154,11 +155,24 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
             read_only,
         });
     }
+    // `redis_cluster=h1:p1,h2:p2`: the list's commas are the options' too, so the bare
+    // `host:port` items after it are more seed nodes.
+    let mut seeds: Option<usize> = None;
     for o in opts
         .iter()
         .flat_map(|o| o.split(','))
         .filter(|o| !o.is_empty())
     {
+        match seeds {
+            Some(at) if !o.contains('=') && o.contains(':') => {
+                let mut v = out[at].clone();
+                v.push(",");
+                v.push(o);
+                out[at] = v;
+                continue;
+            }
+            _ => seeds = None,
+        }
         let (name, value) = match o.split_once('=') {
             Some((n, v)) => (n.replace('-', "_"), Some(v)),
             None => (o.replace('-', "_"), None),
@@ -172,6 +186,9 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
                 }
                 out.push(format!("--{}", n.replace('_', "-")).into());
                 out.push(v.into());
+                if n == "redis_cluster" {
+                    seeds = Some(out.len() - 1);
+                }
             }
             None if VALUED.contains(&n) => {
                 return Err(format!("mount option '{o}' needs a value ({n}=...)"));

@@ -31,6 +31,15 @@ fn redis_store(server: &common::RedisServer, limit: u64) -> Arc<dyn RamStore> {
     )
 }
 
+/// A RedisStore on a 3-master Redis Cluster of its own (stopped when `cluster` drops).
+fn cluster_store(cluster: &common::cluster::RedisCluster, limit: u64) -> Arc<dyn RamStore> {
+    let target = mavfs::ram::redis::RedisTarget::cluster(&cluster.seeds(), "conformance");
+    Arc::new(
+        mavfs::ram::RedisStore::connect(&target, Some(limit), 0, 0)
+            .expect("connect to the test cluster"),
+    )
+}
+
 fn memory_store(limit: u64) -> Arc<dyn RamStore> {
     Arc::new(MemoryStore::new(limit, 0, 0))
 }
@@ -55,6 +64,12 @@ macro_rules! conformance {
             fn redis() {
                 let server = common::RedisServer::start();
                 super::$name(&*redis_store(&server, limit()));
+            }
+
+            #[test]
+            fn redis_cluster() {
+                let cluster = common::cluster::RedisCluster::start(3, 0);
+                super::$name(&*cluster_store(&cluster, limit()));
             }
         }
     )*};

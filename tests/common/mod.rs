@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::ffi::CString;
 use std::fs;
 use std::io;

@@ -44,40 +44,9 @@ impl RedisStore {
         gid: u32,
     ) -> Result<RedisStore, String> {
         check_prefix(&target.prefix)?;
-        let bad_url = |e: RedisError| format!("invalid --redis-url '{}': {e}", redact(&target.url));
-        let info = ::redis::IntoConnectionInfo::into_connection_info(target.url.as_str())
-            .map_err(bad_url)?;
-        // No CLIENT SETINFO at connect: two more replies to wait for, each up to the timeout,
-        // when a server hangs (a reconnect must fail within one timeout).
-        let settings = info.redis_settings().clone().set_skip_set_lib_name();
-        let info = info.set_redis_settings(settings);
-        let client = match &target.tls {
-            None => ::redis::Client::open(info),
-            Some(t) => {
-                // rustls needs a crypto provider; installing it twice is harmless.
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let client_tls = match (&t.cert, &t.key) {
-                    (Some(cert), Some(key)) => Some(::redis::ClientTlsConfig {
-                        client_cert: cert.clone(),
-                        client_key: key.clone(),
-                    }),
-                    _ => None,
-                };
-                ::redis::Client::build_with_tls(
-                    info,
-                    ::redis::TlsCertificates {
-                        client_tls,
-                        root_cert: t.ca.clone(),
-                    },
-                )
-            }
-        }
-        .map_err(bad_url)?;
-        let info = client.get_connection_info();
-        let addr = info.addr().to_string();
-        let db = info.redis_settings().db();
+        let (dialer, addr, db) = dialer(target)?;
         let pool = Pool {
-            client,
+            dialer,
             addr: addr.clone(),
             timeout: target.timeout,
             idle: Mutex::new(Vec::new()),
@@ -89,38 +58,58 @@ impl RedisStore {
         ::redis::cmd("PING")
             .query::<()>(&mut con)
             .map_err(|e| fail(&e))?;
-        let server: String = ::redis::cmd("INFO")
-            .arg("server")
-            .query(&mut con)
-            .map_err(|e| fail(&e))?;
-        let memory: String = ::redis::cmd("INFO")
-            .arg("memory")
-            .query(&mut con)
-            .map_err(|e| fail(&e))?;
-        let major: u32 = info_field(&server, "redis_version")
-            .and_then(|v| v.split('.').next()?.parse().ok())
-            .unwrap_or(0);
-        let number = |name: &str| -> u64 {
-            info_field(&memory, name)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        let policy = info_field(&memory, "maxmemory_policy").unwrap_or_default();
-        if let Some(why) = evicting_policy_error(&addr, &policy) {
-            return Err(format!(
-                "{why}; refusing to mount (fix: redis-cli -h HOST -p PORT CONFIG SET maxmemory-policy noeviction)"
-            ));
+        // A cluster's masters each hold part of the data: each must keep it.
+        let masters = con.masters().map_err(|e| fail(&e))?;
+        let mut major = u32::MAX;
+        let mut room = 0u64;
+        for node in &masters {
+            let at = |e: &RedisError| match node {
+                Some((h, p)) => connect_error(&format!("{h}:{p}"), db, target.timeout, e),
+                None => fail(e),
+            };
+            let server: String = ::redis::from_redis_value(
+                con.on(node, ::redis::cmd("INFO").arg("server"))
+                    .map_err(|e| at(&e))?,
+            )
+            .map_err(|e| at(&e.into()))?;
+            let memory: String = ::redis::from_redis_value(
+                con.on(node, ::redis::cmd("INFO").arg("memory"))
+                    .map_err(|e| at(&e))?,
+            )
+            .map_err(|e| at(&e.into()))?;
+            major = major.min(
+                info_field(&server, "redis_version")
+                    .and_then(|v| v.split('.').next()?.parse().ok())
+                    .unwrap_or(0),
+            );
+            let number = |name: &str| -> u64 {
+                info_field(&memory, name)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            let policy = info_field(&memory, "maxmemory_policy").unwrap_or_default();
+            let name = node
+                .as_ref()
+                .map(|(h, p)| format!("{h}:{p}"))
+                .unwrap_or_else(|| addr.clone());
+            if let Some(why) = evicting_policy_error(&name, &policy) {
+                return Err(format!(
+                    "{why}; refusing to mount (fix: redis-cli -h HOST -p PORT CONFIG SET maxmemory-policy noeviction)"
+                ));
+            }
+            // A finite size even for a Redis without maxmemory: its host's memory (what it
+            // can hold at most), else this host's; tools do arithmetic on statfs and would
+            // overflow.
+            room = room.saturating_add(
+                [number("maxmemory"), number("total_system_memory")]
+                    .into_iter()
+                    .find(|&n| n > 0)
+                    .unwrap_or_else(crate::host::physical_ram),
+            );
         }
         let keys = Keys::new(&target.prefix);
         let scripts = Scripts::new(major >= 7);
-        // A finite size even for a Redis without maxmemory: its host's memory (what it can
-        // hold at most), else this host's; tools do arithmetic on statfs and would overflow.
-        let limit = limit.unwrap_or_else(|| {
-            [number("maxmemory"), number("total_system_memory")]
-                .into_iter()
-                .find(|&n| n > 0)
-                .unwrap_or_else(crate::host::physical_ram)
-        });
+        let limit = limit.unwrap_or(room);
 
         let meta_exists: bool = ::redis::cmd("EXISTS")
             .arg(keys.meta())
@@ -230,11 +219,85 @@ impl RedisStore {
         Ok(RedisStore {
             refs: KernelRefs::new(),
             inner,
-            name: format!("redis {} prefix {}", redact(&target.url), target.prefix),
+            name: if target.seeds.is_empty() {
+                format!("redis {} prefix {}", redact(&target.url), target.prefix)
+            } else {
+                format!("redis cluster {addr} prefix {}", target.prefix)
+            },
             to_release,
             releasing,
             janitor: Janitor { tx: chores, queued },
             _stop: stop,
         })
     }
+}
+
+/// How to reach the store: its dialer, its address for messages (never a password) and its
+/// database number.
+fn dialer(target: &RedisTarget) -> Result<(Dialer, String, i64), String> {
+    let tls_certs = |t: &RedisTls| {
+        // rustls needs a crypto provider; installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client_tls = match (&t.cert, &t.key) {
+            (Some(cert), Some(key)) => Some(::redis::ClientTlsConfig {
+                client_cert: cert.clone(),
+                client_key: key.clone(),
+            }),
+            _ => None,
+        };
+        ::redis::TlsCertificates {
+            client_tls,
+            root_cert: t.ca.clone(),
+        }
+    };
+    if !target.seeds.is_empty() {
+        let bad = |e: RedisError| format!("invalid --redis-cluster: {e}");
+        let mut infos = Vec::with_capacity(target.seeds.len());
+        for seed in &target.seeds {
+            let info = ::redis::IntoConnectionInfo::into_connection_info(seed.as_str())
+                .map_err(|e| format!("invalid --redis-cluster node '{}': {e}", redact(seed)))?;
+            infos.push(info);
+        }
+        let addr = infos
+            .iter()
+            .map(|i| i.addr().to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let first = infos[0].redis_settings().clone();
+        let mut b = ::redis::cluster::ClusterClientBuilder::new(infos)
+            .connection_timeout(target.timeout)
+            .response_timeout(target.timeout)
+            // A failover takes the cluster's node timeout and an election: the client
+            // waits it out (MOVED, refused connections, CLUSTERDOWN) instead of failing.
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(50)
+            .max_retry_wait(1000);
+        if let Some(u) = first.username() {
+            b = b.username(u);
+        }
+        if let Some(p) = first.password() {
+            b = b.password(p);
+        }
+        if let Some(t) = &target.tls {
+            b = b.tls(::redis::TlsMode::Secure).certs(tls_certs(t));
+        }
+        let client = b.build().map_err(bad)?;
+        return Ok((Dialer::Cluster(client), addr, 0));
+    }
+    let bad_url = |e: RedisError| format!("invalid --redis-url '{}': {e}", redact(&target.url));
+    let info =
+        ::redis::IntoConnectionInfo::into_connection_info(target.url.as_str()).map_err(bad_url)?;
+    // No CLIENT SETINFO at connect: two more replies to wait for, each up to the timeout,
+    // when a server hangs (a reconnect must fail within one timeout).
+    let settings = info.redis_settings().clone().set_skip_set_lib_name();
+    let info = info.set_redis_settings(settings);
+    let client = match &target.tls {
+        None => ::redis::Client::open(info),
+        Some(t) => ::redis::Client::build_with_tls(info, tls_certs(t)),
+    }
+    .map_err(bad_url)?;
+    let info = client.get_connection_info();
+    let addr = info.addr().to_string();
+    let db = info.redis_settings().db();
+    Ok((Dialer::One(client), addr, db))
 }

@@ -4,6 +4,8 @@ use super::*;
 
 /// Reads of at least this many bytes fetch the slices themselves (`Inner::read_spans`).
 const DIRECT_READ: u64 = 128 << 10;
+/// How often a read on a cluster starts over when a slice it was to read went meanwhile.
+const CLUSTER_READ_TRIES: usize = 100;
 
 /// A chunk's entry in `{P}:l:<ino>`: its length, and its slices as `[sid, pos, n, soff]`
 /// (bytes `[pos, pos+n)` of the chunk are bytes `[soff, soff+n)` of slice `sid`).
@@ -27,6 +29,18 @@ impl Inner {
     /// read whole are the ones the entries named; a slice gone meanwhile (a write or a
     /// compaction replaced it, and it was collected) makes the read start over in one script.
     pub(super) fn read_spans(&self, ino: Ino, parts: &[(u64, u64, u64)]) -> StoreResult<ReadOut> {
+        if self.cluster() {
+            // No script can read slices in other slots: the two steps again, until no
+            // slice went in between (that takes a write and its collection inside one
+            // round trip).
+            for _ in 0..CLUSTER_READ_TRIES {
+                if let Some(out) = self.read_spans_direct(ino, parts)? {
+                    return Ok(out);
+                }
+            }
+            warn!("a read of inode {ino} kept meeting slices replaced under it; EIO");
+            return Err(garbled("read (the file changed under every try)"));
+        }
         let bytes_wanted: u64 = parts.iter().map(|(_, from, to)| to - from).sum();
         if bytes_wanted >= DIRECT_READ {
             if let Some(out) = self.read_spans_direct(ino, parts)? {
@@ -51,7 +65,7 @@ impl Inner {
         let mut entries = Vec::with_capacity(parts.len());
         // Per GETRANGE: the span it fills, where in it, and how many bytes must come.
         let mut plan: Vec<(usize, usize, usize)> = Vec::new();
-        let mut p = ::redis::pipe();
+        let mut p = Batch::new(self.cluster());
         for (j, &(_, from, to)) in parts.iter().enumerate() {
             // The span's bytes, zeros where no slice lies (all of it for a missing chunk).
             bufs.push(vec![0u8; (to - from) as usize]);
@@ -69,17 +83,19 @@ impl Inner {
                     let (Some(first), Some(last)) = (first, last) else {
                         return Err(garbled("chunk entry"));
                     };
-                    p.cmd("GETRANGE")
-                        .arg(self.keys.slice(sid))
-                        .arg(first)
-                        .arg(last);
+                    let mut get = ::redis::cmd("GETRANGE");
+                    get.arg(self.keys.slice(sid)).arg(first).arg(last);
+                    p.add(get);
                     plan.push((j, (x - from) as usize, (y - x) as usize));
                 }
             }
             entries.push(Some(entry.to_vec()));
         }
         if !plan.is_empty() {
-            let got = self.pipe(true, &p)?;
+            let got = self
+                .pool
+                .run_replies(true, p.len(), |c| c.batch(&p))
+                .map_err(|e| self.fail(e))?;
             if got.len() != plan.len() {
                 return Err(garbled("read"));
             }
@@ -199,7 +215,7 @@ impl RedisStore {
             slices.push((self.inner.keys.slice(*sid), &data[pos..pos + n]));
             pos += n;
         }
-        let v = self.inner.commit_write(&args, &slices)?;
+        let v = self.inner.commit_write(&args, &slices, &sids)?;
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("write"))?)?;
         if let Some(gc) = a.get(1) {

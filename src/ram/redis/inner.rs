@@ -128,7 +128,7 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Some key under the prefix when there is no `{P}:meta`: data of another program.
-pub(super) fn foreign_key(con: &mut Connection, keys: &Keys) -> RedisResult<Option<String>> {
+pub(super) fn foreign_key(con: &mut Link, keys: &Keys) -> RedisResult<Option<String>> {
     first_key(
         con,
         &[
@@ -139,24 +139,29 @@ pub(super) fn foreign_key(con: &mut Connection, keys: &Keys) -> RedisResult<Opti
 }
 
 /// The first key found that matches one of `patterns`.
-pub(super) fn first_key(con: &mut Connection, patterns: &[String]) -> RedisResult<Option<String>> {
+pub(super) fn first_key(con: &mut Link, patterns: &[String]) -> RedisResult<Option<String>> {
+    // A cluster's keys are spread over its masters: each is scanned.
+    let masters = con.masters()?;
     for pattern in patterns {
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, found): (u64, Vec<Vec<u8>>) = ::redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(10_000)
-                .query(con)?;
-            if let Some(k) = found.first() {
-                return Ok(Some(String::from_utf8_lossy(k).into_owned()));
+        for node in &masters {
+            let mut cursor: u64 = 0;
+            loop {
+                let mut scan = ::redis::cmd("SCAN");
+                scan.arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(10_000);
+                let (next, found): (u64, Vec<Vec<u8>>) =
+                    ::redis::from_redis_value(con.on(node, &scan)?)?;
+                if let Some(k) = found.first() {
+                    return Ok(Some(String::from_utf8_lossy(k).into_owned()));
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
     }
     Ok(None)
@@ -314,21 +319,36 @@ impl Inner {
     /// Reads Redis' memory policy again (it may have been changed under the mount): an
     /// evicting one turns `vram/` read-only, with one logged error; noeviction lifts that.
     pub(super) fn check_policy(&self) {
-        if let Ok(text) = self.pool.run(true, |c| {
-            ::redis::cmd("INFO").arg("memory").query::<String>(c)
-        }) {
-            self.check_policy_in(&text);
+        if let Ok(info) = self.info_all("memory") {
+            self.check_policy_in(&info);
         }
     }
 
-    /// `check_policy` on an `INFO memory` answer already at hand.
-    pub(super) fn check_policy_in(&self, info: &str) {
-        let policy = info_field(info, "maxmemory_policy").unwrap_or_default();
+    /// `INFO section` of each master (one server: its own), as `(address, text)`.
+    pub(super) fn info_all(&self, section: &str) -> Result<Vec<(String, String)>, Failure> {
+        self.pool.run(true, |c| {
+            let mut out = Vec::new();
+            for node in c.masters()? {
+                let text: String =
+                    ::redis::from_redis_value(c.on(&node, ::redis::cmd("INFO").arg(section))?)?;
+                let name = match node {
+                    Some((h, p)) => format!("{h}:{p}"),
+                    None => self.pool.addr.clone(),
+                };
+                out.push((name, text));
+            }
+            Ok(out)
+        })
+    }
+
+    /// `check_policy` on the masters' `INFO memory` answers already at hand.
+    pub(super) fn check_policy_in(&self, info: &[(String, String)]) {
+        let why = info.iter().find_map(|(addr, text)| {
+            let policy = info_field(text, "maxmemory_policy").unwrap_or_default();
+            evicting_policy_error(addr, &policy)
+        });
         let mut evicting = self.evicting.lock();
-        match (
-            evicting_policy_error(&self.pool.addr, &policy),
-            evicting.is_some(),
-        ) {
+        match (why, evicting.is_some()) {
             (Some(why), false) => {
                 log::error!("{why}; vram/ is read-only until it is noeviction again");
                 *evicting = Some(why);
@@ -436,21 +456,58 @@ impl Inner {
     /// Deletes the slices and unlists them; false if Redis did not take it all.
     pub(super) fn drop_members(&self, members: &[&[u8]]) -> bool {
         // Two replies a batch (one DEL of many keys, one SREM), so a batch waits no more
-        // than a single call for a slow server.
+        // than a single call for a slow server. On a cluster the slices lie in many slots:
+        // one DEL each, all answered before they are unlisted.
         for part in members.chunks(1000) {
             let keys: Vec<Vec<u8>> = part.iter().map(|m| self.keys.gc_slice(m)).collect();
-            let mut p = ::redis::pipe();
-            p.cmd("DEL").arg(&keys).ignore();
-            p.cmd("SREM").arg(self.keys.gc()).arg(part).ignore();
-            if let Err(e) = self
-                .pool
-                .run_replies(false, replies(&p), |c| p.query::<()>(c))
-            {
+            let mut unlist = ::redis::pipe();
+            unlist.cmd("SREM").arg(self.keys.gc()).arg(part).ignore();
+            let done = if self.cluster() {
+                let mut b = Batch::new(true);
+                for k in &keys {
+                    let mut del = ::redis::cmd("DEL");
+                    del.arg(k);
+                    b.add(del);
+                }
+                self.pool
+                    .run_replies(false, b.len(), |c| c.batch(&b).map(drop))
+                    .and_then(|()| self.pool.run(false, |c| unlist.query::<()>(c)))
+            } else {
+                let mut p = ::redis::pipe();
+                p.cmd("DEL").arg(&keys).ignore();
+                p.cmd("SREM").arg(self.keys.gc()).arg(part).ignore();
+                self.pool
+                    .run_replies(false, replies(&p), |c| p.query::<()>(c))
+            };
+            if let Err(e) = done {
                 debug!("deleting slices: {}", self.fail(e));
                 return false;
             }
         }
         true
+    }
+
+    /// Gives up slices this mount sent and did not publish (a refused or unanswered
+    /// publication) and deletes them; those published meanwhile stay (`abandon.lua`). If
+    /// Redis cannot be asked, they stay listed as this session's and are collected when it
+    /// ends.
+    pub(super) fn abandon(&self, sids: &[u64]) {
+        if sids.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = sids.iter().map(u64::to_string).collect();
+        let mut args: Vec<&[u8]> = vec![self.sid.as_bytes()];
+        args.extend(ids.iter().map(|i| i.as_bytes()));
+        match self.script(&self.scripts.abandon, false, &args) {
+            Ok(v) => self.drop_chunks(array(&v)),
+            Err(e) => debug!("giving up unpublished slices: {e}"),
+        }
+    }
+
+    /// True on a Redis Cluster: slices lie in other slots than the metadata, so no script
+    /// may touch them.
+    pub(super) fn cluster(&self) -> bool {
+        matches!(self.pool.dialer, Dialer::Cluster(_))
     }
 
     pub(super) fn sweep(&self) {
@@ -518,51 +575,76 @@ impl Inner {
         }
     }
 
-    /// Sends each piece as a new slice and publishes them with the write script, in one
-    /// round trip. The script runs after the slices landed and checks they did (Redis may
-    /// refuse a string for memory): a write is published whole or not at all, atomically
-    /// against every other operation on the file, whatever the number of writers.
+    /// Sends each piece as a new slice and publishes them with the write script: a write is
+    /// published whole or not at all, atomically against every other operation on the
+    /// file, whatever the number of writers. Slices not published are given up.
     pub(super) fn commit_write(
         &self,
         args: &[String],
         slices: &[(String, &[u8])],
+        sids: &[u64],
     ) -> StoreResult<Value> {
-        let meta = self.keys.meta();
-        let mut inv = self.scripts.write.key(&meta);
-        for (key, _) in slices {
-            inv.key(key);
-        }
-        for a in args {
-            inv.arg(a.as_str());
-        }
-        match self.set_then_script(slices, &inv) {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        match self.publish(&self.scripts.write, slices, sids, &args) {
             Ok(v) => Ok(v),
-            // Redis answered no (out of memory, a refusal of the script's): nothing was
-            // published, so the slices are nobody's.
-            Err(Failure::Server(e)) => {
-                let keys: Vec<&str> = slices.iter().map(|(k, _)| k.as_str()).collect();
-                let _ = self
-                    .pool
-                    .run(false, |c| ::redis::cmd("DEL").arg(&keys).query::<()>(c));
-                Err(self.fail(Failure::Server(e)))
+            Err(f) => {
+                self.abandon(sids);
+                Err(self.fail(f))
             }
-            // No answer: the script may have run and published them, so they stay; a lost
-            // reply may leak them, never a deleted slice that a chunk names.
-            Err(f) => Err(self.fail(f)),
         }
     }
 
-    /// SETs each `(key, bytes)`, then runs `inv`, in one round trip; the script's answer.
-    pub(super) fn set_then_script(
+    /// Stores each `(key, bytes)` as a new slice, listed first as this mount's unpublished
+    /// (`sids`), then runs `script` (KEYS: meta, that list, and on one server the slices;
+    /// ARGV: `args`), which publishes them. On one server that is one round trip, the script
+    /// after the slices, checking they landed (Redis may refuse a string for memory). On a
+    /// cluster the slices go to their nodes first, and the script runs once all answered.
+    /// Should the mount die in between, its unpublished slices are collected with its
+    /// session.
+    pub(super) fn publish(
         &self,
+        script: &Script,
         sets: &[(String, &[u8])],
-        inv: &::redis::ScriptInvocation<'_>,
+        sids: &[u64],
+        args: &[&[u8]],
     ) -> Result<Value, Failure> {
+        let meta = self.keys.meta();
+        let pending = self.keys.pending(&self.sid);
+        let mut inv = script.key(&meta);
+        inv.key(&pending);
+        let cluster = self.cluster();
+        if !cluster {
+            for (key, _) in sets {
+                inv.key(key);
+            }
+        }
+        for a in args {
+            inv.arg(*a);
+        }
+        let mut list = ::redis::cmd("SADD");
+        list.arg(&pending).arg(sids);
+        if cluster {
+            let mut b = Batch::new(true);
+            if !sids.is_empty() {
+                b.add(list);
+            }
+            for (key, bytes) in sets {
+                let mut set = ::redis::cmd("SET");
+                set.arg(key).arg(*bytes);
+                b.add(set);
+            }
+            self.pool
+                .run_replies(false, b.len(), |c| c.batch(&b).map(drop))?;
+            return self.pool.run(false, |c| inv.invoke::<Value>(c));
+        }
         let mut p = ::redis::pipe();
+        if !sids.is_empty() {
+            p.add_command(list).ignore();
+        }
         for (key, bytes) in sets {
             p.cmd("SET").arg(key).arg(*bytes).ignore();
         }
-        p.invoke_script(inv);
+        p.invoke_script(&inv);
         match self
             .pool
             .run_replies(false, replies(&p), |c| p.query::<Vec<Value>>(c))
@@ -609,32 +691,28 @@ impl Inner {
             return;
         };
         let key = self.keys.slice(sid);
-        let meta = self.keys.meta();
         let (ino_s, idx_s, sid_s) = (ino.to_string(), idx.to_string(), sid.to_string());
-        let mut inv = self.scripts.compact.key(&meta);
-        inv.key(&key);
-        inv.arg(&ino_s)
-            .arg(&idx_s)
-            .arg(entry.as_slice())
-            .arg(&sid_s);
-        match self.set_then_script(&[(key.clone(), data.as_slice())], &inv) {
+        let args: [&[u8]; 4] = [
+            ino_s.as_bytes(),
+            idx_s.as_bytes(),
+            entry.as_slice(),
+            sid_s.as_bytes(),
+        ];
+        match self.publish(
+            &self.scripts.compact,
+            &[(key, data.as_slice())],
+            &[sid],
+            &args,
+        ) {
             Ok(Value::Array(gc)) => {
                 self.drop_chunks(&gc);
                 return;
             }
             Ok(_) => debug!("chunk {idx} of inode {ino} changed while it was compacted"),
-            // The reply was lost: the script may have published the slice, which then holds
-            // the chunk's only copy. Kept, as a write's slices are in that case.
-            Err(Failure::Unreachable(e)) => {
-                debug!("compacting chunk {idx} of inode {ino}: {e}; its new slice is kept");
-                return;
-            }
             Err(f) => debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f)),
         }
-        // Not published: the new slice is nobody's.
-        let _ = self
-            .pool
-            .run(false, |c| ::redis::cmd("DEL").arg(&key).query::<()>(c));
+        // Not published, or not known to be: given up unless it was.
+        self.abandon(&[sid]);
     }
 
     /// Runs a read-only script whose answer starts with an inode's kind and size.

@@ -76,6 +76,7 @@ mod connect;
 mod data;
 mod dircache;
 mod inner;
+mod link;
 mod pool;
 mod refs;
 mod scripts;
@@ -87,6 +88,7 @@ use dircache::DirCache;
 pub use dircache::ATTR_TTL;
 pub use inner::redact;
 use inner::*;
+use link::{Batch, Dialer, Link};
 use pool::*;
 use refs::KernelRefs;
 use scripts::*;
@@ -116,6 +118,9 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Every this many heartbeats, dead mounts' opens are given back and garbage is collected.
 const SWEEP_EVERY: u32 = 4;
+/// How often the cluster client tries a command again while the cluster changes (a
+/// failover): with waits of up to a second, about half a minute in all.
+const CLUSTER_RETRIES: u32 = 30;
 /// Slice ids a mount takes from `{P}:meta` at once.
 const SID_BATCH: u64 = 1024;
 /// A chunk in more slices than this is rewritten as one (by the janitor thread).
@@ -158,6 +163,10 @@ impl Keys {
     }
     fn alive(&self, sid: &str) -> String {
         format!("{}:alive:{sid}", self.tag)
+    }
+    /// A mount's slices sent and not yet published.
+    fn pending(&self, session: &str) -> String {
+        format!("{}:w:{session}", self.tag)
     }
     fn sessions(&self) -> String {
         format!("{}:sessions", self.tag)
@@ -250,13 +259,12 @@ impl RamStore for RedisStore {
         if self.inner.pool.down.load(Ordering::Acquire) {
             return (self.name.clone(), None);
         }
-        let info = self.inner.pool.run(false, |c| {
-            ::redis::cmd("INFO").arg("memory").query::<String>(c)
-        });
-        let used = info.ok().and_then(|text| {
+        let used = self.inner.info_all("memory").ok().map(|info| {
             // Stats are where a user looks: the memory policy is checked then too.
-            self.inner.check_policy_in(&text);
-            info_field(&text, "used_memory").and_then(|v| v.parse().ok())
+            self.inner.check_policy_in(&info);
+            info.iter()
+                .filter_map(|(_, text)| info_field(text, "used_memory")?.parse::<u64>().ok())
+                .sum()
         });
         (self.name.clone(), used)
     }

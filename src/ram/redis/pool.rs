@@ -10,14 +10,14 @@ pub(super) struct Idle {
 
 /// A connection and the read timeout its socket has now.
 pub(super) struct Con {
-    pub(super) con: Connection,
+    pub(super) con: Link,
     pub(super) read_timeout: Duration,
 }
 
 /// A few connections, each used by one call at a time. Broken ones are dropped; a new one is
 /// made on demand, so the store comes back by itself once Redis answers again.
 pub(super) struct Pool {
-    pub(super) client: ::redis::Client,
+    pub(super) dialer: Dialer,
     /// `host:port`, for messages (never the password).
     pub(super) addr: String,
     pub(super) timeout: Duration,
@@ -70,11 +70,8 @@ pub(super) fn server_code(e: &RedisError) -> Option<String> {
 }
 
 impl Pool {
-    pub(super) fn connect(&self) -> RedisResult<Connection> {
-        let con = self.client.get_connection_with_timeout(self.timeout)?;
-        con.set_read_timeout(Some(self.timeout))?;
-        con.set_write_timeout(Some(self.timeout))?;
-        Ok(con)
+    pub(super) fn connect(&self) -> RedisResult<Link> {
+        self.dialer.connect(self.timeout)
     }
 
     pub(super) fn connect_con(&self) -> RedisResult<Con> {
@@ -164,7 +161,7 @@ impl Pool {
     pub(super) fn run<T>(
         &self,
         retry: bool,
-        f: impl FnMut(&mut Connection) -> RedisResult<T>,
+        f: impl FnMut(&mut Link) -> RedisResult<T>,
     ) -> Result<T, Failure> {
         self.run_replies(retry, 1, f)
     }
@@ -177,7 +174,7 @@ impl Pool {
         &self,
         retry: bool,
         replies: usize,
-        mut f: impl FnMut(&mut Connection) -> RedisResult<T>,
+        mut f: impl FnMut(&mut Link) -> RedisResult<T>,
     ) -> Result<T, Failure> {
         if self.hung.load(Ordering::Acquire) {
             return Err(Failure::Hung);

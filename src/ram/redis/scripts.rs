@@ -38,14 +38,14 @@ pub(super) const RENAME: &str = include_str!("lua/rename.lua");
 /// Returns {attr, chunks to delete}.
 pub(super) const SETATTR: &str = include_str!("lua/setattr.lua");
 
-/// ARGV: ino, now, limit, error to give after the existence check (or ''), new end ('' for an
-/// empty write), then per chunk touched: index, first byte, end byte (within the chunk).
-/// Returns {attr, the chunks' lengths before, the size before}.
+/// Publishes a write's slices. KEYS: meta, this mount's unpublished slices, and on one
+/// server the slices. ARGV: ino, now, limit, error to give after the existence check (or
+/// ''), new end ('' for an empty write), then per chunk touched: index, first byte, end
+/// byte (within the chunk), slice id. Returns {attr, slices no longer used, slice counts}.
 pub(super) const WRITE: &str = include_str!("lua/write.lua");
 
-/// Undoes the reservation of a write whose data Redis refused. ARGV: ino, size before, size
-/// set, then per chunk grown: index, length before, length set. Returns the chunks that were
-/// created by the write and are empty again.
+/// One server only (it reads slices it does not declare). ARGV: ino, then per chunk: index,
+/// first byte, end byte. Returns {kind, size, {entry, position, bytes, ...} per chunk}.
 pub(super) const READ: &str = include_str!("lua/read.lua");
 /// ARGV: ino, then chunk indexes. Returns {kind, size, entry or false per index}.
 pub(super) const CHUNKS: &str = include_str!("lua/chunks.lua");
@@ -78,7 +78,10 @@ pub(super) const RELEASE: &str = include_str!("lua/release.lua");
 /// Returns {sessions reaped, chunks to delete}.
 pub(super) const SWEEP: &str = include_str!("lua/sweep.lua");
 
-/// Takes up to ARGV[1] entries off the gc set and returns those whose chunk is not in use.
+/// ARGV: session, then slice ids it sent. Returns those it gave up (to delete).
+pub(super) const ABANDON: &str = include_str!("lua/abandon.lua");
+
+/// Up to ARGV[1] slice ids from the gc set, for the caller to delete and unlist.
 pub(super) const GC_CLAIM: &str = include_str!("lua/gc_claim.lua");
 
 /// The scripts, with a Redis 7 flags line where the server knows them: read-only scripts run
@@ -107,6 +110,7 @@ pub(super) struct Scripts {
     pub(super) release: Script,
     pub(super) sweep: Script,
     pub(super) gc_claim: Script,
+    pub(super) abandon: Script,
 }
 
 #[derive(Clone, Copy)]
@@ -151,6 +155,7 @@ impl Scripts {
             release: s(RELEASE, Frees),
             sweep: s(SWEEP, Frees),
             gc_claim: s(GC_CLAIM, ReadOnly),
+            abandon: s(ABANDON, Frees),
         }
     }
 }

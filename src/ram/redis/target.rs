@@ -32,6 +32,9 @@ pub struct RedisTarget {
     pub timeout: Duration,
     /// For a rediss:// URL.
     pub tls: Option<RedisTls>,
+    /// A Redis Cluster's seed nodes (`redis://[user:pass@]host:port`); empty: the single
+    /// server at `url`.
+    pub seeds: Vec<String>,
 }
 
 impl std::fmt::Debug for RedisTarget {
@@ -42,6 +45,10 @@ impl std::fmt::Debug for RedisTarget {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("tls", &self.tls)
+            .field(
+                "seeds",
+                &self.seeds.iter().map(|s| redact(s)).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -53,6 +60,16 @@ impl RedisTarget {
             prefix: prefix.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             tls: None,
+            seeds: Vec::new(),
+        }
+    }
+
+    /// A store on the Redis Cluster that `seeds` (`redis://host:port`) belong to.
+    pub fn cluster(seeds: &[String], prefix: &str) -> Self {
+        RedisTarget {
+            url: seeds.first().cloned().unwrap_or_default(),
+            seeds: seeds.to_vec(),
+            ..RedisTarget::new("", prefix)
         }
     }
 }

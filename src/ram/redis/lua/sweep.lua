@@ -12,7 +12,13 @@ for _, sid in ipairs(sids) do
         if tonumber(f[1]) == 0 and o == 0 then reap(h[i], gc) end
       end
     end
-    redis.call('DEL', key('s', sid))
+    -- slices it sent and never published
+    local w = redis.call('SMEMBERS', key('w', sid))
+    for _, s in ipairs(w) do
+      redis.call('SADD', T .. ':gc', s)
+      gc[#gc + 1] = s
+    end
+    redis.call('DEL', key('s', sid), key('w', sid))
     redis.call('SREM', T .. ':sessions', sid)
     dead = dead + 1
   end

@@ -1,14 +1,20 @@
--- KEYS[2..]: the slice strings this write sent just before (they must exist: a string
--- Redis refused for memory is not published).
+-- KEYS[2]: this mount's set of slices sent and not yet published (`{P}:w:<session>`); a
+-- slice no longer in it was given up (`abandon.lua`) and is not published.
+-- KEYS[3..]: on one server, the slice strings this write sent just before (they must exist:
+-- a string Redis refused for memory is not published). On a cluster they live in other
+-- slots; the mount saw them stored before it runs this.
 -- ARGV: ino, now, limit, error after the existence check (or ''), new end ('' for an empty
 -- write), then per chunk touched: index, first byte, end byte (within the chunk), slice id.
 -- Returns {attr, slices no longer used, per chunk its slice count}.
 local ino, now = ARGV[1], ARGV[2]
 local f = file_of(ino, ARGV[4])
-for j = 2, #KEYS do
+for j = 3, #KEYS do
   if redis.call('EXISTS', KEYS[j]) == 0 then fail('ENOSPC') end
 end
 local n = (#ARGV - 5) / 4
+for j = 1, n do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[5 + 4 * j]) == 0 then fail('ESTALE') end
+end
 local idxs = {}
 for j = 1, n do idxs[j] = ARGV[2 + 4 * j] end
 local growth, lens, olds, news = 0, {}, {}, {}
@@ -25,6 +31,7 @@ if n > 0 then
   end
 end
 room(growth, ARGV[3])
+for j = 1, n do redis.call('SREM', KEYS[2], ARGV[5 + 4 * j]) end
 local gc, counts = {}, {}
 for j = 1, n do
   counts[j] = chunk_put(ino, idxs[j], lens[j], olds[j], news[j], gc)
