@@ -34,11 +34,14 @@ work=$(mktemp -d /tmp/mc.XXXXXX)
 chmod 755 "$work"
 mnt=$work/mnt
 redis_pid=""
+cluster_pids=()
+source scripts/cluster-lib.sh
 cleanup() {
     if grep -q " $mnt " /proc/self/mountinfo 2>/dev/null; then
         umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
     fi
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+    for p in "${cluster_pids[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -117,6 +120,15 @@ mkdir "$mnt/vram/p"
 chmod 777 "$mnt/vram/p"
 run_pjdfstest "vram (redis)" "$mnt/vram/p"
 run_fsx "vram (redis)" "$mnt/vram/fsx-redis.data"
+umount "$mnt"
+
+# vram on a Redis Cluster of three masters of our own.
+start_cluster "$work/cluster" 3
+"$bin" "$mnt" --disk-dir "$work/disk" --allow-other --ram redis --redis-cluster "$cluster_seeds"
+mkdir "$mnt/vram/p"
+chmod 777 "$mnt/vram/p"
+run_pjdfstest "vram (redis cluster)" "$mnt/vram/p"
+run_fsx "vram (redis cluster)" "$mnt/vram/fsx-cluster.data"
 umount "$mnt"
 
 exit "$failed"

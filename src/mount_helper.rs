@@ -298,6 +298,38 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_s_nodes_survive_the_option_list_s_commas() {
+        let Helper::Mount(got) = helper_args(
+            &args(&[
+                "m",
+                "/d",
+                "/m",
+                "-o",
+                "ram=redis,redis_cluster=10.0.0.5:7000,10.0.0.6:7001,[::1]:7002,noatime",
+            ]),
+            false,
+        )
+        .unwrap() else {
+            panic!("not a mount")
+        };
+        assert_eq!(
+            got,
+            args(&[
+                "mavfs-mount",
+                "/m",
+                "--ram",
+                "redis",
+                "--redis-cluster",
+                "10.0.0.5:7000,10.0.0.6:7001,[::1]:7002",
+                "--disk-dir",
+                "/d",
+                "-o",
+                "noatime",
+            ])
+        );
+    }
+
+    #[test]
     fn root_gets_devices_and_setuid_unless_refused() {
         let mount = |o: &str| match helper_args(&args(&["m", "/d", "/m", "-o", o]), true) {
             Ok(Helper::Mount(a)) => a.last().unwrap().to_str().unwrap().to_owned(),

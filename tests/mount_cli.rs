@@ -159,7 +159,7 @@ fn invalid_redis_options_are_refused() {
     let mnt = root.join("mnt");
     fs::create_dir(&mnt).unwrap();
     let disk = root.join("disk");
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 13] = [
         (&["--redis-url", "http://localhost"], "--redis-url"),
         (&["--redis-url", "redis://"], "--redis-url"),
         (
@@ -172,12 +172,43 @@ fn invalid_redis_options_are_refused() {
         (&["--redis-prefix", "a{b}"], "--redis-prefix"),
         (&["--redis-prefix", "with space"], "--redis-prefix"),
         (&["--redis-timeout", "0"], "--redis-timeout"),
+        (&["--redis-cluster", "10.0.0.5"], "--redis-cluster"),
+        (&["--redis-cluster", "10.0.0.5:99999"], "--redis-cluster"),
+        (&["--redis-cluster", ","], "--redis-cluster"),
+        (
+            &["--redis-cluster", "10.0.0.5:7000", "--redis-db", "2"],
+            "--redis-cluster",
+        ),
     ];
     for (extra, key) in cases {
         let mut args = vec![s(&mnt), "--disk-dir", s(&disk), "--ram", "redis", "-f"];
         args.extend_from_slice(extra);
         assert_refused(&args, key, &mnt);
     }
+    // A cluster is a Redis store.
+    let args = [
+        s(&mnt),
+        "--disk-dir",
+        s(&disk),
+        "-f",
+        "--redis-cluster",
+        "h:1",
+    ];
+    assert_refused(&args, "--ram redis", &mnt);
+    // No node answers: one line naming them.
+    let port = common::free_port().to_string();
+    let node = format!("127.0.0.1:{port}");
+    let args = [
+        s(&mnt),
+        "--disk-dir",
+        s(&disk),
+        "-f",
+        "--ram",
+        "redis",
+        "--redis-cluster",
+        &node,
+    ];
+    assert_refused(&args, &node, &mnt);
 }
 
 #[test]

@@ -201,18 +201,6 @@ fn xattr_set(p: &Path, name: &str, value: &[u8]) {
     assert_eq!(r, 0, "setxattr {name}: {}", std::io::Error::last_os_error());
 }
 
-fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// A tree with a bit of everything a snapshot must keep.
 fn build_tree(v: &Path) {
     let d = v.join("tree");

@@ -277,6 +277,9 @@ pub struct Stats {
     /// The tiering policy and what it did, if the mount has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyStats>,
+    /// On a Redis Cluster: each master, and what it holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster: Vec<crate::ram::NodeStats>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -715,6 +715,7 @@ impl Control {
             jobs,
             snapshot: store_ops::snapshot_stats(&*self.store),
             policy: self.policy_stats(),
+            cluster: self.store.nodes(),
             verified_bytes: self.verified_bytes.load(Ordering::Relaxed)
                 + self
                     .running

@@ -267,7 +267,7 @@ impl MavFs {
                     f.sync_all()
                 }
             }),
-            // Everything in the memory store is as durable as it will ever be.
+            Target::Ram(_) => Ok(self.store.sync()?),
             _ => Ok(()),
         }
     }

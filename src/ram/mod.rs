@@ -104,6 +104,23 @@ pub enum Falloc {
     ZeroRange { keep_size: bool },
 }
 
+/// One master of a Redis Cluster as `mavfsctl stats` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeStats {
+    /// `host:port`.
+    pub addr: String,
+    /// Its `used_memory`, and how many keys it holds (all of them, not only this prefix's).
+    pub used_memory: u64,
+    pub keys: u64,
+    /// Replicas following it now.
+    pub replicas: u64,
+    /// This prefix's slices on it, and their bytes.
+    pub slices: u64,
+    pub slice_bytes: u64,
+    /// It serves the prefix's metadata.
+    pub metadata: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
     /// Bytes of file data, symlink targets and xattrs held.
@@ -240,6 +257,17 @@ pub trait RamStore: Send + Sync + 'static {
     /// None for an in-process store.
     fn ping(&self) -> Option<Result<std::time::Duration, String>> {
         None
+    }
+    /// fsync: what the store holds is as durable as it can make it when this returns. The
+    /// in-process store has nothing more to do; a Redis store waits until a replica has
+    /// every write so far, where there are replicas.
+    fn sync(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    /// A Redis Cluster's masters and what each holds, for `mavfsctl stats`; empty for a
+    /// store on one server or in the process.
+    fn nodes(&self) -> Vec<NodeStats> {
+        Vec::new()
     }
     /// Where the data lives, for `mavfsctl stats`: a name (a Redis URL has no password
     /// in it) and, where the backend can tell, the memory it uses.

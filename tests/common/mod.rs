@@ -463,6 +463,19 @@ pub fn checksum(data: &[u8]) -> u64 {
     })
 }
 
+/// `n` bytes that look random, the same for the same `seed` (xorshift).
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// A redis-server of the test's own: a free loopback port, a temporary directory, no RDB
 /// snapshots; stopped by PID on drop. Never a server of the machine's.
 pub struct RedisServer {
@@ -495,8 +508,13 @@ impl RedisServer {
             args: extra.iter().map(|a| a.to_string()).collect(),
             dir,
         };
+        // A cluster node listens on port + 10000 too: that must be a port as well.
+        let cluster = extra.contains(&"--cluster-enabled");
         for _ in 0..5 {
             server.port = free_port();
+            while cluster && server.port > 55535 {
+                server.port = free_port();
+            }
             if server.spawn() {
                 return server;
             }

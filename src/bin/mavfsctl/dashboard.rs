@@ -206,13 +206,29 @@ impl Dashboard {
     }
 
     fn render_body(&self, frame: &mut Frame, area: Rect, s: &Stats) {
-        let [tiers, rates, jobs] = Layout::vertical([
+        let nodes = super::stats::cluster_lines(&s.cluster);
+        // Heading and a row per master, in a border (none without a cluster). On a short
+        // terminal they take their rows from the throughput panel: a running job keeps its
+        // two lines.
+        let (cluster_rows, job_rows) = if nodes.is_empty() {
+            (0, 3)
+        } else {
+            (nodes.len() as u16 + 2, 4)
+        };
+        let [tiers, cluster, rates, jobs] = Layout::vertical([
             Constraint::Length(7),
+            Constraint::Length(cluster_rows),
             Constraint::Length(8),
-            Constraint::Min(3),
+            Constraint::Min(job_rows),
         ])
         .areas(area);
         render_tiers(frame, tiers, s);
+        if !nodes.is_empty() {
+            let mut lines: Vec<Line> = nodes.into_iter().map(Line::from).collect();
+            lines[0] = lines[0].clone().dim();
+            let p = Paragraph::new(lines).block(Block::bordered().title(" redis cluster "));
+            frame.render_widget(p, cluster);
+        }
         self.render_rates(frame, rates);
         render_jobs(frame, jobs, &s.jobs, s.policy.as_ref());
     }

@@ -50,6 +50,9 @@ pub fn print_stats(s: &Stats) {
             .unwrap_or_default();
         println!("         backend {}{rtt}", s.backend_state);
     }
+    for line in cluster_lines(&s.cluster) {
+        println!("         {line}");
+    }
     println!(
         "vdisk    {} ({} free of {})",
         s.disk_dir,
@@ -103,6 +106,38 @@ pub fn print_stats(s: &Stats) {
             p.files_total
         );
     }
+}
+
+/// A cluster's masters, a line each after a heading: memory, keys, replicas, and this
+/// prefix's slices with their share of its bytes (`meta`: it serves the metadata).
+pub fn cluster_lines(nodes: &[mavfs::ram::NodeStats]) -> Vec<String> {
+    if nodes.is_empty() {
+        return Vec::new();
+    }
+    let total: u64 = nodes.iter().map(|n| n.slice_bytes).sum();
+    let mut out = vec![format!(
+        "{:<21} {:>9} {:>8} {:>4} {:>8} {:>9} {:>6}",
+        "cluster node", "memory", "keys", "repl", "slices", "bytes", "share"
+    )];
+    for n in nodes {
+        let share = if total > 0 {
+            n.slice_bytes as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        };
+        out.push(format!(
+            "{:<21} {:>9} {:>8} {:>4} {:>8} {:>9} {:>5.1}%{}",
+            n.addr,
+            HumanBytes(n.used_memory).to_string(),
+            n.keys,
+            n.replicas,
+            n.slices,
+            HumanBytes(n.slice_bytes).to_string(),
+            share,
+            if n.metadata { "  meta" } else { "" }
+        ));
+    }
+    out
 }
 
 /// Operations per kind on each tier since the mount, with latency, then errors by errno.

@@ -63,10 +63,8 @@ impl RedisStore {
         let mut major = u32::MAX;
         let mut room = 0u64;
         for node in &masters {
-            let at = |e: &RedisError| match node {
-                Some((h, p)) => connect_error(&format!("{h}:{p}"), db, target.timeout, e),
-                None => fail(e),
-            };
+            let name = node.name(&addr);
+            let at = |e: &RedisError| connect_error(&name, db, target.timeout, e);
             let server: String = ::redis::from_redis_value(
                 con.on(node, ::redis::cmd("INFO").arg("server"))
                     .map_err(|e| at(&e))?,
@@ -88,10 +86,6 @@ impl RedisStore {
                     .unwrap_or(0)
             };
             let policy = info_field(&memory, "maxmemory_policy").unwrap_or_default();
-            let name = node
-                .as_ref()
-                .map(|(h, p)| format!("{h}:{p}"))
-                .unwrap_or_else(|| addr.clone());
             if let Some(why) = evicting_policy_error(&name, &policy) {
                 return Err(format!(
                     "{why}; refusing to mount (fix: redis-cli -h HOST -p PORT CONFIG SET maxmemory-policy noeviction)"
@@ -184,6 +178,7 @@ impl RedisStore {
             lost: AtomicBool::new(false),
             dirs: DirCache::default(),
             versions: Versions::default(),
+            nodes_seen: Mutex::new(None),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();
@@ -268,10 +263,10 @@ fn dialer(target: &RedisTarget) -> Result<(Dialer, String, i64), String> {
             .connection_timeout(target.timeout)
             .response_timeout(target.timeout)
             // A failover takes the cluster's node timeout and an election: the client
-            // waits it out (MOVED, refused connections, CLUSTERDOWN) instead of failing.
+            // tries a little itself, and the pool waits out the rest (`rides_out`).
             .retries(CLUSTER_RETRIES)
-            .min_retry_wait(50)
-            .max_retry_wait(1000);
+            .min_retry_wait(20)
+            .max_retry_wait(200);
         if let Some(u) = first.username() {
             b = b.username(u);
         }

@@ -196,26 +196,36 @@ impl RedisStore {
         } else {
             end.to_string()
         };
-        let sids = self.inner.take_sids(parts.len())?;
-        let mut args: Vec<String> = vec![
-            ino.to_string(),
-            Inner::now(),
-            self.inner.limit.to_string(),
-            pre.to_owned(),
-            end_s,
-        ];
-        let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
-        let mut pos = 0usize;
-        for ((idx, from, to), sid) in parts.iter().zip(&sids) {
-            args.push(idx.to_string());
-            args.push(from.to_string());
-            args.push(to.to_string());
-            args.push(sid.to_string());
-            let n = (to - from) as usize;
-            slices.push((self.inner.keys.slice(*sid), &data[pos..pos + n]));
-            pos += n;
-        }
-        let v = self.inner.commit_write(&args, &slices, &sids)?;
+        // A publication that finds its slices no longer listed as this mount's (a failover
+        // lost the listing, or they were given up) is sent again whole, with new slices.
+        let mut tries = 0;
+        let v = loop {
+            let sids = self.inner.take_sids(parts.len())?;
+            let mut args: Vec<String> = vec![
+                ino.to_string(),
+                Inner::now(),
+                self.inner.limit.to_string(),
+                pre.to_owned(),
+                end_s.clone(),
+            ];
+            let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
+            let mut pos = 0usize;
+            for ((idx, from, to), sid) in parts.iter().zip(&sids) {
+                args.push(idx.to_string());
+                args.push(from.to_string());
+                args.push(to.to_string());
+                args.push(sid.to_string());
+                let n = (to - from) as usize;
+                slices.push((self.inner.keys.slice(*sid), &data[pos..pos + n]));
+                pos += n;
+            }
+            tries += 1;
+            match self.inner.commit_write(&args, &slices, &sids)? {
+                Some(v) => break v,
+                None if tries < 3 => continue,
+                None => return Err(garbled("write (its slices were lost three times)")),
+            }
+        };
         let a = array(&v);
         let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("write"))?)?;
         if let Some(gc) = a.get(1) {

@@ -28,6 +28,8 @@ pub(super) struct Inner {
     pub(super) dirs: DirCache,
     /// The version of each file the kernel's pages on this mount are of.
     pub(super) versions: Versions,
+    /// A cluster's masters as last counted for stats, and when.
+    pub(super) nodes_seen: Mutex<Option<(Instant, Vec<NodeStats>)>>,
 }
 
 /// Work a write leaves for later, off the caller's round trip: deleting the slices it made
@@ -316,54 +318,6 @@ impl Inner {
         Ok(())
     }
 
-    /// Reads Redis' memory policy again (it may have been changed under the mount): an
-    /// evicting one turns `vram/` read-only, with one logged error; noeviction lifts that.
-    pub(super) fn check_policy(&self) {
-        if let Ok(info) = self.info_all("memory") {
-            self.check_policy_in(&info);
-        }
-    }
-
-    /// `INFO section` of each master (one server: its own), as `(address, text)`.
-    pub(super) fn info_all(&self, section: &str) -> Result<Vec<(String, String)>, Failure> {
-        self.pool.run(true, |c| {
-            let mut out = Vec::new();
-            for node in c.masters()? {
-                let text: String =
-                    ::redis::from_redis_value(c.on(&node, ::redis::cmd("INFO").arg(section))?)?;
-                let name = match node {
-                    Some((h, p)) => format!("{h}:{p}"),
-                    None => self.pool.addr.clone(),
-                };
-                out.push((name, text));
-            }
-            Ok(out)
-        })
-    }
-
-    /// `check_policy` on the masters' `INFO memory` answers already at hand.
-    pub(super) fn check_policy_in(&self, info: &[(String, String)]) {
-        let why = info.iter().find_map(|(addr, text)| {
-            let policy = info_field(text, "maxmemory_policy").unwrap_or_default();
-            evicting_policy_error(addr, &policy)
-        });
-        let mut evicting = self.evicting.lock();
-        match (why, evicting.is_some()) {
-            (Some(why), false) => {
-                log::error!("{why}; vram/ is read-only until it is noeviction again");
-                *evicting = Some(why);
-            }
-            (None, true) => {
-                info!(
-                    "Redis at {} is on noeviction again; vram/ is writable",
-                    self.pool.addr
-                );
-                *evicting = None;
-            }
-            _ => {}
-        }
-    }
-
     /// Gives back one open (or kernel hold) of this session.
     /// Returns the slices of an inode it reaped, to delete.
     pub(super) fn release(&self, ino: Ino) -> Value {
@@ -577,19 +531,24 @@ impl Inner {
 
     /// Sends each piece as a new slice and publishes them with the write script: a write is
     /// published whole or not at all, atomically against every other operation on the
-    /// file, whatever the number of writers. Slices not published are given up.
+    /// file, whatever the number of writers. Slices not published are given up. None: they
+    /// were not listed as this mount's any more (see `write.lua`), so nothing was published
+    /// and the write may be sent again.
     pub(super) fn commit_write(
         &self,
         args: &[String],
         slices: &[(String, &[u8])],
         sids: &[u64],
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<Option<Value>> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         match self.publish(&self.scripts.write, slices, sids, &args) {
-            Ok(v) => Ok(v),
+            Ok(v) => Ok(Some(v)),
             Err(f) => {
                 self.abandon(sids);
-                Err(self.fail(f))
+                match f {
+                    Failure::Server(e) if has_code(&e, "EUNLISTED") => Ok(None),
+                    f => Err(self.fail(f)),
+                }
             }
         }
     }

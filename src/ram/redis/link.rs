@@ -103,33 +103,46 @@ impl Link {
         }
     }
 
-    /// The masters' addresses (`host:port`); one server: its own, as `None`.
-    pub(super) fn masters(&mut self) -> RedisResult<Vec<Option<(String, u16)>>> {
+    /// The masters (one server: itself, with no address).
+    pub(super) fn masters(&mut self) -> RedisResult<Vec<Node>> {
         let Link::Cluster(c) = self else {
-            return Ok(vec![None]);
+            return Ok(vec![Node::default()]);
         };
         let slots: Value = ::redis::cmd("CLUSTER").arg("SLOTS").query(&mut **c)?;
-        let mut out: Vec<Option<(String, u16)>> = Vec::new();
+        let mut out: Vec<Node> = Vec::new();
         for range in array(&slots) {
             // [start, end, [host, port, id, ...], replicas...]
-            let Some(master) = array(range).get(2) else {
+            let r = array(range);
+            let (Some(first), Some(last), Some(master)) = (
+                r.first().and_then(number),
+                r.get(1).and_then(number),
+                r.get(2),
+            ) else {
                 continue;
             };
             let m = array(master);
             let host = m.first().map(text).unwrap_or_default();
             let port = m.get(1).and_then(number).unwrap_or(0) as u16;
-            let node = Some((host, port));
-            if port != 0 && !out.contains(&node) {
-                out.push(node);
+            if port == 0 {
+                continue;
+            }
+            let addr = Some((host, port));
+            let span = (first as u16, last as u16);
+            match out.iter_mut().find(|n| n.addr == addr) {
+                Some(n) => n.slots.push(span),
+                None => out.push(Node {
+                    addr,
+                    slots: vec![span],
+                }),
             }
         }
-        out.sort();
+        out.sort_by(|a, b| a.addr.cmp(&b.addr));
         Ok(out)
     }
 
-    /// Runs `cmd` on one master (`None`: the single server).
-    pub(super) fn on(&mut self, node: &Option<(String, u16)>, cmd: &Cmd) -> RedisResult<Value> {
-        match (self, node) {
+    /// Runs `cmd` on one master, over the connection this link keeps to it.
+    pub(super) fn on(&mut self, node: &Node, cmd: &Cmd) -> RedisResult<Value> {
+        match (self, &node.addr) {
             (Link::Cluster(c), Some((host, port))) => c.route_command(
                 cmd,
                 RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
@@ -139,6 +152,52 @@ impl Link {
             ),
             (link, _) => cmd.query(link),
         }
+    }
+}
+
+/// A master: its address (None: the single server) and the slot ranges it serves.
+#[derive(Default)]
+pub(super) struct Node {
+    pub(super) addr: Option<(String, u16)>,
+    pub(super) slots: Vec<(u16, u16)>,
+}
+
+/// The cluster slot of `key`: of its hash tag (the text inside the first `{...}`, if not
+/// empty), else of the whole key.
+pub(super) fn slot_of(key: &str) -> u16 {
+    let b = key.as_bytes();
+    let tag = key
+        .find('{')
+        .and_then(|o| key[o + 1..].find('}').map(|c| &b[o + 1..o + 1 + c]))
+        .filter(|t| !t.is_empty())
+        .unwrap_or(b);
+    crc16::State::<crc16::XMODEM>::calculate(tag) % 16384
+}
+
+impl Node {
+    pub(super) fn serves(&self, slot: u16) -> bool {
+        self.slots.iter().any(|&(a, b)| (a..=b).contains(&slot))
+    }
+
+    /// `host:port`, or `single` (the single server's own address, as the pool names it).
+    pub(super) fn name(&self, single: &str) -> String {
+        match &self.addr {
+            Some((h, p)) => format!("{h}:{p}"),
+            None => single.to_owned(),
+        }
+    }
+
+    /// A key named `base:{n}` that lies in one of this master's slots (None on one server:
+    /// any key lies there).
+    pub(super) fn key_here(&self, base: &str) -> String {
+        if self.addr.is_none() {
+            return base.to_owned();
+        }
+        // A few tries each: the slots of a master are many.
+        (0u32..1_000_000)
+            .map(|n| format!("{base}:{{{n}}}"))
+            .find(|k| self.serves(slot_of(k)))
+            .unwrap_or_else(|| base.to_owned())
     }
 }
 
@@ -190,5 +249,20 @@ impl ConnectionLike for Link {
             Link::One(c) => c.is_open(),
             Link::Cluster(c) => c.is_open(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slot_of;
+
+    #[test]
+    fn slots_are_redis_own() {
+        // Values from CLUSTER KEYSLOT.
+        assert_eq!(slot_of("foo"), 12182);
+        assert_eq!(slot_of("{user1000}.following"), slot_of("user1000"));
+        assert_eq!(slot_of("foo{bar}"), slot_of("bar"));
+        assert_ne!(slot_of("foo{}"), slot_of("foo"));
+        assert_eq!(slot_of("{mavfs}:meta"), slot_of("mavfs"));
     }
 }

@@ -16,7 +16,9 @@
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
 //! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices) |
 //! | `{P}:sessions`, `{P}:alive:<sid>`, `{P}:s:<sid>` | set, string (TTL), hash | mounts, their heartbeat, their open count per inode |
+//! | `{P}:w:<session>` | set | slice ids a mount sent and has not published yet |
 //! | `P:s:<sid>` | string | a slice: the bytes of one write into one chunk |
+//! | `P:fence:{n}` | string | on each master with replicas: the last fsync's fence (see `Inner::sync`) |
 //!
 //! Invariants:
 //! - every metadata change (create, link, unlink, rmdir, rename, setattr, open, release, the
@@ -24,17 +26,25 @@
 //!   everything before its first write, so a refusal changes nothing.
 //! - file data is in slices, written once and never changed: a chunk holds bytes `[0, len)`;
 //!   bytes `[pos, pos+n)` of it are bytes `[soff, soff+n)` of slice `sid`; the slices of a
-//!   chunk are disjoint, and bytes none covers read as zeros. A write sends its pieces as new
-//!   slices, then the write script (same round trip, after them) checks they landed and
-//!   publishes them, cutting what they cover out of the older slices. So a write is atomic
-//!   against every other operation on the file, from any thread or mount, and a refused write
-//!   (Redis out of memory) publishes nothing. On a cluster the slices live in other slots than
-//!   the script's keys; there they are sent first and the script publishes them after.
+//!   chunk are disjoint, and bytes none covers read as zeros. A write lists its new slices'
+//!   ids as its mount's unpublished ones (`{P}:w:<session>`) and sends its pieces as those
+//!   slices; then the write script takes them off that list and publishes them, cutting what
+//!   they cover out of the older slices. On one server that is one round trip (the script
+//!   runs after the slices landed and checks they did); on a cluster, where slices lie in
+//!   other slots than the script's keys, the slices go to their nodes first and the script
+//!   runs once all answered. So a write is atomic against every other operation on the file,
+//!   from any thread or mount, and a refused write (Redis out of memory) publishes nothing.
+//! - a slice sent and not published is never left behind: a refused or unanswered
+//!   publication gives its slices up (`abandon.lua`: those still listed go to `{P}:gc`, so a
+//!   publication that did run keeps them), and a mount that dies between the two steps has
+//!   its list collected with its session. A publication whose slices are no longer listed
+//!   (a failover lost the list) fails as a whole, and the write is sent again.
 //! - a read never sees half a write: a small one takes the chunk list and the slices' bytes
-//!   in one script (on one server, where the slices are local to the script); a big one
-//!   (`data.rs`) takes the chunks' entries in one script, then the slices' bytes in one
-//!   pipeline, and starts over in one script if a slice has gone in between (slices never
-//!   change and their ids are never used again, so bytes read whole are the ones named).
+//!   in one script (on one server, where the slices are local to the script); a big one, and
+//!   every read on a cluster (`data.rs`), takes the chunks' entries in one script, then the
+//!   slices' bytes in one pipeline, and starts over if a slice has gone in between (slices
+//!   never change and their ids are never used again, so bytes read whole are the ones
+//!   named).
 //! - a clone (`clone.lua`, one script) copies the tree's metadata; its chunks name the same
 //!   slices, each extra name counted in `{P}:rc`, and a slice goes to `{P}:gc` only when the
 //!   last chunk naming it lets go.
@@ -43,8 +53,9 @@
 //!   else by the sweep at mount and every minute). A chunk cut into more than `COMPACT_AT`
 //!   slices, or cut by a truncate or punch, is rewritten as one slice (read with its entry in
 //!   one step, published only if the entry is unchanged and the new slice landed), so what
-//!   Redis holds stays near `used`. Not yet collected: slices of a write whose reply was lost
-//!   (the mount cannot tell whether they were published, so it keeps them).
+//!   Redis holds stays near `used`.
+//! - fsync waits until every master's writes have reached a replica (WAIT), where masters
+//!   have replicas: a failover after it loses none of them.
 //! - inode numbers come from `next_ino`, so every mount agrees on them; they are never reused.
 //!
 //! Open files: `o` counts the opens of all mounts; an inode with no links lives until it is 0.
@@ -76,10 +87,12 @@ mod connect;
 mod data;
 mod dircache;
 mod inner;
+mod keys;
 mod link;
 mod pool;
 mod refs;
 mod scripts;
+mod servers;
 mod target;
 mod versions;
 
@@ -88,6 +101,7 @@ use dircache::DirCache;
 pub use dircache::ATTR_TTL;
 pub use inner::redact;
 use inner::*;
+use keys::Keys;
 use link::{Batch, Dialer, Link};
 use pool::*;
 use refs::KernelRefs;
@@ -118,82 +132,17 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Every this many heartbeats, dead mounts' opens are given back and garbage is collected.
 const SWEEP_EVERY: u32 = 4;
-/// How often the cluster client tries a command again while the cluster changes (a
-/// failover): with waits of up to a second, about half a minute in all.
-const CLUSTER_RETRIES: u32 = 30;
+/// How often the cluster client tries a command again itself (a redirection, a node
+/// that went away) before the pool takes over with a new connection (`FAILOVER_WAIT`).
+const CLUSTER_RETRIES: u32 = 5;
+/// How long a call on a cluster keeps trying through a failover before it fails.
+const FAILOVER_WAIT: Duration = Duration::from_secs(30);
+/// How long a count of the cluster's masters (`Inner::nodes`) serves stats.
+const NODES_EVERY: Duration = Duration::from_secs(10);
 /// Slice ids a mount takes from `{P}:meta` at once.
 const SID_BATCH: u64 = 1024;
 /// A chunk in more slices than this is rewritten as one (by the janitor thread).
 const COMPACT_AT: u64 = 32;
-
-/// The key names of one prefix.
-#[derive(Debug)]
-struct Keys {
-    /// `{P}`: the hash tag that puts all metadata in one cluster slot.
-    tag: String,
-    /// `P`: chunk keys are `P:c:<ino>:<idx>`.
-    plain: String,
-}
-
-impl Keys {
-    fn new(prefix: &str) -> Self {
-        Keys {
-            tag: format!("{{{prefix}}}"),
-            plain: prefix.to_owned(),
-        }
-    }
-    fn meta(&self) -> String {
-        format!("{}:meta", self.tag)
-    }
-    fn inode(&self, ino: Ino) -> String {
-        format!("{}:i:{ino}", self.tag)
-    }
-    fn dir(&self, ino: Ino) -> String {
-        format!("{}:d:{ino}", self.tag)
-    }
-    /// A file's chunk list: chunk index -> its slices.
-    fn chunks(&self, ino: Ino) -> String {
-        format!("{}:l:{ino}", self.tag)
-    }
-    fn xattrs(&self, ino: Ino) -> String {
-        format!("{}:x:{ino}", self.tag)
-    }
-    fn gc(&self) -> String {
-        format!("{}:gc", self.tag)
-    }
-    fn alive(&self, sid: &str) -> String {
-        format!("{}:alive:{sid}", self.tag)
-    }
-    /// A mount's slices sent and not yet published.
-    fn pending(&self, session: &str) -> String {
-        format!("{}:w:{session}", self.tag)
-    }
-    fn sessions(&self) -> String {
-        format!("{}:sessions", self.tag)
-    }
-    fn slice(&self, sid: u64) -> String {
-        format!("{}:s:{sid}", self.plain)
-    }
-    /// A slice key from a `{P}:gc` member (a slice id).
-    fn gc_slice(&self, member: &[u8]) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.plain.len() + 3 + member.len());
-        k.extend_from_slice(self.plain.as_bytes());
-        k.extend_from_slice(b":s:");
-        k.extend_from_slice(member);
-        k
-    }
-    /// The glob that matches `s` literally.
-    fn glob_escape(s: &str) -> String {
-        let mut out = String::with_capacity(s.len());
-        for c in s.chars() {
-            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    }
-}
 
 /// The RAM store on Redis. See the module header for the key layout and its invariants.
 pub struct RedisStore {
@@ -253,6 +202,14 @@ impl RamStore for RedisStore {
             Ok(t.elapsed())
         });
         Some(r.map_err(|f| self.inner.fail(f).to_string()))
+    }
+
+    fn sync(&self) -> StoreResult<()> {
+        self.inner.sync()
+    }
+
+    fn nodes(&self) -> Vec<NodeStats> {
+        self.inner.nodes()
     }
 
     fn describe(&self) -> (String, Option<u64>) {

@@ -157,6 +157,27 @@ impl Pool {
         }
     }
 
+    /// On a cluster, whether a call that failed so should run again on a new connection
+    /// (which learns the cluster's layout afresh), after a short wait: while a master is
+    /// failed over, its slots answer CLUSTERDOWN or refuse connections, for about the
+    /// cluster's node timeout. Within `FAILOVER_WAIT` of the call's start only.
+    fn rides_out(&self, e: &RedisError, t0: Instant) -> bool {
+        if !matches!(self.dialer, Dialer::Cluster(_)) || t0.elapsed() > FAILOVER_WAIT {
+            return false;
+        }
+        let transient = is_connection_error(e)
+            || matches!(
+                server_code(e).as_deref(),
+                Some("CLUSTERDOWN" | "TRYAGAIN" | "MASTERDOWN" | "LOADING" | "MOVED" | "ASK")
+            );
+        if transient {
+            debug!("cluster call failed ({e}); trying again on a new connection");
+            self.idle.lock().clear();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        transient
+    }
+
     /// Runs `f` (one command or script: one reply) on a connection; see `run_replies`.
     pub(super) fn run<T>(
         &self,
@@ -214,9 +235,13 @@ impl Pool {
                     if retry && reused && tries == 1 && !e.is_timeout() {
                         continue;
                     }
+                    if self.rides_out(&e, t0) {
+                        continue;
+                    }
                     self.mark_down(&e);
                     return Err(Failure::Unreachable(e));
                 }
+                Err(e) if self.rides_out(&e, t0) => drop(con),
                 Err(e) => {
                     self.checkin(con);
                     let busy = matches!(

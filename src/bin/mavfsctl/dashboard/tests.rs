@@ -56,6 +56,7 @@ fn redis_stats() -> Stats {
             verify: true,
         }],
         verified_bytes: 3 * MIB,
+        cluster: Vec::new(),
     }
 }
 
@@ -276,4 +277,38 @@ fn sizes_and_durations_read_plainly() {
     assert_eq!(clock(59), "0:00:59");
     assert_eq!(clock(90061), "1d 1:01:01");
     assert_eq!(micros(1500), "1.50 ms");
+}
+
+#[test]
+fn a_cluster_shows_each_master_and_its_share() {
+    let node = |port: u16, bytes: u64, meta: bool| mavfs::ram::NodeStats {
+        addr: format!("127.0.0.1:{port}"),
+        used_memory: 3 * MIB,
+        keys: 40,
+        replicas: 1,
+        slices: 10,
+        slice_bytes: bytes,
+        metadata: meta,
+    };
+    let mut s = redis_stats();
+    s.cluster = vec![
+        node(7000, 2 * MIB, true),
+        node(7001, MIB, false),
+        node(7002, MIB, false),
+    ];
+    let mut d = Dashboard::new("/mnt/m".into());
+    d.update(Instant::now(), Ok(s));
+    let rows = screen(&d);
+    assert!(row_with(&rows, "redis cluster").contains('─'));
+    let first = row_with(&rows, "127.0.0.1:7000");
+    assert!(first.contains("50.0%") && first.contains("meta"), "{first}");
+    let second = row_with(&rows, "127.0.0.1:7001");
+    assert!(
+        second.contains("25.0%") && !second.contains("meta"),
+        "{second}"
+    );
+    row_with(&rows, "127.0.0.1:7002");
+    // The tiers and jobs are still there.
+    row_with(&rows, "vram fill");
+    row_with(&rows, "push");
 }

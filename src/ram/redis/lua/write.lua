@@ -13,7 +13,7 @@ for j = 3, #KEYS do
 end
 local n = (#ARGV - 5) / 4
 for j = 1, n do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[5 + 4 * j]) == 0 then fail('ESTALE') end
+  if redis.call('SISMEMBER', KEYS[2], ARGV[5 + 4 * j]) == 0 then fail('EUNLISTED') end
 end
 local idxs = {}
 for j = 1, n do idxs[j] = ARGV[2 + 4 * j] end

@@ -1,0 +1,265 @@
+//! vram/ on a Redis Cluster: real clusters on loopback ports, mounted for real.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::cluster::RedisCluster;
+use common::{checksum, TestMount};
+
+fn mount_on(cluster: &RedisCluster, extra: &[&str]) -> TestMount {
+    let seeds = cluster.seed_arg();
+    let mut args = vec!["--ram", "redis", "--redis-cluster", seeds.as_str()];
+    args.extend_from_slice(extra);
+    TestMount::with_args(&args)
+}
+
+/// Bytes of `n` KiB, different for every `seed`.
+fn content(seed: u64, kib: usize) -> Vec<u8> {
+    common::random_bytes(kib * 1024, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// Per master (by port): the slices of prefix `mavfs` it holds, as (keys, bytes).
+fn slices_per_master(cluster: &RedisCluster) -> BTreeMap<u16, (u64, u64)> {
+    let mut out = BTreeMap::new();
+    for i in cluster.masters() {
+        let mut con = cluster.nodes[i].connection();
+        let mut cursor = 0u64;
+        let (mut keys, mut bytes) = (0u64, 0u64);
+        loop {
+            let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg("mavfs:s:*")
+                .arg("COUNT")
+                .arg(1000)
+                .query(&mut con)
+                .expect("SCAN a master");
+            for k in found {
+                let n: u64 = redis::cmd("STRLEN").arg(&k).query(&mut con).unwrap();
+                keys += 1;
+                bytes += n;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        out.insert(cluster.nodes[i].port(), (keys, bytes));
+    }
+    out
+}
+
+#[test]
+fn file_data_spreads_over_every_master_and_outlives_the_mount() {
+    let cluster = RedisCluster::start(3, 0);
+    let files = 200u64;
+    let mut sums = Vec::new();
+    {
+        let m = mount_on(&cluster, &[]);
+        let dir = m.vram().join("spread");
+        fs::create_dir(&dir).unwrap();
+        for i in 0..files {
+            let data = content(i, 1024);
+            fs::write(dir.join(format!("f{i:03}")), &data).unwrap();
+            sums.push(checksum(&data));
+        }
+        // Read back through the same mount before it goes.
+        for i in (0..files).step_by(37) {
+            let got = fs::read(dir.join(format!("f{i:03}"))).unwrap();
+            assert_eq!(checksum(&got), sums[i as usize], "f{i:03} read back");
+        }
+        // stats shows the three masters and what each holds.
+        let stats = common::ctl_stats(m.mnt());
+        let nodes = stats["cluster"]
+            .as_array()
+            .expect("stats names the cluster's masters");
+        assert_eq!(nodes.len(), 3, "{nodes:?}");
+        let held: u64 = nodes
+            .iter()
+            .map(|n| n["slice_bytes"].as_u64().unwrap())
+            .sum();
+        assert_eq!(held, files << 20, "{nodes:?}");
+        assert_eq!(
+            nodes.iter().filter(|n| n["metadata"] == true).count(),
+            1,
+            "one master serves the metadata: {nodes:?}"
+        );
+    }
+    let spread = slices_per_master(&cluster);
+    println!("slices per master (port: keys, bytes): {spread:?}");
+    assert_eq!(spread.len(), 3, "three masters hold slices: {spread:?}");
+    let total: u64 = spread.values().map(|(_, b)| b).sum();
+    assert_eq!(total, files << 20, "the masters hold every byte once");
+    let least = spread.values().map(|(_, b)| *b).min().unwrap();
+    let most = spread.values().map(|(_, b)| *b).max().unwrap();
+    assert!(
+        least > 0 && most <= 2 * least,
+        "no master holds more than twice another's share: {spread:?}"
+    );
+
+    // A new mount sees every file whole.
+    let m = mount_on(&cluster, &[]);
+    let dir = m.vram().join("spread");
+    assert_eq!(fs::read_dir(&dir).unwrap().count() as u64, files);
+    for i in 0..files {
+        let got = fs::read(dir.join(format!("f{i:03}"))).unwrap();
+        assert_eq!(checksum(&got), sums[i as usize], "f{i:03} after a remount");
+    }
+}
+
+#[test]
+fn posix_basics_on_a_cluster_mount() {
+    let cluster = RedisCluster::start(3, 0);
+    let m = mount_on(&cluster, &[]);
+    let v = m.vram();
+    fs::create_dir_all(v.join("a/b")).unwrap();
+    fs::write(v.join("a/b/f"), b"hello cluster").unwrap();
+    fs::rename(v.join("a/b/f"), v.join("a/g")).unwrap();
+    fs::hard_link(v.join("a/g"), v.join("a/h")).unwrap();
+    std::os::unix::fs::symlink("g", v.join("a/s")).unwrap();
+    assert_eq!(fs::read(v.join("a/s")).unwrap(), b"hello cluster");
+    assert_eq!(fs::metadata(v.join("a/h")).unwrap().len(), 13);
+    // A write across a chunk boundary, then a truncate into it.
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open(v.join("a/g"))
+        .unwrap();
+    let span = content(7, 2048);
+    f.write_all_at(&span, (1 << 20) - 4096).unwrap();
+    f.set_len((1 << 20) + 10).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    let got = fs::read(v.join("a/h")).unwrap();
+    assert_eq!(got.len(), (1 << 20) + 10);
+    assert_eq!(&got[..13], b"hello cluster");
+    assert!(got[13..(1 << 20) - 4096].iter().all(|&b| b == 0));
+    assert_eq!(&got[(1 << 20) - 4096..], &span[..4096 + 10]);
+    fs::remove_file(v.join("a/g")).unwrap();
+    fs::remove_file(v.join("a/h")).unwrap();
+    fs::remove_file(v.join("a/s")).unwrap();
+    fs::remove_dir_all(v.join("a")).unwrap();
+    assert_eq!(fs::read_dir(&v).unwrap().count(), 0);
+    // What was freed is collected: no slice is left on any master.
+    let left = common::until(Duration::from_secs(20), || {
+        slices_per_master(&cluster).values().all(|(k, _)| *k == 0)
+    });
+    assert!(
+        left.is_some(),
+        "slices left after every file went: {:?}",
+        slices_per_master(&cluster)
+    );
+}
+
+/// The master that serves the prefix's metadata (slot of `{mavfs}`), by index in `nodes`.
+fn metadata_master(cluster: &RedisCluster) -> usize {
+    let masters = cluster.masters();
+    let mut con = cluster.nodes[masters[0]].connection();
+    let slot: u64 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg("{mavfs}")
+        .query(&mut con)
+        .unwrap();
+    masters
+        .into_iter()
+        .find(|&i| {
+            let mut c = cluster.nodes[i].connection();
+            let n: u64 = redis::cmd("CLUSTER")
+                .arg("COUNTKEYSINSLOT")
+                .arg(slot)
+                .query(&mut c)
+                .unwrap_or(0);
+            n > 0
+        })
+        .expect("a master holds the prefix's metadata")
+}
+
+#[test]
+fn a_master_killed_under_a_writer_loses_no_fsynced_file() {
+    let mut cluster = RedisCluster::start(3, 1);
+    let m = mount_on(&cluster, &[]);
+    let dir = m.vram().join("load");
+    fs::create_dir(&dir).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    // (file, checksum) of every file whose fsync and close returned; the longest wait
+    // between two of them; every error met.
+    let done = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writer = {
+        let (stop, done, errors, dir) = (stop.clone(), done.clone(), errors.clone(), dir.clone());
+        thread::spawn(move || {
+            let mut longest = Duration::ZERO;
+            let mut last = Instant::now();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                let data = content(1000 + i, 64);
+                let r = (|| -> std::io::Result<()> {
+                    let mut f = fs::File::create(dir.join(format!("w{i:05}")))?;
+                    f.write_all(&data)?;
+                    f.sync_all()
+                })();
+                match r {
+                    Ok(()) => {
+                        done.lock().unwrap().push((i, checksum(&data)));
+                        longest = longest.max(last.elapsed());
+                        last = Instant::now();
+                    }
+                    Err(e) => errors.lock().unwrap().push(format!("w{i:05}: {e}")),
+                }
+                i += 1;
+            }
+            longest
+        })
+    };
+    let count = || done.lock().unwrap().len();
+    assert!(
+        common::until(Duration::from_secs(30), || count() >= 50).is_some(),
+        "the writer got going"
+    );
+    let victim = metadata_master(&cluster);
+    let before = count();
+    let killed = Instant::now();
+    cluster.kill(victim);
+    // The replica takes over; the writer goes on.
+    assert!(
+        common::until(Duration::from_secs(60), || count() >= before + 50).is_some(),
+        "the writer went on after the failover ({} files before the kill, {} now; errors: {:?})",
+        before,
+        count(),
+        errors.lock().unwrap()
+    );
+    println!("writes resumed {:?} after the kill", killed.elapsed());
+    stop.store(true, Ordering::Release);
+    let longest = writer.join().unwrap();
+    println!(
+        "{} files fsynced; the writer's longest wait between two: {longest:?} (node timeout {} ms)",
+        count(),
+        common::cluster::NODE_TIMEOUT_MS
+    );
+    let errors = errors.lock().unwrap();
+    assert!(errors.is_empty(), "the writer met errors: {errors:?}");
+    for (i, sum) in done.lock().unwrap().iter() {
+        let got = fs::read(dir.join(format!("w{i:05}"))).unwrap();
+        assert_eq!(checksum(&got), *sum, "w{i:05} after the failover");
+    }
+    check_remount_sees(&cluster, &dir, &done.lock().unwrap());
+}
+
+/// A new mount on the cluster sees each `(file, checksum)` whole.
+fn check_remount_sees(cluster: &RedisCluster, dir: &Path, files: &[(u64, u64)]) {
+    let m = mount_on(cluster, &[]);
+    let dir = m.vram().join(dir.file_name().unwrap());
+    for (i, sum) in files {
+        let got = fs::read(dir.join(format!("w{i:05}"))).unwrap();
+        assert_eq!(checksum(&got), *sum, "w{i:05} on a new mount");
+    }
+}
