@@ -64,7 +64,8 @@ start_cluster "$work/cluster" 3 --maxmemory-policy noeviction
 nodes=("${cluster_nodes[@]}")
 seeds=$cluster_seeds
 
-# mount_pair NAME ARGS...: two mounts of one store, at $work/NAME-a and $work/NAME-b.
+# mount_pair NAME ARGS...: two mounts of one store (one vram/), at $work/NAME-a and
+# $work/NAME-b; each writes names of its own.
 mount_pair() {
     local name=$1
     shift
@@ -82,13 +83,13 @@ write() {
     local name=$1 r=$2 t0 t1
     t0=$(date +%s.%N)
     for side in a b; do
-        fio --name=w --filename="$work/$name-$side/vram/w$r" --rw=write --bs=1M \
+        fio --name=w --filename="$work/$name-$side/vram/w$r-$side" --rw=write --bs=1M \
             --size="${size_mb}M" --ioengine=psync --end_fsync=1 >/dev/null &
     done
     wait %fio 2>/dev/null || wait
     t1=$(date +%s.%N)
     python3 -c "print(f'{2 * $size_mb * 1.048576 / ($t1 - $t0):.0f}')"
-    rm -f "$work/$name-a/vram/w$r" "$work/$name-b/vram/w$r"
+    rm -f "$work/$name-a/vram/w$r-a" "$work/$name-b/vram/w$r-b"
 }
 
 # create NAME ROUND: both mounts create their small files at once; prints files/s together.
@@ -96,7 +97,7 @@ create() {
     local name=$1 r=$2 t0 t1
     t0=$(date +%s.%N)
     for side in a b; do
-        python3 - "$work/$name-$side/vram/c$r" "$files" <<'EOF' &
+        python3 - "$work/$name-$side/vram/c$r-$side" "$files" <<'EOF' &
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 os.mkdir(d)
@@ -109,7 +110,7 @@ EOF
     wait
     t1=$(date +%s.%N)
     python3 -c "print(f'{2 * $files / ($t1 - $t0):.0f}')"
-    rm -rf "$work/$name-a/vram/c$r" "$work/$name-b/vram/c$r"
+    rm -rf "$work/$name-a/vram/c$r-a" "$work/$name-b/vram/c$r-b"
 }
 
 best() { sort -n | tail -1; }
@@ -132,7 +133,7 @@ echo "(best of $rounds; $size_mb MiB and $files files of 4 KiB per mount; $(npro
 
 # How the cluster holds one more such file per mount.
 for side in a b; do
-    fio --name=w --filename="$work/cluster-$side/vram/keep" --rw=write --bs=1M \
+    fio --name=w --filename="$work/cluster-$side/vram/keep-$side" --rw=write --bs=1M \
         --size="${size_mb}M" --ioengine=psync >/dev/null
 done
 echo

@@ -263,3 +263,94 @@ fn check_remount_sees(cluster: &RedisCluster, dir: &Path, files: &[(u64, u64)]) 
         assert_eq!(checksum(&got), *sum, "w{i:05} on a new mount");
     }
 }
+
+/// Slice ids named by some chunk of prefix `mavfs` (`{mavfs}:l:*`), and those stored on the
+/// masters (`mavfs:s:*`).
+fn named_and_stored(cluster: &RedisCluster) -> (Vec<u64>, Vec<u64>) {
+    let (mut named, mut stored) = (Vec::new(), Vec::new());
+    for i in cluster.masters() {
+        let mut con = cluster.nodes[i].connection();
+        let lists: Vec<String> = redis::cmd("KEYS")
+            .arg("{mavfs}:l:*")
+            .query(&mut con)
+            .unwrap();
+        for l in lists {
+            let entries: Vec<String> = redis::cmd("HVALS").arg(&l).query(&mut con).unwrap();
+            for e in entries {
+                // `<len>|<sid>:<pos>:<n>:<soff>|...`
+                named.extend(
+                    e.split('|')
+                        .skip(1)
+                        .filter_map(|s| s.split(':').next()?.parse::<u64>().ok()),
+                );
+            }
+        }
+        let slices: Vec<String> = redis::cmd("KEYS").arg("mavfs:s:*").query(&mut con).unwrap();
+        stored.extend(
+            slices
+                .iter()
+                .filter_map(|k| k.rsplit(':').next()?.parse::<u64>().ok()),
+        );
+    }
+    for v in [&mut named, &mut stored] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    (named, stored)
+}
+
+#[test]
+fn a_mount_killed_mid_write_leaves_no_slice_behind_for_long() {
+    let cluster = RedisCluster::start(3, 0);
+    let seeds = cluster.seed_arg();
+    let args = ["--ram", "redis", "--redis-cluster", seeds.as_str()];
+    // Heartbeats of 300 ms: a dead mount's session ends after 1.2 s, and the other mount
+    // sweeps every 1.2 s.
+    let env = [("MAVFS_TEST_HEARTBEAT_MS", "300")];
+    let deadline = common::default_deadline();
+    let _keeper = TestMount::start_env(&args, None, deadline, &env);
+    let mut victim = TestMount::start_env(&args, None, deadline, &env);
+    let dir = victim.vram().join("doomed");
+    fs::create_dir(&dir).unwrap();
+    let written = Arc::new(Mutex::new(0u64));
+    let writer = {
+        let (dir, written) = (dir.clone(), written.clone());
+        thread::spawn(move || {
+            // 4 MiB files (four slices each) until the mount is gone.
+            let data = content(1, 4096);
+            for i in 0.. {
+                if fs::write(dir.join(format!("f{i}")), &data).is_err() {
+                    return;
+                }
+                *written.lock().unwrap() += 1;
+            }
+        })
+    };
+    assert!(
+        common::until(Duration::from_secs(30), || *written.lock().unwrap() >= 5).is_some(),
+        "the writer got going"
+    );
+    victim.signal_and_wait(libc::SIGKILL);
+    common::force_unmount(victim.mnt());
+    writer.join().unwrap();
+    let (named, stored) = named_and_stored(&cluster);
+    println!(
+        "at the kill: {} slices named, {} stored",
+        named.len(),
+        stored.len()
+    );
+    let took = common::until(Duration::from_secs(30), || {
+        let (named, stored) = named_and_stored(&cluster);
+        named == stored
+    });
+    let (named, stored) = named_and_stored(&cluster);
+    assert!(
+        took.is_some(),
+        "slices nobody names stay stored: {:?}",
+        stored
+            .iter()
+            .filter(|s| named.binary_search(s).is_err())
+            .collect::<Vec<_>>()
+    );
+    println!("every stored slice is named again after {took:?}");
+}

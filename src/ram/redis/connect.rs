@@ -151,8 +151,8 @@ impl RedisStore {
             .cmd("SET")
             .arg(keys.alive(&sid))
             .arg(ALIVE)
-            .arg("EX")
-            .arg(4 * HEARTBEAT.as_secs())
+            .arg("PX")
+            .arg(4 * heartbeat().as_millis() as u64)
             .ignore()
             .query::<()>(&mut con)
             .map_err(|e| fail(&e))?;

@@ -192,7 +192,7 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
         if inner.lost.swap(false, Ordering::AcqRel) {
             inner.revive();
         }
-        if last_beat.elapsed() < HEARTBEAT {
+        if last_beat.elapsed() < heartbeat() {
             continue;
         }
         last_beat = Instant::now();
@@ -205,8 +205,8 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
                 .cmd("SET")
                 .arg(&alive)
                 .arg(ALIVE)
-                .arg("EX")
-                .arg(4 * HEARTBEAT.as_secs())
+                .arg("PX")
+                .arg(4 * heartbeat().as_millis() as u64)
                 .ignore()
                 .cmd("SADD")
                 .arg(&sessions)

@@ -128,6 +128,23 @@ const MIN_READ_TIMEOUT: Duration = Duration::from_millis(100);
 const MAX_IDLE: usize = 32;
 /// How often a mount refreshes its heartbeat; the heartbeat key lives four times as long.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// `HEARTBEAT`; in test builds `MAVFS_TEST_HEARTBEAT_MS` shortens it, so that a test sees a
+/// killed mount's session collected in seconds.
+fn heartbeat() -> Duration {
+    #[cfg(debug_assertions)]
+    {
+        static BEAT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+        *BEAT.get_or_init(|| {
+            std::env::var("MAVFS_TEST_HEARTBEAT_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map_or(HEARTBEAT, Duration::from_millis)
+        })
+    }
+    #[cfg(not(debug_assertions))]
+    HEARTBEAT
+}
 /// How often a hung Redis is probed (each probe waits at most the timeout).
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Every this many heartbeats, dead mounts' opens are given back and garbage is collected.
