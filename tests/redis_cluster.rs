@@ -229,7 +229,9 @@ fn a_master_killed_under_a_writer_loses_no_fsynced_file() {
     let before = count();
     let killed = Instant::now();
     cluster.kill(victim);
-    // The replica takes over; the writer goes on.
+    let promoted = common::until(Duration::from_secs(60), || cluster.masters().len() == 3);
+    println!("a replica took over {promoted:?} after the kill");
+    // The writer goes on.
     assert!(
         common::until(Duration::from_secs(60), || count() >= before + 50).is_some(),
         "the writer went on after the failover ({} files before the kill, {} now; errors: {:?})",
@@ -353,4 +355,57 @@ fn a_mount_killed_mid_write_leaves_no_slice_behind_for_long() {
             .collect::<Vec<_>>()
     );
     println!("every stored slice is named again after {took:?}");
+}
+
+#[test]
+fn a_cluster_user_limited_by_acl_runs_a_mount() {
+    // The README's rule for one server, and what a cluster needs besides.
+    let rule = "on >acl-pw resetkeys ~{mavfs}:* ~mavfs:* resetchannels -@all +@read +@write \
+                +@keyspace +@hash +@set +@sortedset +@string +@scripting +@transaction \
+                +@connection +info -@dangerous +info +cluster|slots +wait";
+    let cluster = RedisCluster::start(3, 0);
+    for i in cluster.masters() {
+        let mut cmd = redis::cmd("ACL");
+        cmd.arg("SETUSER").arg("mavfs");
+        for part in rule.split_whitespace() {
+            cmd.arg(part);
+        }
+        let mut con = cluster.nodes[i].connection();
+        cmd.query::<()>(&mut con).unwrap();
+        // Nobody gets in without that user's password.
+        redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg("default")
+            .arg("off")
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let seeds = cluster.seed_arg();
+    // The user from --redis-url (its host is not used), the password from the environment.
+    let args = [
+        "--ram",
+        "redis",
+        "--redis-cluster",
+        seeds.as_str(),
+        "--redis-url",
+        "redis://mavfs@unused:1/0",
+    ];
+    let env = [("MAVFS_REDIS_PASSWORD", "acl-pw")];
+    let m = TestMount::start_env(&args, None, common::default_deadline(), &env);
+    let v = m.vram();
+    fs::create_dir(v.join("d")).unwrap();
+    let data = content(3, 3000);
+    fs::write(v.join("d/f"), &data).unwrap();
+    fs::File::open(v.join("d/f")).unwrap().sync_all().unwrap();
+    fs::rename(v.join("d/f"), v.join("g")).unwrap();
+    assert_eq!(checksum(&fs::read(v.join("g")).unwrap()), checksum(&data));
+    let st = common::ctl_stats(m.mnt());
+    assert_eq!(st["backend_state"], "up", "{st}");
+    assert_eq!(st["cluster"].as_array().map(Vec::len), Some(3), "{st}");
+    fs::remove_file(v.join("g")).unwrap();
+    assert!(
+        !m.daemon_stderr().contains("NOPERM"),
+        "{}",
+        m.daemon_stderr()
+    );
 }
