@@ -409,3 +409,108 @@ fn a_cluster_user_limited_by_acl_runs_a_mount() {
         m.daemon_stderr()
     );
 }
+
+/// How many slots master `i` serves now.
+fn slots_of(cluster: &RedisCluster, i: usize) -> u64 {
+    let mut con = cluster.nodes[i].connection();
+    let slots: redis::Value = redis::cmd("CLUSTER").arg("SLOTS").query(&mut con).unwrap();
+    let port = i64::from(cluster.nodes[i].port());
+    let redis::Value::Array(ranges) = slots else {
+        return 0;
+    };
+    ranges
+        .iter()
+        .filter_map(|r| {
+            let redis::Value::Array(r) = r else {
+                return None;
+            };
+            let (redis::Value::Int(a), redis::Value::Int(b), redis::Value::Array(n)) =
+                (&r[0], &r[1], &r[2])
+            else {
+                return None;
+            };
+            (n.get(1) == Some(&redis::Value::Int(port))).then_some((b - a + 1) as u64)
+        })
+        .sum()
+}
+
+#[test]
+fn data_slots_move_between_masters_under_a_busy_mount() {
+    let cluster = RedisCluster::start(3, 0);
+    let m = mount_on(&cluster, &[]);
+    let dir = m.vram().join("moving");
+    fs::create_dir(&dir).unwrap();
+    let files = 40u64;
+    // Two versions of each file, written in turn.
+    let version = |i: u64, round: u64| content(i + round % 2 * 1000, 1024);
+    for i in 0..files {
+        fs::write(dir.join(format!("f{i}")), version(i, 0)).unwrap();
+    }
+    // From a master that does not hold the metadata, to another.
+    let meta = metadata_master(&cluster);
+    let others: Vec<usize> = cluster
+        .masters()
+        .into_iter()
+        .filter(|&i| i != meta)
+        .collect();
+    let id = |i: usize| -> String {
+        redis::cmd("CLUSTER")
+            .arg("MYID")
+            .query(&mut cluster.nodes[i].connection())
+            .unwrap()
+    };
+    let (from, to) = (others[0], others[1]);
+    let before = slots_of(&cluster, from);
+    // Meanwhile the mount rewrites and reads its files, checking each.
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let (stop, dir) = (stop.clone(), dir.clone());
+        thread::spawn(move || -> Result<u64, String> {
+            let mut round = 1;
+            while !stop.load(Ordering::Acquire) {
+                for i in 0..files {
+                    let path = dir.join(format!("f{i}"));
+                    let want = version(i, round);
+                    fs::write(&path, &want).map_err(|e| format!("write f{i}: {e}"))?;
+                    let got = fs::read(&path).map_err(|e| format!("read f{i}: {e}"))?;
+                    if checksum(&got) != checksum(&want) {
+                        return Err(format!("f{i} read back other bytes"));
+                    }
+                }
+                round += 1;
+            }
+            Ok(round - 1)
+        })
+    };
+    let out = std::process::Command::new("redis-cli")
+        .args(["--cluster", "reshard"])
+        .arg(format!("127.0.0.1:{}", cluster.nodes[from].port()))
+        .args(["--cluster-from", &id(from), "--cluster-to", &id(to)])
+        .args(["--cluster-slots", "3000", "--cluster-yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "reshard: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stop.store(true, Ordering::Release);
+    let rounds = busy
+        .join()
+        .unwrap()
+        .expect("the mount worked through the resharding");
+    let after = slots_of(&cluster, from);
+    println!("slots of the source master: {before} -> {after}; {rounds} rounds meanwhile");
+    assert_eq!(after + 3000, before);
+    // Every file whole in one of its versions, on this mount and on a new one.
+    for m in [&m, &mount_on(&cluster, &[])] {
+        let dir = m.vram().join("moving");
+        for i in 0..files {
+            let got = checksum(&fs::read(dir.join(format!("f{i}"))).unwrap());
+            assert!(
+                (0..2).any(|r| checksum(&version(i, r)) == got),
+                "f{i} holds neither version"
+            );
+        }
+    }
+}
