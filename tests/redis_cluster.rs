@@ -93,6 +93,25 @@ fn file_data_spreads_over_every_master_and_outlives_the_mount() {
             1,
             "one master serves the metadata: {nodes:?}"
         );
+        // `mavfsctl stats` prints a row per master, with its share.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mavfsctl"))
+            .arg("--mount")
+            .arg(m.mnt())
+            .arg("stats")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("127.0.0.1:"))
+            .collect();
+        assert_eq!(rows.len(), 3, "{text}");
+        assert!(rows.iter().all(|r| r.contains('%')), "{text}");
+        assert_eq!(
+            rows.iter().filter(|r| r.ends_with("meta")).count(),
+            1,
+            "{text}"
+        );
     }
     let spread = slices_per_master(&cluster);
     println!("slices per master (port: keys, bytes): {spread:?}");
