@@ -572,7 +572,7 @@ fn cluster_seeds(list: &str, url: &str, args: &Args) -> Result<Vec<String>, Stri
             .filter(|&p| p > 0)
             .ok_or_else(|| bad("the port is not 1-65535"))?;
         let mut u = base.clone();
-        if host.is_empty() || u.set_host(Some(host.trim_matches(['[', ']']))).is_err() {
+        if host.is_empty() || u.set_host(Some(host)).is_err() {
             return Err(bad("not a host name or address"));
         }
         u.set_port(Some(port)).map_err(|()| bad("no port"))?;
@@ -628,6 +628,31 @@ mod tests {
         assert_eq!(parse_size("1024").unwrap(), 1024);
         for bad in ["", "0", "-1M", "12X", "M", "1..2G"] {
             assert!(parse_size(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn cluster_nodes_take_the_url_s_user_and_password() {
+        let args = Args::try_parse_from(["mavfs-mount", "/m", "--disk-dir", "/d"]).unwrap();
+        let seeds = cluster_seeds(
+            "10.0.0.5:7000, [::1]:7001,[2001:db8::5]:7002,",
+            "rediss://u:pw@x:1/0",
+            &args,
+        )
+        .unwrap();
+        assert_eq!(
+            seeds,
+            [
+                "rediss://u:pw@10.0.0.5:7000",
+                "rediss://u:pw@[::1]:7001",
+                "rediss://u:pw@[2001:db8::5]:7002"
+            ]
+        );
+        for bad in ["10.0.0.5", "h:0", "h:70000", ":7000", "::1:7000", " , "] {
+            assert!(
+                cluster_seeds(bad, "redis://x:1/0", &args).is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 

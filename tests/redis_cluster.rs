@@ -212,7 +212,7 @@ fn a_master_killed_under_a_writer_loses_no_fsynced_file() {
     // (file, checksum) of every file whose fsync and close returned; the longest wait
     // between two of them; every error met.
     let done = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
-    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let errors = Arc::new(Mutex::new(Vec::<(Instant, String)>::new()));
     let writer = {
         let (stop, done, errors, dir) = (stop.clone(), done.clone(), errors.clone(), dir.clone());
         thread::spawn(move || {
@@ -232,7 +232,10 @@ fn a_master_killed_under_a_writer_loses_no_fsynced_file() {
                         longest = longest.max(last.elapsed());
                         last = Instant::now();
                     }
-                    Err(e) => errors.lock().unwrap().push(format!("w{i:05}: {e}")),
+                    Err(e) => errors
+                        .lock()
+                        .unwrap()
+                        .push((Instant::now(), format!("w{i:05}: {e}"))),
                 }
                 i += 1;
             }
@@ -266,8 +269,13 @@ fn a_master_killed_under_a_writer_loses_no_fsynced_file() {
         count(),
         common::cluster::NODE_TIMEOUT_MS
     );
+    // A change under way on the killed master at the kill may fail (EIO: whether it ran
+    // cannot be known, as on one server); nothing else may.
     let errors = errors.lock().unwrap();
-    assert!(errors.is_empty(), "the writer met errors: {errors:?}");
+    assert!(
+        errors.len() <= 1 && errors.iter().all(|(at, _)| *at > killed),
+        "the writer met errors: {errors:?}"
+    );
     for (i, sum) in done.lock().unwrap().iter() {
         let got = fs::read(dir.join(format!("w{i:05}"))).unwrap();
         assert_eq!(checksum(&got), *sum, "w{i:05} after the failover");

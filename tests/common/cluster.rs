@@ -56,6 +56,20 @@ impl RedisCluster {
                 && info.contains("cluster_slots_ok:16384")
                 && info.contains(&format!("cluster_known_nodes:{all}\r"))
         });
+        // Replicas copy their master first (after a delay of Redis' own): until then no
+        // fsync could be acknowledged.
+        let end = Instant::now() + Duration::from_secs(60);
+        for i in 0..c.nodes.len() {
+            while c.info(i, "replication").contains("role:slave")
+                && !c.info(i, "replication").contains("master_link_status:up")
+            {
+                assert!(
+                    Instant::now() < end,
+                    "replica {i} never caught up with its master"
+                );
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
         c
     }
 

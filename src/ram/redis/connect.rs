@@ -179,6 +179,8 @@ impl RedisStore {
             dirs: DirCache::default(),
             versions: Versions::default(),
             nodes_seen: Mutex::new(None),
+            to_abandon: Mutex::new(Vec::new()),
+            replicas_seen: Mutex::new(None),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();
@@ -262,11 +264,9 @@ fn dialer(target: &RedisTarget) -> Result<(Dialer, String, i64), String> {
         let mut b = ::redis::cluster::ClusterClientBuilder::new(infos)
             .connection_timeout(target.timeout)
             .response_timeout(target.timeout)
-            // A failover takes the cluster's node timeout and an election: the client
-            // tries a little itself, and the pool waits out the rest (`rides_out`).
-            .retries(CLUSTER_RETRIES)
-            .min_retry_wait(20)
-            .max_retry_wait(200);
+            // The client tries nothing again itself: it would send a change whose answer
+            // was lost a second time. The pool decides (`Pool::rides_out`).
+            .retries(0);
         if let Some(u) = first.username() {
             b = b.username(u);
         }

@@ -220,7 +220,11 @@ impl RedisStore {
                 pos += n;
             }
             tries += 1;
-            match self.inner.commit_write(&args, &slices, &sids)? {
+            let chunks: Vec<u64> = parts.iter().map(|(idx, _, _)| *idx).collect();
+            match self
+                .inner
+                .commit_write(&args, &slices, &sids, ino, &chunks)?
+            {
                 Some(v) => break v,
                 None if tries < 3 => continue,
                 None => return Err(garbled("write (its slices were lost three times)")),

@@ -30,7 +30,16 @@ pub(super) struct Inner {
     pub(super) versions: Versions,
     /// A cluster's masters as last counted for stats, and when.
     pub(super) nodes_seen: Mutex<Option<(Instant, Vec<NodeStats>)>>,
+    /// Slices to give up that Redis could not be asked about (`abandon`): inode, then
+    /// (chunk index, slice id) pairs.
+    pub(super) to_abandon: Mutex<Vec<Sent>>,
+    /// Whether any master had a replica, and when that was seen (fsync asks nothing while
+    /// none has, for `REPLICAS_EVERY`).
+    pub(super) replicas_seen: Mutex<Option<(Instant, bool)>>,
 }
+
+/// Slices sent for an inode: (chunk index, slice id) pairs.
+pub(super) type Sent = (Ino, Vec<(u64, u64)>);
 
 /// Work a write leaves for later, off the caller's round trip: deleting the slices it made
 /// unused, and rewriting a fragmented chunk as one slice.
@@ -216,6 +225,7 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
         });
         if r.is_ok() {
             inner.revive();
+            inner.abandon_later();
             inner.check_policy();
             if beats.is_multiple_of(SWEEP_EVERY) {
                 inner.sweep();
@@ -441,20 +451,35 @@ impl Inner {
         true
     }
 
-    /// Gives up slices this mount sent and did not publish (a refused or unanswered
-    /// publication) and deletes them; those published meanwhile stay (`abandon.lua`). If
-    /// Redis cannot be asked, they stay listed as this session's and are collected when it
-    /// ends.
-    pub(super) fn abandon(&self, sids: &[u64]) {
-        if sids.is_empty() {
+    /// Gives up the slices `(chunk index, slice id)` this mount sent for inode `ino` and did
+    /// not publish (a refused or unanswered publication) and deletes them; those published
+    /// meanwhile stay (`abandon.lua`). If Redis cannot be asked now, the janitor asks again
+    /// later (else they are collected with the session).
+    pub(super) fn abandon(&self, ino: Ino, slices: &[(u64, u64)]) {
+        if slices.is_empty() {
             return;
         }
-        let ids: Vec<String> = sids.iter().map(u64::to_string).collect();
-        let mut args: Vec<&[u8]> = vec![self.sid.as_bytes()];
-        args.extend(ids.iter().map(|i| i.as_bytes()));
+        let nums: Vec<String> = slices
+            .iter()
+            .flat_map(|(idx, sid)| [idx.to_string(), sid.to_string()])
+            .collect();
+        let ino_s = ino.to_string();
+        let mut args: Vec<&[u8]> = vec![self.sid.as_bytes(), ino_s.as_bytes()];
+        args.extend(nums.iter().map(|n| n.as_bytes()));
         match self.script(&self.scripts.abandon, false, &args) {
             Ok(v) => self.drop_chunks(array(&v)),
-            Err(e) => debug!("giving up unpublished slices: {e}"),
+            Err(e) => {
+                debug!("giving up unpublished slices: {e}; later");
+                self.to_abandon.lock().push((ino, slices.to_vec()));
+            }
+        }
+    }
+
+    /// Gives up what `abandon` could not, earlier (on the watch thread).
+    pub(super) fn abandon_later(&self) {
+        let todo = std::mem::take(&mut *self.to_abandon.lock());
+        for (ino, slices) in todo {
+            self.abandon(ino, &slices);
         }
     }
 
@@ -520,8 +545,7 @@ impl Inner {
             // Not under the lock: other writers go on from the batch meanwhile. If one of
             // them refilled it first, this batch is dropped (ids are plentiful, never reused).
             let want = SID_BATCH.max(n);
-            let end = self.script(&self.scripts.sids, false, &[want.to_string().as_bytes()])?;
-            let end = number(&end).ok_or_else(|| garbled("slice ids"))?;
+            let end = self.new_sids(want)?;
             let mut ids = self.sids.lock();
             if ids.1 - ids.0 < n {
                 *ids = (end - want + 1, end + 1);
@@ -539,12 +563,16 @@ impl Inner {
         args: &[String],
         slices: &[(String, &[u8])],
         sids: &[u64],
+        ino: Ino,
+        chunks: &[u64],
     ) -> StoreResult<Option<Value>> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        match self.publish(&self.scripts.write, slices, sids, &args) {
+        match self.publish(&self.scripts.write, slices, &args) {
             Ok(v) => Ok(Some(v)),
             Err(f) => {
-                self.abandon(sids);
+                let sent: Vec<(u64, u64)> =
+                    chunks.iter().copied().zip(sids.iter().copied()).collect();
+                self.abandon(ino, &sent);
                 match f {
                     Failure::Server(e) if has_code(&e, "EUNLISTED") => Ok(None),
                     f => Err(self.fail(f)),
@@ -553,18 +581,17 @@ impl Inner {
         }
     }
 
-    /// Stores each `(key, bytes)` as a new slice, listed first as this mount's unpublished
-    /// (`sids`), then runs `script` (KEYS: meta, that list, and on one server the slices;
-    /// ARGV: `args`), which publishes them. On one server that is one round trip, the script
-    /// after the slices, checking they landed (Redis may refuse a string for memory). On a
-    /// cluster the slices go to their nodes first, and the script runs once all answered.
-    /// Should the mount die in between, its unpublished slices are collected with its
-    /// session.
+    /// Stores each `(key, bytes)` as a new slice (its id already listed as this mount's
+    /// unpublished, by `take_sids`), then runs `script` (KEYS: meta, that list, and on one
+    /// server the slices; ARGV: `args`), which publishes them. On one server that is one
+    /// round trip, the script after the slices, checking they landed (Redis may refuse a
+    /// string for memory). On a cluster the slices go to their nodes first, and the script
+    /// runs once all answered. Both steps may run again after a lost answer: the slices are
+    /// the same bytes, and a publication run twice finds its ids unlisted the second time.
     pub(super) fn publish(
         &self,
         script: &Script,
         sets: &[(String, &[u8])],
-        sids: &[u64],
         args: &[&[u8]],
     ) -> Result<Value, Failure> {
         let meta = self.keys.meta();
@@ -580,39 +607,31 @@ impl Inner {
         for a in args {
             inv.arg(*a);
         }
-        let mut list = ::redis::cmd("SADD");
-        list.arg(&pending).arg(sids);
         if cluster {
             let mut b = Batch::new(true);
-            if !sids.is_empty() {
-                b.add(list);
-            }
             for (key, bytes) in sets {
                 let mut set = ::redis::cmd("SET");
                 set.arg(key).arg(*bytes);
                 b.add(set);
             }
             self.pool
-                .run_replies(false, b.len(), |c| c.batch(&b).map(drop))?;
-            return self.pool.run(false, |c| inv.invoke::<Value>(c));
+                .run_replies(true, b.len(), |c| c.batch(&b).map(drop))?;
+            return self.pool.run(true, |c| inv.invoke::<Value>(c));
         }
         let mut p = ::redis::pipe();
-        if !sids.is_empty() {
-            p.add_command(list).ignore();
-        }
         for (key, bytes) in sets {
             p.cmd("SET").arg(key).arg(*bytes).ignore();
         }
         p.invoke_script(&inv);
         match self
             .pool
-            .run_replies(false, replies(&p), |c| p.query::<Vec<Value>>(c))
+            .run_replies(true, replies(&p), |c| p.query::<Vec<Value>>(c))
         {
             Ok(mut v) => Ok(v.pop().unwrap_or(Value::Nil)),
             // A pipeline does not load a script Redis does not know yet (a new server, a
             // restart): the SETs landed, so only the script runs again (invoke loads it).
             Err(Failure::Server(e)) if has_code(&e, "NOSCRIPT") => {
-                self.pool.run(false, |c| inv.invoke::<Value>(c))
+                self.pool.run(true, |c| inv.invoke::<Value>(c))
             }
             Err(f) => Err(f),
         }
@@ -657,12 +676,7 @@ impl Inner {
             entry.as_slice(),
             sid_s.as_bytes(),
         ];
-        match self.publish(
-            &self.scripts.compact,
-            &[(key, data.as_slice())],
-            &[sid],
-            &args,
-        ) {
+        match self.publish(&self.scripts.compact, &[(key, data.as_slice())], &args) {
             Ok(Value::Array(gc)) => {
                 self.drop_chunks(&gc);
                 return;
@@ -671,7 +685,7 @@ impl Inner {
             Err(f) => debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f)),
         }
         // Not published, or not known to be: given up unless it was.
-        self.abandon(&[sid]);
+        self.abandon(ino, &[(idx, sid)]);
     }
 
     /// Runs a read-only script whose answer starts with an inode's kind and size.

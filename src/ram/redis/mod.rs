@@ -26,9 +26,10 @@
 //!   everything before its first write, so a refusal changes nothing.
 //! - file data is in slices, written once and never changed: a chunk holds bytes `[0, len)`;
 //!   bytes `[pos, pos+n)` of it are bytes `[soff, soff+n)` of slice `sid`; the slices of a
-//!   chunk are disjoint, and bytes none covers read as zeros. A write lists its new slices'
-//!   ids as its mount's unpublished ones (`{P}:w:<session>`) and sends its pieces as those
-//!   slices; then the write script takes them off that list and publishes them, cutting what
+//!   chunk are disjoint, and bytes none covers read as zeros. A mount's slice ids are listed
+//!   as its unpublished ones (`{P}:w:<session>`) when it takes them (`sids.lua`), before any
+//!   slice goes under them. A write sends its pieces as new slices; then the write script
+//!   takes them off that list and publishes them, cutting what
 //!   they cover out of the older slices. On one server that is one round trip (the script
 //!   runs after the slices landed and checks they did); on a cluster, where slices lie in
 //!   other slots than the script's keys, the slices go to their nodes first and the script
@@ -36,9 +37,12 @@
 //!   from any thread or mount, and a refused write (Redis out of memory) publishes nothing.
 //! - a slice sent and not published is never left behind: a refused or unanswered
 //!   publication gives its slices up (`abandon.lua`: those still listed go to `{P}:gc`, so a
-//!   publication that did run keeps them), and a mount that dies between the two steps has
-//!   its list collected with its session. A publication whose slices are no longer listed
-//!   (a failover lost the list) fails as a whole, and the write is sent again.
+//!   publication that did run keeps them; so does one no chunk names and nothing lists, whose
+//!   listing a failover lost), and a mount that dies at any point has its list collected with
+//!   its session. A publication whose slices are no longer listed fails as a whole, and the
+//!   write is sent again with new slices. On a cluster with replicas, new ids reach a replica
+//!   of the metadata's master before they are used (WAIT): a failover never hands them out
+//!   twice.
 //! - a read never sees half a write: a small one takes the chunk list and the slices' bytes
 //!   in one script (on one server, where the slices are local to the script); a big one, and
 //!   every read on a cluster (`data.rs`), takes the chunks' entries in one script, then the
@@ -149,15 +153,15 @@ fn heartbeat() -> Duration {
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Every this many heartbeats, dead mounts' opens are given back and garbage is collected.
 const SWEEP_EVERY: u32 = 4;
-/// How often the cluster client tries a command again itself (a redirection, a node
-/// that went away) before the pool takes over with a new connection (`FAILOVER_WAIT`).
-const CLUSTER_RETRIES: u32 = 5;
 /// How long a call on a cluster keeps trying through a failover before it fails.
 const FAILOVER_WAIT: Duration = Duration::from_secs(30);
+/// How long "no master has a replica" spares fsync its round trips.
+const REPLICAS_EVERY: Duration = Duration::from_secs(1);
 /// How long a count of the cluster's masters (`Inner::nodes`) serves stats.
 const NODES_EVERY: Duration = Duration::from_secs(10);
-/// Slice ids a mount takes from `{P}:meta` at once.
-const SID_BATCH: u64 = 1024;
+/// Slice ids a mount takes from `{P}:meta` at once (listed as its own until used: at most
+/// 512 keeps that list a compact set of integers in Redis).
+const SID_BATCH: u64 = 512;
 /// A chunk in more slices than this is rewritten as one (by the janitor thread).
 const COMPACT_AT: u64 = 32;
 

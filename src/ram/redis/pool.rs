@@ -160,22 +160,36 @@ impl Pool {
     /// On a cluster, whether a call that failed so should run again on a new connection
     /// (which learns the cluster's layout afresh), after a short wait: while a master is
     /// failed over, its slots answer CLUSTERDOWN or refuse connections, for about the
-    /// cluster's node timeout. Within `FAILOVER_WAIT` of the call's start only.
-    fn rides_out(&self, e: &RedisError, t0: Instant) -> bool {
+    /// cluster's node timeout. Within `FAILOVER_WAIT` of the call's start only. A call that
+    /// may have run (the connection broke after it was sent) runs again only if `retry`
+    /// (it reads only, or running it twice does what running it once does): a change
+    /// whose answer was lost fails, as on one server.
+    fn rides_out(&self, e: &RedisError, t0: Instant, retry: bool) -> bool {
         if !matches!(self.dialer, Dialer::Cluster(_)) || t0.elapsed() > FAILOVER_WAIT {
             return false;
         }
-        let transient = is_connection_error(e)
+        // Answers and failures that say the call did not run.
+        let not_run = e.is_connection_refusal()
+            || e.kind() == ErrorKind::ClusterConnectionNotFound
             || matches!(
                 server_code(e).as_deref(),
-                Some("CLUSTERDOWN" | "TRYAGAIN" | "MASTERDOWN" | "LOADING" | "MOVED" | "ASK")
+                Some(
+                    "CLUSTERDOWN"
+                        | "TRYAGAIN"
+                        | "MASTERDOWN"
+                        | "LOADING"
+                        | "MOVED"
+                        | "ASK"
+                        | "READONLY"
+                )
             );
-        if transient {
+        let again = not_run || retry && is_connection_error(e);
+        if again {
             debug!("cluster call failed ({e}); trying again on a new connection");
             self.idle.lock().clear();
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(50));
         }
-        transient
+        again
     }
 
     /// Runs `f` (one command or script: one reply) on a connection; see `run_replies`.
@@ -235,13 +249,13 @@ impl Pool {
                     if retry && reused && tries == 1 && !e.is_timeout() {
                         continue;
                     }
-                    if self.rides_out(&e, t0) {
+                    if self.rides_out(&e, t0, retry) {
                         continue;
                     }
                     self.mark_down(&e);
                     return Err(Failure::Unreachable(e));
                 }
-                Err(e) if self.rides_out(&e, t0) => drop(con),
+                Err(e) if self.rides_out(&e, t0, retry) => drop(con),
                 Err(e) => {
                     self.checkin(con);
                     let busy = matches!(

@@ -78,7 +78,8 @@ pub(super) const RELEASE: &str = include_str!("lua/release.lua");
 /// Returns {sessions reaped, chunks to delete}.
 pub(super) const SWEEP: &str = include_str!("lua/sweep.lua");
 
-/// ARGV: session, then slice ids it sent. Returns those it gave up (to delete).
+/// ARGV: session, ino, then chunk index and slice id per slice sent for it. Returns those
+/// given up (to delete).
 pub(super) const ABANDON: &str = include_str!("lua/abandon.lua");
 
 /// Up to ARGV[1] slice ids from the gc set, for the caller to delete and unlist.

@@ -1,6 +1,7 @@
 //! The servers behind the store: their memory policy, their replicas (fsync), and for
 //! `mavfsctl stats` what each master of a cluster holds.
 
+use super::link::Node;
 use super::*;
 
 impl Inner {
@@ -27,46 +28,120 @@ impl Inner {
 
     /// Returns once every master's writes so far have reached one of its replicas (fsync):
     /// a failover after it loses none of them. A master without replicas is not waited
-    /// for. Each master gets a write of this connection's (a fence), then WAIT, which waits
-    /// for this connection's writes; a replica applies writes in order, so the fence's
-    /// arrival means every earlier write's.
+    /// for, and where none has any (as seen within the last second) this asks nothing.
     pub(super) fn sync(&self) -> StoreResult<()> {
+        if let Some((at, false)) = *self.replicas_seen.lock() {
+            if at.elapsed() < REPLICAS_EVERY {
+                return Ok(());
+            }
+        }
         let base = format!("{}:fence", self.keys.plain);
-        let wait_ms = self.pool.timeout.as_millis().max(1) as u64;
-        let short = self
+        let (short, any) = self
             .pool
-            .run(false, |c| {
-                let mut short = Vec::new();
+            .run(true, |c| {
+                let (mut short, mut any) = (Vec::new(), false);
                 for node in c.masters()? {
-                    let info: String = ::redis::from_redis_value(
-                        c.on(&node, ::redis::cmd("INFO").arg("replication"))?,
-                    )?;
-                    let replicas: u64 = info_field(&info, "connected_slaves")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    if replicas == 0 {
-                        continue;
-                    }
-                    let key = node.key_here(&base);
-                    c.on(&node, ::redis::cmd("SET").arg(&key).arg(&self.sid))?;
-                    let acked: u64 = ::redis::from_redis_value(
-                        c.on(&node, ::redis::cmd("WAIT").arg(1).arg(wait_ms))?,
-                    )?;
-                    if acked == 0 {
-                        short.push(node.name(&self.pool.addr));
+                    match self.wait_replica(c, &node, Some(&base))? {
+                        None => {}
+                        Some(acked) => {
+                            any = true;
+                            if !acked {
+                                short.push(node.name(&self.pool.addr));
+                            }
+                        }
                     }
                 }
-                Ok(short)
+                Ok((short, any))
             })
             .map_err(|f| self.fail(f))?;
+        *self.replicas_seen.lock() = Some((Instant::now(), any));
         if short.is_empty() {
             return Ok(());
         }
         Err(StoreError::Unavailable(format!(
             "no replica of Redis at {} took the writes within {} ms",
             short.join(", "),
-            wait_ms
+            self.wait_ms()
         )))
+    }
+
+    /// How long a WAIT may wait: half the timeout, so that Redis answers before the
+    /// connection gives up on it.
+    fn wait_ms(&self) -> u64 {
+        (self.pool.timeout.as_millis() as u64 / 2).max(1)
+    }
+
+    /// Waits until a replica of `node` has every write this connection made there (WAIT,
+    /// which counts this connection's writes only). With `fence`, a write of this
+    /// connection's goes first, a key named from `fence` in `node`'s slots: replicas apply
+    /// writes in order, so its arrival means every earlier write's, from any connection.
+    /// None: `node` has no replica.
+    fn wait_replica(
+        &self,
+        c: &mut Link,
+        node: &Node,
+        fence: Option<&str>,
+    ) -> RedisResult<Option<bool>> {
+        let info: String =
+            ::redis::from_redis_value(c.on(node, ::redis::cmd("INFO").arg("replication"))?)?;
+        let replicas: u64 = info_field(&info, "connected_slaves")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if replicas == 0 {
+            return Ok(None);
+        }
+        if let Some(base) = fence {
+            let key = node.key_here(base);
+            // PEXPIRE is taken even when Redis is full (a SET is refused then) and reaches
+            // the replicas as any write does; the SET makes the key the first time.
+            let day = 86_400_000u64;
+            let renewed: i64 =
+                ::redis::from_redis_value(c.on(node, ::redis::cmd("PEXPIRE").arg(&key).arg(day))?)?;
+            if renewed == 0 {
+                c.on(
+                    node,
+                    ::redis::cmd("SET")
+                        .arg(&key)
+                        .arg(&self.sid)
+                        .arg("PX")
+                        .arg(day),
+                )?;
+            }
+        }
+        let acked: u64 = ::redis::from_redis_value(
+            c.on(node, ::redis::cmd("WAIT").arg(1).arg(self.wait_ms()))?,
+        )?;
+        Ok(Some(acked > 0))
+    }
+
+    /// Takes `want` slice ids from `{P}:meta` for this session (`sids.lua`); returns the
+    /// last. On a cluster whose metadata master has a replica, that replica has the new
+    /// counter before the ids are used: a failover must never hand them out again.
+    pub(super) fn new_sids(&self, want: u64) -> StoreResult<u64> {
+        let meta = self.keys.meta();
+        let cluster = self.cluster();
+        let end = self
+            .pool
+            .run(false, |c| {
+                let end: Value = self
+                    .scripts
+                    .sids
+                    .key(&meta)
+                    .arg(want)
+                    .arg(&self.sid)
+                    .invoke(c)?;
+                if cluster {
+                    let slot = link::slot_of(&meta);
+                    if let Some(node) = c.masters()?.into_iter().find(|n| n.serves(slot)) {
+                        if self.wait_replica(c, &node, None)? == Some(false) {
+                            debug!("no replica took new slice ids within {} ms", self.wait_ms());
+                        }
+                    }
+                }
+                Ok(end)
+            })
+            .map_err(|f| self.fail(f))?;
+        number(&end).ok_or_else(|| garbled("slice ids"))
     }
 
     /// `check_policy` on the masters' `INFO memory` answers already at hand.

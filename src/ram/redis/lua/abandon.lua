@@ -1,13 +1,26 @@
--- Gives up slices sent by session ARGV[1] and not published (ARGV[2..]): each still in the
--- session's set goes to the gc set, and is returned for the caller to delete. One that
--- left the set was published meanwhile (or given up before) and stays as it is, so this is
--- safe beside a publication whose answer was lost: whichever runs first wins.
+-- Gives up slices of a write (or compaction) of inode ARGV[2] by session ARGV[1] that was
+-- refused or not answered: ARGV[3..] are pairs of chunk index and slice id. Each goes to the
+-- gc set and is returned, for the caller to delete:
+-- - if it is still listed as the session's: never published. One that left the list was
+--   published meanwhile (whichever of the publication and this runs first wins);
+-- - if it is not listed and no chunk names it (not the chunk it was for, nor a clone's,
+--   which `{P}:rc` would count) and it is not waiting in the gc set already: its listing
+--   was lost (a failover dropped it) and it was never published.
 local w = key('w', ARGV[1])
+local ino = ARGV[2]
+local gc = T .. ':gc'
 local out = {}
-for j = 2, #ARGV do
-  if redis.call('SREM', w, ARGV[j]) == 1 then
-    redis.call('SADD', T .. ':gc', ARGV[j])
-    out[#out + 1] = ARGV[j]
+for j = 3, #ARGV, 2 do
+  local idx, sid = ARGV[j], ARGV[j + 1]
+  local give = redis.call('SREM', w, sid) == 1
+  if not give and redis.call('SISMEMBER', gc, sid) == 0
+      and redis.call('HEXISTS', T .. ':rc', sid) == 0 then
+    local e = redis.call('HGET', key('l', ino), idx)
+    give = not (e and string.find(e, '|' .. sid .. ':', 1, true))
+  end
+  if give then
+    redis.call('SADD', gc, sid)
+    out[#out + 1] = sid
   end
 end
 return out
