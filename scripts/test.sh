@@ -34,6 +34,8 @@ ensure() {
 
 ensure fusermount3 fuse3
 ensure redis-server redis-server
+# The Redis Cluster tests join their servers with redis-cli --cluster create.
+ensure redis-cli redis-tools
 ensure tmux tmux
 # The TLS tests make their certificates with it.
 ensure openssl openssl
