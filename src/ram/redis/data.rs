@@ -39,7 +39,9 @@ impl Inner {
                 }
             }
             warn!("a read of inode {ino} kept meeting slices replaced under it; EIO");
-            return Err(garbled("read (the file changed under every try)"));
+            return Err(StoreError::Unavailable(format!(
+                "inode {ino} was rewritten under each of {CLUSTER_READ_TRIES} reads"
+            )));
         }
         let bytes_wanted: u64 = parts.iter().map(|(_, from, to)| to - from).sum();
         if bytes_wanted >= DIRECT_READ {
@@ -209,25 +211,27 @@ impl RedisStore {
                 end_s.clone(),
             ];
             let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
+            let mut sent = Vec::with_capacity(parts.len());
             let mut pos = 0usize;
-            for ((idx, from, to), sid) in parts.iter().zip(&sids) {
+            for ((idx, from, to), sid) in parts.iter().zip(sids) {
                 args.push(idx.to_string());
                 args.push(from.to_string());
                 args.push(to.to_string());
                 args.push(sid.to_string());
                 let n = (to - from) as usize;
-                slices.push((self.inner.keys.slice(*sid), &data[pos..pos + n]));
+                slices.push((self.inner.keys.slice(sid), &data[pos..pos + n]));
+                sent.push((*idx, sid));
                 pos += n;
             }
             tries += 1;
-            let chunks: Vec<u64> = parts.iter().map(|(idx, _, _)| *idx).collect();
-            match self
-                .inner
-                .commit_write(&args, &slices, &sids, ino, &chunks)?
-            {
+            match self.inner.commit_write(ino, &args, &slices, &sent)? {
                 Some(v) => break v,
                 None if tries < 3 => continue,
-                None => return Err(garbled("write (its slices were lost three times)")),
+                None => {
+                    return Err(StoreError::Unavailable(
+                        "a write's slices were given up under it three times (failovers?)".into(),
+                    ))
+                }
             }
         };
         let a = array(&v);

@@ -453,8 +453,8 @@ impl Inner {
 
     /// Gives up the slices `(chunk index, slice id)` this mount sent for inode `ino` and did
     /// not publish (a refused or unanswered publication) and deletes them; those published
-    /// meanwhile stay (`abandon.lua`). If Redis cannot be asked now, the janitor asks again
-    /// later (else they are collected with the session).
+    /// meanwhile stay (`abandon.lua`). If Redis cannot be asked now, the watch thread asks
+    /// again after its next heartbeat (else they are collected with the session).
     pub(super) fn abandon(&self, ino: Ino, slices: &[(u64, u64)]) {
         if slices.is_empty() {
             return;
@@ -560,19 +560,16 @@ impl Inner {
     /// and the write may be sent again.
     pub(super) fn commit_write(
         &self,
+        ino: Ino,
         args: &[String],
         slices: &[(String, &[u8])],
-        sids: &[u64],
-        ino: Ino,
-        chunks: &[u64],
+        sent: &[(u64, u64)],
     ) -> StoreResult<Option<Value>> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         match self.publish(&self.scripts.write, slices, &args) {
             Ok(v) => Ok(Some(v)),
             Err(f) => {
-                let sent: Vec<(u64, u64)> =
-                    chunks.iter().copied().zip(sids.iter().copied()).collect();
-                self.abandon(ino, &sent);
+                self.abandon(ino, sent);
                 match f {
                     Failure::Server(e) if has_code(&e, "EUNLISTED") => Ok(None),
                     f => Err(self.fail(f)),
