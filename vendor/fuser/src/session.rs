@@ -224,12 +224,22 @@ impl<FS: Filesystem> Session<FS> {
     /// Run the session loop in a background thread. If the returned handle is dropped,
     /// the filesystem is unmounted and the given session ends.
     pub fn spawn(self) -> io::Result<BackgroundSession> {
+        self.spawn_with(|_| {})
+    }
+
+    /// As `spawn`, and hands `serve` a [`Dispatcher`] once the filesystem is shared, so that
+    /// requests that come another way (FUSE over io_uring) reach the same filesystem. The
+    /// session ends once the kernel connection ends and every dispatcher is dropped.
+    pub fn spawn_with<F>(self, serve: F) -> io::Result<BackgroundSession>
+    where
+        F: FnOnce(Dispatcher<FS>) + Send + 'static,
+    {
         let sender = self.ch.sender();
         // Take the fuse_session, so that we can unmount it
         let mount = std::mem::take(&mut *self.mount.mount.lock());
         let guard = thread::Builder::new()
             .name("fuser-bg".to_string())
-            .spawn(move || self.run())?;
+            .spawn(move || self.run_with(serve))?;
         Ok(BackgroundSession {
             guard,
             sender,
@@ -244,6 +254,11 @@ impl<FS: Filesystem> Session<FS> {
     /// # Errors
     /// Returns any final error when the session comes to an end.
     pub fn run(self) -> io::Result<()> {
+        self.run_with(|_| {})
+    }
+
+    /// As `run`, handing `serve` a [`Dispatcher`] (see `spawn_with`).
+    pub fn run_with<F: FnOnce(Dispatcher<FS>)>(self, serve: F) -> io::Result<()> {
         let Session {
             filesystem,
             ch,
@@ -288,6 +303,16 @@ impl<FS: Filesystem> Session<FS> {
         }
         channels.push(ch);
 
+        serve(Dispatcher {
+            event_loop: SessionEventLoop {
+                thread_name: "dispatcher".to_string(),
+                filesystem: filesystem.clone(),
+                ch: channels[0].clone(),
+                allowed,
+                session_owner,
+            },
+        });
+
         let mut threads = Vec::with_capacity(n_threads);
 
         for (i, ch) in channels.into_iter().enumerate() {
@@ -321,6 +346,13 @@ impl<FS: Filesystem> Session<FS> {
             }
         }
 
+        // Dispatchers end with the connection too, a moment after the channel's threads.
+        for _ in 0..5000 {
+            if Arc::strong_count(&filesystem) == 1 {
+                break;
+            }
+            thread::sleep(std::time::Duration::from_millis(1));
+        }
         let Some(filesystem) = Arc::get_mut(&mut filesystem) else {
             return Err(io::Error::other(
                 "BUG: must have one refcount for filesystem",
@@ -552,6 +584,37 @@ impl<FS: Filesystem> SessionEventLoop<FS> {
                 Err(err) => return Err(err.into()),
             }
         }
+    }
+}
+
+/// Hands requests that came another way than the session's own channel (FUSE over io_uring)
+/// to the session's filesystem, with the same access checks.
+pub struct Dispatcher<FS: Filesystem> {
+    event_loop: SessionEventLoop<FS>,
+}
+
+impl<FS: Filesystem> std::fmt::Debug for Dispatcher<FS> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dispatcher")
+    }
+}
+
+impl<FS: Filesystem> Dispatcher<FS> {
+    /// Dispatches one request (`fuse_in_header` first, then its arguments, as read from
+    /// `/dev/fuse`); its one reply goes to `sink`, on this thread or, if the filesystem
+    /// answers later, on another. Returns false, having replied nothing, if the bytes are
+    /// not a request.
+    pub fn dispatch(&self, data: &[u8], sink: Arc<dyn crate::reply::ReplySink>) -> bool {
+        let Some(req) = RequestWithSender::new(self.event_loop.ch.sender(), data) else {
+            return false;
+        };
+        let req = req.with_sink(sink);
+        if let Ok(Operation::Destroy(_)) = req.request.operation() {
+            req.reply::<ReplyEmpty>().ok();
+        } else {
+            req.dispatch(&self.event_loop);
+        }
+        true
     }
 }
 
