@@ -9,7 +9,8 @@ import shutil
 import subprocess
 import time
 
-ANCHORS = {"vram": "tmpfs", "vram wb": "tmpfs", "vdisk": "host dir", "vram redis": "JuiceFS"}
+ANCHORS = {"vram": "tmpfs", "vram wb": "tmpfs", "vram uring": "tmpfs", "vdisk": "host dir",
+           "vdisk uring": "host dir", "vram redis": "JuiceFS"}
 
 
 def drop_caches():

@@ -4,7 +4,7 @@
 #   tmpfs, the host directory, MAVFS vram/ (memory store), vdisk/, vram/ on Redis, and
 #   JuiceFS on the same Redis (metadata in database 1, data in database 2).
 # Each ratio is a speed relative to its anchor (>1 is faster): vram/tmpfs (also with
-# --writeback-cache: "vram wb"), vdisk/host dir, vram(redis)/JuiceFS. For timed rows (untar, cp -r, rm -r) it is the anchor's time divided
+# --writeback-cache: "vram wb"; with --uring: "vram uring", "vdisk uring"), vdisk/host dir, vram(redis)/JuiceFS. For timed rows (untar, cp -r, rm -r) it is the anchor's time divided
 # by the place's.
 #   bench.sh [--size-mb N] [--files N] [--runtime S] [--rounds N] [--mount-bin PATH]
 #            [--no-juicefs]
@@ -60,11 +60,11 @@ if [ "$juicefs" -eq 1 ]; then
 fi
 
 work=$(mktemp -d /var/tmp/mavfs-bench.XXXXXX)
-mkdir -p "$work"/{tmpfs,host,mnt,disk,mnt-wb,disk-wb,mnt-redis,disk-redis,jfs,jfs-cache}
+mkdir -p "$work"/{tmpfs,host,mnt,disk,mnt-wb,disk-wb,mnt-ur,disk-ur,mnt-redis,disk-redis,jfs,jfs-cache}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis_pid=""
 cleanup() {
-    for m in "$work/mnt" "$work/mnt-wb" "$work/mnt-redis" "$work/jfs" "$work/tmpfs"; do
+    for m in "$work/mnt" "$work/mnt-wb" "$work/mnt-ur" "$work/mnt-redis" "$work/jfs" "$work/tmpfs"; do
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
@@ -91,6 +91,13 @@ places=("tmpfs=$work/tmpfs" "host dir=$work/host" "vram=$work/mnt/vram" "vdisk=$
 if "$mount_bin" --help | grep -q -- --writeback-cache; then
     "$mount_bin" "$work/mnt-wb" --disk-dir "$work/disk-wb" --ram-limit ${room}M --writeback-cache
     places+=("vram wb=$work/mnt-wb/vram")
+fi
+# Both tiers again over FUSE's io_uring queues (--uring), where the build and kernel have them.
+switch=/sys/module/fuse/parameters/enable_uring
+if "$mount_bin" --help | grep -q -- --uring && [ -e "$switch" ] \
+    && { grep -q Y "$switch" || echo Y >"$switch"; } 2>/dev/null; then
+    "$mount_bin" "$work/mnt-ur" --disk-dir "$work/disk-ur" --ram-limit ${room}M --uring
+    places+=("vram uring=$work/mnt-ur/vram" "vdisk uring=$work/mnt-ur/vdisk")
 fi
 places+=("vram redis=$work/mnt-redis/vram")
 if [ -n "$jfs" ]; then

@@ -100,6 +100,21 @@ run_pjdfstest "vram (memory, writeback cache)" "$mnt/vram/p" "$work/pjdfstest-wb
 run_fsx "vram (memory, writeback cache)" "$mnt/vram/fsx.data"
 umount "$mnt"
 
+# vram (memory) and vdisk again, served over FUSE's io_uring queues (--uring), where the
+# kernel has them; the fuse module's switch is turned on for it.
+switch=/sys/module/fuse/parameters/enable_uring
+if [ -e "$switch" ] && { grep -q Y "$switch" || echo Y >"$switch"; } 2>/dev/null; then
+    "$bin" "$mnt" --disk-dir "$work/disk" --allow-other --uring
+    mkdir "$mnt/vram/p"
+    chmod 777 "$mnt/vram/p"
+    run_pjdfstest "vram (memory, io_uring)" "$mnt/vram/p"
+    run_fsx "vram (memory, io_uring)" "$mnt/vram/fsx.data"
+    run_fsx "vdisk (io_uring)" "$mnt/vdisk/fsx-uring.data"
+    umount "$mnt"
+else
+    echo "io_uring places skipped: this kernel has no FUSE over io_uring ($switch)"
+fi
+
 # vram on Redis: a server of our own on a free loopback port.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/redis"

@@ -114,6 +114,11 @@ pub struct Args {
     /// the kernel knew while it stays cached.
     #[arg(long)]
     pub writeback_cache: bool,
+    /// Serve requests over io_uring, on a queue per CPU, instead of over /dev/fuse: creates,
+    /// unlinks and small I/O cost far less where waking the other CPU is dear (virtual
+    /// machines). Needs Linux 6.14+ with the fuse module's enable_uring on.
+    #[arg(long)]
+    pub uring: bool,
     /// Let other users use the mount.
     #[arg(long)]
     pub allow_other: bool,
@@ -147,6 +152,8 @@ pub struct MountConfig {
     /// The kernel caches writes (FUSE_WRITEBACK_CACHE): only where this mount alone
     /// changes `vram/`.
     pub writeback_cache: bool,
+    /// Serve over io_uring (`uring`), not `/dev/fuse` alone.
+    pub uring: bool,
     pub allow_other: bool,
     pub options: Vec<String>,
     pub metrics_addr: Option<std::net::SocketAddr>,
@@ -408,6 +415,7 @@ impl MountConfig {
             foreground: args.foreground,
             threads,
             writeback_cache: args.writeback_cache,
+            uring: args.uring,
             allow_other: args.allow_other,
             options,
             metrics_addr,

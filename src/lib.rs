@@ -28,6 +28,7 @@ pub mod rng;
 pub mod sd_notify;
 pub mod secret;
 pub mod sync;
+pub mod uring;
 pub mod vpath;
 
 pub use config::MountConfig;

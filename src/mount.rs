@@ -9,9 +9,10 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use fuser::{BackgroundSession, Config, MountOption, Notifier, Session, SessionACL};
@@ -352,12 +353,31 @@ fn start(cfg: &MountConfig) -> Result<(BackgroundSession, Option<Arc<MemoryStore
         info!("metrics at http://{a}/metrics");
     }
     let mp = cfg.mountpoint.display();
+    let granted = Arc::new(AtomicBool::new(false));
+    let fs = if cfg.uring {
+        crate::uring::check_switch()?;
+        fs.want_uring(granted.clone())
+    } else {
+        fs
+    };
     let session = Session::new(fs, &cfg.mountpoint, &fuse_config(cfg))
         .map_err(|e| format!("cannot mount {mp}: {e}"))?;
     let _ = notifier.set(session.notifier());
-    let bg = session
-        .spawn()
-        .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
+    let bg = if cfg.uring {
+        if !granted.load(Ordering::Acquire) {
+            return Err(format!(
+                "cannot mount {mp}: the kernel did not offer FUSE over io_uring (Linux 6.14+)"
+            ));
+        }
+        let dev = session
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
+        session.spawn_with(move |d| crate::uring::serve(dev, d))
+    } else {
+        session.spawn()
+    }
+    .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
     tune_bdi(&cfg.mountpoint);
     if let Some(m) = metrics {
         if let Err(e) = m.spawn() {

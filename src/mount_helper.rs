@@ -71,7 +71,7 @@ pub fn helper_args(argv: &[std::ffi::OsString], as_root: bool) -> Result<Helper,
         "snapshot_interval",
         "policy",
     ];
-    const FLAGS: &[&str] = &["writeback_cache", "allow_other", "foreground"];
+    const FLAGS: &[&str] = &["writeback_cache", "uring", "allow_other", "foreground"];
     const KERNEL: &[&str] = &[
         "ro",
         "rw",

@@ -280,6 +280,9 @@ pub struct Stats {
     /// On a Redis Cluster: each master, and what it holds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cluster: Vec<crate::ram::NodeStats>,
+    /// Requests served over io_uring since the mount, on a mount with `--uring`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uring_requests: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -716,6 +716,7 @@ impl Control {
             snapshot: store_ops::snapshot_stats(&*self.store),
             policy: self.policy_stats(),
             cluster: self.store.nodes(),
+            uring_requests: crate::uring::served(),
             verified_bytes: self.verified_bytes.load(Ordering::Relaxed)
                 + self
                     .running

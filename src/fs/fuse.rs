@@ -35,6 +35,8 @@ pub struct FuseFs {
     want_writeback: bool,
     /// Ask the kernel to enforce POSIX ACLs (`MountConfig::acl`).
     want_acl: bool,
+    /// Ask for FUSE over io_uring (`MountConfig::uring`); set if the kernel grants it.
+    uring: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl FuseFs {
@@ -67,7 +69,14 @@ impl FuseFs {
             passthrough: None,
             want_writeback,
             want_acl,
+            uring: None,
         }
+    }
+
+    /// Asks the kernel for FUSE over io_uring at init; `granted` tells whether it agreed.
+    pub fn want_uring(mut self, granted: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.uring = Some(granted);
+        self
     }
 
     /// A passthrough backing id for an open `vdisk/` file, if this open can have one.
@@ -206,6 +215,14 @@ impl Filesystem for FuseFs {
             self.core.set_writeback_cache();
         }
         let _ = config.set_max_write(1 << 20);
+        if let Some(granted) = &self.uring {
+            if config
+                .add_capabilities(InitFlags::FUSE_OVER_IO_URING)
+                .is_ok()
+            {
+                granted.store(true, std::sync::atomic::Ordering::Release);
+            }
+        }
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
         // The kernel does not pass through files of a connection with a writeback cache.

@@ -60,6 +60,9 @@ pub fn print_stats(s: &Stats) {
         HumanBytes(s.disk_total)
     );
     println!("daemon   {} resident", HumanBytes(s.daemon_rss));
+    if let Some(n) = s.uring_requests {
+        println!("         {n} requests served over io_uring");
+    }
     println!("uptime   {} s", s.uptime_secs);
     if let Some(snap) = &s.snapshot {
         let changed = if snap.changed_since {

@@ -57,6 +57,7 @@ fn redis_stats() -> Stats {
         }],
         verified_bytes: 3 * MIB,
         cluster: Vec::new(),
+        uring_requests: None,
     }
 }
 

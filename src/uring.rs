@@ -1,0 +1,420 @@
+//! FUSE over io_uring (`--uring`).
+//!
+//! Over `/dev/fuse`, a request made on one CPU wakes whichever daemon thread sleeps in read(),
+//! often on the other CPU, and the reply wakes the caller back across CPUs: on a virtual
+//! machine each wake-up of a halted CPU is an exit to the hypervisor, and that, not the
+//! filesystem's work, is most of a create's or an unlink's cost. Here the kernel keeps one
+//! queue per CPU: a request goes to the queue of the CPU it was made on, and is served by this
+//! module's thread pinned to that CPU, which the caller's sleep hands the CPU to.
+//!
+//! Each thread has its own ring of 128-byte entries. An entry registers a header buffer and a
+//! payload buffer with the kernel (`FUSE_IO_URING_CMD_REGISTER`); a completion means a request
+//! sits in them. The thread rebuilds the request as `/dev/fuse` would have given it, hands it
+//! to the session's dispatcher, writes the reply into the same buffers and hands the entry
+//! back (`FUSE_IO_URING_CMD_COMMIT_AND_FETCH`). Forgets and interrupts still come over
+//! `/dev/fuse`, to the session's own threads.
+
+use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use fuser::{Dispatcher, Filesystem, ReplySink};
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use log::{error, info, warn};
+use parking_lot::{Condvar, Mutex};
+
+/// The fuse module's switch for FUSE over io_uring (off unless the machine's owner turns it on).
+pub const SWITCH: &str = "/sys/module/fuse/parameters/enable_uring";
+
+/// Requests served over the rings since the mount; `None` until they serve (`--uring`).
+static SERVED: AtomicU64 = AtomicU64::new(0);
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// How many requests came over io_uring, if this mount serves over it.
+pub fn served() -> Option<u64> {
+    SERVING
+        .load(Ordering::Relaxed)
+        .then(|| SERVED.load(Ordering::Relaxed))
+}
+
+/// Entries per CPU: one is being served while the kernel fills the next.
+const DEPTH: usize = 2;
+/// The largest request or reply payload: a write or read of `max_write` (1 MiB) bytes.
+const PAYLOAD: usize = 1 << 20;
+/// Room before the payload for the request's header and per-operation arguments, which the
+/// kernel hands over apart from it, so that the whole request lies in one buffer.
+const ROOM: usize = 256;
+/// `struct fuse_in_header` and `struct fuse_out_header`.
+const IN_HEADER: usize = 40;
+const OUT_HEADER: usize = 16;
+
+const CMD_REGISTER: u32 = 1;
+const CMD_COMMIT_AND_FETCH: u32 = 2;
+
+/// `struct fuse_uring_req_header`: what the kernel reads and writes besides the payload.
+#[repr(C)]
+struct Headers {
+    /// The request's `fuse_in_header`, then the reply's `fuse_out_header`.
+    in_out: [u8; 128],
+    /// The operation's own arguments (`fuse_write_in`, ...), up to 128 bytes.
+    op_in: [u8; 128],
+    /// `struct fuse_uring_ent_in_out`.
+    flags: u64,
+    commit_id: u64,
+    payload_sz: u32,
+    padding: u32,
+    reserved: u64,
+}
+
+/// Whether the fuse module offers FUSE over io_uring; `Err` is the one line telling how.
+pub fn check_switch() -> Result<(), String> {
+    check_switch_at(std::path::Path::new(SWITCH))
+}
+
+fn check_switch_at(switch: &std::path::Path) -> Result<(), String> {
+    let on = std::fs::read_to_string(switch)
+        .map(|s| s.trim() == "Y")
+        .unwrap_or(false);
+    if on {
+        Ok(())
+    } else {
+        Err(format!(
+            "--uring needs FUSE over io_uring, which this kernel has off \
+             (as root: echo Y > {SWITCH})"
+        ))
+    }
+}
+
+/// The reply of the request an entry holds, handed over by whichever thread answers it.
+#[derive(Debug, Default)]
+struct Sink {
+    slot: Mutex<Slot>,
+    answered: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    bytes: Vec<u8>,
+    full: bool,
+}
+
+impl ReplySink for Sink {
+    fn send(&self, data: &[IoSlice<'_>]) -> io::Result<()> {
+        let mut slot = self.slot.lock();
+        slot.bytes.clear();
+        for part in data {
+            slot.bytes.extend_from_slice(part);
+        }
+        slot.full = true;
+        self.answered.notify_one();
+        Ok(())
+    }
+}
+
+/// One registered entry: its buffers stay where the kernel was told they are.
+struct Entry {
+    headers: Box<Headers>,
+    /// `ROOM` bytes, then the payload the kernel reads and writes.
+    buf: Box<[u8]>,
+    iov: Box<[libc::iovec; 2]>,
+    sink: Arc<Sink>,
+}
+
+impl Entry {
+    fn new() -> Entry {
+        let mut e = Entry {
+            // SAFETY: Headers is plain bytes and integers, for which zero is valid.
+            headers: Box::new(unsafe { std::mem::zeroed() }),
+            buf: vec![0u8; ROOM + PAYLOAD].into_boxed_slice(),
+            iov: Box::new(
+                [libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                }; 2],
+            ),
+            sink: Arc::default(),
+        };
+        e.iov[0] = libc::iovec {
+            iov_base: (&mut *e.headers as *mut Headers).cast(),
+            iov_len: std::mem::size_of::<Headers>(),
+        };
+        e.iov[1] = libc::iovec {
+            // SAFETY: ROOM lies inside buf.
+            iov_base: unsafe { e.buf.as_mut_ptr().add(ROOM) }.cast(),
+            iov_len: PAYLOAD,
+        };
+        e
+    }
+
+    /// The request the kernel left in the entry, laid out as `/dev/fuse` gives it.
+    fn request(&mut self) -> Option<&[u8]> {
+        let payload = self.headers.payload_sz as usize;
+        let h = &self.headers.in_out;
+        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        // The header's length counts the operation's arguments, which come apart from the
+        // payload: what it counts past the header and the payload is their size.
+        let args = len.checked_sub(IN_HEADER + payload)?;
+        if args > self.headers.op_in.len() || payload > PAYLOAD {
+            return None;
+        }
+        let start = ROOM - IN_HEADER - args;
+        self.buf[start..start + IN_HEADER].copy_from_slice(&h[..IN_HEADER]);
+        self.buf[start + IN_HEADER..ROOM].copy_from_slice(&self.headers.op_in[..args]);
+        Some(&self.buf[start..ROOM + payload])
+    }
+
+    /// Puts `reply` (`fuse_out_header`, then its arguments) where the kernel reads it.
+    fn put_reply(&mut self, reply: &[u8]) {
+        let body = &reply[OUT_HEADER..];
+        self.headers.in_out[..OUT_HEADER].copy_from_slice(&reply[..OUT_HEADER]);
+        self.buf[ROOM..ROOM + body.len()].copy_from_slice(body);
+        self.headers.payload_sz = body.len() as u32;
+    }
+
+    /// An error reply to the request with id `unique`, for a request nobody could answer.
+    fn put_error(&mut self, unique: u64, errno: i32) {
+        let mut reply = [0u8; OUT_HEADER];
+        reply[..4].copy_from_slice(&(OUT_HEADER as u32).to_ne_bytes());
+        reply[4..8].copy_from_slice(&(-errno).to_ne_bytes());
+        reply[8..].copy_from_slice(&unique.to_ne_bytes());
+        self.put_reply(&reply);
+    }
+
+    /// Waits for the reply (most come before `dispatch` returns) and moves it into place.
+    fn take_reply(&mut self) {
+        let sink = self.sink.clone();
+        let mut slot = sink.slot.lock();
+        while !slot.full {
+            sink.answered.wait(&mut slot);
+        }
+        slot.full = false;
+        if slot.bytes.len() < OUT_HEADER || slot.bytes.len() - OUT_HEADER > PAYLOAD {
+            let unique = self.headers.commit_id;
+            drop(slot);
+            self.put_error(unique, libc::EIO);
+        } else {
+            self.put_reply(&slot.bytes);
+        }
+    }
+}
+
+/// `struct fuse_uring_cmd_req`, in an entry's command bytes.
+fn command(qid: u16, commit_id: u64) -> [u8; 80] {
+    let mut cmd = [0u8; 80];
+    cmd[8..16].copy_from_slice(&commit_id.to_ne_bytes());
+    cmd[16..18].copy_from_slice(&qid.to_ne_bytes());
+    cmd
+}
+
+/// The CPUs the kernel may run a caller on (its queues are numbered by them).
+fn possible_cpus() -> usize {
+    let listed = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+        .ok()
+        .and_then(|s| {
+            let last = s.trim().rsplit([',', '-']).next()?.parse::<usize>().ok()?;
+            Some(last + 1)
+        });
+    // SAFETY: sysconf has no preconditions.
+    listed.unwrap_or_else(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.max(1) as usize)
+}
+
+fn pin_to(cpu: usize) {
+    // SAFETY: the set is zeroed, then filled by CPU_SET within its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            warn!(
+                "uring queue {cpu}: cannot pin to its CPU: {}",
+                io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+/// Starts one serving thread per CPU on the session's `/dev/fuse` file `dev`. They end when
+/// the connection does.
+pub fn serve<FS: Filesystem>(dev: OwnedFd, dispatcher: Dispatcher<FS>) {
+    let dev = Arc::new(dev);
+    let dispatcher = Arc::new(dispatcher);
+    let queues = possible_cpus();
+    for qid in 0..queues {
+        let (dev, dispatcher) = (dev.clone(), dispatcher.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("uring-{qid}"))
+            .spawn(move || {
+                pin_to(qid);
+                if let Err(e) = Queue::run(qid as u16, &dev, &dispatcher) {
+                    error!("uring queue {qid}: {e}");
+                }
+            });
+        if let Err(e) = spawned {
+            error!("uring queue {qid}: cannot start its thread: {e}");
+        }
+    }
+    SERVING.store(true, Ordering::Relaxed);
+    info!("serving over io_uring, {queues} queues of {DEPTH}");
+}
+
+struct Queue;
+
+impl Queue {
+    fn run<FS: Filesystem>(qid: u16, dev: &OwnedFd, dispatcher: &Dispatcher<FS>) -> io::Result<()> {
+        // One thread submits and reaps, so completions can wait for it to ask (fewer
+        // interruptions); kernels without these flags get a plain ring.
+        let mut ring: IoUring<squeue::Entry128, cqueue::Entry> = IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .build(DEPTH as u32 * 2)
+            .or_else(|_| IoUring::builder().build(DEPTH as u32 * 2))?;
+        let fd = types::Fd(dev.as_raw_fd());
+        let mut entries: Vec<Entry> = (0..DEPTH).map(|_| Entry::new()).collect();
+        for (i, e) in entries.iter_mut().enumerate() {
+            let sqe = opcode::UringCmd80::new(fd, CMD_REGISTER)
+                .cmd(command(qid, 0))
+                .addr(Some(e.iov.as_ptr() as u64))
+                .build()
+                .user_data(i as u64);
+            push(&mut ring, with_len(sqe, 2))?;
+        }
+        loop {
+            match ring.submit_and_wait(1) {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+            let done: Vec<(usize, i32)> = ring
+                .completion()
+                .map(|c| (c.user_data() as usize, c.result()))
+                .collect();
+            for (i, res) in done {
+                if res < 0 {
+                    return match -res {
+                        // The connection ended: unmounted or aborted.
+                        libc::ENOTCONN | libc::ECANCELED | libc::ENODEV | libc::ECONNABORTED => {
+                            Ok(())
+                        }
+                        errno => Err(io::Error::from_raw_os_error(errno)),
+                    };
+                }
+                SERVED.fetch_add(1, Ordering::Relaxed);
+                let e = &mut entries[i];
+                let commit_id = e.headers.commit_id;
+                let sink: Arc<dyn ReplySink> = e.sink.clone();
+                let served = match e.request() {
+                    Some(req) => dispatcher.dispatch(req, sink),
+                    None => false,
+                };
+                if served {
+                    e.take_reply();
+                } else {
+                    warn!("uring queue {qid}: a request that cannot be read, answered EIO");
+                    e.put_error(commit_id, libc::EIO);
+                }
+                let sqe = opcode::UringCmd80::new(fd, CMD_COMMIT_AND_FETCH)
+                    .cmd(command(qid, commit_id))
+                    .build()
+                    .user_data(i as u64);
+                push(&mut ring, sqe)?;
+            }
+        }
+    }
+}
+
+/// Sets an entry's `len` field (the register command's count of buffers), which the
+/// builder leaves at zero.
+fn with_len(sqe: squeue::Entry128, len: u32) -> squeue::Entry128 {
+    // SAFETY: Entry128 is the kernel's 128-byte SQE (repr(C)); `len` is the u32 at byte 24.
+    unsafe {
+        let mut bytes: [u8; 128] = std::mem::transmute(sqe);
+        bytes[24..28].copy_from_slice(&len.to_ne_bytes());
+        std::mem::transmute::<[u8; 128], squeue::Entry128>(bytes)
+    }
+}
+
+fn push(
+    ring: &mut IoUring<squeue::Entry128, cqueue::Entry>,
+    sqe: squeue::Entry128,
+) -> io::Result<()> {
+    // SAFETY: every buffer an entry names lives in `entries`, which outlives the ring.
+    while unsafe { ring.submission().push(&sqe) }.is_err() {
+        ring.submit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_headers_are_laid_out_as_the_kernel_reads_them() {
+        assert_eq!(std::mem::size_of::<Headers>(), 288);
+        assert_eq!(std::mem::offset_of!(Headers, payload_sz), 272);
+    }
+
+    #[test]
+    fn a_request_is_rebuilt_whole_and_a_reply_split_back() {
+        let mut e = Entry::new();
+        // A write of 5 bytes: 40-byte header, 40-byte fuse_write_in, payload.
+        let len = (IN_HEADER + 40 + 5) as u32;
+        e.headers.in_out[..4].copy_from_slice(&len.to_ne_bytes());
+        e.headers.in_out[4] = 16;
+        e.headers.op_in[..40].copy_from_slice(&[7u8; 40]);
+        e.headers.payload_sz = 5;
+        e.buf[ROOM..ROOM + 5].copy_from_slice(b"hello");
+        let req = e.request().expect("a request").to_vec();
+        assert_eq!(req.len(), len as usize);
+        assert_eq!(&req[..4], &len.to_ne_bytes());
+        assert_eq!(req[4], 16);
+        assert_eq!(&req[IN_HEADER..IN_HEADER + 40], &[7u8; 40]);
+        assert_eq!(&req[IN_HEADER + 40..], b"hello");
+
+        // A header that counts less than the payload is refused, not read past.
+        e.headers.payload_sz = 100;
+        assert!(e.request().is_none());
+
+        let mut reply = vec![1u8; OUT_HEADER];
+        reply.extend_from_slice(b"attr");
+        e.sink
+            .send(&[IoSlice::new(&reply[..OUT_HEADER]), IoSlice::new(b"attr")])
+            .unwrap();
+        e.take_reply();
+        assert_eq!(&e.headers.in_out[..OUT_HEADER], &[1u8; OUT_HEADER]);
+        assert_eq!(e.headers.payload_sz, 4);
+        assert_eq!(&e.buf[ROOM..ROOM + 4], b"attr");
+
+        e.put_error(9, libc::ENOENT);
+        assert_eq!(&e.headers.in_out[4..8], &(-libc::ENOENT).to_ne_bytes());
+        assert_eq!(&e.headers.in_out[8..16], &9u64.to_ne_bytes());
+        assert_eq!(e.headers.payload_sz, 0);
+    }
+
+    #[test]
+    fn the_switch_is_read_and_named_when_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let switch = dir.path().join("enable_uring");
+        assert!(
+            check_switch_at(&switch).is_err(),
+            "a kernel without the switch"
+        );
+        std::fs::write(&switch, "N\n").unwrap();
+        let e = check_switch_at(&switch).unwrap_err();
+        assert!(
+            e.contains("echo Y > /sys/module/fuse/parameters/enable_uring"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+        std::fs::write(&switch, "Y\n").unwrap();
+        assert_eq!(check_switch_at(&switch), Ok(()));
+    }
+
+    #[test]
+    fn the_command_carries_the_queue_and_the_commit_id() {
+        let c = command(3, 0x1122);
+        assert_eq!(&c[8..16], &0x1122u64.to_ne_bytes());
+        assert_eq!(&c[16..18], &3u16.to_ne_bytes());
+        assert!(c[..8].iter().chain(&c[18..]).all(|&b| b == 0));
+    }
+}

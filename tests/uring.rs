@@ -1,0 +1,203 @@
+//! `--uring`: requests served over FUSE's io_uring queues, one per CPU, on real mounts. Each
+//! test skips (saying so) where the kernel has no FUSE over io_uring; as root it turns the
+//! fuse module's switch on. pjdfstest and fsx run on such a mount too (scripts/conformance.sh).
+
+mod common;
+
+use common::*;
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const CTL_BIN: &str = env!("CARGO_BIN_EXE_mavfsctl");
+const SWITCH: &str = "/sys/module/fuse/parameters/enable_uring";
+const MIB: usize = 1 << 20;
+
+/// A `--uring` mount, or None (with a note) where this kernel cannot serve one.
+fn uring_mount() -> Option<TestMount> {
+    if !Path::new(SWITCH).exists() {
+        eprintln!("skipped: this kernel has no FUSE over io_uring ({SWITCH})");
+        return None;
+    }
+    if fs::read_to_string(SWITCH)
+        .map(|s| s.trim() != "Y")
+        .unwrap_or(true)
+        && fs::write(SWITCH, "Y").is_err()
+    {
+        eprintln!("skipped: FUSE over io_uring is off and cannot be turned on here");
+        return None;
+    }
+    Some(TestMount::with_args(&["--uring"]))
+}
+
+/// Requests the mount served over io_uring so far (`mavfsctl stats --json`).
+fn served(m: &TestMount) -> u64 {
+    let o = Command::new(CTL_BIN)
+        .args(["--mount", m.mnt().to_str().unwrap(), "stats", "--json"])
+        .output()
+        .expect("run mavfsctl");
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stats --json: {e}: {o:?}"));
+    v["uring_requests"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no uring_requests in {v}"))
+}
+
+#[test]
+fn files_and_directories_work_over_the_rings() {
+    let Some(m) = uring_mount() else { return };
+    let before = served(&m);
+    let dir = m.vram().join("d");
+    fs::create_dir(&dir).unwrap();
+    for i in 0..300 {
+        fs::write(dir.join(format!("f{i}")), format!("file {i}")).unwrap();
+    }
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 300);
+    fs::rename(dir.join("f7"), dir.join("seven")).unwrap();
+    assert_eq!(fs::read_to_string(dir.join("seven")).unwrap(), "file 7");
+    assert_eq!(err(fs::metadata(dir.join("f7"))), libc::ENOENT);
+    std::os::unix::fs::symlink("seven", dir.join("link")).unwrap();
+    assert_eq!(fs::read_link(dir.join("link")).unwrap(), Path::new("seven"));
+    assert_eq!(fs::read_to_string(dir.join("link")).unwrap(), "file 7");
+    for i in (0..300).filter(|i| *i != 7) {
+        fs::remove_file(dir.join(format!("f{i}"))).unwrap();
+    }
+    fs::remove_file(dir.join("seven")).unwrap();
+    fs::remove_file(dir.join("link")).unwrap();
+    fs::remove_dir(&dir).unwrap();
+    assert_eq!(err(fs::metadata(&dir)), libc::ENOENT);
+    // About 1,800 requests above; nearly all must have come over the rings.
+    let over = served(&m) - before;
+    assert!(over > 1000, "only {over} requests came over io_uring");
+}
+
+#[test]
+fn big_reads_and_writes_cross_the_payload_size_whole() {
+    let Some(m) = uring_mount() else { return };
+    for base in [m.vram(), m.vdisk()] {
+        let path = base.join("big");
+        // Larger than one ring payload (1 MiB), and not a multiple of it.
+        let data = random_bytes(5 * MIB + 4321, 7);
+        fs::write(&path, &data).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), data, "{}", path.display());
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut buf = vec![0u8; 3 * MIB];
+        let n = f.read_at(&mut buf, (MIB - 10) as u64).unwrap();
+        assert_eq!(&buf[..n], &data[MIB - 10..MIB - 10 + n]);
+        f.write_all_at(b"edge", (2 * MIB - 2) as u64).unwrap();
+        f.set_len(3 * MIB as u64 + 1).unwrap();
+        drop(f);
+        let mut want = data[..3 * MIB + 1].to_vec();
+        want[2 * MIB - 2..2 * MIB + 2].copy_from_slice(b"edge");
+        assert_eq!(fs::read(&path).unwrap(), want, "{}", path.display());
+        // A direct read goes to the daemon whole, not through the page cache.
+        let mut f = OpenOptions::new().read(true).open(&path).unwrap();
+        f.seek(SeekFrom::Start(MIB as u64)).unwrap();
+        let mut tail = Vec::new();
+        f.read_to_end(&mut tail).unwrap();
+        assert_eq!(tail, want[MIB..]);
+        fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
+fn extended_attributes_and_errors_come_back_over_the_rings() {
+    let Some(m) = uring_mount() else { return };
+    let f = m.vram().join("x");
+    fs::write(&f, b"x").unwrap();
+    let c = cstr(&f);
+    let value = vec![b'v'; 3000];
+    // SAFETY: the pointers are valid for the lengths given.
+    let r = unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            c"user.big".as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    cvt(r).unwrap();
+    let mut back = vec![0u8; 4096];
+    assert_eq!(getxattr(&c, c"user.big", &mut back), 3000);
+    assert_eq!(&back[..3000], &value[..]);
+    // An error reply is one header with no payload.
+    assert_eq!(getxattr(&c, c"user.none", &mut back), -1);
+    assert_eq!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::ENODATA)
+    );
+    assert_eq!(err(fs::create_dir(m.vram().join("x"))), libc::EEXIST);
+    assert_eq!(err(fs::read_dir(m.vram().join("x"))), libc::ENOTDIR);
+}
+
+fn getxattr(path: &std::ffi::CStr, name: &std::ffi::CStr, buf: &mut [u8]) -> isize {
+    // SAFETY: the pointers are valid for the lengths given.
+    unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    }
+}
+
+#[test]
+fn writers_on_every_cpu_at_once() {
+    let Some(m) = uring_mount() else { return };
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
+    let threads: Vec<_> = (0..4 * cpus)
+        .map(|t| {
+            let dir = m.vram().join(format!("t{t}"));
+            std::thread::spawn(move || {
+                // SAFETY: the set is zeroed, then filled within its size.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(t % cpus, &mut set);
+                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                }
+                fs::create_dir(&dir).unwrap();
+                for i in 0..150 {
+                    let p = dir.join(format!("f{i}"));
+                    let data = random_bytes(1000 + i * 37, (t * 1000 + i) as u64);
+                    let mut f = fs::File::create(&p).unwrap();
+                    f.write_all(&data).unwrap();
+                    drop(f);
+                    assert_eq!(fs::read(&p).unwrap(), data);
+                    if i % 2 == 0 {
+                        fs::remove_file(&p).unwrap();
+                    }
+                }
+                fs::read_dir(&dir).unwrap().count()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 75);
+    }
+}
+
+#[test]
+fn unmounting_ends_the_daemon() {
+    let Some(mut m) = uring_mount() else { return };
+    fs::write(m.vram().join("a"), b"a").unwrap();
+    force_unmount(m.mnt());
+    let status = m
+        .wait_exit(Duration::from_secs(10))
+        .expect("the daemon did not exit after the unmount");
+    assert!(status.success(), "{status:?}: {}", m.daemon_stderr());
+}
