@@ -192,6 +192,50 @@ fn writers_on_every_cpu_at_once() {
 }
 
 #[test]
+fn busy_cpus_do_not_stall_the_queues() {
+    let Some(m) = uring_mount() else { return };
+    // The serving threads yield to other work; a CPU-bound thread on every CPU must not
+    // keep them from serving (the watch raises a thread kept waiting).
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hogs: Vec<_> = (0..2 * cpus)
+        .map(|i| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                // SAFETY: the set is zeroed, then filled within its size.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(i % cpus, &mut set);
+                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                }
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = m.vram().join("busy");
+    std::thread::spawn(move || {
+        fs::create_dir(&dir).unwrap();
+        for i in 0..300 {
+            let p = dir.join(format!("f{i}"));
+            fs::write(&p, format!("{i}")).unwrap();
+            assert_eq!(fs::read_to_string(&p).unwrap(), format!("{i}"));
+        }
+        tx.send(fs::read_dir(&dir).unwrap().count()).unwrap();
+    });
+    // A hang detector, not a speed figure: 900 requests take well under a second here.
+    let done = rx.recv_timeout(Duration::from_secs(120));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for h in hogs {
+        h.join().unwrap();
+    }
+    assert_eq!(done, Ok(300), "the mount stalled beside CPU-bound threads");
+}
+
+#[test]
 fn unmounting_ends_the_daemon() {
     let Some(mut m) = uring_mount() else { return };
     fs::write(m.vram().join("a"), b"a").unwrap();

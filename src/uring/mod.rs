@@ -5,7 +5,8 @@
 //! machine each wake-up of a halted CPU is an exit to the hypervisor, and that, not the
 //! filesystem's work, is most of a create's or an unlink's cost. Here the kernel keeps one
 //! queue per CPU: a request goes to the queue of the CPU it was made on, and is served by this
-//! module's thread pinned to that CPU, which the caller's sleep hands the CPU to.
+//! module's thread pinned to that CPU, which the caller's sleep hands the CPU to; the reply
+//! leaves the caller on that CPU too (`sched`).
 //!
 //! Each thread has its own ring of 128-byte entries. An entry registers a header buffer and a
 //! payload buffer with the kernel (`FUSE_IO_URING_CMD_REGISTER`); a completion means a request
@@ -23,6 +24,8 @@ use fuser::{Dispatcher, Filesystem, ReplySink};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use log::{error, info, warn};
 use parking_lot::{Condvar, Mutex};
+
+mod sched;
 
 /// The fuse module's switch for FUSE over io_uring (off unless the machine's owner turns it on).
 pub const SWITCH: &str = "/sys/module/fuse/parameters/enable_uring";
@@ -219,40 +222,30 @@ fn possible_cpus() -> usize {
     listed.unwrap_or_else(|| unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.max(1) as usize)
 }
 
-fn pin_to(cpu: usize) {
-    // SAFETY: the set is zeroed, then filled by CPU_SET within its size.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            warn!(
-                "uring queue {cpu}: cannot pin to its CPU: {}",
-                io::Error::last_os_error()
-            );
-        }
-    }
-}
-
-/// Starts one serving thread per CPU on the session's `/dev/fuse` file `dev`. They end when
-/// the connection does.
+/// Starts one serving thread per CPU on the session's `/dev/fuse` file `dev`, and their
+/// watch (`sched`). They end when the connection does.
 pub fn serve<FS: Filesystem>(dev: OwnedFd, dispatcher: Dispatcher<FS>) {
     let dev = Arc::new(dev);
     let dispatcher = Arc::new(dispatcher);
     let queues = possible_cpus();
+    let threads = sched::Threads::new(queues);
     for qid in 0..queues {
-        let (dev, dispatcher) = (dev.clone(), dispatcher.clone());
+        let (dev, dispatcher, mine) = (dev.clone(), dispatcher.clone(), threads.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("uring-{qid}"))
             .spawn(move || {
-                pin_to(qid);
-                if let Err(e) = Queue::run(qid as u16, &dev, &dispatcher) {
+                mine.settle(qid, qid);
+                if let Err(e) = Queue::run(&[qid as u16], &dev, &dispatcher) {
                     error!("uring queue {qid}: {e}");
                 }
+                mine.leave(qid);
             });
         if let Err(e) = spawned {
             error!("uring queue {qid}: cannot start its thread: {e}");
+            threads.leave(qid);
         }
     }
+    sched::watch(threads);
     SERVING.store(true, Ordering::Relaxed);
     info!("serving over io_uring, {queues} queues of {DEPTH}");
 }
@@ -260,19 +253,27 @@ pub fn serve<FS: Filesystem>(dev: OwnedFd, dispatcher: Dispatcher<FS>) {
 struct Queue;
 
 impl Queue {
-    fn run<FS: Filesystem>(qid: u16, dev: &OwnedFd, dispatcher: &Dispatcher<FS>) -> io::Result<()> {
+    fn run<FS: Filesystem>(
+        qids: &[u16],
+        dev: &OwnedFd,
+        dispatcher: &Dispatcher<FS>,
+    ) -> io::Result<()> {
+        let size = (DEPTH * qids.len() * 2) as u32;
         // One thread submits and reaps, so completions can wait for it to ask (fewer
         // interruptions); kernels without these flags get a plain ring.
         let mut ring: IoUring<squeue::Entry128, cqueue::Entry> = IoUring::builder()
             .setup_single_issuer()
             .setup_defer_taskrun()
-            .build(DEPTH as u32 * 2)
-            .or_else(|_| IoUring::builder().build(DEPTH as u32 * 2))?;
+            .build(size)
+            .or_else(|_| IoUring::builder().build(size))?;
         let fd = types::Fd(dev.as_raw_fd());
-        let mut entries: Vec<Entry> = (0..DEPTH).map(|_| Entry::new()).collect();
-        for (i, e) in entries.iter_mut().enumerate() {
+        let mut entries: Vec<(u16, Entry)> = qids
+            .iter()
+            .flat_map(|&q| (0..DEPTH).map(move |_| (q, Entry::new())))
+            .collect();
+        for (i, (qid, e)) in entries.iter_mut().enumerate() {
             let sqe = opcode::UringCmd80::new(fd, CMD_REGISTER)
-                .cmd(command(qid, 0))
+                .cmd(command(*qid, 0))
                 .addr(Some(e.iov.as_ptr() as u64))
                 .build()
                 .user_data(i as u64);
@@ -299,7 +300,7 @@ impl Queue {
                     };
                 }
                 SERVED.fetch_add(1, Ordering::Relaxed);
-                let e = &mut entries[i];
+                let (qid, e) = &mut entries[i];
                 let commit_id = e.headers.commit_id;
                 let sink: Arc<dyn ReplySink> = e.sink.clone();
                 let served = match e.request() {
@@ -313,7 +314,7 @@ impl Queue {
                     e.put_error(commit_id, libc::EIO);
                 }
                 let sqe = opcode::UringCmd80::new(fd, CMD_COMMIT_AND_FETCH)
-                    .cmd(command(qid, commit_id))
+                    .cmd(command(*qid, commit_id))
                     .build()
                     .user_data(i as u64);
                 push(&mut ring, sqe)?;

@@ -1,0 +1,124 @@
+//! Where the serving threads run, and at what policy.
+//!
+//! Each thread is pinned to its queue's CPU, where its callers are. It also runs as
+//! `SCHED_IDLE`: when its reply wakes the caller, the scheduler then counts the CPU as free and
+//! leaves the caller there, instead of moving it to the other CPU (a migration, and on a
+//! virtual machine an exit to the hypervisor to wake a halted CPU, per request). Measured on a
+//! 2-CPU machine: without it, every reply moved the caller.
+//!
+//! `SCHED_IDLE` also yields to every other task, so a CPU-bound task beside a queue would
+//! starve it. A watch thread reads each thread's time spent waiting to run
+//! (`/proc/self/task/TID/schedstat`) and gives a thread that waited more than a fifth of the
+//! last `PERIOD` the normal policy for `RAISED_FOR`.
+
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+
+const PERIOD: Duration = Duration::from_millis(50);
+const RAISED_FOR: Duration = Duration::from_secs(1);
+
+/// The serving threads' ids, for the watch; a thread that ends sets its slot to 0.
+pub struct Threads {
+    tids: Vec<AtomicI32>,
+    running: AtomicUsize,
+}
+
+impl Threads {
+    pub fn new(n: usize) -> Arc<Threads> {
+        Arc::new(Threads {
+            tids: (0..n).map(|_| AtomicI32::new(0)).collect(),
+            running: AtomicUsize::new(n),
+        })
+    }
+
+    /// Settles the calling thread as serving thread `n`, for `cpu`.
+    pub fn settle(&self, n: usize, cpu: usize) {
+        pin_to(cpu);
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        // Only where the watch can raise it again (root): an unprivileged thread may not leave
+        // SCHED_IDLE.
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 && set_policy(tid, libc::SCHED_IDLE) {
+            self.tids[n].store(tid, Ordering::Relaxed);
+        }
+    }
+
+    /// The calling thread (serving thread `n`) ends.
+    pub fn leave(&self, n: usize) {
+        self.tids[n].store(0, Ordering::Relaxed);
+        self.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn pin_to(cpu: usize) {
+    // SAFETY: the set is zeroed, then filled by CPU_SET within its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            warn!(
+                "uring queue {cpu}: cannot pin to its CPU: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+fn set_policy(tid: libc::pid_t, policy: libc::c_int) -> bool {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: param is a valid sched_param for the call's duration.
+    unsafe { libc::sched_setscheduler(tid, policy, &param) == 0 }
+}
+
+/// Nanoseconds thread `tid` has spent runnable but waiting for a CPU.
+fn waited(tid: libc::pid_t) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    s.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Starts the watch; it ends when every serving thread has.
+pub fn watch(threads: Arc<Threads>) {
+    let spawned = std::thread::Builder::new()
+        .name("uring-watch".into())
+        .spawn(move || {
+            let n = threads.tids.len();
+            let mut last: Vec<Option<u64>> = vec![None; n];
+            let mut raised_until: Vec<Option<Instant>> = vec![None; n];
+            while threads.running.load(Ordering::Relaxed) > 0 {
+                std::thread::sleep(PERIOD);
+                let now = Instant::now();
+                for i in 0..n {
+                    let tid = threads.tids[i].load(Ordering::Relaxed);
+                    if tid == 0 {
+                        continue;
+                    }
+                    let w = waited(tid);
+                    let delta = match (w, last[i]) {
+                        (Some(w), Some(l)) => w.saturating_sub(l),
+                        _ => 0,
+                    };
+                    last[i] = w;
+                    match raised_until[i] {
+                        Some(until) if now >= until => {
+                            set_policy(tid, libc::SCHED_IDLE);
+                            raised_until[i] = None;
+                        }
+                        None if delta > PERIOD.as_nanos() as u64 / 5
+                            && set_policy(tid, libc::SCHED_OTHER) =>
+                        {
+                            raised_until[i] = Some(now + RAISED_FOR);
+                            info!("uring thread {i}: kept waiting by other work, raised");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("uring: cannot start the watch: {e}");
+    }
+}
