@@ -272,7 +272,7 @@ mod tests {
             "/srv/block",
             "/mnt/m",
             "-o",
-            "ram=redis,redis-url=redis://10.0.0.5:6379/2,ram_limit=4G,allow_other,nofail,_netdev,x-systemd.automount,noatime,nodev,rw,defaults",
+            "ram=redis,redis-url=redis://10.0.0.5:6379/2,ram_limit=4G,allow_other,uring,nofail,_netdev,x-systemd.automount,noatime,nodev,rw,defaults",
         ]), false)
         .unwrap() else {
             panic!("not a mount")
@@ -289,6 +289,7 @@ mod tests {
                 "--ram-limit",
                 "4G",
                 "--allow-other",
+                "--uring",
                 "--disk-dir",
                 "/srv/block",
                 "-o",

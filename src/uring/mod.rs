@@ -98,6 +98,13 @@ struct Sink {
 
 #[derive(Debug, Default)]
 struct Slot {
+    /// Where the reply's arguments may go at once (the entry's payload), while its request
+    /// brought no payload of its own: the address, as the sink may be on another thread.
+    direct: Option<usize>,
+    /// The reply's `fuse_out_header`, and its arguments' length, when they went there.
+    header: [u8; OUT_HEADER],
+    direct_len: Option<usize>,
+    /// Else the whole reply.
     bytes: Vec<u8>,
     full: bool,
 }
@@ -105,9 +112,38 @@ struct Slot {
 impl ReplySink for Sink {
     fn send(&self, data: &[IoSlice<'_>]) -> io::Result<()> {
         let mut slot = self.slot.lock();
+        let total: usize = data.iter().map(|d| d.len()).sum();
+        slot.direct_len = None;
         slot.bytes.clear();
-        for part in data {
-            slot.bytes.extend_from_slice(part);
+        match slot.direct {
+            Some(addr) if (OUT_HEADER..=OUT_HEADER + PAYLOAD).contains(&total) => {
+                let mut at = 0;
+                for part in data {
+                    let mut part: &[u8] = part;
+                    if at < OUT_HEADER {
+                        let n = part.len().min(OUT_HEADER - at);
+                        slot.header[at..at + n].copy_from_slice(&part[..n]);
+                        (at, part) = (at + n, &part[n..]);
+                        if part.is_empty() {
+                            continue;
+                        }
+                    }
+                    // SAFETY: `addr` is the entry's payload (PAYLOAD bytes, which `total`
+                    // keeps within), which nothing else reads or writes until the reply
+                    // is taken: the request it answers lies wholly before it.
+                    unsafe {
+                        let to = (addr as *mut u8).add(at - OUT_HEADER);
+                        std::ptr::copy_nonoverlapping(part.as_ptr(), to, part.len());
+                    }
+                    at += part.len();
+                }
+                slot.direct_len = Some(total - OUT_HEADER);
+            }
+            _ => {
+                for part in data {
+                    slot.bytes.extend_from_slice(part);
+                }
+            }
         }
         slot.full = true;
         self.answered.notify_one();
@@ -118,18 +154,30 @@ impl ReplySink for Sink {
 /// One registered entry: its buffers stay where the kernel was told they are.
 struct Entry {
     headers: Box<Headers>,
-    /// `ROOM` bytes, then the payload the kernel reads and writes.
-    buf: Box<[u8]>,
+    /// `ROOM` bytes, then the payload the kernel reads and writes. Reached only through
+    /// raw pointers, as a reply may be written into the payload while the request before it
+    /// is borrowed.
+    buf: *mut u8,
     iov: Box<[libc::iovec; 2]>,
     sink: Arc<Sink>,
 }
 
+impl Drop for Entry {
+    fn drop(&mut self) {
+        // SAFETY: `buf` came from Box::into_raw of a slice of this length.
+        drop(unsafe {
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.buf, ROOM + PAYLOAD))
+        });
+    }
+}
+
 impl Entry {
     fn new() -> Entry {
+        let buf = Box::into_raw(vec![0u8; ROOM + PAYLOAD].into_boxed_slice()).cast::<u8>();
         let mut e = Entry {
             // SAFETY: Headers is plain bytes and integers, for which zero is valid.
             headers: Box::new(unsafe { std::mem::zeroed() }),
-            buf: vec![0u8; ROOM + PAYLOAD].into_boxed_slice(),
+            buf,
             iov: Box::new(
                 [libc::iovec {
                     iov_base: std::ptr::null_mut(),
@@ -143,15 +191,19 @@ impl Entry {
             iov_len: std::mem::size_of::<Headers>(),
         };
         e.iov[1] = libc::iovec {
-            // SAFETY: ROOM lies inside buf.
-            iov_base: unsafe { e.buf.as_mut_ptr().add(ROOM) }.cast(),
+            iov_base: e.payload().cast(),
             iov_len: PAYLOAD,
         };
         e
     }
 
+    fn payload(&self) -> *mut u8 {
+        // SAFETY: ROOM lies inside buf.
+        unsafe { self.buf.add(ROOM) }
+    }
+
     /// The request the kernel left in the entry, laid out as `/dev/fuse` gives it.
-    fn request(&mut self) -> Option<&[u8]> {
+    fn request(&self) -> Option<&[u8]> {
         let payload = self.headers.payload_sz as usize;
         let h = &self.headers.in_out;
         let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
@@ -162,21 +214,35 @@ impl Entry {
             return None;
         }
         let start = ROOM - IN_HEADER - args;
-        self.buf[start..start + IN_HEADER].copy_from_slice(&h[..IN_HEADER]);
-        self.buf[start + IN_HEADER..ROOM].copy_from_slice(&self.headers.op_in[..args]);
-        Some(&self.buf[start..ROOM + payload])
+        // SAFETY: start..ROOM + payload lies inside buf, and the copies fill start..ROOM
+        // from the header buffer, which does not overlap it.
+        unsafe {
+            let at = self.buf.add(start);
+            std::ptr::copy_nonoverlapping(h.as_ptr(), at, IN_HEADER);
+            let args_at = at.add(IN_HEADER);
+            std::ptr::copy_nonoverlapping(self.headers.op_in.as_ptr(), args_at, args);
+            Some(std::slice::from_raw_parts(at, ROOM + payload - start))
+        }
+    }
+
+    /// Lets the reply go straight into the payload if the request has none there.
+    fn offer_payload(&self) {
+        let free = self.headers.payload_sz == 0;
+        self.sink.slot.lock().direct = free.then(|| self.payload() as usize);
     }
 
     /// Puts `reply` (`fuse_out_header`, then its arguments) where the kernel reads it.
     fn put_reply(&mut self, reply: &[u8]) {
         let body = &reply[OUT_HEADER..];
         self.headers.in_out[..OUT_HEADER].copy_from_slice(&reply[..OUT_HEADER]);
-        self.buf[ROOM..ROOM + body.len()].copy_from_slice(body);
+        // SAFETY: callers keep body within PAYLOAD; the request is no longer borrowed.
+        unsafe { std::ptr::copy_nonoverlapping(body.as_ptr(), self.payload(), body.len()) };
         self.headers.payload_sz = body.len() as u32;
     }
 
     /// An error reply to the request with id `unique`, for a request nobody could answer.
     fn put_error(&mut self, unique: u64, errno: i32) {
+        self.sink.slot.lock().direct = None;
         let mut reply = [0u8; OUT_HEADER];
         reply[..4].copy_from_slice(&(OUT_HEADER as u32).to_ne_bytes());
         reply[4..8].copy_from_slice(&(-errno).to_ne_bytes());
@@ -192,7 +258,11 @@ impl Entry {
             sink.answered.wait(&mut slot);
         }
         slot.full = false;
-        if slot.bytes.len() < OUT_HEADER || slot.bytes.len() - OUT_HEADER > PAYLOAD {
+        slot.direct = None;
+        if let Some(n) = slot.direct_len.take() {
+            self.headers.in_out[..OUT_HEADER].copy_from_slice(&slot.header);
+            self.headers.payload_sz = n as u32;
+        } else if slot.bytes.len() < OUT_HEADER || slot.bytes.len() - OUT_HEADER > PAYLOAD {
             let unique = self.headers.commit_id;
             drop(slot);
             self.put_error(unique, libc::EIO);
@@ -303,6 +373,7 @@ impl Queue {
                 let (qid, e) = &mut entries[i];
                 let commit_id = e.headers.commit_id;
                 let sink: Arc<dyn ReplySink> = e.sink.clone();
+                e.offer_payload();
                 let served = match e.request() {
                     Some(req) => dispatcher.dispatch(req, sink),
                     None => false,
@@ -364,7 +435,8 @@ mod tests {
         e.headers.in_out[4] = 16;
         e.headers.op_in[..40].copy_from_slice(&[7u8; 40]);
         e.headers.payload_sz = 5;
-        e.buf[ROOM..ROOM + 5].copy_from_slice(b"hello");
+        // SAFETY: the payload has room for 5 bytes.
+        unsafe { std::ptr::copy_nonoverlapping(b"hello".as_ptr(), e.payload(), 5) };
         let req = e.request().expect("a request").to_vec();
         assert_eq!(req.len(), len as usize);
         assert_eq!(&req[..4], &len.to_ne_bytes());
@@ -384,12 +456,51 @@ mod tests {
         e.take_reply();
         assert_eq!(&e.headers.in_out[..OUT_HEADER], &[1u8; OUT_HEADER]);
         assert_eq!(e.headers.payload_sz, 4);
-        assert_eq!(&e.buf[ROOM..ROOM + 4], b"attr");
+        assert_eq!(payload(&e, 4), b"attr");
 
         e.put_error(9, libc::ENOENT);
         assert_eq!(&e.headers.in_out[4..8], &(-libc::ENOENT).to_ne_bytes());
         assert_eq!(&e.headers.in_out[8..16], &9u64.to_ne_bytes());
         assert_eq!(e.headers.payload_sz, 0);
+    }
+
+    fn payload(e: &Entry, n: usize) -> &[u8] {
+        // SAFETY: n is within the payload.
+        unsafe { std::slice::from_raw_parts(e.payload(), n) }
+    }
+
+    #[test]
+    fn a_reply_to_a_request_without_payload_goes_straight_into_it() {
+        let mut e = Entry::new();
+        e.headers.payload_sz = 0;
+        e.offer_payload();
+        // The out-header split over two slices, then the data in two more.
+        let header = [3u8; OUT_HEADER];
+        e.sink
+            .send(&[
+                IoSlice::new(&header[..10]),
+                IoSlice::new(&header[10..]),
+                IoSlice::new(b"read "),
+                IoSlice::new(b"data"),
+            ])
+            .unwrap();
+        assert!(e.sink.slot.lock().bytes.is_empty(), "copied aside");
+        e.take_reply();
+        assert_eq!(&e.headers.in_out[..OUT_HEADER], &header);
+        assert_eq!(e.headers.payload_sz, 9);
+        assert_eq!(payload(&e, 9), b"read data");
+
+        // A request with payload (a write) keeps its bytes: the reply is copied aside first.
+        e.headers.payload_sz = 3;
+        e.offer_payload();
+        e.sink
+            .send(&[IoSlice::new(&header), IoSlice::new(b"xy")])
+            .unwrap();
+        assert_eq!(e.sink.slot.lock().bytes.len(), OUT_HEADER + 2);
+        assert_eq!(payload(&e, 9), b"read data");
+        e.take_reply();
+        assert_eq!(e.headers.payload_sz, 2);
+        assert_eq!(payload(&e, 2), b"xy");
     }
 
     #[test]
