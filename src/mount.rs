@@ -373,11 +373,23 @@ fn start(cfg: &MountConfig) -> Result<(BackgroundSession, Option<Arc<MemoryStore
             .as_fd()
             .try_clone_to_owned()
             .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
-        session.spawn_with(move |d| crate::uring::serve(dev, d))
+        let (tx, rx) = std::sync::mpsc::channel();
+        let bg = session
+            .spawn_with(move |d| {
+                let _ = tx.send(crate::uring::serve(dev, d));
+            })
+            .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
+        // Dropping the session unmounts it, so a refusal leaves nothing mounted.
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(Ok(())) => bg,
+            Ok(Err(e)) => return Err(format!("cannot mount {mp}: {e}")),
+            Err(_) => return Err(format!("cannot mount {mp}: io_uring queues did not start")),
+        }
     } else {
-        session.spawn()
-    }
-    .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
+        session
+            .spawn()
+            .map_err(|e| format!("cannot start serving {mp}: {e}"))?
+    };
     tune_bdi(&cfg.mountpoint);
     if let Some(m) = metrics {
         if let Err(e) = m.spawn() {

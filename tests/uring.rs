@@ -10,17 +10,21 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 const CTL_BIN: &str = env!("CARGO_BIN_EXE_mavfsctl");
 const SWITCH: &str = "/sys/module/fuse/parameters/enable_uring";
 const MIB: usize = 1 << 20;
 
-/// A `--uring` mount, or None (with a note) where this kernel cannot serve one.
-fn uring_mount() -> Option<TestMount> {
+/// Mounts take this shared; the test that turns io_uring off for new rings takes it alone.
+static GATE: RwLock<()> = RwLock::new(());
+
+/// Whether FUSE over io_uring can be used here (turning the fuse module's switch on).
+fn switch_on() -> bool {
     if !Path::new(SWITCH).exists() {
         eprintln!("skipped: this kernel has no FUSE over io_uring ({SWITCH})");
-        return None;
+        return false;
     }
     if fs::read_to_string(SWITCH)
         .map(|s| s.trim() != "Y")
@@ -28,9 +32,33 @@ fn uring_mount() -> Option<TestMount> {
         && fs::write(SWITCH, "Y").is_err()
     {
         eprintln!("skipped: FUSE over io_uring is off and cannot be turned on here");
+        return false;
+    }
+    true
+}
+
+/// A `--uring` mount, or None (with a note) where this kernel cannot serve one.
+struct Uring {
+    m: TestMount,
+    _gate: RwLockReadGuard<'static, ()>,
+}
+
+impl std::ops::Deref for Uring {
+    type Target = TestMount;
+    fn deref(&self) -> &TestMount {
+        &self.m
+    }
+}
+
+fn uring_mount() -> Option<Uring> {
+    if !switch_on() {
         return None;
     }
-    Some(TestMount::with_args(&["--uring"]))
+    let gate = GATE.read().unwrap_or_else(|e| e.into_inner());
+    Some(Uring {
+        m: TestMount::with_args(&["--uring"]),
+        _gate: gate,
+    })
 }
 
 /// Requests the mount served over io_uring so far (`mavfsctl stats --json`).
@@ -237,11 +265,54 @@ fn busy_cpus_do_not_stall_the_queues() {
 
 #[test]
 fn unmounting_ends_the_daemon() {
-    let Some(mut m) = uring_mount() else { return };
+    let Some(Uring { mut m, _gate }) = uring_mount() else {
+        return;
+    };
     fs::write(m.vram().join("a"), b"a").unwrap();
     force_unmount(m.mnt());
     let status = m
         .wait_exit(Duration::from_secs(10))
         .expect("the daemon did not exit after the unmount");
     assert!(status.success(), "{status:?}: {}", m.daemon_stderr());
+}
+
+/// Puts a sysctl back as it was, also when the test fails.
+struct Restore(&'static str, String);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = fs::write(self.0, self.1.trim());
+    }
+}
+
+#[test]
+fn refused_in_one_line_where_io_uring_is_disabled() {
+    const KNOB: &str = "/proc/sys/kernel/io_uring_disabled";
+    let Ok(before) = fs::read_to_string(KNOB) else {
+        eprintln!("skipped: no {KNOB}");
+        return;
+    };
+    if !switch_on() {
+        return;
+    }
+    let _alone = GATE.write().unwrap_or_else(|e| e.into_inner());
+    let _restore = Restore(KNOB, before);
+    if fs::write(KNOB, "2").is_err() {
+        eprintln!("skipped: {KNOB} cannot be set here");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let mnt = t.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = t.path().join("disk");
+    let args = [
+        mnt.to_str().unwrap(),
+        "--disk-dir",
+        disk.to_str().unwrap(),
+        "--uring",
+    ];
+    let out = run_mount(&args, Duration::from_secs(60));
+    let line = assert_one_line_error(&out, &args, "kernel.io_uring_disabled");
+    assert!(line.contains("cannot mount"), "{line}");
+    assert!(!is_mounted(&mnt));
 }

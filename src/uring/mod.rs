@@ -18,7 +18,8 @@
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use fuser::{Dispatcher, Filesystem, ReplySink};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -293,84 +294,84 @@ fn possible_cpus() -> usize {
 }
 
 /// Starts one serving thread per CPU on the session's `/dev/fuse` file `dev`, and their
-/// watch (`sched`). They end when the connection does.
-pub fn serve<FS: Filesystem>(dev: OwnedFd, dispatcher: Dispatcher<FS>) {
+/// watch (`sched`); returns once every queue has its entries registered, or the one line
+/// telling why one could not. They end when the connection does.
+pub fn serve<FS: Filesystem>(dev: OwnedFd, dispatcher: Dispatcher<FS>) -> Result<(), String> {
     let dev = Arc::new(dev);
     let dispatcher = Arc::new(dispatcher);
     let queues = possible_cpus();
     let threads = sched::Threads::new(queues);
+    SERVING.store(true, Ordering::Relaxed);
+    let (ready, started) = mpsc::channel();
     for qid in 0..queues {
         let (dev, dispatcher, mine) = (dev.clone(), dispatcher.clone(), threads.clone());
-        let spawned = std::thread::Builder::new()
+        let ready = ready.clone();
+        std::thread::Builder::new()
             .name(format!("uring-{qid}"))
             .spawn(move || {
                 mine.settle(qid, qid);
-                if let Err(e) = Queue::run(&[qid as u16], &dev, &dispatcher) {
+                if let Err(e) = Queue::run(qid as u16, &dev, &dispatcher, ready) {
                     error!("uring queue {qid}: {e}");
                 }
                 mine.leave(qid);
-            });
-        if let Err(e) = spawned {
-            error!("uring queue {qid}: cannot start its thread: {e}");
-            threads.leave(qid);
+            })
+            .map_err(|e| format!("cannot serve over io_uring: a thread: {e}"))?;
+    }
+    for _ in 0..queues {
+        match started.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("cannot serve over io_uring: {e}")),
+            Err(_) => return Err("cannot serve over io_uring: a queue did not start".into()),
         }
     }
     sched::watch(threads);
-    SERVING.store(true, Ordering::Relaxed);
     info!("serving over io_uring, {queues} queues of {DEPTH}");
+    Ok(())
 }
+
+type Ring = IoUring<squeue::Entry128, cqueue::Entry>;
 
 struct Queue;
 
 impl Queue {
+    /// Registers queue `qid`'s entries, says on `ready` whether the kernel took them, then
+    /// serves until the connection ends.
     fn run<FS: Filesystem>(
-        qids: &[u16],
+        qid: u16,
         dev: &OwnedFd,
         dispatcher: &Dispatcher<FS>,
+        ready: mpsc::Sender<Result<(), String>>,
     ) -> io::Result<()> {
-        let size = (DEPTH * qids.len() * 2) as u32;
-        // One thread submits and reaps, so completions can wait for it to ask (fewer
-        // interruptions); kernels without these flags get a plain ring.
-        let mut ring: IoUring<squeue::Entry128, cqueue::Entry> = IoUring::builder()
-            .setup_single_issuer()
-            .setup_defer_taskrun()
-            .build(size)
-            .or_else(|_| IoUring::builder().build(size))?;
         let fd = types::Fd(dev.as_raw_fd());
-        let mut entries: Vec<(u16, Entry)> = qids
-            .iter()
-            .flat_map(|&q| (0..DEPTH).map(move |_| (q, Entry::new())))
-            .collect();
-        for (i, (qid, e)) in entries.iter_mut().enumerate() {
-            let sqe = opcode::UringCmd80::new(fd, CMD_REGISTER)
-                .cmd(command(*qid, 0))
-                .addr(Some(e.iov.as_ptr() as u64))
-                .build()
-                .user_data(i as u64);
-            push(&mut ring, with_len(sqe, 2))?;
-        }
-        loop {
-            match ring.submit_and_wait(1) {
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) => return Err(e),
+        let (mut ring, mut entries) = match Queue::register(qid, fd) {
+            Ok(r) => {
+                let _ = ready.send(Ok(()));
+                r
             }
-            let done: Vec<(usize, i32)> = ring
-                .completion()
-                .map(|c| (c.user_data() as usize, c.result()))
-                .collect();
-            for (i, res) in done {
+            // Unmounted already: nothing to serve, and nothing wrong.
+            Err(e) if e.raw_os_error().is_some_and(connection_ended) => {
+                let _ = ready.send(Ok(()));
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = ready.send(Err(format!(
+                    "queue {qid}: {}",
+                    crate::host::plain_message(&e)
+                )));
+                return Ok(());
+            }
+        };
+        let mut done: Vec<(usize, i32)> = Vec::new();
+        loop {
+            for (i, res) in done.drain(..) {
                 if res < 0 {
                     return match -res {
-                        // The connection ended: unmounted or aborted.
-                        libc::ENOTCONN | libc::ECANCELED | libc::ENODEV | libc::ECONNABORTED => {
-                            Ok(())
-                        }
+                        errno if connection_ended(errno) => Ok(()),
                         errno => Err(io::Error::from_raw_os_error(errno)),
                     };
                 }
                 SERVED.fetch_add(1, Ordering::Relaxed);
-                let (qid, e) = &mut entries[i];
+                let e = &mut entries[i];
                 let commit_id = e.headers.commit_id;
                 let sink: Arc<dyn ReplySink> = e.sink.clone();
                 e.offer_payload();
@@ -385,13 +386,63 @@ impl Queue {
                     e.put_error(commit_id, libc::EIO);
                 }
                 let sqe = opcode::UringCmd80::new(fd, CMD_COMMIT_AND_FETCH)
-                    .cmd(command(*qid, commit_id))
+                    .cmd(command(qid, commit_id))
                     .build()
                     .user_data(i as u64);
                 push(&mut ring, sqe)?;
             }
+            match ring.submit_and_wait(1) {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+            done.extend(
+                ring.completion()
+                    .map(|c| (c.user_data() as usize, c.result())),
+            );
         }
     }
+
+    /// A ring with queue `qid`'s entries registered. A registration the kernel refuses
+    /// completes as it is submitted, with its error; one it takes completes with a request.
+    fn register(qid: u16, fd: types::Fd) -> io::Result<(Ring, Vec<Entry>)> {
+        let size = (DEPTH * 2) as u32;
+        // One thread submits and reaps, so completions can wait for it to ask (fewer
+        // interruptions); kernels without these flags get a plain ring.
+        let mut ring: Ring = IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .build(size)
+            .or_else(|_| IoUring::builder().build(size))
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::EPERM) => io::Error::other(
+                    "io_uring is off for this process (sysctl kernel.io_uring_disabled)",
+                ),
+                _ => e,
+            })?;
+        let mut entries: Vec<Entry> = (0..DEPTH).map(|_| Entry::new()).collect();
+        for (i, e) in entries.iter_mut().enumerate() {
+            let sqe = opcode::UringCmd80::new(fd, CMD_REGISTER)
+                .cmd(command(qid, 0))
+                .addr(Some(e.iov.as_ptr() as u64))
+                .build()
+                .user_data(i as u64);
+            push(&mut ring, with_len(sqe, 2))?;
+        }
+        ring.submit()?;
+        if let Some(res) = ring.completion().map(|c| c.result()).find(|r| *r < 0) {
+            return Err(io::Error::from_raw_os_error(-res));
+        }
+        Ok((ring, entries))
+    }
+}
+
+/// Whether a ring command's error means the connection ended (unmounted or aborted).
+fn connection_ended(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ENOTCONN | libc::ECANCELED | libc::ENODEV | libc::ECONNABORTED
+    )
 }
 
 /// Sets an entry's `len` field (the register command's count of buffers), which the
