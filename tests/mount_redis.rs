@@ -26,30 +26,6 @@ impl Fnv {
     }
 }
 
-/// `mavfs-mount MNT --disk-dir DISK args...` in daemon mode (the error comes back through
-/// the daemon's ready pipe); whether it mounted, and it unmounts whatever it mounted.
-fn mount_with(args: &[&str]) -> (Outcome, bool) {
-    let t = tempfile::tempdir().unwrap();
-    let mnt = t.path().join("mnt");
-    fs::create_dir(&mnt).unwrap();
-    let disk = t.path().join("disk");
-    let mut all = vec![mnt.to_str().unwrap(), "--disk-dir", disk.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let out = run_mount(&all, Duration::from_secs(30));
-    let mounted = is_mounted(&mnt);
-    if mounted {
-        force_unmount(&mnt);
-    }
-    (out, mounted)
-}
-
-/// A refused mount: non-zero exit, one line `mavfs-mount: ...` containing `key`, no mount.
-fn assert_refused(args: &[&str], key: &str) -> String {
-    let (out, mounted) = mount_with(args);
-    assert!(!mounted, "{args:?} left a mount behind");
-    assert_one_line_error(&out, args, key)
-}
-
 fn errno_of_write(path: &Path, data: &[u8]) -> i32 {
     let r = File::create(path).and_then(|mut f| {
         f.write_all(data)?;

@@ -10,7 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const MIB: usize = 1 << 20;
 
@@ -22,21 +22,10 @@ fn writeback(args: &[&str]) -> TestMount {
 
 #[test]
 fn refused_with_redis() {
-    let t = tempfile::tempdir().unwrap();
-    let mnt = t.path().join("mnt");
-    fs::create_dir(&mnt).unwrap();
-    let disk = t.path().join("disk");
-    let args = [
-        mnt.to_str().unwrap(),
-        "--disk-dir",
-        disk.to_str().unwrap(),
-        "--ram",
-        "redis",
-        "--writeback-cache",
-    ];
-    let out = run_mount(&args, Duration::from_secs(30));
-    assert_one_line_error(&out, &args, "--writeback-cache needs --ram memory");
-    assert!(!is_mounted(&mnt));
+    assert_refused(
+        &["--ram", "redis", "--writeback-cache"],
+        "--writeback-cache needs --ram memory",
+    );
 }
 
 /// Random small writes into a cached file land exactly: the daemon holds them once they

@@ -701,6 +701,30 @@ pub fn run_mount(args: &[&str], timeout: Duration) -> Outcome {
 
 /// Asserts a refusal: non-zero exit (not a signal), exactly one line on stderr, starting
 /// with `mavfs-mount: ` and naming `key`. Returns that line.
+/// `mavfs-mount MNT --disk-dir DISK args...` in daemon mode (the error comes back through
+/// the daemon's ready pipe); whether it mounted, and it unmounts whatever it mounted.
+pub fn mount_with(args: &[&str]) -> (Outcome, bool) {
+    let t = tempfile::tempdir().unwrap();
+    let mnt = t.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let disk = t.path().join("disk");
+    let mut all = vec![mnt.to_str().unwrap(), "--disk-dir", disk.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run_mount(&all, Duration::from_secs(30));
+    let mounted = is_mounted(&mnt);
+    if mounted {
+        force_unmount(&mnt);
+    }
+    (out, mounted)
+}
+
+/// A refused mount: non-zero exit, one line `mavfs-mount: ...` containing `key`, no mount.
+pub fn assert_refused(args: &[&str], key: &str) -> String {
+    let (out, mounted) = mount_with(args);
+    assert!(!mounted, "{args:?} left a mount behind");
+    assert_one_line_error(&out, args, key)
+}
+
 pub fn assert_one_line_error(out: &Outcome, args: &[&str], key: &str) -> String {
     assert!(
         !out.status.success(),
