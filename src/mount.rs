@@ -224,6 +224,31 @@ pub fn unmount(mountpoint: &Path) -> std::io::Result<()> {
 
 /// Raises the FUSE mount's writeback and readahead limits (the kernel's defaults throttle a
 /// FUSE mount to a fraction of what it can do). Best effort: needs root.
+/// The file that ends the FUSE connection mounted at `mountpoint` (fusectl names a
+/// connection by its device's minor number).
+fn connection_abort(mountpoint: &Path) -> Option<std::path::PathBuf> {
+    let table = crate::config::mount_table();
+    let dev = &table.iter().find(|m| m.point == mountpoint)?.dev;
+    let minor = dev.split_once(':')?.1;
+    let conns = Path::new("/sys/fs/fuse/connections");
+    let abort = conns.join(minor).join("abort");
+    if !abort.exists() {
+        // Where nothing mounted fusectl yet (systemd does): mount it, as root can.
+        let _ = std::fs::create_dir_all(conns);
+        // SAFETY: the strings are valid C strings; mount(2) reads them only.
+        unsafe {
+            libc::mount(
+                c"fusectl".as_ptr(),
+                c"/sys/fs/fuse/connections".as_ptr(),
+                c"fusectl".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+    }
+    abort.exists().then_some(abort)
+}
+
 fn tune_bdi(mountpoint: &Path) {
     let table = crate::config::mount_table();
     let Some(dev) = table.iter().find(|m| m.point == mountpoint).map(|m| &m.dev) else {
@@ -373,10 +398,11 @@ fn start(cfg: &MountConfig) -> Result<(BackgroundSession, Option<Arc<MemoryStore
             .as_fd()
             .try_clone_to_owned()
             .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
+        let abort = connection_abort(&cfg.mountpoint);
         let (tx, rx) = std::sync::mpsc::channel();
         let bg = session
             .spawn_with(move |d| {
-                let _ = tx.send(crate::uring::serve(dev, d));
+                let _ = tx.send(crate::uring::serve(dev, d, abort));
             })
             .map_err(|e| format!("cannot start serving {mp}: {e}"))?;
         // Dropping the session unmounts it, so a refusal leaves nothing mounted.

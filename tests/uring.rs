@@ -110,6 +110,7 @@ fn files_and_directories_work_over_the_rings() {
 #[test]
 fn big_reads_and_writes_cross_the_payload_size_whole() {
     let Some(m) = uring_mount() else { return };
+    let before = served(&m);
     for base in [m.vram(), m.vdisk()] {
         let path = base.join("big");
         // Larger than one ring payload (1 MiB), and not a multiple of it.
@@ -138,6 +139,11 @@ fn big_reads_and_writes_cross_the_payload_size_whole() {
         assert_eq!(tail, want[MIB..]);
         fs::remove_file(&path).unwrap();
     }
+    // Reads and writes of 1 MiB each, and the rest, came over the rings.
+    assert!(
+        served(&m) - before > 40,
+        "the I/O did not come over io_uring"
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@
 
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -52,6 +53,9 @@ const ROOM: usize = 256;
 /// `struct fuse_in_header` and `struct fuse_out_header`.
 const IN_HEADER: usize = 40;
 const OUT_HEADER: usize = 16;
+
+const FUSE_FORGET: u32 = 2;
+const FUSE_BATCH_FORGET: u32 = 42;
 
 const CMD_REGISTER: u32 = 1;
 const CMD_COMMIT_AND_FETCH: u32 = 2;
@@ -163,18 +167,27 @@ struct Entry {
     sink: Arc<Sink>,
 }
 
+/// The entry buffer's layout: page-aligned, so that a request rebuilt at `ROOM` minus its
+/// header and 8-byte-multiple arguments is 8-aligned, as fuser reads it.
+fn buf_layout() -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(ROOM + PAYLOAD, 4096).expect("a valid layout")
+}
+
 impl Drop for Entry {
     fn drop(&mut self) {
-        // SAFETY: `buf` came from Box::into_raw of a slice of this length.
-        drop(unsafe {
-            Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.buf, ROOM + PAYLOAD))
-        });
+        self.sink.slot.lock().direct = None;
+        // SAFETY: `buf` came from alloc_zeroed with this layout.
+        unsafe { std::alloc::dealloc(self.buf, buf_layout()) };
     }
 }
 
 impl Entry {
     fn new() -> Entry {
-        let buf = Box::into_raw(vec![0u8; ROOM + PAYLOAD].into_boxed_slice()).cast::<u8>();
+        // SAFETY: the layout has a non-zero size.
+        let buf = unsafe { std::alloc::alloc_zeroed(buf_layout()) };
+        if buf.is_null() {
+            std::alloc::handle_alloc_error(buf_layout());
+        }
         let mut e = Entry {
             // SAFETY: Headers is plain bytes and integers, for which zero is valid.
             headers: Box::new(unsafe { std::mem::zeroed() }),
@@ -211,7 +224,9 @@ impl Entry {
         // The header's length counts the operation's arguments, which come apart from the
         // payload: what it counts past the header and the payload is their size.
         let args = len.checked_sub(IN_HEADER + payload)?;
-        if args > self.headers.op_in.len() || payload > PAYLOAD {
+        // Every operation's arguments are whole 8-byte words; others would leave the
+        // rebuilt request unaligned.
+        if args > self.headers.op_in.len() || payload > PAYLOAD || args % 8 != 0 {
             return None;
         }
         let start = ROOM - IN_HEADER - args;
@@ -243,12 +258,37 @@ impl Entry {
 
     /// An error reply to the request with id `unique`, for a request nobody could answer.
     fn put_error(&mut self, unique: u64, errno: i32) {
-        self.sink.slot.lock().direct = None;
+        {
+            let mut slot = self.sink.slot.lock();
+            slot.direct = None;
+            slot.full = false;
+        }
         let mut reply = [0u8; OUT_HEADER];
         reply[..4].copy_from_slice(&(OUT_HEADER as u32).to_ne_bytes());
         reply[4..8].copy_from_slice(&(-errno).to_ne_bytes());
         reply[8..].copy_from_slice(&unique.to_ne_bytes());
         self.put_reply(&reply);
+    }
+
+    /// The kernel's operation code of the request in the entry.
+    fn opcode(&self) -> u32 {
+        let h = &self.headers.in_out;
+        u32::from_ne_bytes([h[4], h[5], h[6], h[7]])
+    }
+
+    /// Moves the reply into place once it came: served requests are waited for (most are
+    /// answered before `dispatch` returns); others get whatever reply they left (fuser's
+    /// EIO for a handler that panicked) or EIO.
+    fn finish(&mut self, served: bool, commit_id: u64) {
+        // Forgets expect no reply, so none is waited for (the kernel sends them over
+        // /dev/fuse today).
+        let expects = !matches!(self.opcode(), FUSE_FORGET | FUSE_BATCH_FORGET);
+        let full = self.sink.slot.lock().full;
+        if (served && expects) || full {
+            self.take_reply();
+        } else {
+            self.put_error(commit_id, if served { 0 } else { libc::EIO });
+        }
     }
 
     /// Waits for the reply (most come before `dispatch` returns) and moves it into place.
@@ -295,23 +335,36 @@ fn possible_cpus() -> usize {
 
 /// Starts one serving thread per CPU on the session's `/dev/fuse` file `dev`, and their
 /// watch (`sched`); returns once every queue has its entries registered, or the one line
-/// telling why one could not. They end when the connection does.
-pub fn serve<FS: Filesystem>(dev: OwnedFd, dispatcher: Dispatcher<FS>) -> Result<(), String> {
+/// telling why one could not. They end when the connection does. `abort` is the
+/// connection's abort file (`/sys/fs/fuse/connections/N/abort`): a queue that fails while
+/// mounted ends the connection with it, as the kernel would keep its CPU's callers waiting
+/// on it for good.
+pub fn serve<FS: Filesystem>(
+    dev: OwnedFd,
+    dispatcher: Dispatcher<FS>,
+    abort: Option<PathBuf>,
+) -> Result<(), String> {
     let dev = Arc::new(dev);
     let dispatcher = Arc::new(dispatcher);
+    let abort = Arc::new(abort);
     let queues = possible_cpus();
     let threads = sched::Threads::new(queues);
     SERVING.store(true, Ordering::Relaxed);
     let (ready, started) = mpsc::channel();
     for qid in 0..queues {
         let (dev, dispatcher, mine) = (dev.clone(), dispatcher.clone(), threads.clone());
-        let ready = ready.clone();
+        let (ready, abort) = (ready.clone(), abort.clone());
         std::thread::Builder::new()
             .name(format!("uring-{qid}"))
             .spawn(move || {
                 mine.settle(qid, qid);
                 if let Err(e) = Queue::run(qid as u16, &dev, &dispatcher, ready) {
-                    error!("uring queue {qid}: {e}");
+                    error!("uring queue {qid}: {e}; ending the connection");
+                    if let Some(a) = abort.as_ref() {
+                        if let Err(e) = std::fs::write(a, "1") {
+                            error!("cannot end the connection ({}): {e}", a.display());
+                        }
+                    }
                 }
                 mine.leave(qid);
             })
@@ -343,7 +396,12 @@ impl Queue {
         ready: mpsc::Sender<Result<(), String>>,
     ) -> io::Result<()> {
         let fd = types::Fd(dev.as_raw_fd());
-        let (mut ring, mut entries) = match Queue::register(qid, fd) {
+        // The kernel may write into an entry until it completes with the connection's end,
+        // whatever this thread meets first: the entries are never freed (the daemon ends
+        // with its mount).
+        let entries: &mut [Entry] =
+            Box::leak((0..DEPTH).map(|_| Entry::new()).collect::<Box<[Entry]>>());
+        let (mut ring, mut done) = match Queue::register(qid, fd, entries) {
             Ok(r) => {
                 let _ = ready.send(Ok(()));
                 r
@@ -361,7 +419,6 @@ impl Queue {
                 return Ok(());
             }
         };
-        let mut done: Vec<(usize, i32)> = Vec::new();
         loop {
             for (i, res) in done.drain(..) {
                 if res < 0 {
@@ -371,25 +428,32 @@ impl Queue {
                     };
                 }
                 SERVED.fetch_add(1, Ordering::Relaxed);
-                let e = &mut entries[i];
+                let e = entries
+                    .get_mut(i)
+                    .ok_or_else(|| io::Error::other("unknown entry"))?;
                 let commit_id = e.headers.commit_id;
                 let sink: Arc<dyn ReplySink> = e.sink.clone();
                 e.offer_payload();
-                let served = match e.request() {
-                    Some(req) => dispatcher.dispatch(req, sink),
-                    None => false,
-                };
-                if served {
-                    e.take_reply();
-                } else {
-                    warn!("uring queue {qid}: a request that cannot be read, answered EIO");
-                    e.put_error(commit_id, libc::EIO);
+                // A handler that panics answers EIO; the queue goes on serving.
+                let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    e.request()
+                        .is_some_and(|req| dispatcher.dispatch(req, sink))
+                }))
+                .unwrap_or_else(|_| {
+                    error!("uring queue {qid}: a request's handler panicked");
+                    false
+                });
+                if !served {
+                    warn!("uring queue {qid}: a request not served, answered EIO");
                 }
+                e.finish(served, commit_id);
                 let sqe = opcode::UringCmd80::new(fd, CMD_COMMIT_AND_FETCH)
                     .cmd(command(qid, commit_id))
                     .build()
                     .user_data(i as u64);
                 push(&mut ring, sqe)?;
+                // Handed back now, not after the next request in the batch is served.
+                ring.submit()?;
             }
             match ring.submit_and_wait(1) {
                 Ok(_) => {}
@@ -403,9 +467,14 @@ impl Queue {
         }
     }
 
-    /// A ring with queue `qid`'s entries registered. A registration the kernel refuses
-    /// completes as it is submitted, with its error; one it takes completes with a request.
-    fn register(qid: u16, fd: types::Fd) -> io::Result<(Ring, Vec<Entry>)> {
+    /// A ring with queue `qid`'s `entries` registered, and what completed meanwhile. A
+    /// registration the kernel refuses completes as it is submitted, with its error; one it
+    /// takes completes with a request.
+    fn register(
+        qid: u16,
+        fd: types::Fd,
+        entries: &mut [Entry],
+    ) -> io::Result<(Ring, Vec<(usize, i32)>)> {
         let size = (DEPTH * 2) as u32;
         // One thread submits and reaps, so completions can wait for it to ask (fewer
         // interruptions); kernels without these flags get a plain ring.
@@ -420,7 +489,6 @@ impl Queue {
                 ),
                 _ => e,
             })?;
-        let mut entries: Vec<Entry> = (0..DEPTH).map(|_| Entry::new()).collect();
         for (i, e) in entries.iter_mut().enumerate() {
             let sqe = opcode::UringCmd80::new(fd, CMD_REGISTER)
                 .cmd(command(qid, 0))
@@ -430,10 +498,14 @@ impl Queue {
             push(&mut ring, with_len(sqe, 2))?;
         }
         ring.submit()?;
-        if let Some(res) = ring.completion().map(|c| c.result()).find(|r| *r < 0) {
+        let done: Vec<(usize, i32)> = ring
+            .completion()
+            .map(|c| (c.user_data() as usize, c.result()))
+            .collect();
+        if let Some((_, res)) = done.iter().find(|(_, res)| *res < 0) {
             return Err(io::Error::from_raw_os_error(-res));
         }
-        Ok((ring, entries))
+        Ok((ring, done))
     }
 }
 
@@ -552,6 +624,42 @@ mod tests {
         e.take_reply();
         assert_eq!(e.headers.payload_sz, 2);
         assert_eq!(payload(&e, 2), b"xy");
+    }
+
+    #[test]
+    fn requests_not_served_get_an_answer_without_waiting() {
+        let mut e = Entry::new();
+        // Nothing answered (a request that could not be read): EIO.
+        e.finish(false, 5);
+        assert_eq!(&e.headers.in_out[4..8], &(-libc::EIO).to_ne_bytes());
+        assert_eq!(&e.headers.in_out[8..16], &5u64.to_ne_bytes());
+
+        // A handler that panicked after fuser answered EIO for it: that answer is taken.
+        let mut header = [0u8; OUT_HEADER];
+        header[4..8].copy_from_slice(&(-libc::EIO).to_ne_bytes());
+        header[8..].copy_from_slice(&6u64.to_ne_bytes());
+        e.sink.send(&[IoSlice::new(&header)]).unwrap();
+        e.finish(false, 6);
+        assert_eq!(&e.headers.in_out[..OUT_HEADER], &header);
+        assert!(!e.sink.slot.lock().full);
+
+        // A forget expects no reply: nothing is waited for.
+        e.headers.in_out[4..8].copy_from_slice(&FUSE_FORGET.to_ne_bytes());
+        e.finish(true, 7);
+        assert_eq!(&e.headers.in_out[4..8], &0i32.to_ne_bytes());
+    }
+
+    #[test]
+    fn arguments_that_are_not_whole_words_are_refused() {
+        let mut e = Entry::new();
+        let len = (IN_HEADER + 12) as u32;
+        e.headers.in_out[..4].copy_from_slice(&len.to_ne_bytes());
+        e.headers.payload_sz = 0;
+        assert!(e.request().is_none());
+        let len = (IN_HEADER + 16) as u32;
+        e.headers.in_out[..4].copy_from_slice(&len.to_ne_bytes());
+        let req = e.request().expect("a request");
+        assert_eq!(req.as_ptr() as usize % 8, 0, "rebuilt unaligned");
     }
 
     #[test]

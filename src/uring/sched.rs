@@ -11,26 +11,32 @@
 //! (`/proc/self/task/TID/schedstat`) and gives a thread that waited more than a fifth of the
 //! last `PERIOD` the normal policy for `RAISED_FOR`.
 
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
+use parking_lot::Mutex;
 
 const PERIOD: Duration = Duration::from_millis(50);
 const RAISED_FOR: Duration = Duration::from_secs(1);
 
-/// The serving threads' ids, for the watch; a thread that ends sets its slot to 0.
+/// The serving threads' ids, for the watch; a thread that ends clears its slot, under the
+/// slot's lock, so that the watch never sets the policy of a thread id used again.
 pub struct Threads {
-    tids: Vec<AtomicI32>,
+    tids: Vec<Mutex<libc::pid_t>>,
     running: AtomicUsize,
+    /// Whether SCHED_IDLE is used: only where the watch can read how long a thread waited
+    /// and may raise it again (CAP_SYS_NICE; an unprivileged thread may not leave it).
+    idle: bool,
 }
 
 impl Threads {
     pub fn new(n: usize) -> Arc<Threads> {
         Arc::new(Threads {
-            tids: (0..n).map(|_| AtomicI32::new(0)).collect(),
+            tids: (0..n).map(|_| Mutex::new(0)).collect(),
             running: AtomicUsize::new(n),
+            idle: idle_is_safe(),
         })
     }
 
@@ -39,19 +45,30 @@ impl Threads {
         pin_to(cpu);
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
-        // Only where the watch can raise it again (root): an unprivileged thread may not leave
-        // SCHED_IDLE.
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 && set_policy(tid, libc::SCHED_IDLE) {
-            self.tids[n].store(tid, Ordering::Relaxed);
+        if self.idle && set_policy(tid, libc::SCHED_IDLE) {
+            *self.tids[n].lock() = tid;
         }
     }
 
     /// The calling thread (serving thread `n`) ends.
     pub fn leave(&self, n: usize) {
-        self.tids[n].store(0, Ordering::Relaxed);
+        *self.tids[n].lock() = 0;
         self.running.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Whether a thread here can leave SCHED_IDLE again and its waiting can be read: tried on a
+/// thread of its own, which ends either way.
+fn idle_is_safe() -> bool {
+    std::thread::spawn(|| {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        waited(tid).is_some()
+            && set_policy(tid, libc::SCHED_IDLE)
+            && set_policy(tid, libc::SCHED_OTHER)
+    })
+    .join()
+    .unwrap_or(false)
 }
 
 fn pin_to(cpu: usize) {
@@ -92,7 +109,8 @@ pub fn watch(threads: Arc<Threads>) {
                 std::thread::sleep(PERIOD);
                 let now = Instant::now();
                 for i in 0..n {
-                    let tid = threads.tids[i].load(Ordering::Relaxed);
+                    let slot = threads.tids[i].lock();
+                    let tid = *slot;
                     if tid == 0 {
                         continue;
                     }
@@ -107,11 +125,17 @@ pub fn watch(threads: Arc<Threads>) {
                             set_policy(tid, libc::SCHED_IDLE);
                             raised_until[i] = None;
                         }
-                        None if delta > PERIOD.as_nanos() as u64 / 5
-                            && set_policy(tid, libc::SCHED_OTHER) =>
-                        {
-                            raised_until[i] = Some(now + RAISED_FOR);
-                            info!("uring thread {i}: kept waiting by other work, raised");
+                        None if delta > PERIOD.as_nanos() as u64 / 5 => {
+                            if set_policy(tid, libc::SCHED_OTHER) {
+                                raised_until[i] = Some(now + RAISED_FOR);
+                                info!("uring thread {i}: kept waiting by other work, raised");
+                            } else {
+                                warn!(
+                                    "uring thread {i}: kept waiting by other work, and cannot \
+                                     be raised: {}",
+                                    std::io::Error::last_os_error()
+                                );
+                            }
                         }
                         _ => {}
                     }

@@ -347,7 +347,7 @@ impl<FS: Filesystem> Session<FS> {
         }
 
         // Dispatchers end with the connection too, a moment after the channel's threads.
-        for _ in 0..5000 {
+        for _ in 0..60_000 {
             if Arc::strong_count(&filesystem) == 1 {
                 break;
             }
