@@ -420,7 +420,8 @@ impl Queue {
             }
         };
         loop {
-            for (i, res) in done.drain(..) {
+            let batch = done.len();
+            for (k, (i, res)) in done.drain(..).enumerate() {
                 if res < 0 {
                     return match -res {
                         errno if connection_ended(errno) => Ok(()),
@@ -452,8 +453,11 @@ impl Queue {
                     .build()
                     .user_data(i as u64);
                 push(&mut ring, sqe)?;
-                // Handed back now, not after the next request in the batch is served.
-                ring.submit()?;
+                // Handed back before the next request of the batch is served; the last one
+                // goes with the wait below.
+                if k + 1 < batch {
+                    ring.submit()?;
+                }
             }
             match ring.submit_and_wait(1) {
                 Ok(_) => {}
