@@ -189,6 +189,16 @@ fn getxattr(path: &std::ffi::CStr, name: &std::ffi::CStr, buf: &mut [u8]) -> isi
     }
 }
 
+/// Keeps the calling thread on `cpu`, so that its requests go to that CPU's queue.
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: the set is zeroed, then filled within its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
 #[test]
 fn writers_on_every_cpu_at_once() {
     let Some(m) = uring_mount() else { return };
@@ -198,12 +208,7 @@ fn writers_on_every_cpu_at_once() {
         .map(|t| {
             let dir = m.vram().join(format!("t{t}"));
             std::thread::spawn(move || {
-                // SAFETY: the set is zeroed, then filled within its size.
-                unsafe {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(t % cpus, &mut set);
-                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-                }
+                pin_to_cpu(t % cpus);
                 fs::create_dir(&dir).unwrap();
                 for i in 0..150 {
                     let p = dir.join(format!("f{i}"));
@@ -237,12 +242,7 @@ fn busy_cpus_do_not_stall_the_queues() {
         .map(|i| {
             let stop = stop.clone();
             std::thread::spawn(move || {
-                // SAFETY: the set is zeroed, then filled within its size.
-                unsafe {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(i % cpus, &mut set);
-                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-                }
+                pin_to_cpu(i % cpus);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     std::hint::spin_loop();
                 }

@@ -358,7 +358,7 @@ pub fn serve<FS: Filesystem>(
             .name(format!("uring-{qid}"))
             .spawn(move || {
                 mine.settle(qid, qid);
-                if let Err(e) = Queue::run(qid as u16, &dev, &dispatcher, ready) {
+                if let Err(e) = serve_queue(qid as u16, &dev, &dispatcher, ready) {
                     error!("uring queue {qid}: {e}; ending the connection");
                     if let Some(a) = abort.as_ref() {
                         if let Err(e) = std::fs::write(a, "1") {
@@ -384,133 +384,129 @@ pub fn serve<FS: Filesystem>(
 
 type Ring = IoUring<squeue::Entry128, cqueue::Entry>;
 
-struct Queue;
-
-impl Queue {
-    /// Registers queue `qid`'s entries, says on `ready` whether the kernel took them, then
-    /// serves until the connection ends.
-    fn run<FS: Filesystem>(
-        qid: u16,
-        dev: &OwnedFd,
-        dispatcher: &Dispatcher<FS>,
-        ready: mpsc::Sender<Result<(), String>>,
-    ) -> io::Result<()> {
-        let fd = types::Fd(dev.as_raw_fd());
-        // The kernel may write into an entry until it completes with the connection's end,
-        // whatever this thread meets first: the entries are never freed (the daemon ends
-        // with its mount).
-        let entries: &mut [Entry] =
-            Box::leak((0..DEPTH).map(|_| Entry::new()).collect::<Box<[Entry]>>());
-        let (mut ring, mut done) = match Queue::register(qid, fd, entries) {
-            Ok(r) => {
-                let _ = ready.send(Ok(()));
-                r
-            }
-            // Unmounted already: nothing to serve, and nothing wrong.
-            Err(e) if e.raw_os_error().is_some_and(connection_ended) => {
-                let _ = ready.send(Ok(()));
-                return Ok(());
-            }
-            Err(e) => {
-                let _ = ready.send(Err(format!(
-                    "queue {qid}: {}",
-                    crate::host::plain_message(&e)
-                )));
-                return Ok(());
-            }
-        };
-        loop {
-            let batch = done.len();
-            for (k, (i, res)) in done.drain(..).enumerate() {
-                if res < 0 {
-                    return match -res {
-                        errno if connection_ended(errno) => Ok(()),
-                        errno => Err(io::Error::from_raw_os_error(errno)),
-                    };
-                }
-                SERVED.fetch_add(1, Ordering::Relaxed);
-                let e = entries
-                    .get_mut(i)
-                    .ok_or_else(|| io::Error::other("unknown entry"))?;
-                let commit_id = e.headers.commit_id;
-                let sink: Arc<dyn ReplySink> = e.sink.clone();
-                e.offer_payload();
-                // A handler that panics answers EIO; the queue goes on serving.
-                let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    e.request()
-                        .is_some_and(|req| dispatcher.dispatch(req, sink))
-                }))
-                .unwrap_or_else(|_| {
-                    error!("uring queue {qid}: a request's handler panicked");
-                    false
-                });
-                if !served {
-                    warn!("uring queue {qid}: a request not served, answered EIO");
-                }
-                e.finish(served, commit_id);
-                let sqe = opcode::UringCmd80::new(fd, CMD_COMMIT_AND_FETCH)
-                    .cmd(command(qid, commit_id))
-                    .build()
-                    .user_data(i as u64);
-                push(&mut ring, sqe)?;
-                // Handed back before the next request of the batch is served; the last one
-                // goes with the wait below.
-                if k + 1 < batch {
-                    ring.submit()?;
-                }
-            }
-            match ring.submit_and_wait(1) {
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
-            done.extend(
-                ring.completion()
-                    .map(|c| (c.user_data() as usize, c.result())),
-            );
+/// Registers queue `qid`'s entries, says on `ready` whether the kernel took them, then
+/// serves until the connection ends.
+fn serve_queue<FS: Filesystem>(
+    qid: u16,
+    dev: &OwnedFd,
+    dispatcher: &Dispatcher<FS>,
+    ready: mpsc::Sender<Result<(), String>>,
+) -> io::Result<()> {
+    let fd = types::Fd(dev.as_raw_fd());
+    // The kernel may write into an entry until it completes with the connection's end,
+    // whatever this thread meets first: the entries are never freed (the daemon ends
+    // with its mount).
+    let entries: &mut [Entry] =
+        Box::leak((0..DEPTH).map(|_| Entry::new()).collect::<Box<[Entry]>>());
+    let (mut ring, mut done) = match register(qid, fd, entries) {
+        Ok(r) => {
+            let _ = ready.send(Ok(()));
+            r
         }
-    }
-
-    /// A ring with queue `qid`'s `entries` registered, and what completed meanwhile. A
-    /// registration the kernel refuses completes as it is submitted, with its error; one it
-    /// takes completes with a request.
-    fn register(
-        qid: u16,
-        fd: types::Fd,
-        entries: &mut [Entry],
-    ) -> io::Result<(Ring, Vec<(usize, i32)>)> {
-        let size = (DEPTH * 2) as u32;
-        // One thread submits and reaps, so completions can wait for it to ask (fewer
-        // interruptions); kernels without these flags get a plain ring.
-        let mut ring: Ring = IoUring::builder()
-            .setup_single_issuer()
-            .setup_defer_taskrun()
-            .build(size)
-            .or_else(|_| IoUring::builder().build(size))
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::EPERM) => io::Error::other(
-                    "io_uring is off for this process (sysctl kernel.io_uring_disabled)",
-                ),
-                _ => e,
-            })?;
-        for (i, e) in entries.iter_mut().enumerate() {
-            let sqe = opcode::UringCmd80::new(fd, CMD_REGISTER)
-                .cmd(command(qid, 0))
-                .addr(Some(e.iov.as_ptr() as u64))
+        // Unmounted already: nothing to serve, and nothing wrong.
+        Err(e) if e.raw_os_error().is_some_and(connection_ended) => {
+            let _ = ready.send(Ok(()));
+            return Ok(());
+        }
+        Err(e) => {
+            let _ = ready.send(Err(format!(
+                "queue {qid}: {}",
+                crate::host::plain_message(&e)
+            )));
+            return Ok(());
+        }
+    };
+    loop {
+        let batch = done.len();
+        for (k, (i, res)) in done.drain(..).enumerate() {
+            if res < 0 {
+                return match -res {
+                    errno if connection_ended(errno) => Ok(()),
+                    errno => Err(io::Error::from_raw_os_error(errno)),
+                };
+            }
+            SERVED.fetch_add(1, Ordering::Relaxed);
+            let e = entries
+                .get_mut(i)
+                .ok_or_else(|| io::Error::other("unknown entry"))?;
+            let commit_id = e.headers.commit_id;
+            let sink: Arc<dyn ReplySink> = e.sink.clone();
+            e.offer_payload();
+            // A handler that panics answers EIO; the queue goes on serving.
+            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                e.request()
+                    .is_some_and(|req| dispatcher.dispatch(req, sink))
+            }))
+            .unwrap_or_else(|_| {
+                error!("uring queue {qid}: a request's handler panicked");
+                false
+            });
+            if !served {
+                warn!("uring queue {qid}: a request not served, answered EIO");
+            }
+            e.finish(served, commit_id);
+            let sqe = opcode::UringCmd80::new(fd, CMD_COMMIT_AND_FETCH)
+                .cmd(command(qid, commit_id))
                 .build()
                 .user_data(i as u64);
-            push(&mut ring, with_len(sqe, 2))?;
+            push(&mut ring, sqe)?;
+            // Handed back before the next request of the batch is served; the last one
+            // goes with the wait below.
+            if k + 1 < batch {
+                ring.submit()?;
+            }
         }
-        ring.submit()?;
-        let done: Vec<(usize, i32)> = ring
-            .completion()
-            .map(|c| (c.user_data() as usize, c.result()))
-            .collect();
-        if let Some((_, res)) = done.iter().find(|(_, res)| *res < 0) {
-            return Err(io::Error::from_raw_os_error(-res));
+        match ring.submit_and_wait(1) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
         }
-        Ok((ring, done))
+        done.extend(
+            ring.completion()
+                .map(|c| (c.user_data() as usize, c.result())),
+        );
     }
+}
+
+/// A ring with queue `qid`'s `entries` registered, and what completed meanwhile. A
+/// registration the kernel refuses completes as it is submitted, with its error; one it
+/// takes completes with a request.
+fn register(
+    qid: u16,
+    fd: types::Fd,
+    entries: &mut [Entry],
+) -> io::Result<(Ring, Vec<(usize, i32)>)> {
+    let size = (DEPTH * 2) as u32;
+    // One thread submits and reaps, so completions can wait for it to ask (fewer
+    // interruptions); kernels without these flags get a plain ring.
+    let mut ring: Ring = IoUring::builder()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .build(size)
+        .or_else(|_| IoUring::builder().build(size))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM) => io::Error::other(
+                "io_uring is off for this process (sysctl kernel.io_uring_disabled)",
+            ),
+            _ => e,
+        })?;
+    for (i, e) in entries.iter_mut().enumerate() {
+        let sqe = opcode::UringCmd80::new(fd, CMD_REGISTER)
+            .cmd(command(qid, 0))
+            .addr(Some(e.iov.as_ptr() as u64))
+            .build()
+            .user_data(i as u64);
+        push(&mut ring, with_len(sqe, 2))?;
+    }
+    ring.submit()?;
+    let done: Vec<(usize, i32)> = ring
+        .completion()
+        .map(|c| (c.user_data() as usize, c.result()))
+        .collect();
+    if let Some((_, res)) = done.iter().find(|(_, res)| *res < 0) {
+        return Err(io::Error::from_raw_os_error(-res));
+    }
+    Ok((ring, done))
 }
 
 /// Whether a ring command's error means the connection ended (unmounted or aborted).
