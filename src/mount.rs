@@ -222,13 +222,19 @@ pub fn unmount(mountpoint: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Raises the FUSE mount's writeback and readahead limits (the kernel's defaults throttle a
-/// FUSE mount to a fraction of what it can do). Best effort: needs root.
+/// The `major:minor` of the filesystem mounted at `mountpoint`, as mountinfo gives it.
+fn mount_dev(mountpoint: &Path) -> Option<String> {
+    let table = crate::config::mount_table();
+    table
+        .into_iter()
+        .find(|m| m.point == mountpoint)
+        .map(|m| m.dev)
+}
+
 /// The file that ends the FUSE connection mounted at `mountpoint` (fusectl names a
 /// connection by its device's minor number).
 fn connection_abort(mountpoint: &Path) -> Option<std::path::PathBuf> {
-    let table = crate::config::mount_table();
-    let dev = &table.iter().find(|m| m.point == mountpoint)?.dev;
+    let dev = mount_dev(mountpoint)?;
     let minor = dev.split_once(':')?.1;
     let conns = Path::new("/sys/fs/fuse/connections");
     let abort = conns.join(minor).join("abort");
@@ -249,12 +255,13 @@ fn connection_abort(mountpoint: &Path) -> Option<std::path::PathBuf> {
     abort.exists().then_some(abort)
 }
 
+/// Raises the FUSE mount's writeback and readahead limits (the kernel's defaults throttle a
+/// FUSE mount to a fraction of what it can do). Best effort: needs root.
 fn tune_bdi(mountpoint: &Path) {
-    let table = crate::config::mount_table();
-    let Some(dev) = table.iter().find(|m| m.point == mountpoint).map(|m| &m.dev) else {
+    let Some(dev) = mount_dev(mountpoint) else {
         return;
     };
-    let base = Path::new("/sys/class/bdi").join(dev);
+    let base = Path::new("/sys/class/bdi").join(&dev);
     for (file, value) in [
         ("read_ahead_kb", "1024"),
         ("max_ratio", "100"),
