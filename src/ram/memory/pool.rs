@@ -81,7 +81,12 @@ fn refill() {
         while p.ready.lock().len() < KEEP {
             let mut bytes = Vec::with_capacity(CHUNK as usize);
             super::file::populate(&mut bytes, CHUNK as usize);
-            p.ready.lock().push(bytes);
+            // Freed chunks may have filled the pool while this one was mapped in.
+            let mut ready = p.ready.lock();
+            if ready.len() >= KEEP {
+                break;
+            }
+            ready.push(bytes);
         }
     }
 }
