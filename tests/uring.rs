@@ -61,14 +61,18 @@ fn uring_mount() -> Option<Uring> {
     })
 }
 
-/// Requests the mount served over io_uring so far (`mavfsctl stats --json`).
-fn served(m: &TestMount) -> u64 {
+/// The mount's `mavfsctl stats --json`.
+fn stats(m: &TestMount) -> serde_json::Value {
     let o = Command::new(CTL_BIN)
         .args(["--mount", m.mnt().to_str().unwrap(), "stats", "--json"])
         .output()
         .expect("run mavfsctl");
-    let v: serde_json::Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stats --json: {e}: {o:?}"));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stats --json: {e}: {o:?}"))
+}
+
+/// Requests the mount served over io_uring so far.
+fn served(m: &TestMount) -> u64 {
+    let v = stats(m);
     v["uring_requests"]
         .as_u64()
         .unwrap_or_else(|| panic!("no uring_requests in {v}"))
@@ -309,4 +313,32 @@ fn refused_in_one_line_where_io_uring_is_disabled() {
     }
     let line = assert_refused(&["--uring"], "kernel.io_uring_disabled");
     assert!(line.contains("cannot mount"), "{line}");
+}
+
+#[test]
+fn forgets_are_all_served_while_the_device_readers_rest() {
+    // Forgets still come through /dev/fuse, whose readers rest after each batch of them
+    // while io_uring serves the rest: every one must still arrive.
+    let Some(m) = uring_mount() else { return };
+    let forgets = || {
+        stats(&m)["vram"]["by_op"]["forget"]["ops"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let dir = m.vram().join("d");
+    fs::create_dir(&dir).unwrap();
+    let before = forgets();
+    for i in 0..2000 {
+        fs::write(dir.join(format!("f{i}")), b"x").unwrap();
+    }
+    for i in 0..2000 {
+        fs::remove_file(dir.join(format!("f{i}"))).unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while forgets() - before < 2000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let arrived = forgets() - before;
+    assert!(arrived >= 2000, "{arrived} forgets for 2000 removed files");
+    fs::remove_dir(&dir).unwrap();
 }
