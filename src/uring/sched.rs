@@ -11,6 +11,8 @@
 //! (`/proc/self/task/TID/schedstat`) and gives a thread that waited more than a fifth of the
 //! last `PERIOD` the normal policy for `RAISED_FOR`.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,10 +93,31 @@ fn set_policy(tid: libc::pid_t, policy: libc::c_int) -> bool {
     unsafe { libc::sched_setscheduler(tid, policy, &param) == 0 }
 }
 
+/// A thread's `schedstat`, kept open: the watch reads it every `PERIOD` for every CPU's
+/// thread, with one `pread` instead of an open, a stat, a read and a close.
+struct Schedstat {
+    tid: libc::pid_t,
+    file: File,
+}
+
+impl Schedstat {
+    fn open(tid: libc::pid_t) -> Option<Schedstat> {
+        let file = File::open(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        Some(Schedstat { tid, file })
+    }
+
+    /// Nanoseconds the thread has spent runnable but waiting for a CPU.
+    fn waited(&self) -> Option<u64> {
+        let mut buf = [0u8; 128];
+        let n = self.file.read_at(&mut buf, 0).ok()?;
+        let s = std::str::from_utf8(&buf[..n]).ok()?;
+        s.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
 /// Nanoseconds thread `tid` has spent runnable but waiting for a CPU.
 fn waited(tid: libc::pid_t) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-    s.split_whitespace().nth(1)?.parse().ok()
+    Schedstat::open(tid)?.waited()
 }
 
 /// Starts the watch; it ends when every serving thread has.
@@ -105,6 +128,7 @@ pub fn watch(threads: Arc<Threads>) {
             let n = threads.tids.len();
             let mut last: Vec<Option<u64>> = vec![None; n];
             let mut raised_until: Vec<Option<Instant>> = vec![None; n];
+            let mut stats: Vec<Option<Schedstat>> = (0..n).map(|_| None).collect();
             while threads.running.load(Ordering::Relaxed) > 0 {
                 std::thread::sleep(PERIOD);
                 let now = Instant::now();
@@ -112,9 +136,13 @@ pub fn watch(threads: Arc<Threads>) {
                     let slot = threads.tids[i].lock();
                     let tid = *slot;
                     if tid == 0 {
+                        stats[i] = None;
                         continue;
                     }
-                    let w = waited(tid);
+                    if stats[i].as_ref().map(|s| s.tid) != Some(tid) {
+                        stats[i] = Schedstat::open(tid);
+                    }
+                    let w = stats[i].as_ref().and_then(Schedstat::waited);
                     let delta = match (w, last[i]) {
                         (Some(w), Some(l)) => w.saturating_sub(l),
                         _ => 0,
