@@ -175,7 +175,9 @@ fn fuse_config(cfg: &MountConfig) -> Config {
     if cfg.allow_other {
         c.acl = SessionACL::All;
     }
-    c.n_threads = Some(cfg.threads.max(1));
+    // Over io_uring the rings serve the requests; `/dev/fuse` carries only forgets, which
+    // one reader takes in batches (`uring::rest_after_forgets`).
+    c.n_threads = Some(if cfg.uring { 1 } else { cfg.threads.max(1) });
     c.clone_fd = true;
     c
 }

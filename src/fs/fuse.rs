@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{
-    AccessFlags, BackingId, BsdFileFlags, Errno, FileHandle, Filesystem, FopenFlags, Generation,
-    INodeNo, InitFlags, IoctlFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr,
-    ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyIoctl, ReplyOpen,
-    ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    AccessFlags, BackingId, BsdFileFlags, Errno, FileHandle, Filesystem, FopenFlags, ForgetOne,
+    Generation, INodeNo, InitFlags, IoctlFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags,
+    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyIoctl,
+    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use log::{debug, warn};
 
@@ -26,10 +26,6 @@ use crate::ram::TimeSet;
 
 /// Entries fetched from a tier per `readdir` call; the reply buffer takes what fits.
 const READDIR_BATCH: usize = 256;
-
-/// How long a `/dev/fuse` reader rests after forgets while io_uring serves the rest
-/// (`FuseFs::forget_pause`): 200 µs took as much off an unlink as 5 ms.
-const FORGET_PAUSE: Duration = Duration::from_micros(250);
 
 /// The mounted filesystem: the core plus what only a live session has.
 pub struct FuseFs {
@@ -85,19 +81,14 @@ impl FuseFs {
         });
     }
 
-    /// Over io_uring only forgets and interrupts still come through `/dev/fuse`. A forget
-    /// that finds a reader asleep there wakes it, and that wake-up cost an unlink about 7 µs
-    /// (half its time; the reader was woken on the other, halted CPU). A reader that rests a
-    /// moment after its forgets is not asleep on the device, so the kernel queues the next
-    /// ones without a wake-up and hands them over as one batch at the next read. An
-    /// interrupt waits at most that moment.
-    fn forget_pause(&self) {
-        let over_uring = self
+    /// Over io_uring the `/dev/fuse` reader rests after forgets (`uring::rest_after_forgets`).
+    fn after_forgets(&self) {
+        if self
             .uring
             .as_ref()
-            .is_some_and(|g| g.load(Ordering::Relaxed));
-        if over_uring {
-            std::thread::sleep(FORGET_PAUSE);
+            .is_some_and(|g| g.load(Ordering::Relaxed))
+        {
+            crate::uring::rest_after_forgets();
         }
     }
 
@@ -284,14 +275,14 @@ impl Filesystem for FuseFs {
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         self.forget_one(ino.0, nlookup);
-        self.forget_pause();
+        self.after_forgets();
     }
 
-    fn batch_forget(&self, _req: &Request, nodes: &[fuser::ForgetOne]) {
+    fn batch_forget(&self, _req: &Request, nodes: &[ForgetOne]) {
         for n in nodes {
             self.forget_one(n.nodeid().0, n.nlookup());
         }
-        self.forget_pause();
+        self.after_forgets();
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {

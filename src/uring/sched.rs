@@ -94,7 +94,7 @@ fn set_policy(tid: libc::pid_t, policy: libc::c_int) -> bool {
 }
 
 /// A thread's `schedstat`, kept open: the watch reads it every `PERIOD` for every CPU's
-/// thread, with one `pread` instead of an open, a stat, a read and a close.
+/// thread, with one `pread` instead of opening, reading and closing it each time.
 struct Schedstat {
     tid: libc::pid_t,
     file: File,
@@ -143,6 +143,10 @@ pub fn watch(threads: Arc<Threads>) {
                         stats[i] = Schedstat::open(tid);
                     }
                     let w = stats[i].as_ref().and_then(Schedstat::waited);
+                    if w.is_none() {
+                        // Open again next time (a thread id used again by a new thread).
+                        stats[i] = None;
+                    }
                     let delta = match (w, last[i]) {
                         (Some(w), Some(l)) => w.saturating_sub(l),
                         _ => 0,
