@@ -81,17 +81,6 @@ impl FuseFs {
         });
     }
 
-    /// Over io_uring the `/dev/fuse` reader rests after forgets (`uring::rest_after_forgets`).
-    fn after_forgets(&self) {
-        if self
-            .uring
-            .as_ref()
-            .is_some_and(|g| g.load(Ordering::Relaxed))
-        {
-            crate::uring::rest_after_forgets();
-        }
-    }
-
     /// Asks the kernel for FUSE over io_uring at init; `granted` tells whether it agreed.
     pub fn want_uring(mut self, granted: Arc<AtomicBool>) -> Self {
         self.uring = Some(granted);
@@ -275,14 +264,14 @@ impl Filesystem for FuseFs {
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         self.forget_one(ino.0, nlookup);
-        self.after_forgets();
+        crate::uring::rest_after_forgets();
     }
 
     fn batch_forget(&self, _req: &Request, nodes: &[ForgetOne]) {
         for n in nodes {
             self.forget_one(n.nodeid().0, n.nlookup());
         }
-        self.after_forgets();
+        crate::uring::rest_after_forgets();
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {

@@ -52,14 +52,15 @@ thread_local! {
     static ON_RING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Called after forgets were handled, on a mount served over io_uring. There only forgets
-/// (and interrupts, which fuser answers ENOSYS) still come through `/dev/fuse`, to a single
+/// Called after forgets were handled. On a mount served over io_uring only forgets (and
+/// interrupts, which fuser answers ENOSYS) still come through `/dev/fuse`, to a single
 /// reader. A forget that finds the reader asleep on the device wakes it, on the other CPU,
 /// and that cost an unlink about 7 µs of its 17. A resting reader is not asleep there, so
 /// the kernel queues the next forgets without a wake-up and hands them over as one batch at
-/// the next read. A ring thread (should forgets ever come over the rings) never rests.
+/// the next read. Over `/dev/fuse` alone its readers serve every request and never rest;
+/// nor does a ring thread (should forgets ever come over the rings).
 pub fn rest_after_forgets() {
-    if !ON_RING.with(|r| r.get()) {
+    if SERVING.load(Ordering::Relaxed) && !ON_RING.with(|r| r.get()) {
         std::thread::sleep(FORGET_REST);
     }
 }

@@ -95,21 +95,19 @@ fn set_policy(tid: libc::pid_t, policy: libc::c_int) -> bool {
 
 /// A thread's `schedstat`, kept open: the watch reads it every `PERIOD` for every CPU's
 /// thread, with one `pread` instead of opening, reading and closing it each time.
-struct Schedstat {
-    tid: libc::pid_t,
-    file: File,
-}
+struct Schedstat(File);
 
 impl Schedstat {
     fn open(tid: libc::pid_t) -> Option<Schedstat> {
-        let file = File::open(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-        Some(Schedstat { tid, file })
+        File::open(format!("/proc/self/task/{tid}/schedstat"))
+            .ok()
+            .map(Schedstat)
     }
 
     /// Nanoseconds the thread has spent runnable but waiting for a CPU.
     fn waited(&self) -> Option<u64> {
         let mut buf = [0u8; 128];
-        let n = self.file.read_at(&mut buf, 0).ok()?;
+        let n = self.0.read_at(&mut buf, 0).ok()?;
         let s = std::str::from_utf8(&buf[..n]).ok()?;
         s.split_whitespace().nth(1)?.parse().ok()
     }
@@ -139,12 +137,13 @@ pub fn watch(threads: Arc<Threads>) {
                         stats[i] = None;
                         continue;
                     }
-                    if stats[i].as_ref().map(|s| s.tid) != Some(tid) {
+                    // A slot holds one thread for its life (cleared when it ends), so its
+                    // file is opened once; again only after a failed read.
+                    if stats[i].is_none() {
                         stats[i] = Schedstat::open(tid);
                     }
                     let w = stats[i].as_ref().and_then(Schedstat::waited);
                     if w.is_none() {
-                        // Open again next time (a thread id used again by a new thread).
                         stats[i] = None;
                     }
                     let delta = match (w, last[i]) {
