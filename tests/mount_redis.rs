@@ -737,6 +737,47 @@ fn evicting_memory_policy_refuses_the_mount_and_a_late_one_turns_vram_read_only(
     fs::write(m.vram().join("new"), b"x").unwrap();
 }
 
+/// The kernel asks for `security.capability` before a file's first write and before a
+/// chown: for a file this mount has just seen without extended attributes, that is answered
+/// without Redis. An xattr set on this mount shows at once, one set on another mount within
+/// the kernel's attribute time.
+#[test]
+fn xattr_free_files_answer_without_redis_and_xattrs_still_show() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &["--redis-timeout", "1"]);
+    let b = TestMount::with_redis(&server, &[]);
+    let (bare, dressed, shared) = (
+        a.vram().join("bare"),
+        a.vram().join("dressed"),
+        a.vram().join("shared"),
+    );
+    for p in [&bare, &dressed, &shared] {
+        fs::write(p, b"x").unwrap();
+    }
+    // Seen without xattrs as the write answered, then given one here: it shows at once.
+    set_xattr(&dressed, "user.k", b"v").unwrap();
+    assert_eq!(get_xattr(&dressed, "user.k").unwrap(), b"v");
+    // Seen without xattrs here, given one on the other mount: it shows here soon.
+    assert_eq!(err(get_xattr(&shared, "user.k")), libc::ENODATA);
+    set_xattr(&b.vram().join("shared"), "user.k", b"w").unwrap();
+    let seen = until(Duration::from_secs(5), || {
+        get_xattr(&shared, "user.k").is_ok_and(|v| v == b"w")
+    });
+    assert!(seen.is_some(), "B's xattr never showed on A");
+
+    // A chmod answers with the attributes, so `bare` is freshly seen; with Redis hung, the
+    // question about it is still answered, while one about `dressed` needs Redis.
+    fs::set_permissions(&bare, fs::Permissions::from_mode(0o640)).unwrap();
+    let pid = server.pid().unwrap();
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let answers = (
+        err(get_xattr(&bare, "security.capability")),
+        err(get_xattr(&dressed, "user.k")),
+    );
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert_eq!(answers, (libc::ENODATA, libc::EIO));
+}
+
 #[test]
 fn times_survive_remount_exactly() {
     let server = RedisServer::start();

@@ -9,7 +9,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
@@ -131,31 +130,6 @@ fn jobs(m: &TestMount) -> Vec<Value> {
 
 fn data(seed: u64, len: usize) -> Vec<u8> {
     Rng::new(seed).bytes(len)
-}
-
-fn set_xattr(p: &Path, name: &str, value: &[u8]) -> std::io::Result<()> {
-    let (c, n) = (cstr(p), CString::new(name).unwrap());
-    cvt(unsafe {
-        libc::lsetxattr(
-            c.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    })
-    .map(|_| ())
-}
-
-fn get_xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
-    let (c, n) = (cstr(p), CString::new(name).unwrap());
-    let mut buf = vec![0u8; 65536];
-    let r = unsafe { libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if r < 0 {
-        return None;
-    }
-    buf.truncate(r as usize);
-    Some(buf)
 }
 
 /// Every temporary name under `root` (the journal's directory aside: it is no file).

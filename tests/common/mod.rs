@@ -922,3 +922,30 @@ pub fn open_by_handle(mount: &fs::File, handle: &mut [u64]) -> io::Result<fs::Fi
     })?;
     Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
 }
+
+pub fn set_xattr(p: &Path, name: &str, value: &[u8]) -> io::Result<()> {
+    let (c, n) = (cstr(p), CString::new(name).unwrap());
+    // SAFETY: both strings are NUL-terminated and the value is as long as said.
+    cvt(unsafe {
+        libc::lsetxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+pub fn get_xattr(p: &Path, name: &str) -> io::Result<Vec<u8>> {
+    let (c, n) = (cstr(p), CString::new(name).unwrap());
+    let mut buf = vec![0u8; 65536];
+    // SAFETY: both strings are NUL-terminated and the buffer is as long as said.
+    let r = unsafe { libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(r as usize);
+    Ok(buf)
+}

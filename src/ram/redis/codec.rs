@@ -74,6 +74,15 @@ pub(super) fn number(v: &Value) -> Option<u64> {
     }
 }
 
+/// An inode's `xb` (bytes of extended attributes) in an answer of the scripts' `attr`.
+pub(super) fn xattr_bytes(v: &Value) -> u64 {
+    array(v)
+        .chunks_exact(2)
+        .find(|p| bytes(&p[0]) == Some(b"xb"))
+        .and_then(|p| number(&p[1]))
+        .unwrap_or(0)
+}
+
 pub(super) fn array(v: &Value) -> &[Value] {
     match v {
         Value::Array(a) | Value::Set(a) => a,

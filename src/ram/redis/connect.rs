@@ -177,6 +177,7 @@ impl RedisStore {
             damaged: Mutex::new(None),
             lost: AtomicBool::new(false),
             dirs: DirCache::default(),
+            bare: Bare::default(),
             versions: Versions::default(),
             nodes_seen: Mutex::new(None),
             to_abandon: Mutex::new(Vec::new()),

@@ -201,6 +201,7 @@ impl RedisStore {
         // A publication that finds its slices no longer listed as this mount's (a failover
         // lost the listing, or they were given up) is sent again whole, with new slices.
         let mut tries = 0;
+        let epoch = self.inner.bare.epoch();
         let v = loop {
             let sids = self.inner.take_sids(parts.len())?;
             let mut args: Vec<String> = vec![
@@ -235,7 +236,9 @@ impl RedisStore {
             }
         };
         let a = array(&v);
-        let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("write"))?)?;
+        let attr = self
+            .inner
+            .attr(ino, a.first().ok_or_else(|| garbled("write"))?, epoch)?;
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
         }

@@ -26,6 +26,8 @@ pub(super) struct Inner {
     pub(super) lost: AtomicBool,
     /// Directories' attributes as this mount's last change left them.
     pub(super) dirs: DirCache,
+    /// Inodes seen without extended attributes.
+    pub(super) bare: Bare,
     /// The version of each file the kernel's pages on this mount are of.
     pub(super) versions: Versions,
     /// A cluster's masters as last counted for stats, and when.
@@ -250,12 +252,21 @@ impl Inner {
         time_str(SystemTime::now())
     }
 
+    /// An inode's attributes in a script's answer to a call made at `epoch` (of `bare`);
+    /// whether it held extended attributes is noted.
+    pub(super) fn attr(&self, ino: Ino, v: &Value, epoch: u64) -> StoreResult<Attr> {
+        let a = parse_attr(ino, v)?;
+        self.bare.saw(a.ino, xattr_bytes(v), epoch);
+        Ok(a)
+    }
+
     /// After Redis lost the prefix's data under the mount (FLUSHALL, a restart without
     /// persistence): with no inode or slice left, `vram/` starts again empty, said in one
     /// logged error; with some left (someone deleted keys by hand), `vram/` turns read-only
     /// rather than build on half a tree.
     pub(super) fn revive(&self) {
         self.dirs.clear();
+        self.bare.clear();
         self.versions.clear();
         let meta = self.keys.meta();
         let root = self.keys.inode(ROOT_INO);

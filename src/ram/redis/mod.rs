@@ -86,6 +86,7 @@ use log::{debug, info, warn};
 use super::*;
 use crate::sync::Mutex;
 
+mod bare;
 mod codec;
 mod connect;
 mod data;
@@ -100,6 +101,7 @@ mod servers;
 mod target;
 mod versions;
 
+use bare::Bare;
 use codec::*;
 use dircache::DirCache;
 pub use dircache::ATTR_TTL;
@@ -257,10 +259,11 @@ impl RamStore for RedisStore {
         }
         let s = &self.inner.scripts.lookup;
         let p = parent.to_string();
+        let epoch = self.inner.bare.epoch();
         let v = self
             .inner
             .script(s, true, &[p.as_bytes(), name.as_bytes()])?;
-        parse_attr(0, &v)
+        self.inner.attr(0, &v, epoch)
     }
 
     fn getattr(&self, ino: Ino) -> StoreResult<Attr> {
@@ -323,11 +326,14 @@ impl RamStore for RedisStore {
         ];
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         let mut change = self.inner.dirs.change(&[ino]);
+        let epoch = self.inner.bare.epoch();
         let v = self
             .inner
             .script(&self.inner.scripts.setattr, false, &refs)?;
         let a = array(&v);
-        let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("setattr"))?)?;
+        let attr = self
+            .inner
+            .attr(ino, a.first().ok_or_else(|| garbled("setattr"))?, epoch)?;
         change.answer(attr.clone());
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
@@ -378,9 +384,12 @@ impl RamStore for RedisStore {
             nums[2].as_bytes(),
         ];
         let mut change = self.inner.dirs.change(&[newparent]);
+        let epoch = self.inner.bare.epoch();
         let v = self.inner.script(&self.inner.scripts.link, false, &args)?;
         let a = array(&v);
-        let attr = parse_attr(ino, a.first().ok_or_else(|| garbled("link"))?)?;
+        let attr = self
+            .inner
+            .attr(ino, a.first().ok_or_else(|| garbled("link"))?, epoch)?;
         change.answer_value(a.get(1));
         Ok(attr)
     }
@@ -540,12 +549,16 @@ impl RamStore for RedisStore {
         ];
         // Nothing kept of it once this ends (its ctime moves).
         let _change = self.inner.dirs.change(&[ino]);
+        let _xattrs = self.inner.bare.change(ino);
         self.inner
             .script(&self.inner.scripts.setxattr, false, &args)?;
         Ok(())
     }
 
     fn getxattr(&self, ino: Ino, name: &OsStr) -> StoreResult<Vec<u8>> {
+        if self.inner.bare.is_bare(ino) {
+            return Err(StoreError::NoAttr);
+        }
         let mut p = ::redis::pipe();
         p.cmd("HEXISTS").arg(self.inner.keys.inode(ino)).arg("k");
         p.cmd("HGET")
@@ -587,6 +600,7 @@ impl RamStore for RedisStore {
         let args: [&[u8]; 3] = [nums[0].as_bytes(), name.as_bytes(), nums[1].as_bytes()];
         // Nothing kept of it once this ends (its ctime moves).
         let _change = self.inner.dirs.change(&[ino]);
+        let _xattrs = self.inner.bare.change(ino);
         self.inner
             .script(&self.inner.scripts.removexattr, false, &args)?;
         Ok(())
@@ -682,6 +696,7 @@ impl RedisStore {
             access,
         ];
         let mut change = self.inner.dirs.change(&[parent]);
+        let epoch = self.inner.bare.epoch();
         let v = self
             .inner
             .script(&self.inner.scripts.create, false, &args)?;
@@ -693,7 +708,9 @@ impl RedisStore {
                 ));
             }
         }
-        let attr = parse_attr(0, a.first().ok_or_else(|| garbled("create"))?)?;
+        let attr = self
+            .inner
+            .attr(0, a.first().ok_or_else(|| garbled("create"))?, epoch)?;
         change.answer_value(a.get(1));
         Ok(attr)
     }
@@ -726,6 +743,7 @@ impl RedisStore {
         let mut p = ::redis::pipe();
         p.cmd("HGETALL").arg(self.inner.keys.inode(ino));
         p.cmd("HLEN").arg(self.inner.keys.dir(ino));
+        let epoch = self.inner.bare.epoch();
         let v = self.inner.pipe(true, &p)?;
         let (fields, ne) = match v.as_slice() {
             [f, n] => (f, number(n).unwrap_or(0)),
@@ -737,7 +755,7 @@ impl RedisStore {
         }
         list.push(Value::BulkString(b"ne".to_vec()));
         list.push(Value::Int(ne as i64));
-        parse_attr(ino, &Value::Array(list))
+        self.inner.attr(ino, &Value::Array(list), epoch)
     }
 
     fn remove(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
