@@ -43,6 +43,7 @@ op_kinds! {
     Fsync => "fsync",
     Opendir => "opendir",
     Readdir => "readdir",
+    Readdirplus => "readdirplus",
     Releasedir => "releasedir",
     Statfs => "statfs",
     Setxattr => "setxattr",

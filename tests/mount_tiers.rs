@@ -1781,3 +1781,52 @@ fn file_handles_open_after_the_kernel_let_go(_m: &TestMount, dir: &Path, _tier: 
     assert_eq!(err(open_by_handle(&mount, &mut hg)), libc::ESTALE);
 }
 both_tiers!(file_handles_open_after_the_kernel_let_go);
+
+/// A listing carries each name's attributes (READDIRPLUS): `stat` of every listed name
+/// after the kernel let go of them asks nothing more, each answer is right, and the
+/// lookups the listing counted are given back (a removed file's space comes back).
+fn a_listing_answers_the_stats_after_it(m: &TestMount, dir: &Path, tier: Tier) {
+    let d = dir.join("listed");
+    fs::create_dir(&d).unwrap();
+    for i in 0..300 {
+        fs::write(d.join(format!("f{i}")), vec![b'x'; i]).unwrap();
+    }
+    fs::create_dir(d.join("sub")).unwrap();
+    symlink("f7", d.join("link")).unwrap();
+    let tier_name = match tier {
+        Tier::Vram => "vram",
+        Tier::Vdisk => "vdisk",
+    };
+    let lookups = || ctl_stats(m.mnt())[tier_name]["by_op"]["lookup"]["ops"].as_u64();
+    fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+    let before = lookups().unwrap_or(0);
+    let mut seen = Vec::new();
+    for e in fs::read_dir(&d).unwrap() {
+        let e = e.unwrap();
+        let md = fs::symlink_metadata(e.path()).unwrap();
+        seen.push((e.file_name().into_string().unwrap(), md));
+    }
+    let asked = lookups().unwrap_or(0) - before;
+    assert_eq!(seen.len(), 302);
+    for (name, md) in &seen {
+        match name.as_str() {
+            "sub" => assert!(md.is_dir()),
+            "link" => assert!(md.file_type().is_symlink()),
+            f => assert_eq!(md.len(), f[1..].parse::<u64>().unwrap(), "{f}"),
+        }
+    }
+    // Without the attributes in the listing each name is one lookup; the few left are
+    // the path down to the directory.
+    assert!(asked < 10, "{asked} lookups for 302 listed names");
+
+    if tier == Tier::Vram {
+        let used = || ctl_stats(m.mnt())["vram_used"].as_u64().unwrap();
+        fs::write(d.join("big"), vec![7u8; 4 << 20]).unwrap();
+        let with_big = used();
+        fs::read_dir(&d).unwrap().for_each(drop);
+        fs::remove_file(d.join("big")).unwrap();
+        let back = until(Duration::from_secs(5), || used() + (4 << 20) <= with_big);
+        assert!(back.is_some(), "a listed file's space never came back");
+    }
+}
+both_tiers!(a_listing_answers_the_stats_after_it);

@@ -112,6 +112,120 @@ impl MavFs {
     }
 }
 
+/// A name of a listing with what a lookup of it would answer (`None` for `.` and `..`,
+/// which the kernel does not take from a listing).
+pub struct DirItemPlus {
+    pub item: DirItem,
+    pub entry: Option<Entry>,
+    /// The lookup was counted (not for the tiers' roots, which are never let go).
+    counted: bool,
+}
+
+impl MavFs {
+    /// `readdir`, each name looked up as the kernel's lookup would be: counted, so the
+    /// kernel forgets it later. The caller forgets those it does not send.
+    pub fn readdirplus(
+        &self,
+        ino: u64,
+        fh: u64,
+        offset: u64,
+        max: usize,
+    ) -> FsResult<Vec<DirItemPlus>> {
+        let items = self.readdir(ino, fh, offset, max)?;
+        let is_dot = |it: &DirItem| matches!(it.name.as_bytes(), b"." | b"..");
+        let mut out = Vec::with_capacity(items.len());
+        let counted = !matches!(Self::route(ino)?, Target::Root | Target::Control);
+        let looked = |item: DirItem, r: FsResult<Entry>, out: &mut Vec<DirItemPlus>| {
+            match r {
+                Ok(e) => {
+                    let item = DirItem {
+                        ino: e.attr.ino.0,
+                        ..item
+                    };
+                    out.push(DirItemPlus {
+                        item,
+                        entry: Some(e),
+                        counted,
+                    });
+                    Ok(())
+                }
+                // Gone since the listing was read: left out, as a later listing would.
+                Err(e) if e.errno() == libc::ENOENT => Ok(()),
+                Err(e) => Err(e),
+            }
+        };
+        let r = match Self::route(ino)? {
+            Target::Root | Target::Control => items.into_iter().try_for_each(|item| {
+                if is_dot(&item) {
+                    out.push(DirItemPlus {
+                        item,
+                        entry: None,
+                        counted: false,
+                    });
+                    return Ok(());
+                }
+                let r = self.getattr(item.ino);
+                looked(item, r, &mut out)
+            }),
+            Target::Ram(_) => {
+                let inos: Vec<ram::Ino> = items
+                    .iter()
+                    .filter(|it| !is_dot(it))
+                    .filter_map(|it| inode::route(it.ino))
+                    .filter_map(|t| match t {
+                        Target::Ram(i) => Some(i),
+                        _ => None,
+                    })
+                    .collect();
+                let mut attrs = self.store.getattr_many(&inos)?.into_iter();
+                items.into_iter().try_for_each(|item| {
+                    if is_dot(&item) || !matches!(inode::route(item.ino), Some(Target::Ram(_))) {
+                        out.push(DirItemPlus {
+                            item,
+                            entry: None,
+                            counted: false,
+                        });
+                        return Ok(());
+                    }
+                    let r = match attrs.next() {
+                        Some(a) => a.map_err(FsError::from).and_then(|a| self.ram_pinned(&a)),
+                        None => Err(FsError::Store(ram::StoreError::NotFound)),
+                    };
+                    looked(item, r, &mut out)
+                })
+            }
+            Target::Disk(id) => items.into_iter().try_for_each(|item| {
+                if is_dot(&item) {
+                    out.push(DirItemPlus {
+                        item,
+                        entry: None,
+                        counted: false,
+                    });
+                    return Ok(());
+                }
+                let r = self
+                    .disk
+                    .lookup(id, &item.name)
+                    .map(|a| self.disk_entry(&a))
+                    .map_err(FsError::from);
+                looked(item, r, &mut out)
+            }),
+        };
+        if let Err(e) = r {
+            self.forget_listed(out);
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// Gives back the lookups of listed names the kernel was not sent.
+    pub fn forget_listed(&self, items: impl IntoIterator<Item = DirItemPlus>) {
+        for p in items.into_iter().filter(|p| p.counted) {
+            self.forget(p.item.ino, 1);
+        }
+    }
+}
+
 /// A directory that lists as empty may still hold the temporary files of a job a stopped
 /// daemon left behind: `rmdir` removes them rather than fail with ENOTEMPTY on it.
 impl MavFs {

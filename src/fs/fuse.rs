@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 use fuser::{
     AccessFlags, BackingId, BsdFileFlags, Errno, FileHandle, Filesystem, FopenFlags, ForgetOne,
     Generation, INodeNo, InitFlags, IoctlFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags,
-    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyIoctl,
-    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
+    ReplyIoctl, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use log::{debug, warn};
 
@@ -26,6 +26,9 @@ use crate::ram::TimeSet;
 
 /// Entries fetched from a tier per `readdir` call; the reply buffer takes what fits.
 const READDIR_BATCH: usize = 256;
+/// Names looked up per READDIRPLUS: about what a 32 KiB reply holds (some 150 bytes each);
+/// those that do not fit are forgotten again.
+const READDIRPLUS_BATCH: usize = 128;
 
 /// The mounted filesystem: the core plus what only a live session has.
 pub struct FuseFs {
@@ -201,6 +204,11 @@ impl Filesystem for FuseFs {
             // File handles (open_by_handle_at, NFS export) outlive the kernel's hold on the
             // inode: it asks for `.` (and `..`) of an inode number (`MavFs::lookup`).
             InitFlags::FUSE_EXPORT_SUPPORT,
+            // A listing carries each name's attributes, so `rm -r`, `ls -l` and `find`
+            // make no lookup per name after it; the kernel asks for that only where
+            // lookups followed the listing before (or at its start).
+            InitFlags::FUSE_DO_READDIRPLUS,
+            InitFlags::FUSE_READDIRPLUS_AUTO,
         ] {
             if config.capabilities().contains(flag) {
                 let _ = config.add_capabilities(flag);
@@ -575,6 +583,58 @@ impl Filesystem for FuseFs {
                 reply.ok();
             }
             Err(e) => reply.error(fail("readdir", e)),
+        }
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        match self.done(OpKind::Readdirplus, ino.0, || {
+            self.core
+                .readdirplus(ino.0, fh.0, offset, READDIRPLUS_BATCH)
+        }) {
+            Ok(items) => {
+                let mut items = items.into_iter();
+                for p in items.by_ref() {
+                    let it = &p.item;
+                    let full = match &p.entry {
+                        Some(e) => reply.add(
+                            INodeNo(it.ino),
+                            it.offset,
+                            &it.name,
+                            &self.ttl(e),
+                            &e.attr,
+                            self.generation(e),
+                        ),
+                        // `.` and `..`: the kernel links no entry for them.
+                        None => {
+                            let mut attr = self.core.root_entry().attr;
+                            attr.ino = INodeNo(it.ino);
+                            attr.kind = it.kind;
+                            reply.add(
+                                INodeNo(it.ino),
+                                it.offset,
+                                &it.name,
+                                &Duration::ZERO,
+                                &attr,
+                                Generation(0),
+                            )
+                        }
+                    };
+                    if full {
+                        self.core.forget_listed([p]);
+                        break;
+                    }
+                }
+                self.core.forget_listed(items);
+                reply.ok();
+            }
+            Err(e) => reply.error(fail("readdirplus", e)),
         }
     }
 

@@ -276,6 +276,11 @@ pub trait RamStore: Send + Sync + 'static {
     }
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr>;
     fn getattr(&self, ino: Ino) -> StoreResult<Attr>;
+    /// `getattr` of each, in order: one round trip where the store can make it one (the
+    /// attributes of a page of directory entries). The outer error fails them all.
+    fn getattr_many(&self, inos: &[Ino]) -> StoreResult<Vec<StoreResult<Attr>>> {
+        Ok(inos.iter().map(|&i| self.getattr(i)).collect())
+    }
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr>;
     /// Up to `max` entries with a cookie greater than `after`, in cookie order.
     fn readdir(&self, dir: Ino, after: u64, max: usize) -> StoreResult<DirPage>;

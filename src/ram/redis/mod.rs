@@ -283,6 +283,10 @@ impl RamStore for RedisStore {
         r
     }
 
+    fn getattr_many(&self, inos: &[Ino]) -> StoreResult<Vec<StoreResult<Attr>>> {
+        self.fetch_attrs(inos)
+    }
+
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
         self.inner.writable()?;
         let pre = match set.size {
@@ -740,22 +744,39 @@ impl RedisStore {
 
     /// An inode's attributes as Redis holds them.
     fn fetch_attr(&self, ino: Ino) -> StoreResult<Attr> {
+        self.fetch_attrs(&[ino])?
+            .pop()
+            .unwrap_or_else(|| Err(garbled("getattr")))
+    }
+
+    /// Several inodes' attributes, in one round trip.
+    fn fetch_attrs(&self, inos: &[Ino]) -> StoreResult<Vec<StoreResult<Attr>>> {
+        if inos.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut p = ::redis::pipe();
-        p.cmd("HGETALL").arg(self.inner.keys.inode(ino));
-        p.cmd("HLEN").arg(self.inner.keys.dir(ino));
+        for &ino in inos {
+            p.cmd("HGETALL").arg(self.inner.keys.inode(ino));
+            p.cmd("HLEN").arg(self.inner.keys.dir(ino));
+        }
         let epoch = self.inner.bare.epoch();
         let v = self.inner.pipe(true, &p)?;
-        let (fields, ne) = match v.as_slice() {
-            [f, n] => (f, number(n).unwrap_or(0)),
-            _ => return Err(garbled("getattr")),
-        };
-        let mut list = array(fields).to_vec();
-        if list.is_empty() {
-            return Err(StoreError::NotFound);
+        if v.len() != 2 * inos.len() {
+            return Err(garbled("getattr"));
         }
-        list.push(Value::BulkString(b"ne".to_vec()));
-        list.push(Value::Int(ne as i64));
-        self.inner.attr(ino, &Value::Array(list), epoch)
+        Ok(inos
+            .iter()
+            .zip(v.chunks_exact(2))
+            .map(|(&ino, r)| {
+                let mut list = array(&r[0]).to_vec();
+                if list.is_empty() {
+                    return Err(StoreError::NotFound);
+                }
+                list.push(Value::BulkString(b"ne".to_vec()));
+                list.push(Value::Int(number(&r[1]).unwrap_or(0) as i64));
+                self.inner.attr(ino, &Value::Array(list), epoch)
+            })
+            .collect())
     }
 
     fn remove(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
