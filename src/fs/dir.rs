@@ -132,86 +132,64 @@ impl MavFs {
         max: usize,
     ) -> FsResult<Vec<DirItemPlus>> {
         let items = self.readdir(ino, fh, offset, max)?;
-        let is_dot = |it: &DirItem| matches!(it.name.as_bytes(), b"." | b"..");
+        let named = |it: &DirItem| !matches!(it.name.as_bytes(), b"." | b"..");
+        let target = Self::route(ino)?;
+        // What a lookup of each name answers; None for the dots.
+        let looked: Vec<Option<FsResult<Entry>>> = match target {
+            Target::Root | Target::Control => items
+                .iter()
+                .map(|it| named(it).then(|| self.getattr(it.ino)))
+                .collect(),
+            Target::Ram(_) => {
+                let ram_ino = |it: &DirItem| match inode::route(it.ino) {
+                    Some(Target::Ram(i)) if named(it) => Some(i),
+                    _ => None,
+                };
+                let inos: Vec<ram::Ino> = items.iter().filter_map(ram_ino).collect();
+                let mut attrs = self.store.getattr_many(&inos)?.into_iter();
+                items
+                    .iter()
+                    .map(|it| {
+                        ram_ino(it)?;
+                        let a = attrs.next()?;
+                        Some(a.map_err(FsError::from).and_then(|a| self.ram_pinned(&a)))
+                    })
+                    .collect()
+            }
+            Target::Disk(id) => items
+                .iter()
+                .map(|it| {
+                    named(it).then(|| {
+                        let a = self.disk.lookup(id, &it.name)?;
+                        Ok(self.disk_entry(&a))
+                    })
+                })
+                .collect(),
+        };
+        let counted = !matches!(target, Target::Root | Target::Control);
         let mut out = Vec::with_capacity(items.len());
-        let counted = !matches!(Self::route(ino)?, Target::Root | Target::Control);
-        let looked = |item: DirItem, r: FsResult<Entry>, out: &mut Vec<DirItemPlus>| {
+        let mut failed = None;
+        for (item, r) in items.into_iter().zip(looked) {
             match r {
-                Ok(e) => {
-                    let item = DirItem {
+                None => out.push(DirItemPlus {
+                    item,
+                    entry: None,
+                    counted: false,
+                }),
+                Some(Ok(e)) => out.push(DirItemPlus {
+                    item: DirItem {
                         ino: e.attr.ino.0,
                         ..item
-                    };
-                    out.push(DirItemPlus {
-                        item,
-                        entry: Some(e),
-                        counted,
-                    });
-                    Ok(())
-                }
+                    },
+                    entry: Some(e),
+                    counted,
+                }),
                 // Gone since the listing was read: left out, as a later listing would.
-                Err(e) if e.errno() == libc::ENOENT => Ok(()),
-                Err(e) => Err(e),
+                Some(Err(e)) if e.errno() == libc::ENOENT => {}
+                Some(Err(e)) => failed = failed.or(Some(e)),
             }
-        };
-        let r = match Self::route(ino)? {
-            Target::Root | Target::Control => items.into_iter().try_for_each(|item| {
-                if is_dot(&item) {
-                    out.push(DirItemPlus {
-                        item,
-                        entry: None,
-                        counted: false,
-                    });
-                    return Ok(());
-                }
-                let r = self.getattr(item.ino);
-                looked(item, r, &mut out)
-            }),
-            Target::Ram(_) => {
-                let inos: Vec<ram::Ino> = items
-                    .iter()
-                    .filter(|it| !is_dot(it))
-                    .filter_map(|it| inode::route(it.ino))
-                    .filter_map(|t| match t {
-                        Target::Ram(i) => Some(i),
-                        _ => None,
-                    })
-                    .collect();
-                let mut attrs = self.store.getattr_many(&inos)?.into_iter();
-                items.into_iter().try_for_each(|item| {
-                    if is_dot(&item) || !matches!(inode::route(item.ino), Some(Target::Ram(_))) {
-                        out.push(DirItemPlus {
-                            item,
-                            entry: None,
-                            counted: false,
-                        });
-                        return Ok(());
-                    }
-                    let r = match attrs.next() {
-                        Some(a) => a.map_err(FsError::from).and_then(|a| self.ram_pinned(&a)),
-                        None => Err(FsError::Store(ram::StoreError::NotFound)),
-                    };
-                    looked(item, r, &mut out)
-                })
-            }
-            Target::Disk(id) => items.into_iter().try_for_each(|item| {
-                if is_dot(&item) {
-                    out.push(DirItemPlus {
-                        item,
-                        entry: None,
-                        counted: false,
-                    });
-                    return Ok(());
-                }
-                let r = self
-                    .disk
-                    .lookup(id, &item.name)
-                    .map(|a| self.disk_entry(&a))
-                    .map_err(FsError::from);
-                looked(item, r, &mut out)
-            }),
-        };
-        if let Err(e) = r {
+        }
+        if let Some(e) = failed {
             self.forget_listed(out);
             return Err(e);
         }
