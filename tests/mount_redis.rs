@@ -778,6 +778,70 @@ fn xattr_free_files_answer_without_redis_and_xattrs_still_show() {
     assert_eq!(answers, (libc::ENODATA, libc::EIO));
 }
 
+/// Mounts of one prefix tell each other of their changes: a mount's kernel keeps names and
+/// attributes for seconds (a second `stat` pass asks nothing), yet shows another mount's
+/// rename, unlink, chmod and append at once, not when its cache runs out.
+#[test]
+fn other_mounts_changes_show_at_once_though_the_kernel_keeps_long() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let (va, vb) = (a.vram(), b.vram());
+    for i in 0..20 {
+        fs::write(va.join(format!("f{i}")), b"12345").unwrap();
+    }
+    // Past the new mounts' greeting, after which they keep things long.
+    thread::sleep(Duration::from_millis(2500));
+    let asked = |m: &TestMount| {
+        let s = ctl_stats(m.mnt());
+        let n = |op: &str| s["vram"]["by_op"][op]["ops"].as_u64().unwrap_or(0);
+        n("lookup") + n("getattr")
+    };
+    let stat_all = |v: &Path| {
+        for i in 0..20 {
+            fs::metadata(v.join(format!("f{i}"))).unwrap();
+        }
+    };
+    stat_all(&va);
+    thread::sleep(Duration::from_millis(1500));
+    let before = asked(&a);
+    stat_all(&va);
+    assert_eq!(
+        asked(&a),
+        before,
+        "names and attributes were asked for again after 1.5 s"
+    );
+
+    // Each change on B shows on A well within the second the kernel kept things before.
+    let soon = Duration::from_millis(300);
+    let p = |i: u32| va.join(format!("f{i}"));
+    fs::rename(vb.join("f0"), vb.join("moved")).unwrap();
+    assert!(until(soon, || !p(0).exists() && va.join("moved").exists()).is_some());
+    fs::remove_file(vb.join("f1")).unwrap();
+    assert!(until(soon, || !p(1).exists()).is_some(), "unlink on B");
+    fs::set_permissions(vb.join("f2"), fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(
+        until(soon, || fs::metadata(p(2)).unwrap().mode() & 0o777 == 0o600).is_some(),
+        "chmod on B"
+    );
+    fs::OpenOptions::new()
+        .append(true)
+        .open(vb.join("f3"))
+        .unwrap()
+        .write_all(b"678")
+        .unwrap();
+    assert!(
+        until(soon, || fs::metadata(p(3)).unwrap().len() == 8).is_some(),
+        "append on B"
+    );
+    let nlink = fs::metadata(&va).unwrap().nlink();
+    fs::create_dir(vb.join("d")).unwrap();
+    assert!(
+        until(soon, || fs::metadata(&va).unwrap().nlink() == nlink + 1).is_some(),
+        "mkdir on B"
+    );
+}
+
 #[test]
 fn times_survive_remount_exactly() {
     let server = RedisServer::start();

@@ -172,6 +172,8 @@ impl MavFs {
             writers.clone(),
         ));
         control.sweep_interrupted();
+        let n = notifier.clone();
+        store.watch_others(Box::new(move |changed| notify::foreign(&n, changed)));
         MavFs {
             store,
             disk,
@@ -237,7 +239,7 @@ impl MavFs {
     fn ram_entry(&self, a: &Attr) -> Entry {
         Entry {
             attr: fuse_attr(inode::from_ram(a.ino), a),
-            ttl: self.ram_ttl,
+            ttl: self.store.kernel_ttl().unwrap_or(self.ram_ttl),
         }
     }
 

@@ -26,3 +26,21 @@ impl crate::control::Invalidate for KernelCache {
         }
     }
 }
+
+/// Another mount's changes in `vram/`: the kernel drops the names and attributes it holds
+/// of them (a directory's cached listing with its names).
+pub(super) fn foreign(notifier: &OnceLock<Notifier>, changed: &[ram::Foreign]) {
+    let Some(n) = notifier.get() else { return };
+    for f in changed {
+        match f {
+            ram::Foreign::Name(p, name) => {
+                let parent = INodeNo(inode::from_ram(*p));
+                let _ = n.inval_entry(parent, name);
+                let _ = n.inval_inode(parent, 0, 0);
+            }
+            ram::Foreign::Attrs(i) => {
+                let _ = n.inval_inode(INodeNo(inode::from_ram(*i)), -1, 0);
+            }
+        }
+    }
+}

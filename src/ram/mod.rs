@@ -66,6 +66,18 @@ pub struct DirEntry {
     pub cookie: u64,
 }
 
+/// A change another mount made, for this mount's kernel to drop what it holds of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Foreign {
+    /// A name in a directory (by inode): replaced, removed or renamed.
+    Name(Ino, OsString),
+    /// An inode's attributes.
+    Attrs(Ino),
+}
+
+/// Tells the kernel of changes other mounts made (see `RamStore::watch_others`).
+pub type TellKernel = Box<dyn Fn(&[Foreign]) + Send + Sync>;
+
 /// One page of a directory listing.
 #[derive(Debug, Clone, Default)]
 pub struct DirPage {
@@ -273,6 +285,14 @@ pub trait RamStore: Send + Sync + 'static {
     /// in it) and, where the backend can tell, the memory it uses.
     fn describe(&self) -> (String, Option<u64>) {
         (self.backend().to_owned(), None)
+    }
+    /// Hands a store that other mounts share what tells the kernel of their changes, as
+    /// it learns of them.
+    fn watch_others(&self, _tell: TellKernel) {}
+    /// How long the kernel may keep names and attributes just now; None: the mount's
+    /// fixed choice.
+    fn kernel_ttl(&self) -> Option<std::time::Duration> {
+        None
     }
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr>;
     fn getattr(&self, ino: Ino) -> StoreResult<Attr>;

@@ -63,7 +63,8 @@ impl Bare {
         XattrChange { bare: self, ino }
     }
 
-    fn end(&self, ino: Ino) {
+    /// Ends the inode's sighting, and any read running drops what it finds.
+    pub(super) fn end(&self, ino: Ino) {
         let mut st = self.state.lock();
         st.epoch += 1;
         st.seen.remove(&ino);

@@ -161,6 +161,12 @@ impl RedisStore {
             read_timeout: target.timeout,
         });
 
+        // Only one server carries notices: a cluster's subscription would be one node's.
+        let listener = match &pool.dialer {
+            Dialer::One(client) => Some(client.clone()),
+            Dialer::Cluster(_) => None,
+        };
+        let (notices, to_publish) = Notices::new(keys.notices());
         let inner = Arc::new(Inner {
             pool,
             keys,
@@ -178,6 +184,7 @@ impl RedisStore {
             lost: AtomicBool::new(false),
             dirs: DirCache::default(),
             bare: Bare::default(),
+            notices,
             versions: Versions::default(),
             nodes_seen: Mutex::new(None),
             to_abandon: Mutex::new(Vec::new()),
@@ -190,6 +197,19 @@ impl RedisStore {
             .name("redis-watch".into())
             .spawn(move || watch(weak, stopped))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("redis-notify".into())
+            .spawn(move || notices::publish(weak, to_publish))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        if let Some(client) = listener {
+            let weak = Arc::downgrade(&inner);
+            let timeout = target.timeout;
+            std::thread::Builder::new()
+                .name("redis-notices".into())
+                .spawn(move || notices::listen(weak, client, timeout))
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
+        }
         let (to_release, released) = mpsc::channel::<Ino>();
         let releasing = Arc::new(AtomicU64::new(0));
         let weak = Arc::downgrade(&inner);

@@ -239,6 +239,7 @@ impl RedisStore {
         let attr = self
             .inner
             .attr(ino, a.first().ok_or_else(|| garbled("write"))?, epoch)?;
+        self.tell(&[Foreign::Attrs(ino)]);
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
         }
@@ -294,6 +295,7 @@ impl RedisStore {
                 let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
                 self.inner
                     .script(&self.inner.scripts.allocate, false, &refs)?;
+                self.tell(&[Foreign::Attrs(ino)]);
                 Ok(())
             }
             Falloc::PunchHole | Falloc::ZeroRange { .. } => {
@@ -313,6 +315,7 @@ impl RedisStore {
                 ];
                 let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
                 let v = self.inner.script(&self.inner.scripts.zero, false, &refs)?;
+                self.tell(&[Foreign::Attrs(ino)]);
                 let a = array(&v);
                 if let Some(gc) = a.first() {
                     self.janitor.drop_slices(array(gc));

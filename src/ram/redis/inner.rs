@@ -28,6 +28,8 @@ pub(super) struct Inner {
     pub(super) dirs: DirCache,
     /// Inodes seen without extended attributes.
     pub(super) bare: Bare,
+    /// What this mount tells the others of its changes, and hears of theirs.
+    pub(super) notices: Notices,
     /// The version of each file the kernel's pages on this mount are of.
     pub(super) versions: Versions,
     /// A cluster's masters as last counted for stats, and when.

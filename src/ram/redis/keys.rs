@@ -34,6 +34,10 @@ impl Keys {
     pub(super) fn xattrs(&self, ino: Ino) -> String {
         format!("{}:x:{ino}", self.tag)
     }
+    /// The channel of notices between mounts (`notices.rs`).
+    pub(super) fn notices(&self) -> String {
+        format!("{}:notices", self.tag)
+    }
     pub(super) fn gc(&self) -> String {
         format!("{}:gc", self.tag)
     }

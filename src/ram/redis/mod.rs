@@ -19,6 +19,7 @@
 //! | `{P}:w:<session>` | set | slice ids a mount sent and has not published yet |
 //! | `P:s:<sid>` | string | a slice: the bytes of one write into one chunk |
 //! | `P:fence:{n}` | string | on each master with replicas: the last fsync's fence (see `Inner::sync`) |
+//! | `{P}:notices` | channel | mounts' changes to names and attributes, for the others' kernels (`notices.rs`) |
 //!
 //! Invariants:
 //! - every metadata change (create, link, unlink, rmdir, rename, setattr, open, release, the
@@ -94,6 +95,7 @@ mod dircache;
 mod inner;
 mod keys;
 mod link;
+mod notices;
 mod pool;
 mod refs;
 mod scripts;
@@ -109,6 +111,8 @@ pub use inner::redact;
 use inner::*;
 use keys::Keys;
 use link::{Batch, Dialer, Link};
+use notices::Notices;
+pub use notices::NOTICED_TTL;
 use pool::*;
 use refs::KernelRefs;
 use scripts::*;
@@ -184,6 +188,12 @@ pub struct RedisStore {
     _stop: mpsc::Sender<()>,
 }
 
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.inner.notices.close(&self.inner.pool, &self.inner.sid);
+    }
+}
+
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
@@ -251,6 +261,18 @@ impl RamStore for RedisStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn watch_others(&self, tell: TellKernel) {
+        self.inner.notices.set_tell(tell);
+    }
+
+    fn kernel_ttl(&self) -> Option<Duration> {
+        let pool = &self.inner.pool;
+        let heard = self.inner.notices.hearing()
+            && !pool.down.load(Ordering::Acquire)
+            && !pool.hung.load(Ordering::Acquire);
+        Some(if heard { NOTICED_TTL } else { ATTR_TTL })
     }
 
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
@@ -339,6 +361,7 @@ impl RamStore for RedisStore {
             .inner
             .attr(ino, a.first().ok_or_else(|| garbled("setattr"))?, epoch)?;
         change.answer(attr.clone());
+        self.tell(&[Foreign::Attrs(ino)]);
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
         }
@@ -395,6 +418,7 @@ impl RamStore for RedisStore {
             .inner
             .attr(ino, a.first().ok_or_else(|| garbled("link"))?, epoch)?;
         change.answer_value(a.get(1));
+        self.tell(&[Foreign::Attrs(ino), Foreign::Attrs(newparent)]);
         Ok(attr)
     }
 
@@ -420,6 +444,7 @@ impl RamStore for RedisStore {
         // The clone's number comes with its attributes.
         let attr = parse_attr(0, a.first().ok_or_else(|| garbled("clone"))?)?;
         change.answer_value(a.get(1));
+        self.tell(&[Foreign::Attrs(parent)]);
         Ok(attr)
     }
 
@@ -467,9 +492,15 @@ impl RamStore for RedisStore {
         self.unlinked(a.first());
         change.answer_value(a.get(1));
         change.answer_value(a.get(2));
+        let mut told = vec![
+            Foreign::Name(parent, name.to_os_string()),
+            Foreign::Name(newparent, newname.to_os_string()),
+        ];
         for moved in a.iter().skip(3).filter_map(number) {
             self.inner.dirs.drop(moved);
+            told.push(Foreign::Attrs(moved));
         }
+        self.tell(&told);
         Ok(())
     }
 
@@ -556,6 +587,7 @@ impl RamStore for RedisStore {
         let _xattrs = self.inner.bare.change(ino);
         self.inner
             .script(&self.inner.scripts.setxattr, false, &args)?;
+        self.tell(&[Foreign::Attrs(ino)]);
         Ok(())
     }
 
@@ -607,6 +639,7 @@ impl RamStore for RedisStore {
         let _xattrs = self.inner.bare.change(ino);
         self.inner
             .script(&self.inner.scripts.removexattr, false, &args)?;
+        self.tell(&[Foreign::Attrs(ino)]);
         Ok(())
     }
 
@@ -716,6 +749,7 @@ impl RedisStore {
             .inner
             .attr(0, a.first().ok_or_else(|| garbled("create"))?, epoch)?;
         change.answer_value(a.get(1));
+        self.tell(&[Foreign::Attrs(parent)]);
         Ok(attr)
     }
 
@@ -799,7 +833,13 @@ impl RedisStore {
         if let Some(gone) = a.get(2).and_then(number) {
             self.inner.dirs.drop(gone);
         }
+        self.tell(&[Foreign::Name(parent, name.to_os_string())]);
         Ok(())
+    }
+
+    /// Notices of this mount's change for the other mounts.
+    fn tell(&self, changed: &[Foreign]) {
+        self.inner.notices.send(changed);
     }
 
     /// After a remove or rename: keeps the inode whose last link went (the script's answer)
