@@ -524,8 +524,14 @@ fn a_hung_redis_fails_fast_and_the_mount_recovers_by_itself() {
     let start = Instant::now();
     assert_eq!(err(fs::metadata(v.join("again"))), libc::EIO);
     let stat_hung = start.elapsed();
-    // The other tier and the control file keep answering.
+    // The other tier, the mount's own listing and the control file keep answering.
     fs::write(m.vdisk().join("still"), b"disk").unwrap();
+    let mut top: Vec<String> = fs::read_dir(m.mnt())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["vdisk", "vram"]);
     let st = ctl_stats(m.mnt());
     assert!(st["backend_state"].as_str().is_some(), "{st}");
 

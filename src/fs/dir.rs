@@ -112,18 +112,17 @@ impl MavFs {
     }
 }
 
-/// A name of a listing with what a lookup of it would answer (`None` for `.` and `..`,
-/// which the kernel does not take from a listing).
+/// A name of a listing with what a lookup of it answered and counted; `None`: sent
+/// without one (`.`, `..`, the tiers in the mount root, a name whose lookup failed).
 pub struct DirItemPlus {
     pub item: DirItem,
     pub entry: Option<Entry>,
-    /// The lookup was counted (not for the tiers' roots, which are never let go).
-    counted: bool,
 }
 
 impl MavFs {
     /// `readdir`, each name looked up as the kernel's lookup would be: counted, so the
-    /// kernel forgets it later. The caller forgets those it does not send.
+    /// kernel forgets it later. The caller forgets those it does not send. A name whose
+    /// lookup failed goes without one, so one bad name does not fail the listing.
     pub fn readdirplus(
         &self,
         ino: u64,
@@ -131,15 +130,15 @@ impl MavFs {
         offset: u64,
         max: usize,
     ) -> FsResult<Vec<DirItemPlus>> {
+        // Names read before a notice of another mount's change came are kept short.
+        let heard = self.store.changes_heard();
         let items = self.readdir(ino, fh, offset, max)?;
         let named = |it: &DirItem| !matches!(it.name.as_bytes(), b"." | b"..");
         let target = Self::route(ino)?;
-        // What a lookup of each name answers; None for the dots.
+        // What a lookup of each name answers; None for the dots, and for the tiers in the
+        // mount root (whose attributes would wait for Redis: `ls` of the mount would too).
         let looked: Vec<Option<FsResult<Entry>>> = match target {
-            Target::Root | Target::Control => items
-                .iter()
-                .map(|it| named(it).then(|| self.getattr(it.ino)))
-                .collect(),
+            Target::Root | Target::Control => items.iter().map(|_| None).collect(),
             Target::Ram(_) => {
                 let ram_ino = |it: &DirItem| match inode::route(it.ino) {
                     Some(Target::Ram(i)) if named(it) => Some(i),
@@ -152,7 +151,15 @@ impl MavFs {
                     .map(|it| {
                         ram_ino(it)?;
                         let a = attrs.next()?;
-                        Some(a.map_err(FsError::from).and_then(|a| self.ram_pinned(&a)))
+                        // Unlinked since the listing was read, though still open.
+                        let a = a.and_then(|a| match a.nlink {
+                            0 => Err(ram::StoreError::NotFound),
+                            _ => Ok(a),
+                        });
+                        Some(
+                            a.map_err(FsError::from)
+                                .and_then(|a| self.ram_pinned(&a, heard)),
+                        )
                     })
                     .collect()
             }
@@ -166,39 +173,33 @@ impl MavFs {
                 })
                 .collect(),
         };
-        let counted = !matches!(target, Target::Root | Target::Control);
         let mut out = Vec::with_capacity(items.len());
-        let mut failed = None;
         for (item, r) in items.into_iter().zip(looked) {
             match r {
-                None => out.push(DirItemPlus {
-                    item,
-                    entry: None,
-                    counted: false,
-                }),
                 Some(Ok(e)) => out.push(DirItemPlus {
                     item: DirItem {
                         ino: e.attr.ino.0,
                         ..item
                     },
                     entry: Some(e),
-                    counted,
                 }),
                 // Gone since the listing was read: left out, as a later listing would.
                 Some(Err(e)) if e.errno() == libc::ENOENT => {}
-                Some(Err(e)) => failed = failed.or(Some(e)),
+                // Sent as a plain name: the kernel looks it up when it is used, and that
+                // lookup answers with the error.
+                Some(Err(e)) => {
+                    log::debug!("readdirplus: {:?}: {e}", item.name);
+                    out.push(DirItemPlus { item, entry: None });
+                }
+                None => out.push(DirItemPlus { item, entry: None }),
             }
-        }
-        if let Some(e) = failed {
-            self.forget_listed(out);
-            return Err(e);
         }
         Ok(out)
     }
 
     /// Gives back the lookups of listed names the kernel was not sent.
     pub fn forget_listed(&self, items: impl IntoIterator<Item = DirItemPlus>) {
-        for p in items.into_iter().filter(|p| p.counted) {
+        for p in items.into_iter().filter(|p| p.entry.is_some()) {
             self.forget(p.item.ino, 1);
         }
     }

@@ -74,6 +74,11 @@ impl MavFs {
                     self.ram_truncate_at_open(ctx, i)?;
                 }
                 let cached_is_current = self.store.open(i).map_err(gone)?;
+                // Another mount changed it: its size as the kernel keeps it may be old too
+                // (close-to-open must not hang on a notice in flight).
+                if !cached_is_current && self.store.shared() {
+                    self.forget_attrs(inode::from_ram(i));
+                }
                 Ok(Opened {
                     keep_cache: cached_is_current,
                     ..self.ram_opened()

@@ -611,10 +611,10 @@ impl Filesystem for FuseFs {
                             &e.attr,
                             self.generation(e),
                         ),
-                        // `.` and `..`: the kernel links no entry for them.
+                        // Node id 0: the kernel links nothing for the name.
                         None => {
                             let mut attr = self.core.root_entry().attr;
-                            attr.ino = INodeNo(it.ino);
+                            attr.ino = INodeNo(0);
                             attr.kind = it.kind;
                             reply.add(
                                 INodeNo(it.ino),

@@ -231,15 +231,16 @@ impl MavFs {
     }
 
     /// An entry for the kernel, counted as a kernel reference (see `RamStore::pin`).
-    fn ram_pinned(&self, a: &Attr) -> FsResult<Entry> {
+    /// `heard`: the store's `changes_heard` before the call that read `a`.
+    fn ram_pinned(&self, a: &Attr, heard: u64) -> FsResult<Entry> {
         self.store.pin(a.ino)?;
-        Ok(self.ram_entry(a))
+        Ok(self.ram_entry(a, heard))
     }
 
-    fn ram_entry(&self, a: &Attr) -> Entry {
+    fn ram_entry(&self, a: &Attr, heard: u64) -> Entry {
         Entry {
             attr: fuse_attr(inode::from_ram(a.ino), a),
-            ttl: self.store.kernel_ttl().unwrap_or(self.ram_ttl),
+            ttl: self.store.kernel_ttl(heard).unwrap_or(self.ram_ttl),
         }
     }
 
@@ -313,7 +314,10 @@ impl MavFs {
             Target::Control => Err(FsError::NotDir),
             // A job's file in the making is nobody else's business.
             _ if is_tmp_name(name) => Err(FsError::Store(ram::StoreError::NotFound)),
-            Target::Ram(p) => self.ram_pinned(&self.store.lookup(p, name)?),
+            Target::Ram(p) => {
+                let heard = self.store.changes_heard();
+                self.ram_pinned(&self.store.lookup(p, name)?, heard)
+            }
             Target::Disk(p) => Ok(self.disk_entry(&self.disk.lookup(p, name)?)),
         }
     }
@@ -325,11 +329,12 @@ impl MavFs {
             Target::Root => Ok(self.root_entry()),
             Target::Control => Ok(self.control_entry()),
             Target::Ram(i) => {
+                let heard = self.store.changes_heard();
                 let a = self.store.getattr(i)?;
                 if a.nlink == 0 {
                     return Err(FsError::Store(ram::StoreError::NotFound));
                 }
-                self.ram_pinned(&a)
+                self.ram_pinned(&a, heard)
             }
             Target::Disk(id) => Ok(self.disk_entry(&self.disk.lookup_self(id)?)),
         }
@@ -424,7 +429,10 @@ impl MavFs {
         match Self::route(ino)? {
             Target::Root => Ok(self.root_entry()),
             Target::Control => Ok(self.control_entry()),
-            Target::Ram(i) => Ok(self.ram_entry(&self.store.getattr(i).map_err(gone)?)),
+            Target::Ram(i) => {
+                let heard = self.store.changes_heard();
+                Ok(self.ram_entry(&self.store.getattr(i).map_err(gone)?, heard))
+            }
             Target::Disk(id) => Ok(self.disk_entry(&self.disk.getattr(id)?)),
         }
     }
@@ -469,13 +477,14 @@ impl MavFs {
             }
             Target::Root | Target::Control => Err(FsError::RootIsFixed),
             Target::Ram(i) => {
+                let heard = self.store.changes_heard();
                 let a = self
                     .ram_spend(|| self.store.setattr(i, set))
                     .map_err(gone)?;
                 if self.acl && set.perm.is_some() && a.kind != Kind::Symlink {
                     self.ram_chmod_acl(i, a.perm)?;
                 }
-                Ok(self.ram_entry(&a))
+                Ok(self.ram_entry(&a, heard))
             }
             Target::Disk(id) => {
                 let h = self.disk_file(fh);
@@ -520,6 +529,7 @@ impl MavFs {
         node: &NewNode<'_>,
         open: bool,
     ) -> FsResult<Entry> {
+        let heard = self.store.changes_heard();
         let a = self.ram_spend(|| {
             self.inherit(node, ctx.umask, |n| {
                 if open {
@@ -529,7 +539,7 @@ impl MavFs {
                 }
             })
         })?;
-        self.ram_pinned(&a).map_err(|e| match e {
+        self.ram_pinned(&a, heard).map_err(|e| match e {
             FsError::Store(e) => FsError::Store(gone(e)),
             e => e,
         })
@@ -644,7 +654,8 @@ impl MavFs {
     pub fn link(&self, ino: u64, newparent: u64, newname: &OsStr) -> FsResult<Entry> {
         match (Self::route(ino)?, Self::parent(newparent)?) {
             (Target::Ram(i), Target::Ram(np)) if i != ram::ROOT_INO => {
-                self.ram_pinned(&self.store.link(i, np, newname)?)
+                let heard = self.store.changes_heard();
+                self.ram_pinned(&self.store.link(i, np, newname)?, heard)
             }
             (Target::Disk(id), Target::Disk(np)) if id != crate::disk::ROOT_ID => {
                 Ok(self.disk_entry(&self.disk.link(id, np, newname)?))

@@ -289,9 +289,14 @@ pub trait RamStore: Send + Sync + 'static {
     /// Hands a store that other mounts share what tells the kernel of their changes, as
     /// it learns of them.
     fn watch_others(&self, _tell: TellKernel) {}
-    /// How long the kernel may keep names and attributes just now; None: the mount's
-    /// fixed choice.
-    fn kernel_ttl(&self) -> Option<std::time::Duration> {
+    /// Counts what other mounts told of their changes: taken before a call to the store,
+    /// it tells `kernel_ttl` whether one came while the call ran.
+    fn changes_heard(&self) -> u64 {
+        0
+    }
+    /// How long the kernel may keep names and attributes read after `changes_heard` gave
+    /// `heard_before`; None: the mount's fixed choice.
+    fn kernel_ttl(&self, _heard_before: u64) -> Option<std::time::Duration> {
         None
     }
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr>;

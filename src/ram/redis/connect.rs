@@ -166,7 +166,9 @@ impl RedisStore {
             Dialer::One(client) => Some(client.clone()),
             Dialer::Cluster(_) => None,
         };
-        let (notices, to_publish) = Notices::new(keys.notices());
+        // Pub/sub spans the server's databases: the channel names this one.
+        let channel = format!("{}:{db}", keys.notices());
+        let (notices, to_publish) = Notices::new(channel, listener.is_some());
         let inner = Arc::new(Inner {
             pool,
             keys,
@@ -197,12 +199,12 @@ impl RedisStore {
             .name("redis-watch".into())
             .spawn(move || watch(weak, stopped))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
-        let weak = Arc::downgrade(&inner);
-        std::thread::Builder::new()
-            .name("redis-notify".into())
-            .spawn(move || notices::publish(weak, to_publish))
-            .map_err(|e| format!("cannot start a thread: {e}"))?;
         if let Some(client) = listener {
+            let weak = Arc::downgrade(&inner);
+            std::thread::Builder::new()
+                .name("redis-notify".into())
+                .spawn(move || notices::publish(weak, to_publish))
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
             let weak = Arc::downgrade(&inner);
             let timeout = target.timeout;
             std::thread::Builder::new()

@@ -72,6 +72,15 @@ impl DirCache {
         self.state.lock().kept.remove(&ino);
     }
 
+    /// Another mount changed the inode: nothing kept of it, nor of a change running now.
+    pub(super) fn foreign(&self, ino: Ino) {
+        let mut st = self.state.lock();
+        st.kept.remove(&ino);
+        if let Some(r) = st.running.get_mut(&ino) {
+            r.1 = true;
+        }
+    }
+
     pub(super) fn clear(&self) {
         self.state.lock().kept.clear();
     }

@@ -267,12 +267,18 @@ impl RamStore for RedisStore {
         self.inner.notices.set_tell(tell);
     }
 
-    fn kernel_ttl(&self) -> Option<Duration> {
+    fn changes_heard(&self) -> u64 {
+        self.inner.notices.heard()
+    }
+
+    fn kernel_ttl(&self, heard_before: u64) -> Option<Duration> {
         let pool = &self.inner.pool;
-        let heard = self.inner.notices.hearing()
+        let n = &self.inner.notices;
+        let sure = n.hearing()
+            && n.heard() == heard_before
             && !pool.down.load(Ordering::Acquire)
             && !pool.hung.load(Ordering::Acquire);
-        Some(if heard { NOTICED_TTL } else { ATTR_TTL })
+        Some(if sure { NOTICED_TTL } else { ATTR_TTL })
     }
 
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
@@ -830,10 +836,12 @@ impl RedisStore {
         let a = array(&v);
         self.unlinked(a.first());
         change.answer_value(a.get(1));
-        if let Some(gone) = a.get(2).and_then(number) {
-            self.inner.dirs.drop(gone);
-        }
-        self.tell(&[Foreign::Name(parent, name.to_os_string())]);
+        let gone = a.get(2).and_then(number).unwrap_or(0);
+        self.inner.dirs.drop(gone);
+        self.tell(&[
+            Foreign::Name(parent, name.to_os_string()),
+            Foreign::Attrs(gone),
+        ]);
         Ok(())
     }
 

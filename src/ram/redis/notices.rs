@@ -13,8 +13,8 @@ use super::*;
 /// How long the kernel may keep names and attributes while this mount hears notices.
 pub const NOTICED_TTL: Duration = Duration::from_secs(10);
 
-/// A mount alone on the prefix publishes nothing (its own listener is the only one), but
-/// asks again this often whether another has come.
+/// A mount alone on the prefix publishes its notices only with its beat (its own listener
+/// is the only one), and asks again this often whether another has come.
 const ALONE_RECHECK: Duration = Duration::from_secs(1);
 
 /// A new mount greets the others as it starts listening, and keeps `ATTR_TTL` this long
@@ -72,28 +72,47 @@ struct Queued {
 }
 
 pub(super) struct Notices {
+    /// False on a cluster: nothing is queued, published or heard.
+    enabled: bool,
     queued: Mutex<Queued>,
     /// Wakes the publishing thread when the queue was empty.
     wake: Mutex<mpsc::Sender<()>>,
-    /// Since when the subscription is up (None while it is not).
-    listening: Mutex<Option<Instant>>,
-    /// When a publication last found no other mount listening (None: others listen).
-    alone: Mutex<Option<Instant>>,
-    /// The store is being dropped: the listening thread ends at the next message.
+    state: Mutex<State>,
+    /// Other mounts' notices heard so far: a reply read from Redis before one arrived may
+    /// be stale, and the kernel keeps it only `ATTR_TTL` (see `kernel_ttl`).
+    heard: AtomicU64,
+    /// Messages heard from other mounts (greetings too): a publication that found no other
+    /// listener proves this mount alone only if none came in the meantime.
+    others_heard: AtomicU64,
+    /// The store is being dropped: the threads end.
     closing: AtomicBool,
     tell: std::sync::OnceLock<TellKernel>,
     channel: String,
 }
 
+#[derive(Default)]
+struct State {
+    /// Since when the subscription is up (None while it is not).
+    listening: Option<Instant>,
+    /// When this mount last heard its own message back (its beat or its notices).
+    own_heard: Option<Instant>,
+    /// When a publication last found no other mount listening (None: others listen).
+    alone: Option<Instant>,
+    /// When this mount last published.
+    published: Option<Instant>,
+}
+
 impl Notices {
     /// The notices' state, and the end the publishing thread reads.
-    pub(super) fn new(channel: String) -> (Notices, mpsc::Receiver<()>) {
+    pub(super) fn new(channel: String, enabled: bool) -> (Notices, mpsc::Receiver<()>) {
         let (tx, rx) = mpsc::channel();
         let n = Notices {
+            enabled,
             queued: Mutex::default(),
             wake: Mutex::new(tx),
-            listening: Mutex::new(None),
-            alone: Mutex::new(None),
+            state: Mutex::default(),
+            heard: AtomicU64::new(0),
+            others_heard: AtomicU64::new(0),
             closing: AtomicBool::new(false),
             tell: std::sync::OnceLock::new(),
             channel,
@@ -103,13 +122,16 @@ impl Notices {
 
     /// Queues notices of this mount's changes for the other mounts.
     pub(super) fn send(&self, changed: &[Foreign]) {
+        if !self.enabled {
+            return;
+        }
         let mut q = self.queued.lock();
         let was_empty = q.records.is_empty();
         for f in changed {
-            if let Foreign::Attrs(i) = f {
-                if !q.attrs.insert(*i) {
-                    continue;
-                }
+            match f {
+                Foreign::Attrs(0) | Foreign::Name(0, _) => continue,
+                Foreign::Attrs(i) if !q.attrs.insert(*i) => continue,
+                _ => {}
             }
             encode(&mut q.records, f);
         }
@@ -125,66 +147,91 @@ impl Notices {
         std::mem::take(&mut q.records)
     }
 
-    /// Whether every other mount's changes reach this one (so the kernel may keep long).
-    pub(super) fn hearing(&self) -> bool {
-        self.listening
-            .lock()
-            .is_some_and(|t| t.elapsed() >= GREETING)
+    /// Other mounts' notices heard so far.
+    pub(super) fn heard(&self) -> u64 {
+        self.heard.load(Ordering::Acquire)
     }
 
-    fn set_listening(&self, on: bool) {
-        *self.listening.lock() = on.then(Instant::now);
+    /// Whether every other mount's changes reach this one (so the kernel may keep long):
+    /// listening past the greeting, and this mount's own messages come back.
+    pub(super) fn hearing(&self) -> bool {
+        let st = self.state.lock();
+        st.listening.is_some_and(|t| t.elapsed() >= GREETING)
+            && st.own_heard.is_some_and(|t| t.elapsed() < 3 * BEAT)
     }
 
     pub(super) fn set_tell(&self, tell: TellKernel) {
         let _ = self.tell.set(tell);
     }
 
-    /// Ends the listening thread: it wakes at this mount's own last notice and stops.
+    /// Publishes what is still queued, and ends the threads.
     pub(super) fn close(&self, pool: &Pool, sid: &str) {
+        if !self.enabled {
+            return;
+        }
         self.closing.store(true, Ordering::Release);
-        self.send_greeting(pool, sid);
+        let _ = self.wake.lock().send(());
+        self.publish(pool, sid, self.take());
     }
 
-    /// A message of no notices: wakes listeners, this mount's own included.
-    fn send_greeting(&self, pool: &Pool, sid: &str) {
-        let msg = format!("{sid}\n");
-        let _ = pool.run(false, |c| {
+    /// Publishes `records` (none: a beat or a greeting) and notes whether any other mount
+    /// listens. A lost one leaves the others' kernels stale at most `NOTICED_TTL`.
+    fn publish(&self, pool: &Pool, sid: &str, records: Vec<u8>) {
+        let mut msg = Vec::with_capacity(sid.len() + 1 + records.len());
+        msg.extend_from_slice(sid.as_bytes());
+        msg.push(b'\n');
+        msg.extend_from_slice(&records);
+        let others_before = self.others_heard.load(Ordering::Acquire);
+        let sent = Instant::now();
+        let heard_by = pool.run(false, |c| {
             ::redis::cmd("PUBLISH")
                 .arg(&self.channel)
                 .arg(&msg)
                 .query::<i64>(c)
         });
+        let mut st = self.state.lock();
+        st.published = Some(sent);
+        if let Ok(k) = heard_by {
+            let mine = i64::from(st.listening.is_some());
+            let greeted = self.others_heard.load(Ordering::Acquire) != others_before;
+            st.alone = (k <= mine && !greeted).then_some(sent);
+        }
     }
 }
 
-/// The publishing thread: sends what is queued in one message, each time it was woken.
+/// How often a mount publishes at least something (a beat when it has nothing to say): its
+/// own messages coming back show its listener hears, and a mount alone asks again whether
+/// another has come.
+const BEAT: Duration = Duration::from_secs(1);
+
+/// The publishing thread: sends what is queued in one message each time it is woken (a
+/// mount alone only once a beat), and a beat when nothing was sent for that long.
 pub(super) fn publish(weak: Weak<Inner>, wake: mpsc::Receiver<()>) {
-    while let Ok(()) = wake.recv() {
+    loop {
+        let woken = wake.recv_timeout(BEAT);
+        if woken == Err(mpsc::RecvTimeoutError::Disconnected) {
+            return;
+        }
         let Some(inner) = weak.upgrade() else { return };
         let n = &inner.notices;
-        let mut msg = inner.sid.as_bytes().to_vec();
-        msg.push(b'\n');
-        msg.extend_from_slice(&n.take());
-        if n.alone.lock().is_some_and(|t| t.elapsed() < ALONE_RECHECK) {
-            continue;
+        if n.closing.load(Ordering::Acquire) {
+            return;
         }
-        // Lost with Redis: the others' kernels then keep what they hold at most NOTICED_TTL.
-        let heard_by = inner.pool.run(false, |c| {
-            ::redis::cmd("PUBLISH")
-                .arg(&n.channel)
-                .arg(&msg)
-                .query::<i64>(c)
-        });
-        if let Ok(k) = heard_by {
-            let mine = i64::from(n.listening.lock().is_some());
-            *n.alone.lock() = (k <= mine).then(Instant::now);
+        let records = n.take();
+        let due = {
+            let st = n.state.lock();
+            let beat_due = st.published.is_none_or(|t| t.elapsed() >= BEAT);
+            let alone = st.alone.is_some_and(|t| t.elapsed() < ALONE_RECHECK);
+            beat_due || (!alone && !records.is_empty())
+        };
+        if due {
+            n.publish(&inner.pool, &inner.sid, records);
         }
     }
 }
 
 /// The listening thread: one connection subscribed to the notices, made again when it
-/// breaks. Ends when the store is gone (its drop publishes a notice of its own to wake it).
+/// breaks or falls silent (this mount's own beats stop coming back).
 pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Duration) {
     loop {
         let Some(inner) = weak.upgrade() else { return };
@@ -197,42 +244,51 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
             Err(e) => {
                 debug!("notices: cannot connect: {e}");
                 drop(inner);
-                std::thread::sleep(Duration::from_secs(1));
+                std::thread::sleep(BEAT);
                 continue;
             }
         };
-        // A subscribed connection waits for notices for as long as none come.
-        let _ = con.set_read_timeout(None);
         let mut ps = con.as_pubsub();
-        if let Err(e) = ps.subscribe(&inner.notices.channel) {
+        // Beats come every second: three missed mean the connection is dead or hung.
+        let subscribed = ps
+            .set_read_timeout(Some(3 * BEAT))
+            .and_then(|()| ps.subscribe(&inner.notices.channel));
+        if let Err(e) = subscribed {
             debug!("notices: cannot subscribe: {e}");
             drop(inner);
-            std::thread::sleep(Duration::from_secs(1));
+            std::thread::sleep(BEAT);
             continue;
         }
-        inner.notices.set_listening(true);
+        inner.notices.state.lock().listening = Some(Instant::now());
         // The greeting: a mount that thought itself alone publishes again.
-        inner.notices.send_greeting(&inner.pool, &inner.sid);
+        inner.notices.publish(&inner.pool, &inner.sid, Vec::new());
         let own = format!("{}\n", inner.sid);
         drop(inner);
         loop {
             let msg = ps.get_message();
             let Some(inner) = weak.upgrade() else { return };
-            if inner.notices.closing.load(Ordering::Acquire) {
+            let n = &inner.notices;
+            if n.closing.load(Ordering::Acquire) {
                 return;
             }
             match msg {
                 Ok(m) => {
                     let msg = m.get_payload_bytes();
-                    if !msg.starts_with(own.as_bytes()) {
-                        *inner.notices.alone.lock() = None;
-                        if let Some(changed) = decode(msg) {
-                            inner.heard(&changed);
-                        }
+                    if msg.starts_with(own.as_bytes()) {
+                        n.state.lock().own_heard = Some(Instant::now());
+                        continue;
+                    }
+                    n.others_heard.fetch_add(1, Ordering::AcqRel);
+                    n.state.lock().alone = None;
+                    if let Some(changed) = decode(msg) {
+                        inner.heard(&changed);
                     }
                 }
                 Err(e) => {
-                    inner.notices.set_listening(false);
+                    let mut st = n.state.lock();
+                    st.listening = None;
+                    st.own_heard = None;
+                    drop(st);
                     info!("notices from other mounts lost ({e}); listening again");
                     break;
                 }
@@ -244,13 +300,18 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
 impl Inner {
     /// Another mount changed these: this mount's caches and its kernel let them go.
     fn heard(&self, changed: &[Foreign]) {
+        if changed.is_empty() {
+            return;
+        }
+        // First: a reply read before this and answered after is kept short.
+        self.notices.heard.fetch_add(1, Ordering::AcqRel);
         for f in changed {
             match f {
                 Foreign::Attrs(i) => {
-                    self.dirs.drop(*i);
+                    self.dirs.foreign(*i);
                     self.bare.end(*i);
                 }
-                Foreign::Name(p, _) => self.dirs.drop(*p),
+                Foreign::Name(p, _) => self.dirs.foreign(*p),
             }
         }
         if let Some(tell) = self.notices.tell.get() {
