@@ -848,6 +848,50 @@ fn other_mounts_changes_show_at_once_though_the_kernel_keeps_long() {
     );
 }
 
+/// Notices that went by while a mount's listening connection was down are not known: when
+/// it listens again, its kernel looks every name up anew.
+#[test]
+fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let v = m.vram();
+    for i in 0..20 {
+        fs::write(v.join(format!("f{i}")), b"x").unwrap();
+    }
+    thread::sleep(Duration::from_millis(2500));
+    let lookups = || {
+        ctl_stats(m.mnt())["vram"]["by_op"]["lookup"]["ops"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let stat_all = || {
+        for i in 0..20 {
+            fs::metadata(v.join(format!("f{i}"))).unwrap();
+        }
+    };
+    stat_all();
+    let before = lookups();
+    stat_all();
+    assert_eq!(
+        lookups(),
+        before,
+        "names were looked up again without a gap"
+    );
+    let mut con = server.connection();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut con)
+        .unwrap();
+    assert!(killed >= 1, "no listening connection to cut");
+    let again = until(Duration::from_secs(5), || {
+        stat_all();
+        lookups() >= before + 20
+    });
+    assert!(again.is_some(), "names kept after a gap in the notices");
+}
+
 #[test]
 fn times_survive_remount_exactly() {
     let server = RedisServer::start();

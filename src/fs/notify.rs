@@ -41,6 +41,11 @@ pub(super) fn foreign(notifier: &OnceLock<Notifier>, changed: &[ram::Foreign]) {
             ram::Foreign::Attrs(i) => {
                 let _ = n.inval_inode(INodeNo(inode::from_ram(*i)), -1, 0);
             }
+            ram::Foreign::Everything => {
+                if let Err(e) = n.inc_epoch() {
+                    log::debug!("the kernel drops no names at once ({e}): they age out");
+                }
+            }
         }
     }
 }

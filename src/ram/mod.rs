@@ -73,6 +73,8 @@ pub enum Foreign {
     Name(Ino, OsString),
     /// An inode's attributes.
     Attrs(Ino),
+    /// Any name: notices may have been missed (the kernel looks each up again).
+    Everything,
 }
 
 /// Tells the kernel of changes other mounts made (see `RamStore::watch_others`).

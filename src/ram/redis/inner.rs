@@ -280,6 +280,8 @@ impl Inner {
         if n == 2 {
             return;
         }
+        // What the kernel holds of vram/ is gone from Redis.
+        self.heard(&[Foreign::Everything]);
         let patterns = [
             format!("{}:i:*", Keys::glob_escape(&self.keys.tag)),
             format!("{}:l:*", Keys::glob_escape(&self.keys.tag)),

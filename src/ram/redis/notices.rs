@@ -4,9 +4,11 @@
 //! hold of them as the notice arrives. While a mount hears the notices it lets its kernel
 //! keep names and attributes `NOTICED_TTL` instead of `ATTR_TTL`: a `stat` of a name looked
 //! up a few seconds ago asks nothing, and another mount's change still shows within a
-//! notice's travel time. A notice lost (the subscription broke, Redis restarted) leaves
-//! what the kernel holds stale for at most `NOTICED_TTL`. One server only: on a cluster the
-//! kernel keeps `ATTR_TTL`.
+//! notice's travel time. A mount hears while its own beat comes back; after a gap in its
+//! subscription its kernel drops every name (`Foreign::Everything`). A notice lost
+//! otherwise (a mount killed between a change and its notice) leaves what the kernel holds
+//! stale for at most `NOTICED_TTL`. One server only: on a cluster the kernel keeps
+//! `ATTR_TTL`.
 
 use super::*;
 
@@ -36,6 +38,8 @@ fn encode(out: &mut Vec<u8>, f: &Foreign) {
             out.push(b'A');
             out.extend_from_slice(&i.to_le_bytes());
         }
+        // This mount's own verdict, never sent.
+        Foreign::Everything => {}
     }
 }
 
@@ -100,6 +104,8 @@ struct State {
     alone: Option<Instant>,
     /// When this mount last published.
     published: Option<Instant>,
+    /// The subscription was up before (a new one follows a gap).
+    listened: bool,
 }
 
 impl Notices {
@@ -189,6 +195,12 @@ impl Notices {
                 .arg(&msg)
                 .query::<i64>(c)
         });
+        if heard_by.is_err() && !records.is_empty() {
+            // Sent again with the next ones (the others may hold the old state meanwhile).
+            let mut q = self.queued.lock();
+            let later = std::mem::replace(&mut q.records, records);
+            q.records.extend_from_slice(&later);
+        }
         let mut st = self.state.lock();
         st.published = Some(sent);
         if let Ok(k) = heard_by {
@@ -259,7 +271,16 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
             std::thread::sleep(BEAT);
             continue;
         }
-        inner.notices.state.lock().listening = Some(Instant::now());
+        let again = {
+            let mut st = inner.notices.state.lock();
+            st.listening = Some(Instant::now());
+            std::mem::replace(&mut st.listened, true)
+        };
+        // Notices may have gone by while the connection was down: the kernel looks every
+        // name up again (kept only ATTR_TTL meanwhile, until the greeting is over).
+        if again {
+            inner.heard(&[Foreign::Everything]);
+        }
         // The greeting: a mount that thought itself alone publishes again.
         inner.notices.publish(&inner.pool, &inner.sid, Vec::new());
         let own = format!("{}\n", inner.sid);
@@ -298,8 +319,9 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
 }
 
 impl Inner {
-    /// Another mount changed these: this mount's caches and its kernel let them go.
-    fn heard(&self, changed: &[Foreign]) {
+    /// Another mount changed these (or Redis lost them): this mount's caches and its
+    /// kernel let them go.
+    pub(super) fn heard(&self, changed: &[Foreign]) {
         if changed.is_empty() {
             return;
         }
@@ -312,6 +334,7 @@ impl Inner {
                     self.bare.end(*i);
                 }
                 Foreign::Name(p, _) => self.dirs.foreign(*p),
+                Foreign::Everything => self.dirs.clear(),
             }
         }
         if let Some(tell) = self.notices.tell.get() {

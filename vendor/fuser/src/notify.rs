@@ -83,6 +83,15 @@ impl Notifier {
         self.send_inval(notify_code::FUSE_NOTIFY_INVAL_INODE, &notif)
     }
 
+    /// Invalidate every directory entry the kernel holds (Linux 6.16 and later): each is
+    /// looked up again at its next use.
+    /// # Errors
+    /// Returns an error if the kernel rejects the notification (EINVAL before 6.16).
+    pub fn inc_epoch(&self) -> io::Result<()> {
+        let notif = Notification::new_inc_epoch();
+        self.send(notify_code::FUSE_NOTIFY_INC_EPOCH, &notif)
+    }
+
     /// Update the kernel's cached copy of a given inode's data
     /// # Errors
     /// Returns an error if the notification data is too large.
