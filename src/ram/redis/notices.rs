@@ -128,7 +128,14 @@ impl Notices {
 
     /// Queues notices of this mount's changes for the other mounts.
     pub(super) fn send(&self, changed: &[Foreign]) {
-        if !self.enabled {
+        // Alone: nobody to tell (the beat asks again), and no thread to wake per change.
+        if !self.enabled
+            || self
+                .state
+                .lock()
+                .alone
+                .is_some_and(|t| t.elapsed() < ALONE_RECHECK)
+        {
             return;
         }
         let mut q = self.queued.lock();
