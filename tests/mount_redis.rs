@@ -786,7 +786,8 @@ fn xattr_free_files_answer_without_redis_and_xattrs_still_show() {
 
 /// Mounts of one prefix tell each other of their changes: a mount's kernel keeps names and
 /// attributes for seconds (a second `stat` pass asks nothing), yet shows another mount's
-/// rename, unlink, chmod and append at once, not when its cache runs out.
+/// rename, unlink, chmod and append at once (a notice's travel), not when its cache runs
+/// out.
 #[test]
 fn other_mounts_changes_show_at_once_though_the_kernel_keeps_long() {
     let server = RedisServer::start();
@@ -808,18 +809,20 @@ fn other_mounts_changes_show_at_once_though_the_kernel_keeps_long() {
             fs::metadata(v.join(format!("f{i}"))).unwrap();
         }
     };
-    stat_all(&va);
-    thread::sleep(Duration::from_millis(1500));
-    let before = asked(&a);
-    stat_all(&va);
-    assert_eq!(
-        asked(&a),
-        before,
+    let kept = until(Duration::from_secs(8), || {
+        stat_all(&va);
+        thread::sleep(Duration::from_millis(1500));
+        let before = asked(&a);
+        stat_all(&va);
+        asked(&a) == before
+    });
+    assert!(
+        kept.is_some(),
         "names and attributes were asked for again after 1.5 s"
     );
 
-    // Each change on B shows on A well within the second the kernel kept things before.
-    let soon = Duration::from_millis(300);
+    // Each change on B shows on A long before the 10 s the kernel would keep things.
+    let soon = Duration::from_secs(2);
     let p = |i: u32| va.join(format!("f{i}"));
     fs::rename(vb.join("f0"), vb.join("moved")).unwrap();
     assert!(until(soon, || !p(0).exists() && va.join("moved").exists()).is_some());
@@ -852,6 +855,10 @@ fn other_mounts_changes_show_at_once_though_the_kernel_keeps_long() {
 /// it listens again, its kernel looks every name up anew.
 #[test]
 fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
+    if !kernel_at_least(6, 16) {
+        eprintln!("skipped: the kernel drops all names at once only from Linux 6.16");
+        return;
+    }
     let server = RedisServer::start();
     let m = TestMount::with_redis(&server, &[]);
     let v = m.vram();
@@ -869,14 +876,15 @@ fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
             fs::metadata(v.join(format!("f{i}"))).unwrap();
         }
     };
-    stat_all();
+    // Kept once the mount hears its own beat (past its greeting).
+    let kept = until(Duration::from_secs(5), || {
+        stat_all();
+        let before = lookups();
+        stat_all();
+        lookups() == before
+    });
+    assert!(kept.is_some(), "names were never kept");
     let before = lookups();
-    stat_all();
-    assert_eq!(
-        lookups(),
-        before,
-        "names were looked up again without a gap"
-    );
     let mut con = server.connection();
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")

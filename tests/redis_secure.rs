@@ -7,6 +7,7 @@ use common::*;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
+use std::thread;
 use std::time::Duration;
 
 const SECRET: &str = "pw-7f3a9c";
@@ -205,9 +206,9 @@ fn a_tls_redis_mounts_with_its_certificates_and_refuses_without() {
 
 /// The README's ACL rule: a user that may touch only its prefix's keys, with the commands
 /// MAVFS needs.
-const ACL_RULE: &str = "on >acl-pw resetkeys ~{mavfs}:* ~mavfs:* resetchannels -@all \
-+@read +@write +@keyspace +@hash +@set +@sortedset +@string +@scripting +@transaction \
-+@connection +info -@dangerous +info";
+const ACL_RULE: &str = "on >acl-pw resetkeys ~{mavfs}:* ~mavfs:* resetchannels \
+&{mavfs}:notices:* -@all +@read +@write +@keyspace +@hash +@set +@sortedset +@string \
++@scripting +@transaction +@connection +info +publish +subscribe -@dangerous +info";
 
 #[test]
 fn a_user_limited_to_its_prefix_by_acl_runs_a_mount() {
@@ -235,6 +236,10 @@ fn a_user_limited_to_its_prefix_by_acl_runs_a_mount() {
     fs::remove_file(v.join("g")).unwrap();
     let st = ctl_stats(m.mnt());
     assert_eq!(st["backend_state"], "up", "{st}");
+    // Its notices to other mounts are allowed too.
+    thread::sleep(Duration::from_millis(1500));
+    let log = m.daemon_stderr();
+    assert!(!log.contains("refused the notices"), "{log}");
     drop(m);
     // The rule keeps that user away from other keys.
     let limited = redis::Client::open(url.as_str())

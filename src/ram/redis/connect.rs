@@ -166,8 +166,9 @@ impl RedisStore {
             Dialer::One(client) => Some(client.clone()),
             Dialer::Cluster(_) => None,
         };
-        // Pub/sub spans the server's databases: the channel names this one.
-        let channel = format!("{}:{db}", keys.notices());
+        // Pub/sub spans the server's databases: the channel names this one, and the
+        // notices' format (1).
+        let channel = format!("{}:1:{db}", keys.notices());
         let (notices, to_publish) = Notices::new(channel, listener.is_some());
         let inner = Arc::new(Inner {
             pool,

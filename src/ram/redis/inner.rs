@@ -267,9 +267,6 @@ impl Inner {
     /// logged error; with some left (someone deleted keys by hand), `vram/` turns read-only
     /// rather than build on half a tree.
     pub(super) fn revive(&self) {
-        self.dirs.clear();
-        self.bare.clear();
-        self.versions.clear();
         let meta = self.keys.meta();
         let root = self.keys.inode(ROOT_INO);
         let Ok(n) = self.pool.run(true, |c| {
@@ -280,8 +277,9 @@ impl Inner {
         if n == 2 {
             return;
         }
-        // What the kernel holds of vram/ is gone from Redis.
-        self.heard(&[Foreign::Everything]);
+        self.dirs.clear();
+        self.bare.clear();
+        self.versions.clear();
         let patterns = [
             format!("{}:i:*", Keys::glob_escape(&self.keys.tag)),
             format!("{}:l:*", Keys::glob_escape(&self.keys.tag)),
@@ -304,6 +302,8 @@ impl Inner {
                 });
                 if answer.is_ok() {
                     *self.sids.lock() = (0, 0);
+                    // What the kernel holds of vram/ is gone from Redis.
+                    self.heard(&[Foreign::Everything]);
                     log::error!(
                         "Redis at {} lost all of vram/ (prefix {}: FLUSHALL, or a restart \
                          without persistence); vram/ starts again, empty",
@@ -325,6 +325,7 @@ impl Inner {
                 );
                 let mut ro = self.damaged.lock();
                 if ro.is_none() {
+                    self.heard(&[Foreign::Everything]);
                     log::error!("{why}; vram/ is read-only, remount once it is repaired");
                     *ro = Some(why);
                 }

@@ -190,7 +190,7 @@ pub struct RedisStore {
 
 impl Drop for RedisStore {
     fn drop(&mut self) {
-        self.inner.notices.close(&self.inner.pool, &self.inner.sid);
+        self.inner.notices.close(&self.inner.pool);
     }
 }
 

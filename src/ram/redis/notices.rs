@@ -76,8 +76,12 @@ struct Queued {
 }
 
 pub(super) struct Notices {
-    /// False on a cluster: nothing is queued, published or heard.
-    enabled: bool,
+    /// Off on a cluster, and once Redis refused a publication (its ACL, a renamed
+    /// command): nothing is queued or published, and the kernel keeps `ATTR_TTL`.
+    enabled: AtomicBool,
+    /// This process's mark on its messages: a session id may come again (a revived or
+    /// restored prefix), this does not.
+    token: String,
     queued: Mutex<Queued>,
     /// Wakes the publishing thread when the queue was empty.
     wake: Mutex<mpsc::Sender<()>>,
@@ -108,12 +112,17 @@ struct State {
     listened: bool,
 }
 
+/// Notices queued beyond this (Redis unreachable for long) are dropped: the other mounts
+/// hold what they concern `NOTICED_TTL` at most.
+const QUEUE_MAX: usize = 4 << 20;
+
 impl Notices {
     /// The notices' state, and the end the publishing thread reads.
     pub(super) fn new(channel: String, enabled: bool) -> (Notices, mpsc::Receiver<()>) {
         let (tx, rx) = mpsc::channel();
         let n = Notices {
-            enabled,
+            enabled: AtomicBool::new(enabled),
+            token: format!("{:016x}", random_u64()),
             queued: Mutex::default(),
             wake: Mutex::new(tx),
             state: Mutex::default(),
@@ -126,18 +135,22 @@ impl Notices {
         (n, rx)
     }
 
-    /// Queues notices of this mount's changes for the other mounts.
+    fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+
+    fn alone(&self) -> bool {
+        let st = self.state.lock();
+        st.alone.is_some_and(|t| t.elapsed() < ALONE_RECHECK)
+    }
+
+    /// Queues notices of this mount's changes for the other mounts. Alone, the publishing
+    /// thread is not woken: the queue goes with the next beat.
     pub(super) fn send(&self, changed: &[Foreign]) {
-        // Alone: nobody to tell (the beat asks again), and no thread to wake per change.
-        if !self.enabled
-            || self
-                .state
-                .lock()
-                .alone
-                .is_some_and(|t| t.elapsed() < ALONE_RECHECK)
-        {
+        if !self.enabled() {
             return;
         }
+        let alone = self.alone();
         let mut q = self.queued.lock();
         let was_empty = q.records.is_empty();
         for f in changed {
@@ -148,7 +161,7 @@ impl Notices {
             }
             encode(&mut q.records, f);
         }
-        if was_empty && !q.records.is_empty() {
+        if was_empty && !q.records.is_empty() && !alone {
             let _ = self.wake.lock().send(());
         }
     }
@@ -168,6 +181,9 @@ impl Notices {
     /// Whether every other mount's changes reach this one (so the kernel may keep long):
     /// listening past the greeting, and this mount's own messages come back.
     pub(super) fn hearing(&self) -> bool {
+        if !self.enabled() {
+            return false;
+        }
         let st = self.state.lock();
         st.listening.is_some_and(|t| t.elapsed() >= GREETING)
             && st.own_heard.is_some_and(|t| t.elapsed() < 3 * BEAT)
@@ -178,23 +194,36 @@ impl Notices {
     }
 
     /// Publishes what is still queued, and ends the threads.
-    pub(super) fn close(&self, pool: &Pool, sid: &str) {
-        if !self.enabled {
+    pub(super) fn close(&self, pool: &Pool) {
+        if !self.enabled() {
             return;
         }
         self.closing.store(true, Ordering::Release);
         let _ = self.wake.lock().send(());
-        self.publish(pool, sid, self.take());
+        self.publish(pool, self.take());
+    }
+
+    /// Redis refused a publication or the subscription: notices are off for good.
+    fn refused(&self, e: &RedisError) {
+        if self.enabled.swap(false, Ordering::AcqRel) {
+            warn!(
+                "Redis refused the notices between mounts ({e}): they are off, and names \
+                 and attributes are kept {} s",
+                ATTR_TTL.as_secs()
+            );
+        }
+        self.take();
     }
 
     /// Publishes `records` (none: a beat or a greeting) and notes whether any other mount
-    /// listens. A lost one leaves the others' kernels stale at most `NOTICED_TTL`.
-    fn publish(&self, pool: &Pool, sid: &str, records: Vec<u8>) {
-        let mut msg = Vec::with_capacity(sid.len() + 1 + records.len());
-        msg.extend_from_slice(sid.as_bytes());
+    /// listens.
+    fn publish(&self, pool: &Pool, records: Vec<u8>) {
+        let mut msg = Vec::with_capacity(self.token.len() + 1 + records.len());
+        msg.extend_from_slice(self.token.as_bytes());
         msg.push(b'\n');
         msg.extend_from_slice(&records);
         let others_before = self.others_heard.load(Ordering::Acquire);
+        let listening_before = self.state.lock().listening;
         let sent = Instant::now();
         let heard_by = pool.run(false, |c| {
             ::redis::cmd("PUBLISH")
@@ -202,20 +231,49 @@ impl Notices {
                 .arg(&msg)
                 .query::<i64>(c)
         });
-        if heard_by.is_err() && !records.is_empty() {
-            // Sent again with the next ones (the others may hold the old state meanwhile).
-            let mut q = self.queued.lock();
-            let later = std::mem::replace(&mut q.records, records);
-            q.records.extend_from_slice(&later);
-        }
+        let k = match heard_by {
+            Ok(k) => k,
+            Err(Failure::Server(e)) => {
+                self.refused(&e);
+                return;
+            }
+            Err(_) => {
+                // Sent with the next ones (the others hold the old state meanwhile).
+                let mut q = self.queued.lock();
+                if q.records.len() + records.len() <= QUEUE_MAX {
+                    let later = std::mem::replace(&mut q.records, records);
+                    q.records.extend_from_slice(&later);
+                } else {
+                    q.records.clear();
+                }
+                return;
+            }
+        };
         let mut st = self.state.lock();
         st.published = Some(sent);
-        if let Ok(k) = heard_by {
-            let mine = i64::from(st.listening.is_some());
-            let greeted = self.others_heard.load(Ordering::Acquire) != others_before;
-            st.alone = (k <= mine && !greeted).then_some(sent);
-        }
+        // This mount's own listener counts in `k` only if it was up throughout and hears.
+        let mine_sure = listening_before.is_some()
+            && st.listening == listening_before
+            && st.own_heard.is_some_and(|t| t.elapsed() < BEAT + BEAT / 2);
+        let greeted = self.others_heard.load(Ordering::Acquire) != others_before;
+        let alone = !greeted && (k == 0 || (k == 1 && mine_sure));
+        st.alone = alone.then_some(sent);
     }
+}
+
+/// Eight bytes from the kernel's random pool (else the clock and the pid, enough to tell
+/// two processes apart).
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: the buffer is 8 bytes long, as said.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if n == 8 {
+        return u64::from_le_bytes(b);
+    }
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ (u64::from(std::process::id()) << 32)
 }
 
 /// How often a mount publishes at least something (a beat when it has nothing to say): its
@@ -223,8 +281,8 @@ impl Notices {
 /// another has come.
 const BEAT: Duration = Duration::from_secs(1);
 
-/// The publishing thread: sends what is queued in one message each time it is woken (a
-/// mount alone only once a beat), and a beat when nothing was sent for that long.
+/// The publishing thread: sends what is queued in one message each time it is woken, and
+/// a beat (with whatever a mount alone queued) when nothing was sent for that long.
 pub(super) fn publish(weak: Weak<Inner>, wake: mpsc::Receiver<()>) {
     loop {
         let woken = wake.recv_timeout(BEAT);
@@ -233,18 +291,12 @@ pub(super) fn publish(weak: Weak<Inner>, wake: mpsc::Receiver<()>) {
         }
         let Some(inner) = weak.upgrade() else { return };
         let n = &inner.notices;
-        if n.closing.load(Ordering::Acquire) {
+        if n.closing.load(Ordering::Acquire) || !n.enabled() {
             return;
         }
-        let records = n.take();
-        let due = {
-            let st = n.state.lock();
-            let beat_due = st.published.is_none_or(|t| t.elapsed() >= BEAT);
-            let alone = st.alone.is_some_and(|t| t.elapsed() < ALONE_RECHECK);
-            beat_due || (!alone && !records.is_empty())
-        };
-        if due {
-            n.publish(&inner.pool, &inner.sid, records);
+        let beat_due = n.state.lock().published.is_none_or(|t| t.elapsed() >= BEAT);
+        if beat_due || !n.alone() {
+            n.publish(&inner.pool, n.take());
         }
     }
 }
@@ -254,7 +306,7 @@ pub(super) fn publish(weak: Weak<Inner>, wake: mpsc::Receiver<()>) {
 pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Duration) {
     loop {
         let Some(inner) = weak.upgrade() else { return };
-        if inner.notices.closing.load(Ordering::Acquire) {
+        if inner.notices.closing.load(Ordering::Acquire) || !inner.notices.enabled() {
             return;
         }
         let con = client.get_connection_with_timeout(timeout);
@@ -268,11 +320,16 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
             }
         };
         let mut ps = con.as_pubsub();
-        // Beats come every second: three missed mean the connection is dead or hung.
+        // Beats come every second: three missed and no answer to a ping mean the
+        // connection is dead or hung.
         let subscribed = ps
             .set_read_timeout(Some(3 * BEAT))
             .and_then(|()| ps.subscribe(&inner.notices.channel));
         if let Err(e) = subscribed {
+            if e.code().is_some() {
+                inner.notices.refused(&e);
+                return;
+            }
             debug!("notices: cannot subscribe: {e}");
             drop(inner);
             std::thread::sleep(BEAT);
@@ -283,14 +340,14 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
             st.listening = Some(Instant::now());
             std::mem::replace(&mut st.listened, true)
         };
-        // Notices may have gone by while the connection was down: the kernel looks every
-        // name up again (kept only ATTR_TTL meanwhile, until the greeting is over).
+        // What went by while the connection was down is not known: the kernel looks every
+        // name up again (and keeps names ATTR_TTL meanwhile, until the greeting is over).
         if again {
             inner.heard(&[Foreign::Everything]);
         }
         // The greeting: a mount that thought itself alone publishes again.
-        inner.notices.publish(&inner.pool, &inner.sid, Vec::new());
-        let own = format!("{}\n", inner.sid);
+        inner.notices.publish(&inner.pool, Vec::new());
+        let own = format!("{}\n", inner.notices.token);
         drop(inner);
         loop {
             let msg = ps.get_message();
@@ -308,15 +365,23 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
                     }
                     n.others_heard.fetch_add(1, Ordering::AcqRel);
                     n.state.lock().alone = None;
-                    if let Some(changed) = decode(msg) {
-                        inner.heard(&changed);
+                    match decode(msg) {
+                        Some(changed) => inner.heard(&changed),
+                        None => {
+                            debug!("notices: a message not understood: dropping every name");
+                            inner.heard(&[Foreign::Everything]);
+                        }
                     }
                 }
+                // Quiet for three beats: a ping tells a live connection from a dead one.
+                Err(e) if e.is_timeout() && ps.ping::<Value>().is_ok() => {}
                 Err(e) => {
-                    let mut st = n.state.lock();
-                    st.listening = None;
-                    st.own_heard = None;
-                    drop(st);
+                    {
+                        let mut st = n.state.lock();
+                        st.listening = None;
+                        st.own_heard = None;
+                    }
+                    inner.heard(&[Foreign::Everything]);
                     info!("notices from other mounts lost ({e}); listening again");
                     break;
                 }
