@@ -1,5 +1,5 @@
 //! Notices between mounts of one prefix. Each change this mount makes to a name or to an
-//! inode's attributes is published on `{P}:notices`, batched on a thread of its own (never
+//! inode's attributes is published on `{P}:notices:1:<db>`, batched on a thread of its own (never
 //! on the caller's round trip); every other mount drops what its kernel and its own caches
 //! hold of them as the notice arrives. While a mount hears the notices it lets its kernel
 //! keep names and attributes `NOTICED_TTL` instead of `ATTR_TTL`: a `stat` of a name looked
@@ -25,7 +25,7 @@ const ALONE_RECHECK: Duration = Duration::from_secs(1);
 const GREETING: Duration = Duration::from_secs(2);
 
 /// A name in a directory (`N`) or an inode's attributes (`A`), as published:
-/// `N <parent: u64 LE> <name> NUL` or `A <ino: u64 LE>`, after `<session> LF`.
+/// `N <parent: u64 LE> <name> NUL` or `A <ino: u64 LE>`, after `<token> LF` (`Notices::token`).
 fn encode(out: &mut Vec<u8>, f: &Foreign) {
     match f {
         Foreign::Name(p, n) => {
