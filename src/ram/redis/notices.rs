@@ -1,7 +1,7 @@
 //! Notices between mounts of one prefix. Each change this mount makes to a name or to an
-//! inode's attributes is published on `{P}:notices:1:<db>`, batched on a thread of its own (never
-//! on the caller's round trip); every other mount drops what its kernel and its own caches
-//! hold of them as the notice arrives. While a mount hears the notices it lets its kernel
+//! inode's attributes is published on `{P}:notices:1:<db>`, batched on a thread of its own
+//! (never on the caller's round trip); every other mount drops what its kernel and its own
+//! caches hold of them as the notice arrives. While a mount hears the notices it lets its kernel
 //! keep names and attributes `NOTICED_TTL` instead of `ATTR_TTL`: a `stat` of a name looked
 //! up a few seconds ago asks nothing, and another mount's change still shows within a
 //! notice's travel time. A mount hears while its own beat comes back; after a gap in its
