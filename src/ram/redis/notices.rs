@@ -1,10 +1,10 @@
 //! Notices between mounts of one prefix. Each change this mount makes to a name or to an
 //! inode's attributes is published on `{P}:notices:1:<db>`, batched on a thread of its own
 //! (never on the caller's round trip); every other mount drops what its kernel and its own
-//! caches hold of them as the notice arrives. While a mount hears the notices it lets its kernel
-//! keep names and attributes `NOTICED_TTL` instead of `ATTR_TTL`: a `stat` of a name looked
-//! up a few seconds ago asks nothing, and another mount's change still shows within a
-//! notice's travel time. A mount hears while its own beat comes back; after a gap in its
+//! caches hold of them as the notice arrives. While a mount hears the notices it lets its
+//! kernel keep names and attributes `NOTICED_TTL` instead of `ATTR_TTL`: a `stat` of a name
+//! looked up a few seconds ago asks nothing, and another mount's change still shows within
+//! a notice's travel time. A mount hears while its own beat comes back; after a gap in its
 //! subscription its kernel drops every name (`Foreign::Everything`). A notice lost
 //! otherwise (a mount killed between a change and its notice) leaves what the kernel holds
 //! stale for at most `NOTICED_TTL`. One server only: on a cluster the kernel keeps
@@ -25,7 +25,8 @@ const ALONE_RECHECK: Duration = Duration::from_secs(1);
 const GREETING: Duration = Duration::from_secs(2);
 
 /// A name in a directory (`N`) or an inode's attributes (`A`), as published:
-/// `N <parent: u64 LE> <name> NUL` or `A <ino: u64 LE>`, after `<token> LF` (`Notices::token`).
+/// `N <parent: u64 LE> <name> NUL` or `A <ino: u64 LE>`, after `<token> LF`
+/// (`Notices::token`).
 fn encode(out: &mut Vec<u8>, f: &Foreign) {
     match f {
         Foreign::Name(p, n) => {
@@ -368,7 +369,7 @@ pub(super) fn listen(weak: Weak<Inner>, client: ::redis::Client, timeout: Durati
                     match decode(msg) {
                         Some(changed) => inner.heard(&changed),
                         None => {
-                            debug!("notices: a message not understood: dropping every name");
+                            debug!("notices: a message not understood: every name dropped");
                             inner.heard(&[Foreign::Everything]);
                         }
                     }
