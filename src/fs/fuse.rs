@@ -18,6 +18,8 @@ use log::{debug, warn};
 use super::inode::{self, Target};
 use super::passthrough::{MakeBacking, Passthrough};
 use super::{Ctx, Entry, MavFs, Opened};
+
+mod listing;
 use crate::control::server::Control;
 use crate::counters::OpKind;
 use crate::error::FsError;
@@ -592,48 +594,13 @@ impl Filesystem for FuseFs {
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
-        mut reply: ReplyDirectoryPlus,
+        reply: ReplyDirectoryPlus,
     ) {
         match self.done(OpKind::Readdirplus, ino.0, || {
             self.core
                 .readdirplus(ino.0, fh.0, offset, READDIRPLUS_BATCH)
         }) {
-            Ok(items) => {
-                let mut items = items.into_iter();
-                for p in items.by_ref() {
-                    let it = &p.item;
-                    let full = match &p.entry {
-                        Some(e) => reply.add(
-                            INodeNo(it.ino),
-                            it.offset,
-                            &it.name,
-                            &self.ttl(e),
-                            &e.attr,
-                            self.generation(e),
-                        ),
-                        // Node id 0: the kernel links nothing for the name.
-                        None => {
-                            let mut attr = self.core.root_entry().attr;
-                            attr.ino = INodeNo(0);
-                            attr.kind = it.kind;
-                            reply.add(
-                                INodeNo(it.ino),
-                                it.offset,
-                                &it.name,
-                                &Duration::ZERO,
-                                &attr,
-                                Generation(0),
-                            )
-                        }
-                    };
-                    if full {
-                        self.core.forget_listed([p]);
-                        break;
-                    }
-                }
-                self.core.forget_listed(items);
-                reply.ok();
-            }
+            Ok(items) => self.send_listing_plus(items, reply),
             Err(e) => reply.error(fail("readdirplus", e)),
         }
     }
