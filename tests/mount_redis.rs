@@ -304,6 +304,102 @@ fn two_mounts_on_one_prefix_share_vram() {
     assert!(gone.is_some());
 }
 
+fn used_memory(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("memory").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn set_maxmemory(con: &mut redis::Connection, n: u64) {
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(n)
+        .query::<()>(con)
+        .unwrap()
+}
+
+/// Script calls Redis has run so far.
+fn scripts_run(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|l| l.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Small writes wait on the writing mount and go to Redis together: that mount sees them at
+/// once, another one at its next open after the close, and a close that cannot store them
+/// says so and gives them up.
+#[test]
+fn small_writes_go_to_redis_together_and_show_at_close() {
+    use std::os::unix::fs::FileExt;
+    use std::os::unix::io::IntoRawFd;
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let mut con = server.connection();
+    let path = a.vram().join("log");
+    let mut want = Vec::new();
+    let mut f = File::create(&path).unwrap();
+    let before = scripts_run(&mut con);
+    for i in 0..100u8 {
+        f.write_all(&[i; 100]).unwrap();
+        want.extend_from_slice(&[i; 100]);
+    }
+    f.write_all_at(b"XYZ", 5000).unwrap();
+    want[5000..5003].copy_from_slice(b"XYZ");
+    let ran = scripts_run(&mut con) - before;
+    assert!(ran < 10, "{ran} scripts ran for 101 small writes");
+    assert_eq!(fs::metadata(&path).unwrap().len(), want.len() as u64);
+    assert_eq!(fs::read(&path).unwrap(), want, "read on the writing mount");
+    f.write_all(b"tail").unwrap();
+    want.extend_from_slice(b"tail");
+    drop(f);
+    let other = b.vram().join("log");
+    assert_eq!(
+        fs::read(&other).unwrap(),
+        want,
+        "the other mount, after the close"
+    );
+    let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(b"more").unwrap();
+    want.extend_from_slice(b"more");
+    drop(f);
+    assert_eq!(
+        fs::read(&other).unwrap(),
+        want,
+        "the other mount's next open, its pages of the old version dropped"
+    );
+
+    // Redis full: the writes return, the close fails with ENOSPC and they are given up.
+    let full = a.vram().join("full");
+    let f = File::create(&full).unwrap();
+    let used = used_memory(&mut con);
+    set_maxmemory(&mut con, used + (64 << 10));
+    for i in 0..15u64 {
+        f.write_all_at(&[7u8; 60 << 10], i * (60 << 10)).unwrap();
+    }
+    let fd = f.into_raw_fd();
+    // SAFETY: the descriptor was taken from the File, which no longer closes it.
+    let closed = unsafe { libc::close(fd) };
+    let errno = std::io::Error::last_os_error().raw_os_error();
+    set_maxmemory(&mut con, 0);
+    assert_eq!((closed, errno), (-1, Some(libc::ENOSPC)));
+    assert_eq!(fs::metadata(&full).unwrap().len(), 0, "given up");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        want,
+        "older files keep their bytes"
+    );
+    fs::write(&full, b"fits").unwrap();
+    assert_eq!(fs::read(&full).unwrap(), b"fits");
+}
+
 #[test]
 fn prefixes_are_isolated() {
     let server = RedisServer::start();
@@ -430,20 +526,8 @@ fn redis_out_of_memory_is_enospc_and_keeps_old_files() {
     let first = Rng::new(12).bytes(2 * MIB);
     fs::write(v.join("first"), &first).unwrap();
     let mut con = server.connection();
-    let info: String = redis::cmd("INFO").arg("memory").query(&mut con).unwrap();
-    let used: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("maxmemory")
-        .arg(used + (8 << 20))
-        .query::<()>(&mut con)
-        .unwrap();
+    let used = used_memory(&mut con);
+    set_maxmemory(&mut con, used + (8 << 20));
     assert_eq!(
         errno_of_write(&v.join("big"), &vec![3u8; 64 * MIB]),
         libc::ENOSPC

@@ -227,9 +227,10 @@ impl MavFs {
         match Self::route(ino)? {
             Target::Control => self.control.write(fh, data).map_err(FsError::from),
             Target::Ram(i) => {
-                let a = self.ram_spend(|| self.store.write(i, offset, data))?;
+                let a =
+                    self.ram_spend(|| self.store.write_behind(i, offset, data, kill_by.is_some()))?;
                 // The write told us the mode: a second step only where there is a bit to drop.
-                if let Some(ctx) = kill_by {
+                if let (Some(ctx), Some(a)) = (kill_by, a) {
                     self.ram_kill_privs(ctx, i, &a)?;
                 }
                 Ok(data.len() as u32)
@@ -272,9 +273,26 @@ impl MavFs {
                     f.sync_all()
                 }
             }),
-            Target::Ram(_) => Ok(self.store.sync()?),
+            Target::Ram(i) => {
+                self.store.flush(i)?;
+                Ok(self.store.sync()?)
+            }
             _ => Ok(()),
         }
+    }
+
+    /// A close: what the store kept back of the file's writes is sent, and its error is
+    /// the close's.
+    pub fn flush(&self, ino: u64) -> FsResult<()> {
+        match inode::route(ino) {
+            Some(Target::Ram(i)) => Ok(self.store.flush(i)?),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether closes must be told (`flush`): the RAM store keeps writes back.
+    pub fn flush_matters(&self) -> bool {
+        self.store.keeps_writes()
     }
 
     /// As Linux filesystems do, an allocation by another user than root drops setuid and

@@ -734,14 +734,20 @@ impl Filesystem for FuseFs {
     fn flush(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         _fh: FileHandle,
         _owner: LockOwner,
         reply: ReplyEmpty,
     ) {
-        // Nothing to do at close that release does not do; ENOSYS tells the kernel to stop
-        // asking (one round trip less per close).
-        reply.error(Errno::ENOSYS);
+        // Where the store keeps no writes back, nothing is to do at close that release does
+        // not do: ENOSYS tells the kernel to stop asking (one round trip less per close).
+        if !self.core.flush_matters() {
+            return reply.error(Errno::ENOSYS);
+        }
+        match self.core.flush(ino.0) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(fail("flush", e)),
+        }
     }
 
     fn ioctl(

@@ -389,6 +389,27 @@ pub trait RamStore: Send + Sync + 'static {
     }
     /// Writes all of `data` at `offset` or nothing.
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr>;
+    /// `write`, where the store may keep a small write back and send it later with others
+    /// (at `flush`, and before any other use of the file): None then. `privs`: the caller
+    /// needs the attributes to drop setuid and setgid; a store keeps such a write only where
+    /// it knows there are none.
+    fn write_behind(
+        &self,
+        ino: Ino,
+        offset: u64,
+        data: &[u8],
+        _privs: bool,
+    ) -> StoreResult<Option<Attr>> {
+        self.write(ino, offset, data).map(Some)
+    }
+    /// Sends what `write_behind` kept of the file (at its close): its error is the close's.
+    fn flush(&self, _ino: Ino) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Whether `write_behind` may keep writes back: the kernel must then ask at each close.
+    fn keeps_writes(&self) -> bool {
+        false
+    }
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()>;
     fn setxattr(&self, ino: Ino, name: &OsStr, value: &[u8], how: XattrSet) -> StoreResult<()>;
     fn getxattr(&self, ino: Ino, name: &OsStr) -> StoreResult<Vec<u8>>;

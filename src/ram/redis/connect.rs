@@ -187,6 +187,7 @@ impl RedisStore {
             lost: AtomicBool::new(false),
             dirs: DirCache::default(),
             bare: Bare::default(),
+            behind: Behind::default(),
             notices,
             versions: Versions::default(),
             nodes_seen: Mutex::new(None),

@@ -120,6 +120,7 @@ impl Inner {
 
 impl RedisStore {
     pub(super) fn read_data(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
+        self.send_kept(ino)?;
         let end = offset.saturating_add(u64::from(size)).min(MAX_FILE_SIZE);
         let parts = spans(offset, end);
         let got = self.inner.read_spans(ino, &parts)?;
@@ -148,6 +149,7 @@ impl RedisStore {
 
     /// The chunks a file holds, as byte ranges within its size (one round trip).
     pub(super) fn held_ranges(&self, ino: Ino) -> StoreResult<Vec<(u64, u64)>> {
+        self.send_kept(ino)?;
         let mut p = ::redis::pipe();
         p.cmd("HMGET")
             .arg(self.inner.keys.inode(ino))
@@ -183,17 +185,95 @@ impl RedisStore {
 
     pub(super) fn write_data(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
         self.inner.writable()?;
-        let end = offset.checked_add(data.len() as u64);
-        let (pre, end) = match end {
-            Some(e) if e <= MAX_FILE_SIZE => ("", e),
-            _ => ("EFBIG", offset),
+        self.send_kept(ino)?;
+        self.write_pieces(ino, &[(offset, data)])
+    }
+
+    /// `write`, kept back where it is small and the caller needs no attributes (`privs`:
+    /// unless the file is known to have no setuid or setgid bit to drop): None then.
+    pub(super) fn keep_or_write(
+        &self,
+        ino: Ino,
+        offset: u64,
+        data: &[u8],
+        privs: bool,
+    ) -> StoreResult<Option<Attr>> {
+        let plain = !privs || self.inner.bare.perm(ino).is_some_and(|p| p & 0o6000 == 0);
+        if plain {
+            self.inner.writable()?;
+            let mut full = false;
+            if self.inner.behind.keep(ino, offset, data, &mut full) {
+                if full {
+                    // Failing, they stay kept: the error shows at close or fsync.
+                    if let Err(e) = self.send_kept(ino) {
+                        debug!("writes kept for inode {ino} not sent yet: {e}");
+                    }
+                }
+                return Ok(None);
+            }
+        }
+        self.write_data(ino, offset, data).map(Some)
+    }
+
+    /// Sends `ino`'s kept writes and waits for a sending of them under way, so that what
+    /// follows sees them; true if it sent any. Failing, they stay kept.
+    pub(super) fn send_kept(&self, ino: Ino) -> StoreResult<bool> {
+        let b = &self.inner.behind;
+        if b.idle() {
+            return Ok(false);
+        }
+        let _order = b.order(ino);
+        let Some(pieces) = b.take(ino) else {
+            return Ok(false);
         };
-        let parts = if pre.is_empty() {
-            spans(offset, end)
-        } else {
-            Vec::new()
-        };
-        let end_s = if data.is_empty() || !pre.is_empty() {
+        let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
+        let r = self.write_pieces(ino, &refs);
+        if r.is_err() {
+            b.restore(ino, pieces);
+        }
+        b.sent(ino);
+        r.map(|_| true)
+    }
+
+    /// `send_kept` of every file; the first error after trying all.
+    pub(super) fn send_all_kept(&self) -> StoreResult<()> {
+        let mut first = Ok(());
+        for ino in self.inner.behind.files() {
+            if let Err(e) = self.send_kept(ino) {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
+    }
+
+    /// Writes disjoint `(offset, bytes)` pieces in offset order, all or none, in one
+    /// publication.
+    fn write_pieces(&self, ino: Ino, pieces: &[(u64, &[u8])]) -> StoreResult<Attr> {
+        let mut pre = "";
+        let mut end = 0;
+        // Per part: chunk index, first byte, end byte, and where its bytes are.
+        let mut parts: Vec<(u64, u64, u64, usize, usize)> = Vec::new();
+        for (j, &(offset, data)) in pieces.iter().enumerate() {
+            match offset.checked_add(data.len() as u64) {
+                Some(e) if e <= MAX_FILE_SIZE => {
+                    if !data.is_empty() {
+                        end = end.max(e);
+                    }
+                    let mut pos = 0usize;
+                    for (idx, from, to) in spans(offset, e) {
+                        parts.push((idx, from, to, j, pos));
+                        pos += (to - from) as usize;
+                    }
+                }
+                _ => pre = "EFBIG",
+            }
+        }
+        if !pre.is_empty() {
+            parts.clear();
+        }
+        let end_s = if end == 0 || !pre.is_empty() {
             String::new()
         } else {
             end.to_string()
@@ -213,16 +293,14 @@ impl RedisStore {
             ];
             let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
             let mut sent = Vec::with_capacity(parts.len());
-            let mut pos = 0usize;
-            for ((idx, from, to), sid) in parts.iter().zip(sids) {
+            for (&(idx, from, to, j, pos), sid) in parts.iter().zip(sids) {
                 args.push(idx.to_string());
                 args.push(from.to_string());
                 args.push(to.to_string());
                 args.push(sid.to_string());
                 let n = (to - from) as usize;
-                slices.push((self.inner.keys.slice(sid), &data[pos..pos + n]));
-                sent.push((*idx, sid));
-                pos += n;
+                slices.push((self.inner.keys.slice(sid), &pieces[j].1[pos..pos + n]));
+                sent.push((idx, sid));
             }
             tries += 1;
             match self.inner.commit_write(ino, &args, &slices, &sent)? {
@@ -243,8 +321,11 @@ impl RedisStore {
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
         }
+        // The script counts each chunk once, in the order first named.
+        let mut idxs: Vec<u64> = parts.iter().map(|p| p.0).collect();
+        idxs.dedup();
         let counts = a.get(2).map(array).unwrap_or(&[]);
-        for ((idx, _, _), n) in parts.iter().zip(counts) {
+        for (idx, n) in idxs.iter().zip(counts) {
             if number(n).unwrap_or(0) > COMPACT_AT {
                 self.janitor.compact(ino, *idx);
             }
@@ -260,6 +341,7 @@ impl RedisStore {
         mode: Falloc,
     ) -> StoreResult<()> {
         self.inner.writable()?;
+        self.send_kept(ino)?;
         let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE);
         let pre = match (end, len) {
             (None, _) => "EFBIG",

@@ -28,6 +28,8 @@ pub(super) struct Inner {
     pub(super) dirs: DirCache,
     /// Inodes seen without extended attributes.
     pub(super) bare: Bare,
+    /// Small writes kept back, to send together.
+    pub(super) behind: Behind,
     /// What this mount tells the others of its changes, and hears of theirs.
     pub(super) notices: Notices,
     /// The version of each file the kernel's pages on this mount are of.
@@ -258,7 +260,7 @@ impl Inner {
     /// whether it held extended attributes is noted.
     pub(super) fn attr(&self, ino: Ino, v: &Value, epoch: u64) -> StoreResult<Attr> {
         let a = parse_attr(ino, v)?;
-        self.bare.saw(a.ino, xattr_bytes(v), epoch);
+        self.bare.saw(a.ino, xattr_bytes(v), a.perm, epoch);
         Ok(a)
     }
 

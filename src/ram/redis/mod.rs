@@ -44,6 +44,9 @@
 //!   write is sent again with new slices. On a cluster with replicas, new ids reach a replica
 //!   of the metadata's master before they are used (WAIT): a failover never hands them out
 //!   twice.
+//! - small writes wait on the writing mount (`behind.rs`) and are published together, at
+//!   the latest at the file's close, fsync or release and before any other use of it here;
+//!   several pieces of one chunk in one publication are disjoint.
 //! - a read never sees half a write: a small one takes the chunk list and the slices' bytes
 //!   in one script (on one server, where the slices are local to the script); a big one, and
 //!   every read on a cluster (`data.rs`), takes the chunks' entries in one script, then the
@@ -88,6 +91,7 @@ use super::*;
 use crate::sync::Mutex;
 
 mod bare;
+mod behind;
 mod codec;
 mod connect;
 mod data;
@@ -105,6 +109,7 @@ mod target;
 mod versions;
 
 use bare::Bare;
+use behind::Behind;
 use codec::*;
 use dircache::DirCache;
 pub use dircache::ATTR_TTL;
@@ -191,6 +196,7 @@ pub struct RedisStore {
 
 impl Drop for RedisStore {
     fn drop(&mut self) {
+        self.send_or_warn();
         self.inner.notices.close(&self.inner.pool);
     }
 }
@@ -239,6 +245,7 @@ impl RamStore for RedisStore {
     }
 
     fn sync(&self) -> StoreResult<()> {
+        self.send_all_kept()?;
         self.inner.sync()
     }
 
@@ -292,10 +299,15 @@ impl RamStore for RedisStore {
         let v = self
             .inner
             .script(s, true, &[p.as_bytes(), name.as_bytes()])?;
-        self.inner.attr(0, &v, epoch)
+        let a = self.inner.attr(0, &v, epoch)?;
+        if self.inner.behind.may_hold(a.ino) && self.send_kept(a.ino)? {
+            return self.fetch_attr(a.ino);
+        }
+        Ok(a)
     }
 
     fn getattr(&self, ino: Ino) -> StoreResult<Attr> {
+        self.send_kept(ino)?;
         // The root's is always asked: its absence is how a lost prefix shows.
         if let Some(a) = (ino != ROOT_INO)
             .then(|| self.inner.dirs.get(ino))
@@ -313,11 +325,17 @@ impl RamStore for RedisStore {
     }
 
     fn getattr_many(&self, inos: &[Ino]) -> StoreResult<Vec<StoreResult<Attr>>> {
+        for &ino in inos {
+            if self.inner.behind.may_hold(ino) {
+                self.send_kept(ino)?;
+            }
+        }
         self.fetch_attrs(inos)
     }
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
         self.inner.writable()?;
+        self.send_kept(ino)?;
         let pre = match set.size {
             Some(s) if s > MAX_FILE_SIZE => "EFBIG",
             _ => "",
@@ -409,6 +427,7 @@ impl RamStore for RedisStore {
 
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr> {
         self.inner.writable()?;
+        self.send_kept(ino)?;
         check_name(newname)?;
         let nums = [ino.to_string(), newparent.to_string(), Inner::now()];
         let args: [&[u8]; 4] = [
@@ -431,6 +450,7 @@ impl RamStore for RedisStore {
 
     fn clone_tree(&self, src: Ino, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
         self.inner.writable()?;
+        self.send_all_kept()?;
         check_name(name)?;
         let nums = [
             src.to_string(),
@@ -528,6 +548,7 @@ impl RamStore for RedisStore {
     }
 
     fn open(&self, ino: Ino) -> StoreResult<bool> {
+        self.send_kept(ino)?;
         let i = ino.to_string();
         let v = self.inner.script(
             &self.inner.scripts.open,
@@ -542,6 +563,7 @@ impl RamStore for RedisStore {
     }
 
     fn settle(&self) {
+        self.send_or_warn();
         // Each release ends, given back or given up after --redis-timeout.
         while self.releasing.load(Ordering::Acquire) > 0 {
             std::thread::sleep(Duration::from_millis(1));
@@ -558,6 +580,28 @@ impl RamStore for RedisStore {
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
         self.write_data(ino, offset, data)
+    }
+
+    fn write_behind(
+        &self,
+        ino: Ino,
+        offset: u64,
+        data: &[u8],
+        privs: bool,
+    ) -> StoreResult<Option<Attr>> {
+        self.keep_or_write(ino, offset, data, privs)
+    }
+
+    fn flush(&self, ino: Ino) -> StoreResult<()> {
+        let r = self.send_kept(ino).map(drop);
+        if r.is_err() {
+            self.inner.behind.discard(ino);
+        }
+        r
+    }
+
+    fn keeps_writes(&self) -> bool {
+        true
     }
 
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()> {

@@ -71,6 +71,15 @@ impl RedisStore {
         Ok(attr)
     }
 
+    /// Sends every file's kept writes (at unmount): what fails is logged, as lost.
+    pub(super) fn send_or_warn(&self) {
+        for ino in self.inner.behind.files() {
+            if let Err(e) = self.send_kept(ino) {
+                warn!("writes to inode {ino} were lost: {e}");
+            }
+        }
+    }
+
     /// Gives back an open of this session, on the release thread.
     pub(super) fn release_later(&self, ino: Ino) {
         self.releasing.fetch_add(1, Ordering::AcqRel);
@@ -83,6 +92,10 @@ impl RedisStore {
     /// Gives back an open of this session before returning; the reaped file's slices go to
     /// the janitor.
     pub(super) fn release_now(&self, ino: Ino) {
+        if let Err(e) = self.send_kept(ino) {
+            self.inner.behind.discard(ino);
+            warn!("writes to inode {ino} kept back were lost at its release: {e}");
+        }
         self.janitor.drop_slices(array(&self.inner.release(ino)));
     }
 

@@ -4,8 +4,9 @@
 -- a string Redis refused for memory is not published). On a cluster they live in other
 -- slots; the mount saw them stored before it runs this.
 -- ARGV: ino, now, limit, error after the existence check (or ''), new end ('' for an empty
--- write), then per chunk touched: index, first byte, end byte (within the chunk), slice id.
--- Returns {attr, slices no longer used, per chunk its slice count}.
+-- write), then per piece: chunk index, first byte, end byte (within the chunk), slice id.
+-- Returns {attr, slices no longer used, per chunk touched (in the order first named) its
+-- slice count}.
 local ino, now = ARGV[1], ARGV[2]
 local f = file_of(ino, ARGV[4])
 for j = 3, #KEYS do
@@ -15,26 +16,38 @@ local n = (#ARGV - 5) / 4
 for j = 1, n do
   if redis.call('SISMEMBER', KEYS[2], ARGV[5 + 4 * j]) == 0 then fail('EUNLISTED') end
 end
-local idxs = {}
-for j = 1, n do idxs[j] = ARGV[2 + 4 * j] end
+-- The chunks touched, in the order first named; a chunk may be named by several pieces
+-- (disjoint ones: a sending of writes kept back), each cut into what the ones before left.
+local idxs, at = {}, {}
+for j = 1, n do
+  local idx = ARGV[2 + 4 * j]
+  if not at[idx] then
+    idxs[#idxs + 1] = idx
+    at[idx] = #idxs
+  end
+end
 local growth, lens, olds, news = 0, {}, {}, {}
 if n > 0 then
   local cur = hmget(key('l', ino), idxs)
+  for c = 1, #idxs do
+    lens[c], olds[c] = chunk_parse(cur[c])
+    news[c] = olds[c]
+  end
   for j = 1, n do
-    local len, list = chunk_parse(cur[j])
+    local c = at[ARGV[2 + 4 * j]]
     local from, to = tonumber(ARGV[3 + 4 * j]), tonumber(ARGV[4 + 4 * j])
-    lens[j] = math.max(len, to)
-    growth = growth + lens[j] - len
-    olds[j] = list
-    news[j] = chunk_cut(list, from, to)
-    news[j][#news[j] + 1] = {ARGV[5 + 4 * j], from, to - from, 0}
+    local len = math.max(lens[c], to)
+    growth = growth + len - lens[c]
+    lens[c] = len
+    news[c] = chunk_cut(news[c], from, to)
+    news[c][#news[c] + 1] = {ARGV[5 + 4 * j], from, to - from, 0}
   end
 end
 room(growth, ARGV[3])
 for j = 1, n do redis.call('SREM', KEYS[2], ARGV[5 + 4 * j]) end
 local gc, counts = {}, {}
-for j = 1, n do
-  counts[j] = chunk_put(ino, idxs[j], lens[j], olds[j], news[j], gc)
+for c = 1, #idxs do
+  counts[c] = chunk_put(ino, idxs[c], lens[c], olds[c], news[c], gc)
 end
 charge(ino, growth, 'a')
 if ARGV[5] ~= '' and dgt(ARGV[5], f[2]) then
