@@ -935,6 +935,55 @@ fn other_mounts_changes_show_at_once_though_the_kernel_keeps_long() {
     );
 }
 
+/// A directory made on this mount answers lookups of names it lacks without Redis, and
+/// still shows at once the names another mount makes in it, or moves or links into it.
+#[test]
+fn names_made_elsewhere_show_in_a_directory_made_here() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let (va, vb) = (a.vram(), b.vram());
+    // Past the greeting: the mounts hear each other.
+    thread::sleep(Duration::from_millis(2500));
+    fs::create_dir(va.join("d")).unwrap();
+    let mut con = server.connection();
+    let before = scripts_run(&mut con);
+    for i in 0..100 {
+        assert!(!va.join(format!("d/n{i}")).exists());
+    }
+    let ran = scripts_run(&mut con) - before;
+    assert!(
+        ran < 10,
+        "{ran} scripts ran for 100 lookups of absent names"
+    );
+    fs::write(va.join("d/mine"), b"1").unwrap();
+    assert_eq!(fs::read(va.join("d/mine")).unwrap(), b"1");
+
+    let soon = Duration::from_secs(2);
+    fs::write(vb.join("d/n1"), b"from b").unwrap();
+    assert!(
+        until(soon, || va.join("d/n1").exists()).is_some(),
+        "made on B"
+    );
+    assert_eq!(fs::read(va.join("d/n1")).unwrap(), b"from b");
+    fs::write(vb.join("elsewhere"), b"x").unwrap();
+    fs::rename(vb.join("elsewhere"), vb.join("d/n2")).unwrap();
+    assert!(
+        until(soon, || va.join("d/n2").exists()).is_some(),
+        "moved in on B"
+    );
+    fs::hard_link(vb.join("d/n2"), vb.join("d/n3")).unwrap();
+    assert!(
+        until(soon, || va.join("d/n3").exists()).is_some(),
+        "linked on B"
+    );
+    fs::remove_file(vb.join("d/mine")).unwrap();
+    assert!(
+        until(soon, || !va.join("d/mine").exists()).is_some(),
+        "removed on B"
+    );
+}
+
 /// Notices that went by while a mount's listening connection was down are not known: when
 /// it listens again, its kernel looks every name up anew.
 #[test]

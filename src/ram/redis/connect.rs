@@ -188,6 +188,7 @@ impl RedisStore {
             dirs: DirCache::default(),
             bare: Bare::default(),
             behind: Behind::default(),
+            known: Known::default(),
             notices,
             versions: Versions::default(),
             nodes_seen: Mutex::new(None),

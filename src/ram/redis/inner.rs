@@ -30,6 +30,8 @@ pub(super) struct Inner {
     pub(super) bare: Bare,
     /// Small writes kept back, to send together.
     pub(super) behind: Behind,
+    /// Directories made here, with every name in them.
+    pub(super) known: Known,
     /// What this mount tells the others of its changes, and hears of theirs.
     pub(super) notices: Notices,
     /// The version of each file the kernel's pages on this mount are of.

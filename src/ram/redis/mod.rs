@@ -98,6 +98,7 @@ mod data;
 mod dircache;
 mod inner;
 mod keys;
+mod known;
 mod link;
 mod notices;
 mod ops;
@@ -116,6 +117,7 @@ pub use dircache::ATTR_TTL;
 pub use inner::redact;
 use inner::*;
 use keys::Keys;
+use known::Known;
 use link::{Batch, Dialer, Link};
 use notices::Notices;
 pub use notices::NOTICED_TTL;
@@ -293,6 +295,9 @@ impl RamStore for RedisStore {
         if name.len() > NAME_MAX {
             return Err(StoreError::NameTooLong);
         }
+        if self.inner.known.lacks(parent, name) && self.inner.notices.hearing() {
+            return Err(StoreError::NotFound);
+        }
         let s = &self.inner.scripts.lookup;
         let p = parent.to_string();
         let epoch = self.inner.bare.epoch();
@@ -426,53 +431,19 @@ impl RamStore for RedisStore {
     }
 
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr> {
-        self.inner.writable()?;
-        self.send_kept(ino)?;
-        check_name(newname)?;
-        let nums = [ino.to_string(), newparent.to_string(), Inner::now()];
-        let args: [&[u8]; 4] = [
-            nums[0].as_bytes(),
-            nums[1].as_bytes(),
-            newname.as_bytes(),
-            nums[2].as_bytes(),
-        ];
-        let mut change = self.inner.dirs.change(&[newparent]);
-        let epoch = self.inner.bare.epoch();
-        let v = self.inner.script(&self.inner.scripts.link, false, &args)?;
-        let a = array(&v);
-        let attr = self
-            .inner
-            .attr(ino, a.first().ok_or_else(|| garbled("link"))?, epoch)?;
-        change.answer_value(a.get(1));
-        self.tell(&[Foreign::Attrs(ino), Foreign::Attrs(newparent)]);
-        Ok(attr)
+        let r = self.link_script(ino, newparent, newname);
+        self.inner
+            .known
+            .noted(&r, &[newparent], |k| k.add(newparent, newname));
+        r
     }
 
     fn clone_tree(&self, src: Ino, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
-        self.inner.writable()?;
-        self.send_all_kept()?;
-        check_name(name)?;
-        let nums = [
-            src.to_string(),
-            parent.to_string(),
-            Inner::now(),
-            self.inner.limit.to_string(),
-        ];
-        let args: [&[u8]; 5] = [
-            nums[0].as_bytes(),
-            nums[1].as_bytes(),
-            name.as_bytes(),
-            nums[2].as_bytes(),
-            nums[3].as_bytes(),
-        ];
-        let mut change = self.inner.dirs.change(&[parent]);
-        let v = self.inner.script(&self.inner.scripts.clone, false, &args)?;
-        let a = array(&v);
-        // The clone's number comes with its attributes.
-        let attr = parse_attr(0, a.first().ok_or_else(|| garbled("clone"))?)?;
-        change.answer_value(a.get(1));
-        self.tell(&[Foreign::Attrs(parent)]);
-        Ok(attr)
+        let r = self.clone_script(src, parent, name);
+        self.inner
+            .known
+            .noted(&r, &[parent], |k| k.add(parent, name));
+        r
     }
 
     fn unlink(&self, parent: Ino, name: &OsStr) -> StoreResult<()> {
@@ -493,42 +464,14 @@ impl RamStore for RedisStore {
         newname: &OsStr,
         mode: RenameMode,
     ) -> StoreResult<()> {
-        self.inner.writable()?;
-        check_name(name)?;
-        check_name(newname)?;
-        let mode = match mode {
-            RenameMode::Replace => "r",
-            RenameMode::NoReplace => "n",
-            RenameMode::Exchange => "x",
-        };
-        let nums = [parent.to_string(), newparent.to_string(), Inner::now()];
-        let args: [&[u8]; 7] = [
-            nums[0].as_bytes(),
-            name.as_bytes(),
-            nums[1].as_bytes(),
-            newname.as_bytes(),
-            mode.as_bytes(),
-            nums[2].as_bytes(),
-            self.inner.sid.as_bytes(),
-        ];
-        let mut change = self.inner.dirs.change(&[parent, newparent]);
-        let v = self
-            .inner
-            .script(&self.inner.scripts.rename, false, &args)?;
-        let a = array(&v);
-        self.unlinked(a.first());
-        change.answer_value(a.get(1));
-        change.answer_value(a.get(2));
-        let mut told = vec![
-            Foreign::Name(parent, name.to_os_string()),
-            Foreign::Name(newparent, newname.to_os_string()),
-        ];
-        for moved in a.iter().skip(3).filter_map(number) {
-            self.inner.dirs.drop(moved);
-            told.push(Foreign::Attrs(moved));
-        }
-        self.tell(&told);
-        Ok(())
+        let r = self.rename_script(parent, name, newparent, newname, mode);
+        self.inner.known.noted(&r, &[parent, newparent], |k| {
+            if mode != RenameMode::Exchange {
+                k.remove(parent, name);
+            }
+            k.add(newparent, newname);
+        });
+        r
     }
 
     fn readlink(&self, ino: Ino) -> StoreResult<Vec<u8>> {

@@ -406,8 +406,14 @@ impl Inner {
                     self.dirs.foreign(*i);
                     self.bare.end(*i);
                 }
-                Foreign::Name(p, _) => self.dirs.foreign(*p),
-                Foreign::Everything => self.dirs.clear(),
+                Foreign::Name(p, _) => {
+                    self.dirs.foreign(*p);
+                    self.known.forget(*p);
+                }
+                Foreign::Everything => {
+                    self.dirs.clear();
+                    self.known.clear();
+                }
             }
         }
         if let Some(tell) = self.notices.tell.get() {

@@ -12,6 +12,27 @@ impl RedisStore {
         node: &NewNode<'_>,
         open: bool,
     ) -> StoreResult<Attr> {
+        let r = self.create_script(parent, name, node, open);
+        let known = &self.inner.known;
+        match &r {
+            Ok(a) => {
+                if a.kind == Kind::Dir && self.inner.notices.hearing() {
+                    known.made(a.ino);
+                }
+                known.add(parent, name);
+            }
+            Err(_) => known.forget(parent),
+        }
+        r
+    }
+
+    fn create_script(
+        &self,
+        parent: Ino,
+        name: &OsStr,
+        node: &NewNode<'_>,
+        open: bool,
+    ) -> StoreResult<Attr> {
         self.inner.writable()?;
         check_name(name)?;
         let target: &[u8] = if node.kind == Kind::Symlink {
@@ -67,7 +88,8 @@ impl RedisStore {
             .inner
             .attr(0, a.first().ok_or_else(|| garbled("create"))?, epoch)?;
         change.answer_value(a.get(1));
-        self.tell(&[Foreign::Attrs(parent)]);
+        // A new name: a mount that holds it as absent must hear of it.
+        self.tell(&[Foreign::Name(parent, name.to_os_string())]);
         Ok(attr)
     }
 
@@ -145,6 +167,22 @@ impl RedisStore {
     }
 
     pub(super) fn remove(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<()> {
+        let r = self.remove_script(parent, name, dir);
+        match r {
+            Ok(gone) => {
+                self.inner.known.remove(parent, name);
+                self.inner.known.forget(gone);
+                Ok(())
+            }
+            Err(e) => {
+                self.inner.known.forget(parent);
+                Err(e)
+            }
+        }
+    }
+
+    /// The inode whose name went (0 if the script did not say).
+    fn remove_script(&self, parent: Ino, name: &OsStr, dir: bool) -> StoreResult<Ino> {
         check_removable(name)?;
         let nums = [parent.to_string(), Inner::now()];
         let args: [&[u8]; 5] = [
@@ -167,7 +205,7 @@ impl RedisStore {
             Foreign::Name(parent, name.to_os_string()),
             Foreign::Attrs(gone),
         ]);
-        Ok(())
+        Ok(gone)
     }
 
     /// Notices of this mount's change for the other mounts.
@@ -183,5 +221,109 @@ impl RedisStore {
         if held != 0 && !self.refs.adopt(held) {
             self.release_now(held);
         }
+    }
+
+    pub(super) fn link_script(
+        &self,
+        ino: Ino,
+        newparent: Ino,
+        newname: &OsStr,
+    ) -> StoreResult<Attr> {
+        self.inner.writable()?;
+        self.send_kept(ino)?;
+        check_name(newname)?;
+        let nums = [ino.to_string(), newparent.to_string(), Inner::now()];
+        let args: [&[u8]; 4] = [
+            nums[0].as_bytes(),
+            nums[1].as_bytes(),
+            newname.as_bytes(),
+            nums[2].as_bytes(),
+        ];
+        let mut change = self.inner.dirs.change(&[newparent]);
+        let epoch = self.inner.bare.epoch();
+        let v = self.inner.script(&self.inner.scripts.link, false, &args)?;
+        let a = array(&v);
+        let attr = self
+            .inner
+            .attr(ino, a.first().ok_or_else(|| garbled("link"))?, epoch)?;
+        change.answer_value(a.get(1));
+        self.tell(&[
+            Foreign::Attrs(ino),
+            Foreign::Name(newparent, newname.to_os_string()),
+        ]);
+        Ok(attr)
+    }
+
+    pub(super) fn clone_script(&self, src: Ino, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
+        self.inner.writable()?;
+        self.send_all_kept()?;
+        check_name(name)?;
+        let nums = [
+            src.to_string(),
+            parent.to_string(),
+            Inner::now(),
+            self.inner.limit.to_string(),
+        ];
+        let args: [&[u8]; 5] = [
+            nums[0].as_bytes(),
+            nums[1].as_bytes(),
+            name.as_bytes(),
+            nums[2].as_bytes(),
+            nums[3].as_bytes(),
+        ];
+        let mut change = self.inner.dirs.change(&[parent]);
+        let v = self.inner.script(&self.inner.scripts.clone, false, &args)?;
+        let a = array(&v);
+        // The clone's number comes with its attributes.
+        let attr = parse_attr(0, a.first().ok_or_else(|| garbled("clone"))?)?;
+        change.answer_value(a.get(1));
+        self.tell(&[Foreign::Name(parent, name.to_os_string())]);
+        Ok(attr)
+    }
+
+    pub(super) fn rename_script(
+        &self,
+        parent: Ino,
+        name: &OsStr,
+        newparent: Ino,
+        newname: &OsStr,
+        mode: RenameMode,
+    ) -> StoreResult<()> {
+        self.inner.writable()?;
+        check_name(name)?;
+        check_name(newname)?;
+        let mode = match mode {
+            RenameMode::Replace => "r",
+            RenameMode::NoReplace => "n",
+            RenameMode::Exchange => "x",
+        };
+        let nums = [parent.to_string(), newparent.to_string(), Inner::now()];
+        let args: [&[u8]; 7] = [
+            nums[0].as_bytes(),
+            name.as_bytes(),
+            nums[1].as_bytes(),
+            newname.as_bytes(),
+            mode.as_bytes(),
+            nums[2].as_bytes(),
+            self.inner.sid.as_bytes(),
+        ];
+        let mut change = self.inner.dirs.change(&[parent, newparent]);
+        let v = self
+            .inner
+            .script(&self.inner.scripts.rename, false, &args)?;
+        let a = array(&v);
+        self.unlinked(a.first());
+        change.answer_value(a.get(1));
+        change.answer_value(a.get(2));
+        let mut told = vec![
+            Foreign::Name(parent, name.to_os_string()),
+            Foreign::Name(newparent, newname.to_os_string()),
+        ];
+        for moved in a.iter().skip(3).filter_map(number) {
+            self.inner.dirs.drop(moved);
+            told.push(Foreign::Attrs(moved));
+        }
+        self.tell(&told);
+        Ok(())
     }
 }
