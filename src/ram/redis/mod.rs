@@ -502,6 +502,14 @@ impl RamStore for RedisStore {
     }
 
     fn release(&self, ino: Ino) {
+        // Writes kept for the close normally went at its flush; mapped pages written back
+        // after it come here.
+        if self.inner.behind.may_hold(ino) {
+            if let Err(e) = self.send_kept(ino) {
+                self.inner.behind.discard(ino);
+                warn!("writes to inode {ino} kept back were lost at its release: {e}");
+            }
+        }
         self.release_later(ino);
     }
 

@@ -114,10 +114,6 @@ impl RedisStore {
     /// Gives back an open of this session before returning; the reaped file's slices go to
     /// the janitor.
     pub(super) fn release_now(&self, ino: Ino) {
-        if let Err(e) = self.send_kept(ino) {
-            self.inner.behind.discard(ino);
-            warn!("writes to inode {ino} kept back were lost at its release: {e}");
-        }
         self.janitor.drop_slices(array(&self.inner.release(ino)));
     }
 
