@@ -17,7 +17,7 @@
 //! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices) |
 //! | `{P}:sessions`, `{P}:alive:<sid>`, `{P}:s:<sid>` | set, string (TTL), hash | mounts, their heartbeat, their open count per inode |
 //! | `{P}:w:<session>` | set | slice ids a mount sent and has not published yet |
-//! | `P:s:<sid>` | string | a slice: the bytes of one write into one chunk |
+//! | `P:s:<sid>` | string | a slice: the bytes of one write (or of small writes joined) into one chunk |
 //! | `P:fence:{n}` | string | on each master with replicas: the last fsync's fence (see `Inner::sync`) |
 //! | `{P}:notices` | channel | mounts' changes to names and attributes, for the others' kernels (`notices.rs`) |
 //!
