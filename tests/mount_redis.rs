@@ -376,27 +376,36 @@ fn small_writes_go_to_redis_together_and_show_at_close() {
         "the other mount's next open, its pages of the old version dropped"
     );
 
-    // Redis full: the writes return, the close fails with ENOSPC and they are given up.
+    // Redis full: the writes return, the close fails with ENOSPC and they are given up; a
+    // descriptor closed first (a reader's) fails so, and the writer's close hears it too.
     let full = a.vram().join("full");
     let f = File::create(&full).unwrap();
+    let reader = File::open(&full).unwrap();
     let used = used_memory(&mut con);
     set_maxmemory(&mut con, used + (64 << 10));
     for i in 0..15u64 {
         f.write_all_at(&[7u8; 60 << 10], i * (60 << 10)).unwrap();
     }
-    let fd = f.into_raw_fd();
-    // SAFETY: the descriptor was taken from the File, which no longer closes it.
-    let closed = unsafe { libc::close(fd) };
-    let errno = std::io::Error::last_os_error().raw_os_error();
+    let close = |f: File| {
+        let fd = f.into_raw_fd();
+        // SAFETY: the descriptor was taken from the File, which no longer closes it.
+        let closed = unsafe { libc::close(fd) };
+        (closed, std::io::Error::last_os_error().raw_os_error())
+    };
+    let first = close(reader);
+    let second = close(f);
     set_maxmemory(&mut con, 0);
-    assert_eq!((closed, errno), (-1, Some(libc::ENOSPC)));
+    assert_eq!(first, (-1, Some(libc::ENOSPC)), "the reader's close");
+    assert_eq!(second, (-1, Some(libc::ENOSPC)), "the writer's close");
     assert_eq!(fs::metadata(&full).unwrap().len(), 0, "given up");
     assert_eq!(
         fs::read(&path).unwrap(),
         want,
         "older files keep their bytes"
     );
-    fs::write(&full, b"fits").unwrap();
+    let mut again = File::create(&full).unwrap();
+    again.write_all(b"fits").unwrap();
+    assert_eq!(close(again).0, 0, "a descriptor opened after starts clean");
     assert_eq!(fs::read(&full).unwrap(), b"fits");
 }
 

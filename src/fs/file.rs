@@ -274,7 +274,7 @@ impl MavFs {
                 }
             }),
             Target::Ram(i) => {
-                self.store.flush(i)?;
+                self.ram_flush(i)?;
                 Ok(self.store.sync()?)
             }
             _ => Ok(()),
@@ -285,9 +285,19 @@ impl MavFs {
     /// the close's.
     pub fn flush(&self, ino: u64) -> FsResult<()> {
         match inode::route(ino) {
-            Some(Target::Ram(i)) => Ok(self.store.flush(i)?),
+            Some(Target::Ram(i)) => self.ram_flush(i),
             _ => Ok(()),
         }
+    }
+
+    /// Sends the kept writes, waiting for space unlinked files are giving back as a write
+    /// would; what still fails is given up, as the error returned says.
+    fn ram_flush(&self, i: ram::Ino) -> FsResult<()> {
+        if let Err(e) = self.ram_spend(|| self.store.flush(i)) {
+            self.store.give_up(i, &e);
+            return Err(e.into());
+        }
+        Ok(self.store.lost(i)?)
     }
 
     /// Whether closes must be told (`flush`): the RAM store keeps writes back.

@@ -403,7 +403,15 @@ pub trait RamStore: Send + Sync + 'static {
         self.write(ino, offset, data).map(Some)
     }
     /// Sends what `write_behind` kept of the file (at its close): its error is the close's.
+    /// What fails stays kept, for `give_up` or another try.
     fn flush(&self, _ino: Ino) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Gives up what `flush` could not send (for `why`): `lost` tells the file's other
+    /// descriptors at their close or fsync.
+    fn give_up(&self, _ino: Ino, _why: &StoreError) {}
+    /// The failure `give_up` recorded for the file, once (until the file's next open).
+    fn lost(&self, _ino: Ino) -> StoreResult<()> {
         Ok(())
     }
     /// Whether `write_behind` may keep writes back: the kernel must then ask at each close.

@@ -38,6 +38,11 @@ pub(super) struct Behind {
     total: AtomicU64,
     /// How many files `files` holds: 0 lets every other call pass at once.
     busy: AtomicU64,
+    /// Sendings done: a reply read while one ended may be of before it.
+    sends: AtomicU64,
+    /// Files whose kept writes were given up, and whether for want of space: the next
+    /// close or fsync of the file says so too (its other descriptors).
+    lost: Mutex<HashMap<Ino, bool>>,
     stripes: [Mutex<()>; STRIPES],
 }
 
@@ -47,6 +52,8 @@ impl Default for Behind {
             files: Mutex::default(),
             total: AtomicU64::new(0),
             busy: AtomicU64::new(0),
+            sends: AtomicU64::new(0),
+            lost: Mutex::default(),
             stripes: std::array::from_fn(|_| Mutex::new(())),
         }
     }
@@ -131,15 +138,34 @@ impl Behind {
             .fetch_add(now.saturating_sub(before) as u64, Ordering::AcqRel);
     }
 
-    /// Gives up a file's kept writes (their close said they failed).
-    pub(super) fn discard(&self, ino: Ino) {
+    /// Gives up a file's kept writes (a close or fsync said they failed): the next close or
+    /// fsync of the file fails too.
+    pub(super) fn give_up(&self, ino: Ino, no_space: bool) {
         if self.take(ino).is_some() {
             self.sent(ino);
+            self.lost.lock().insert(ino, no_space);
         }
+    }
+
+    /// The failure `give_up` recorded for the file, once.
+    pub(super) fn lost(&self, ino: Ino) -> StoreResult<()> {
+        match self.lost.lock().remove(&ino) {
+            None => Ok(()),
+            Some(true) => Err(StoreError::NoSpace),
+            Some(false) => Err(StoreError::Unavailable(format!(
+                "writes to inode {ino} kept for its close could not be stored"
+            ))),
+        }
+    }
+
+    /// Counts sendings done (see `sends`).
+    pub(super) fn sends(&self) -> u64 {
+        self.sends.load(Ordering::Acquire)
     }
 
     /// The writes `take` gave for `ino` were sent (or given up).
     pub(super) fn sent(&self, ino: Ino) {
+        self.sends.fetch_add(1, Ordering::AcqRel);
         let mut files = self.files.lock();
         if let Some(k) = files.get_mut(&ino) {
             k.sending -= 1;

@@ -235,6 +235,14 @@ impl RedisStore {
         r.map(|_| true)
     }
 
+    /// `send_kept`, where a failure is no reason to fail the caller: the kept writes stay
+    /// for the close, which says so.
+    pub(super) fn send_quietly(&self, ino: Ino) {
+        if let Err(e) = self.send_kept(ino) {
+            debug!("writes kept for inode {ino} not sent yet: {e}");
+        }
+    }
+
     /// `send_kept` of every file; the first error after trying all.
     pub(super) fn send_all_kept(&self) -> StoreResult<()> {
         let mut first = Ok(());

@@ -3,9 +3,10 @@
 //! each new name up before making it; that lookup was a round trip answering "no such
 //! name". A directory is known from its mkdir on this mount while the notices between mounts
 //! flow (`notices.rs`); this mount's own changes keep it current, and another mount's change
-//! of a name in it, a failed or unanswered change here, or a gap in the notices makes it
-//! unknown again. So another mount's new name there shows as soon as its notice arrives,
-//! as names the kernel keeps do.
+//! of a name or of its attributes, a failed or unanswered change here, or a gap in the
+//! notices makes it unknown again, and so does `NOTICED_TTL` after its mkdir. So another
+//! mount's new name there shows as soon as its notice arrives, and within that time where a
+//! notice was lost, as names the kernel keeps do.
 
 use std::collections::HashSet;
 
@@ -18,7 +19,8 @@ const MAX_DIRS: usize = 1 << 16;
 
 #[derive(Default)]
 struct State {
-    dirs: HashMap<Ino, HashSet<OsString>>,
+    /// Each directory's names, and until when they are trusted.
+    dirs: HashMap<Ino, (HashSet<OsString>, Instant)>,
     names: usize,
 }
 
@@ -34,13 +36,16 @@ impl Known {
         if st.dirs.len() >= MAX_DIRS {
             *st = State::default();
         }
-        st.dirs.insert(dir, HashSet::new());
+        st.dirs
+            .insert(dir, (HashSet::new(), Instant::now() + NOTICED_TTL));
     }
 
     /// Whether `dir` is known and lacks `name`.
     pub(super) fn lacks(&self, dir: Ino, name: &OsStr) -> bool {
         let st = self.state.lock();
-        st.dirs.get(&dir).is_some_and(|names| !names.contains(name))
+        st.dirs
+            .get(&dir)
+            .is_some_and(|(names, until)| Instant::now() < *until && !names.contains(name))
     }
 
     /// This mount made `name` in `dir`.
@@ -50,7 +55,7 @@ impl Known {
             *st = State::default();
             return;
         }
-        let Some(names) = st.dirs.get_mut(&dir) else {
+        let Some((names, _)) = st.dirs.get_mut(&dir) else {
             return;
         };
         if names.insert(name.to_os_string()) {
@@ -61,7 +66,7 @@ impl Known {
     /// This mount removed `name` from `dir`.
     pub(super) fn remove(&self, dir: Ino, name: &OsStr) {
         let mut st = self.state.lock();
-        let removed = st.dirs.get_mut(&dir).is_some_and(|n| n.remove(name));
+        let removed = st.dirs.get_mut(&dir).is_some_and(|(n, _)| n.remove(name));
         if removed {
             st.names -= 1;
         }
@@ -70,7 +75,7 @@ impl Known {
     /// `dir` may have changed in a way this mount does not know: asked of Redis again.
     pub(super) fn forget(&self, dir: Ino) {
         let mut st = self.state.lock();
-        if let Some(names) = st.dirs.remove(&dir) {
+        if let Some((names, _)) = st.dirs.remove(&dir) {
             st.names -= names.len();
         }
     }
@@ -113,5 +118,8 @@ mod tests {
         k.add(6, &n("x"));
         k.clear();
         assert!(!k.lacks(6, &n("y")));
+        k.made(7);
+        k.state.lock().dirs.get_mut(&7).unwrap().1 = Instant::now();
+        assert!(!k.lacks(7, &n("y")), "past its time: unknown");
     }
 }

@@ -247,7 +247,6 @@ impl RamStore for RedisStore {
     }
 
     fn sync(&self) -> StoreResult<()> {
-        self.send_all_kept()?;
         self.inner.sync()
     }
 
@@ -301,18 +300,23 @@ impl RamStore for RedisStore {
         let s = &self.inner.scripts.lookup;
         let p = parent.to_string();
         let epoch = self.inner.bare.epoch();
+        let sends = self.inner.behind.sends();
         let v = self
             .inner
             .script(s, true, &[p.as_bytes(), name.as_bytes()])?;
         let a = self.inner.attr(0, &v, epoch)?;
-        if self.inner.behind.may_hold(a.ino) && self.send_kept(a.ino)? {
+        // Kept writes, or a sending that ended meanwhile: the size read may be older than a
+        // write that returned.
+        let b = &self.inner.behind;
+        if a.kind == Kind::File && (b.may_hold(a.ino) || b.sends() != sends) {
+            self.send_quietly(a.ino);
             return self.fetch_attr(a.ino);
         }
         Ok(a)
     }
 
     fn getattr(&self, ino: Ino) -> StoreResult<Attr> {
-        self.send_kept(ino)?;
+        self.send_quietly(ino);
         // The root's is always asked: its absence is how a lost prefix shows.
         if let Some(a) = (ino != ROOT_INO)
             .then(|| self.inner.dirs.get(ino))
@@ -332,7 +336,7 @@ impl RamStore for RedisStore {
     fn getattr_many(&self, inos: &[Ino]) -> StoreResult<Vec<StoreResult<Attr>>> {
         for &ino in inos {
             if self.inner.behind.may_hold(ino) {
-                self.send_kept(ino)?;
+                self.send_quietly(ino);
             }
         }
         self.fetch_attrs(inos)
@@ -491,7 +495,9 @@ impl RamStore for RedisStore {
     }
 
     fn open(&self, ino: Ino) -> StoreResult<bool> {
-        self.send_kept(ino)?;
+        self.send_quietly(ino);
+        // A failure given up before is told to the descriptors open then, not to new ones.
+        let _ = self.inner.behind.lost(ino);
         let i = ino.to_string();
         let v = self.inner.script(
             &self.inner.scripts.open,
@@ -506,7 +512,9 @@ impl RamStore for RedisStore {
         // after it come here.
         if self.inner.behind.may_hold(ino) {
             if let Err(e) = self.send_kept(ino) {
-                self.inner.behind.discard(ino);
+                self.inner
+                    .behind
+                    .give_up(ino, matches!(e, StoreError::NoSpace));
                 warn!("writes to inode {ino} kept back were lost at its release: {e}");
             }
         }
@@ -544,11 +552,17 @@ impl RamStore for RedisStore {
     }
 
     fn flush(&self, ino: Ino) -> StoreResult<()> {
-        let r = self.send_kept(ino).map(drop);
-        if r.is_err() {
-            self.inner.behind.discard(ino);
-        }
-        r
+        self.send_kept(ino).map(drop)
+    }
+
+    fn lost(&self, ino: Ino) -> StoreResult<()> {
+        self.inner.behind.lost(ino)
+    }
+
+    fn give_up(&self, ino: Ino, why: &StoreError) {
+        self.inner
+            .behind
+            .give_up(ino, matches!(why, StoreError::NoSpace));
     }
 
     fn keeps_writes(&self) -> bool {

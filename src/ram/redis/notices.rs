@@ -405,6 +405,8 @@ impl Inner {
                 Foreign::Attrs(i) => {
                     self.dirs.foreign(*i);
                     self.bare.end(*i);
+                    // A build that tells a new name only as its directory's change.
+                    self.known.forget(*i);
                 }
                 Foreign::Name(p, _) => {
                     self.dirs.foreign(*p);

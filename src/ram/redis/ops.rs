@@ -12,11 +12,14 @@ impl RedisStore {
         node: &NewNode<'_>,
         open: bool,
     ) -> StoreResult<Attr> {
+        // A notice heard while the mkdir ran may be of a name made in it already.
+        let heard = self.inner.notices.heard();
         let r = self.create_script(parent, name, node, open);
         let known = &self.inner.known;
         match &r {
             Ok(a) => {
-                if a.kind == Kind::Dir && self.inner.notices.hearing() {
+                let n = &self.inner.notices;
+                if a.kind == Kind::Dir && n.hearing() && n.heard() == heard {
                     known.made(a.ino);
                 }
                 known.add(parent, name);
@@ -252,7 +255,10 @@ impl RedisStore {
 
     pub(super) fn clone_script(&self, src: Ino, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
         self.inner.writable()?;
-        self.send_all_kept()?;
+        // What cannot be sent now is cloned as Redis holds it.
+        if let Err(e) = self.send_all_kept() {
+            debug!("cloning with writes kept back: {e}");
+        }
         check_name(name)?;
         let nums = [
             src.to_string(),
