@@ -512,9 +512,7 @@ impl RamStore for RedisStore {
         // after it come here.
         if self.inner.behind.may_hold(ino) {
             if let Err(e) = self.send_kept(ino) {
-                self.inner
-                    .behind
-                    .give_up(ino, matches!(e, StoreError::NoSpace));
+                RamStore::give_up(self, ino, &e);
                 warn!("writes to inode {ino} kept back were lost at its release: {e}");
             }
         }
