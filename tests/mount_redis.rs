@@ -445,7 +445,12 @@ fn keys_follow_the_documented_layout() {
         .arg("format")
         .query(&mut con)
         .unwrap();
-    assert_eq!(fmt, "mavfs-vram-2");
+    assert_eq!(fmt, "mavfs-vram-4");
+    let sets: Vec<String> = redis::cmd("KEYS")
+        .arg("{mavfs}:dc:*")
+        .query(&mut con)
+        .unwrap();
+    assert!(sets.is_empty(), "directories need no sorted set: {sets:?}");
     let entry: String = redis::cmd("HGET")
         .arg("{mavfs}:d:1")
         .arg("f")

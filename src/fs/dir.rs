@@ -16,7 +16,10 @@ impl MavFs {
                 if a.kind != Kind::Dir {
                     return Err(FsError::NotDir);
                 }
-                Ok(0)
+                Ok(match self.store.lists_whole() {
+                    true => self.handles.insert(Handle::RamDir(Mutex::new(None))),
+                    false => 0,
+                })
             }
             Target::Root => Ok(0),
             Target::Control => Err(FsError::NotDir),
@@ -63,7 +66,7 @@ impl MavFs {
                 Ok(out)
             }
             Target::Ram(i) => {
-                let page = self.store.readdir(i, offset.max(2), max)?;
+                let page = self.ram_page(i, fh, offset.max(2), max)?;
                 let parent = if i == ram::ROOT_INO {
                     inode::ROOT
                 } else {
@@ -109,6 +112,33 @@ impl MavFs {
             }
             Target::Control => Err(FsError::NotDir),
         }
+    }
+}
+
+impl MavFs {
+    /// Up to `max` entries of RAM directory `dir` after cookie `after`: from the handle's
+    /// listing where the store lists whole (read afresh at the start, so a listing begun
+    /// after a change shows it), else a page from the store.
+    fn ram_page(&self, dir: ram::Ino, fh: u64, after: u64, max: usize) -> FsResult<ram::DirPage> {
+        let h = match fh {
+            0 => None,
+            fh => self.handles.get(fh),
+        };
+        let Some(Handle::RamDir(listing)) = h.as_deref() else {
+            return Ok(self.store.readdir(dir, after, max)?);
+        };
+        let mut listing = listing.lock();
+        let all = match listing.take() {
+            Some(all) if after > 2 => all,
+            _ => self.store.readdir_all(dir)?,
+        };
+        let from = all.entries.partition_point(|e| e.cookie <= after);
+        let page = ram::DirPage {
+            parent: all.parent,
+            entries: all.entries[from..].iter().take(max).cloned().collect(),
+        };
+        *listing = Some(all);
+        Ok(page)
     }
 }
 

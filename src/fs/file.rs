@@ -181,7 +181,7 @@ impl MavFs {
     fn with_file<T>(&self, fh: u64, f: impl FnOnce(&File) -> std::io::Result<T>) -> FsResult<T> {
         match self.handles.get(fh).as_deref() {
             Some(Handle::File(file)) => Ok(f(file)?),
-            Some(Handle::Dir(_)) => Err(FsError::IsDir),
+            Some(Handle::Dir(_) | Handle::RamDir(_)) => Err(FsError::IsDir),
             None => Err(FsError::BadHandle),
         }
     }

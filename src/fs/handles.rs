@@ -1,4 +1,5 @@
-//! Open file handles of the disk tier (RAM files need none: their inode is enough).
+//! Open file handles of the disk tier (RAM files need none: their inode is enough), and the
+//! listings of RAM directories open on a store that lists a directory whole.
 //!
 //! Sharded by handle number so opens and closes on different files never wait on each other.
 
@@ -15,6 +16,9 @@ pub enum Handle {
     File(File),
     /// An open host directory being listed.
     Dir(Mutex<DirStream>),
+    /// An open RAM directory: the listing its pages come from, read at its first page and
+    /// again at each rewind (offset 0).
+    RamDir(Mutex<Option<crate::ram::DirPage>>),
 }
 
 const SHARDS: usize = 16;

@@ -246,59 +246,50 @@ fn walk<'p>(
     writing: &dyn Fn(Ino) -> bool,
     out: &mut Vec<Seen<'p>>,
 ) {
-    let mut after = 0;
-    loop {
-        let Ok(page) = store.readdir(dir, after, 512) else {
-            return;
-        };
-        let Some(last) = page.entries.last() else {
-            return;
-        };
-        after = last.cookie;
-        for e in page.entries {
-            // A job's files in the making; names a path cannot carry exactly (jobs take
-            // UTF-8 paths); trees deeper than any job walks.
-            if crate::node::is_tmp_name(&e.name)
-                || e.name.to_str().is_none()
-                || comps.len() >= MAX_DEPTH
-            {
-                continue;
-            }
-            comps.push(e.name.clone());
-            if policy.reaches(comps) {
-                let pin = pinned || has(store, e.ino, PIN_XATTR).is_some();
-                match e.kind {
-                    Kind::Dir => walk(policy, store, e.ino, comps, pin, now, writing, out),
-                    Kind::File => {
-                        if let (Some(rule), Ok(attr)) =
-                            (policy.rule_for(comps), store.getattr(e.ino))
-                        {
-                            let last = attr.atime.max(attr.mtime);
-                            let mark = has(store, e.ino, PERSISTED_XATTR);
-                            let persisted = mark.as_ref().is_some_and(|v| {
-                                *v == super::mark(&attr, &vram_path(comps)).as_bytes()
-                            });
-                            let dirty_since = mark
-                                .as_deref()
-                                .and_then(version_time)
-                                .unwrap_or(attr.crtime.min(attr.mtime));
-                            out.push(Seen {
-                                writing: writing(e.ino),
-                                dirty_since,
-                                rule,
-                                comps: comps.clone(),
-                                dir,
-                                idle: now.duration_since(last).unwrap_or_default(),
-                                attr,
-                                pinned: pin,
-                                persisted,
-                            });
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            comps.pop();
+    let Ok(all) = store.readdir_all(dir) else {
+        return;
+    };
+    for e in all.entries {
+        // A job's files in the making; names a path cannot carry exactly (jobs take
+        // UTF-8 paths); trees deeper than any job walks.
+        if crate::node::is_tmp_name(&e.name)
+            || e.name.to_str().is_none()
+            || comps.len() >= MAX_DEPTH
+        {
+            continue;
         }
+        comps.push(e.name.clone());
+        if policy.reaches(comps) {
+            let pin = pinned || has(store, e.ino, PIN_XATTR).is_some();
+            match e.kind {
+                Kind::Dir => walk(policy, store, e.ino, comps, pin, now, writing, out),
+                Kind::File => {
+                    if let (Some(rule), Ok(attr)) = (policy.rule_for(comps), store.getattr(e.ino)) {
+                        let last = attr.atime.max(attr.mtime);
+                        let mark = has(store, e.ino, PERSISTED_XATTR);
+                        let persisted = mark.as_ref().is_some_and(|v| {
+                            *v == super::mark(&attr, &vram_path(comps)).as_bytes()
+                        });
+                        let dirty_since = mark
+                            .as_deref()
+                            .and_then(version_time)
+                            .unwrap_or(attr.crtime.min(attr.mtime));
+                        out.push(Seen {
+                            writing: writing(e.ino),
+                            dirty_since,
+                            rule,
+                            comps: comps.clone(),
+                            dir,
+                            idle: now.duration_since(last).unwrap_or_default(),
+                            attr,
+                            pinned: pin,
+                            persisted,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        comps.pop();
     }
 }

@@ -309,8 +309,26 @@ pub trait RamStore: Send + Sync + 'static {
         Ok(inos.iter().map(|&i| self.getattr(i)).collect())
     }
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr>;
-    /// Up to `max` entries with a cookie greater than `after`, in cookie order.
+    /// Up to `max` entries with a cookie greater than `after`, in cookie order (`max` 0:
+    /// only the parent).
     fn readdir(&self, dir: Ino, after: u64, max: usize) -> StoreResult<DirPage>;
+    /// Every entry, in cookie order; read at one moment where the store can.
+    fn readdir_all(&self, dir: Ino) -> StoreResult<DirPage> {
+        let mut all = self.readdir(dir, 0, 1024)?;
+        while let Some(last) = all.entries.last().map(|e| e.cookie) {
+            let page = self.readdir(dir, last, 1024)?;
+            if page.entries.is_empty() {
+                break;
+            }
+            all.entries.extend(page.entries);
+        }
+        Ok(all)
+    }
+    /// True where each `readdir` page costs as much as `readdir_all`: whoever lists a
+    /// directory a page at a time then keeps one listing and pages through it.
+    fn lists_whole(&self) -> bool {
+        false
+    }
     /// Creates a file, directory, symlink or special file. Inherits the group (and, for a
     /// directory, the setgid bit) from a setgid parent.
     fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr>;

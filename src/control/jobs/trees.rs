@@ -51,17 +51,8 @@ impl RamTree {
 
     /// Every name in a directory, temporaries included.
     fn names(&self, dir: Ino) -> io::Result<Vec<OsString>> {
-        let mut out = Vec::new();
-        let mut after = 2;
-        loop {
-            let page = self.store.readdir(dir, after, 1024).map_err(store_err)?;
-            let Some(last) = page.entries.last() else {
-                break;
-            };
-            after = last.cookie;
-            out.extend(page.entries.into_iter().map(|e| e.name));
-        }
-        Ok(out)
+        let all = self.store.readdir_all(dir).map_err(store_err)?;
+        Ok(all.entries.into_iter().map(|e| e.name).collect())
     }
 
     fn set_meta(&self, ino: Ino, meta: &Meta) -> io::Result<()> {

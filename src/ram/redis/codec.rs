@@ -29,27 +29,43 @@ pub(super) fn kind_of(c: &[u8]) -> Option<Kind> {
 }
 
 /// `secs.nanos`, with secs negative before 1970 (nanos always count forward).
+/// A time as Redis keeps it: nanoseconds since the epoch, an integer that Redis stores in
+/// 8 bytes; `secs.nanos` for a time outside what 64 bits of nanoseconds hold (before 1678
+/// or after 2262), and in data an older format wrote.
 pub(super) fn time_str(t: SystemTime) -> String {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => format!("{}.{:09}", d.as_secs(), d.subsec_nanos()),
+    let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (i128::from(d.as_secs()), d.subsec_nanos()),
         Err(e) => {
             let d = e.duration();
-            let mut secs = -(d.as_secs() as i128);
-            let mut nanos = d.subsec_nanos();
-            if nanos > 0 {
-                secs -= 1;
-                nanos = 1_000_000_000 - nanos;
+            match d.subsec_nanos() {
+                0 => (-i128::from(d.as_secs()), 0),
+                n => (-i128::from(d.as_secs()) - 1, 1_000_000_000 - n),
             }
-            format!("{secs}.{nanos:09}")
         }
+    };
+    let total = secs * 1_000_000_000 + i128::from(nanos);
+    match i64::try_from(total) {
+        Ok(n) => n.to_string(),
+        Err(_) => format!("{secs}.{nanos:09}"),
     }
 }
 
 pub(super) fn parse_time(s: &[u8]) -> SystemTime {
     let s = std::str::from_utf8(s).unwrap_or("0");
-    let (secs, nanos) = s.split_once('.').unwrap_or((s, "0"));
-    let secs: i64 = secs.parse().unwrap_or(0);
-    let nanos: u32 = nanos.parse().unwrap_or(0).min(999_999_999);
+    let (secs, nanos) = match s.split_once('.') {
+        Some((secs, nanos)) => (
+            secs.parse().unwrap_or(0),
+            nanos.parse().unwrap_or(0).min(999_999_999),
+        ),
+        None => {
+            let n: i64 = s.parse().unwrap_or(0);
+            (
+                n.div_euclid(1_000_000_000),
+                n.rem_euclid(1_000_000_000) as u32,
+            )
+        }
+    };
+    let secs: i64 = secs;
     let t = if secs >= 0 {
         UNIX_EPOCH.checked_add(Duration::from_secs(secs as u64))
     } else {
@@ -164,4 +180,44 @@ pub(super) fn spans(offset: u64, end: u64) -> Vec<(u64, u64, u64)> {
         pos = stop;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_as_integers_and_beyond_them() {
+        let at = |secs: i64, nanos: u32| {
+            let base = if secs >= 0 {
+                UNIX_EPOCH + Duration::from_secs(secs as u64)
+            } else {
+                UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+            };
+            base + Duration::from_nanos(u64::from(nanos))
+        };
+        for (secs, nanos) in [
+            (0, 0),
+            (1_796_531_152, 304_720_370),
+            (-1, 500_000_000),
+            (-2, 0),
+            (9_000_000_000, 1),
+            (20_000_000_000, 999_999_999),
+            (-20_000_000_000, 7),
+        ] {
+            let t = at(secs, nanos);
+            let s = time_str(t);
+            assert_eq!(parse_time(s.as_bytes()), t, "{secs}.{nanos:09} as {s}");
+            // Integers wherever 64 bits of nanoseconds hold the time.
+            assert_eq!(s.contains('.'), secs.abs() > 9_000_000_000, "{s}");
+        }
+        assert_eq!(time_str(at(1, 5)), "1000000005");
+        assert_eq!(time_str(at(-1, 500_000_000)), "-500000000");
+        // What an older format wrote still reads.
+        assert_eq!(
+            parse_time(b"1796531152.304720370"),
+            at(1_796_531_152, 304_720_370)
+        );
+        assert_eq!(parse_time(b"-2.500000000"), at(-2, 500_000_000));
+    }
 }

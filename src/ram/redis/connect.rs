@@ -128,13 +128,27 @@ impl RedisStore {
             .invoke(&mut con)
             .map_err(|e| fail(&e))?;
         let answer = array(&answer);
-        if answer.first().map(text).as_deref() != Some("ok") {
-            let found = answer.get(1).map(text).unwrap_or_default();
-            return Err(format!(
+        let found = answer.get(1).map(text).unwrap_or_default();
+        match answer.first().map(text).as_deref() {
+            Some("ok") => {
+                if found == "upgraded" {
+                    info!("Redis prefix '{}' moved on to format {FORMAT}", keys.plain);
+                }
+            }
+            Some("busy") => {
+                return Err(format!(
+                    "Redis prefix '{}' at {addr} db {db} is mounted by an older mavfs ({found}); \
+                     unmount it there, then mount here to move the prefix on to {FORMAT}",
+                    keys.plain
+                ))
+            }
+            _ => {
+                return Err(format!(
                 "Redis prefix '{}' at {addr} db {db} holds data of another format ({found}, not {FORMAT}); \
-                 refusing to touch it (choose another --redis-prefix)",
-                keys.plain
-            ));
+                     refusing to touch it (choose another --redis-prefix)",
+                    keys.plain
+                ))
+            }
         }
         let sid: u64 = ::redis::cmd("HINCRBY")
             .arg(keys.meta())
@@ -194,6 +208,7 @@ impl RedisStore {
             nodes_seen: Mutex::new(None),
             to_abandon: Mutex::new(Vec::new()),
             replicas_seen: Mutex::new(None),
+            dc_cursor: Mutex::new("0".to_owned()),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();

@@ -44,6 +44,8 @@ pub(super) struct Inner {
     /// Whether any master had a replica, and when that was seen (fsync asks nothing while
     /// none has, for `REPLICAS_EVERY`).
     pub(super) replicas_seen: Mutex<Option<(Instant, bool)>>,
+    /// Where the deletion of an older format's per-directory sets goes on (`dc_sweep.lua`).
+    pub(super) dc_cursor: Mutex<String>,
 }
 
 /// Slices sent for an inode: (chunk index, slice id) pairs.
@@ -529,6 +531,7 @@ impl Inner {
             }
             Err(e) => debug!("sweep: {e}"),
         }
+        self.sweep_old_sets();
         // Slices listed for deletion whose deleter failed or died: delete and unlist them
         // (listed ids are named by no chunk, so deleting one twice is harmless).
         loop {
@@ -542,6 +545,28 @@ impl Inner {
                 Ok(_) => return,
                 Err(e) => {
                     debug!("collecting slices: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Deletes up to `DC_STEPS` thousand keys' worth of an older format's per-directory
+    /// sets, going on from where the last sweep stopped; the heartbeat's thread runs this, so
+    /// one sweep is kept short.
+    fn sweep_old_sets(&self) {
+        const DC_STEPS: usize = 100;
+        let mut cursor = self.dc_cursor.lock();
+        for _ in 0..DC_STEPS {
+            match self.script(&self.scripts.dc_sweep, false, &[cursor.as_bytes()]) {
+                Ok(v) => {
+                    *cursor = text(&v);
+                    if *cursor == "0" {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    debug!("deleting an older format's directory sets: {e}");
                     return;
                 }
             }

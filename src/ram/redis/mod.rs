@@ -7,10 +7,9 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `{P}:meta` | hash | `format` (`mavfs-vram-2`; `mavfs-vram-3` once a clone shares slices), `next_ino`, `next_slice`, `used` (bytes), `files`, `dirs`, `next_session` |
-//! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (`secs.nanos`), `o` open count; a dir adds `p` parent and `c` next cookie; a symlink `t` target |
-//! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>` |
-//! | `{P}:dc:<ino>` | sorted set | the same names scored by cookie, for paged readdir |
+//! | `{P}:meta` | hash | `format` (`mavfs-vram-4`), `next_ino`, `next_slice`, `used` (bytes), `files`, `dirs`, `next_session` |
+//! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (nanoseconds, see `codec::time_str`), `o` open count, `v` data version; `u` `g` `r` `o` `a` are absent when 0; a dir adds `p` parent and `c` next cookie; a symlink `t` target |
+//! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>`; a listing reads them all at once and sorts them (`readdir.lua`) |
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
 //! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk: index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
@@ -130,7 +129,7 @@ use versions::Versions;
 /// Size of one data chunk, as MemoryStore's.
 pub const CHUNK: u64 = 1 << 20;
 /// The data format this code reads and writes; another value under a prefix is refused.
-pub const FORMAT: &str = "mavfs-vram-2";
+pub const FORMAT: &str = "mavfs-vram-4";
 /// What a mount's heartbeat key holds: `rc`, "this mount counts slices shared by clones"
 /// (builds from before clones write 1, and a clone is refused while one of them is live).
 pub(super) const ALIVE: &str = "rc";
@@ -213,6 +212,37 @@ impl std::fmt::Debug for RedisStore {
 }
 
 /// One line naming why connecting failed.
+impl RedisStore {
+    /// A directory's parent and, with `entries`, every entry sorted by cookie: one script,
+    /// so one moment's listing.
+    fn listing(&self, dir: Ino, entries: bool) -> StoreResult<DirPage> {
+        let args = [dir.to_string(), u8::from(entries).to_string()];
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let v = self
+            .inner
+            .script(&self.inner.scripts.readdir, true, &refs)?;
+        let a = array(&v);
+        let parent = a.first().and_then(number).unwrap_or(ROOT_INO);
+        let mut all = Vec::with_capacity(a.len() / 2);
+        for pair in a[1.min(a.len())..].chunks_exact(2) {
+            let name = bytes(&pair[0]).ok_or_else(|| garbled("readdir name"))?;
+            let e = parse_entry(bytes(&pair[1]).ok_or_else(|| garbled("readdir entry"))?)
+                .ok_or_else(|| garbled("readdir entry"))?;
+            all.push(DirEntry {
+                name: OsString::from_vec(name.to_vec()),
+                ino: e.0,
+                kind: e.1,
+                cookie: e.2,
+            });
+        }
+        all.sort_unstable_by_key(|e| e.cookie);
+        Ok(DirPage {
+            parent,
+            entries: all,
+        })
+    }
+}
+
 impl RamStore for RedisStore {
     fn backend(&self) -> &'static str {
         "redis"
@@ -404,26 +434,19 @@ impl RamStore for RedisStore {
     }
 
     fn readdir(&self, dir: Ino, after: u64, max: usize) -> StoreResult<DirPage> {
-        let args = [dir.to_string(), after.to_string(), max.to_string()];
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        let v = self
-            .inner
-            .script(&self.inner.scripts.readdir, true, &refs)?;
-        let a = array(&v);
-        let parent = a.first().and_then(number).unwrap_or(ROOT_INO);
-        let mut entries = Vec::with_capacity(a.len() / 2);
-        for pair in a[1.min(a.len())..].chunks_exact(2) {
-            let name = bytes(&pair[0]).ok_or_else(|| garbled("readdir name"))?;
-            let e = parse_entry(bytes(&pair[1]).ok_or_else(|| garbled("readdir entry"))?)
-                .ok_or_else(|| garbled("readdir entry"))?;
-            entries.push(DirEntry {
-                name: OsString::from_vec(name.to_vec()),
-                ino: e.0,
-                kind: e.1,
-                cookie: e.2,
-            });
-        }
-        Ok(DirPage { parent, entries })
+        let mut all = self.listing(dir, max > 0)?;
+        let from = all.entries.partition_point(|e| e.cookie <= after);
+        all.entries.truncate(from.saturating_add(max));
+        all.entries.drain(..from);
+        Ok(all)
+    }
+
+    fn readdir_all(&self, dir: Ino) -> StoreResult<DirPage> {
+        self.listing(dir, true)
+    }
+
+    fn lists_whole(&self) -> bool {
+        true
     }
 
     fn create(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {

@@ -13,7 +13,7 @@ pub(super) const INIT: &str = include_str!("lua/init.lua");
 /// ARGV: parent, name. Returns the attributes of the entry.
 pub(super) const LOOKUP: &str = include_str!("lua/lookup.lua");
 
-/// ARGV: dir, after, max. Returns {parent, name, entry, name, entry, ...}.
+/// ARGV: dir, entries (1: with them). Returns {parent, name, entry, ...}: every entry, unsorted.
 pub(super) const READDIR: &str = include_str!("lua/readdir.lua");
 
 /// ARGV: parent, name, kind, perm, uid, gid, rdev, target, now, limit.
@@ -82,6 +82,10 @@ pub(super) const SWEEP: &str = include_str!("lua/sweep.lua");
 /// given up (to delete).
 pub(super) const ABANDON: &str = include_str!("lua/abandon.lua");
 
+/// One step of deleting an older format's per-directory sets. ARGV: SCAN cursor. Returns the
+/// next one ('0': done).
+pub(super) const DC_SWEEP: &str = include_str!("lua/dc_sweep.lua");
+
 /// Up to ARGV[1] slice ids from the gc set, for the caller to delete and unlist.
 pub(super) const GC_CLAIM: &str = include_str!("lua/gc_claim.lua");
 
@@ -112,6 +116,7 @@ pub(super) struct Scripts {
     pub(super) sweep: Script,
     pub(super) gc_claim: Script,
     pub(super) abandon: Script,
+    pub(super) dc_sweep: Script,
 }
 
 #[derive(Clone, Copy)]
@@ -157,6 +162,7 @@ impl Scripts {
             sweep: s(SWEEP, Frees),
             gc_claim: s(GC_CLAIM, ReadOnly),
             abandon: s(ABANDON, Frees),
+            dc_sweep: s(DC_SWEEP, Frees),
         }
     }
 }

@@ -33,7 +33,7 @@ while #todo > 0 do
     if f[1] == 'l' then bytes = bytes + tonumber(f[5] or '0') end
     if f[1] == 'd' then
       dirs = dirs + 1
-      local names = redis.call('ZRANGE', key('dc', ino), 0, -1)
+      local names = names_of(ino)
       for j = #names, 1, -1 do
         local child = entry(redis.call('HGET', key('d', ino), names[j]))
         if child then
@@ -63,14 +63,14 @@ for j = 1, #order do
   local old = order[j]
   local ino = new[old]
   hcopy(key('i', old), key('i', ino))
-  local f = {'ct', now, 'bt', now, 'o', 0, 'n', links[old]}
+  local f = {'ct', now, 'bt', now, 'n', links[old]}
   if kinds[old] == 'd' then
-    f[8] = 2
+    f[6] = 2
     f[#f + 1] = 'p'; f[#f + 1] = (old == src) and p or new[parent_of[old]]
     f[#f + 1] = 'c'; f[#f + 1] = 3
   end
   redis.call('HSET', key('i', ino), unpack(f))
-  redis.call('HDEL', key('i', ino), 'v')
+  redis.call('HDEL', key('i', ino), 'v', 'o')
   hcopy(key('x', old), key('x', ino))
   local chunks = hcopy(key('l', old), key('l', ino))
   for i = 2, #chunks, 2 do
@@ -89,7 +89,7 @@ end
 for j = 1, #order do
   local old = order[j]
   if kinds[old] == 'd' then
-    local names = redis.call('ZRANGE', key('dc', old), 0, -1)
+    local names = names_of(old)
     for i = 1, #names do
       local e = redis.call('HGET', key('d', old), names[i])
       local child, k = entry(e)
@@ -102,8 +102,6 @@ if bytes > 0 then redis.call('HINCRBY', META, 'used', bytes) end
 redis.call('HINCRBY', META, 'mb', #order * INODE_COST)
 redis.call('HINCRBY', META, 'dirs', dirs)
 redis.call('HINCRBY', META, 'files', #order - dirs)
--- Slices named twice: a build that knows nothing of `rc` must not take this prefix.
-redis.call('HSET', META, 'format', 'mavfs-vram-3')
 local root = new[src]
 insert(p, name, root, kinds[src])
 if kinds[src] == 'd' then redis.call('HINCRBY', key('i', p), 'n', 1) end

@@ -31,7 +31,7 @@ room(extra + xb + INODE_COST, ARGV[10])
 local perm = tonumber(ARGV[4])
 local gid = ARGV[6]
 if bit.band(tonumber(pk[3]), 1024) ~= 0 then
-  gid = pk[4]
+  gid = pk[4] or '0'
   if kind == 'd' then perm = bit.bor(perm, 1024) end
 end
 local ino = redis.call('HINCRBY', META, 'next_ino', 1)
@@ -41,16 +41,18 @@ if ARGV[11] ~= '' then
   opened = 1
   redis.call('HINCRBY', key('s', ARGV[11]), ino, 1)
 end
-local f = {'k', kind, 'm', perm, 'n', 1, 'u', ARGV[5], 'g', gid, 'r', ARGV[7], 's', 0,
-  'at', now, 'mt', now, 'ct', now, 'bt', now, 'o', opened}
+local f = {'k', kind, 'm', perm, 'n', 1, 's', 0, 'at', now, 'mt', now, 'ct', now, 'bt', now}
+-- owner, group, device and open count are left out when 0, as they read
+if ARGV[5] ~= '0' then f[#f + 1] = 'u'; f[#f + 1] = ARGV[5] end
+if gid ~= '0' then f[#f + 1] = 'g'; f[#f + 1] = gid end
+if ARGV[7] ~= '0' then f[#f + 1] = 'r'; f[#f + 1] = ARGV[7] end
+if opened ~= 0 then f[#f + 1] = 'o'; f[#f + 1] = opened end
 if kind == 'd' then
   f[6] = 2
   f[#f + 1] = 'p'; f[#f + 1] = p; f[#f + 1] = 'c'; f[#f + 1] = 3
 elseif kind == 'l' then
-  f[14] = extra
+  f[8] = extra
   f[#f + 1] = 't'; f[#f + 1] = ARGV[8]
-elseif kind == 'f' then
-  f[#f + 1] = 'a'; f[#f + 1] = 0
 end
 redis.call('HSET', key('i', ino), unpack(f))
 if extra > 0 then redis.call('HINCRBY', META, 'used', extra) end

@@ -2,9 +2,17 @@ local t = redis.call('TYPE', META)['ok']
 if t ~= 'none' then
   if t ~= 'hash' then return {'foreign', 'a ' .. t} end
   local fmt = redis.call('HGET', META, 'format')
-  -- mavfs-vram-3: the same, with slices a clone shares (`rc`)
-  if fmt ~= ARGV[1] and fmt ~= 'mavfs-vram-3' then return {'foreign', fmt or 'none'} end
-  return {'ok', 'existing'}
+  if fmt == ARGV[1] then return {'ok', 'existing'} end
+  -- mavfs-vram-2 and -3 (-3: slices a clone shares, `rc`) kept a cookie-sorted set per
+  -- directory beside its entries; this format lists a directory from its entries alone.
+  -- Mounts of those builds still read and write the sets, so the prefix moves on only
+  -- once none is alive; the sets left are deleted afterwards (`dc_sweep.lua`).
+  if fmt ~= 'mavfs-vram-2' and fmt ~= 'mavfs-vram-3' then return {'foreign', fmt or 'none'} end
+  for _, sid in ipairs(redis.call('SMEMBERS', T .. ':sessions')) do
+    if redis.call('EXISTS', key('alive', sid)) == 1 then return {'busy', fmt} end
+  end
+  redis.call('HSET', META, 'format', ARGV[1], 'dc_left', 1)
+  return {'ok', 'upgraded'}
 end
 redis.call('HSET', META, 'format', ARGV[1], 'next_ino', ARGV[5] or 1, 'next_slice', ARGV[6] or 0, 'used', 0, 'files', 0, 'dirs', 1,
   'next_session', 0)

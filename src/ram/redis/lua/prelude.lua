@@ -173,6 +173,18 @@ local function reap(ino, gc)
   end
   redis.call('DEL', key('i', ino), key('l', ino), key('x', ino), key('d', ino), key('dc', ino))
 end
+-- the names of directory `p`, in cookie order
+local function names_of(p)
+  local all = redis.call('HGETALL', key('d', p))
+  local list = {}
+  for i = 1, #all, 2 do
+    list[#list + 1] = {tonumber(string.match(all[i + 1], ' (%d+)$')), all[i]}
+  end
+  table.sort(list, function(a, b) return a[1] < b[1] end)
+  local out = {}
+  for i = 1, #list do out[i] = list[i][2] end
+  return out
+end
 local function entry(v)
   local ino, k = string.match(v, '^(%d+) (%a) %d+$')
   return ino, k
@@ -180,14 +192,12 @@ end
 local function insert(p, name, ino, k)
   local c = redis.call('HINCRBY', key('i', p), 'c', 1) - 1
   redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
-  redis.call('ZADD', key('dc', p), c, name)
 end
 -- `name` in directory `p` (an entry `e`) now names `ino` of kind `k`, where it stands: the
 -- cookie stays, so a reader part way through the directory meets it once.
 local function repoint(p, name, e, ino, k)
   local c = string.match(e, ' (%d+)$')
   redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
-  redis.call('ZADD', key('dc', p), c, name)
 end
 -- A change of the inode's contents: new mtime and ctime, and its version `v` (a count,
 -- unlike times from the mounts' clocks never the same twice) one up.

@@ -11,7 +11,6 @@ if not isdir and c[1] == 'd' then fail('EISDIR') end
 if isdir and c[1] ~= 'd' then fail('ENOTDIR') end
 if isdir and redis.call('HLEN', key('d', ino)) > 0 then fail('ENOTEMPTY') end
 redis.call('HDEL', key('d', p), name)
-redis.call('ZREM', key('dc', p), name)
 if isdir then redis.call('HINCRBY', key('i', p), 'n', -1) end
 touch(p, now)
 local n = 0

@@ -65,7 +65,6 @@ else
     end
   end
   redis.call('HDEL', key('d', p1), name)
-  redis.call('ZREM', key('dc', p1), name)
   if p1 == p2 then
     repoint(p2, newname, se, sino, sk)
   else

@@ -7,9 +7,12 @@ for _, sid in ipairs(sids) do
       local f = redis.call('HMGET', key('i', h[i]), 'n', 'o')
       if f[1] then
         local o = tonumber(f[2] or '0') - tonumber(h[i + 1])
-        if o < 0 then o = 0 end
-        redis.call('HSET', key('i', h[i]), 'o', o)
-        if tonumber(f[1]) == 0 and o == 0 then reap(h[i], gc) end
+        if o > 0 then
+          redis.call('HSET', key('i', h[i]), 'o', o)
+        else
+          redis.call('HDEL', key('i', h[i]), 'o')
+        end
+        if tonumber(f[1]) == 0 and o <= 0 then reap(h[i], gc) end
       end
     end
     -- slices it sent and never published

@@ -1,0 +1,219 @@
+//! Directory listings on `vram/` over Redis, and the move of a prefix written by an older
+//! format (which kept a cookie-sorted set beside each directory's entries) to this one.
+
+mod common;
+
+use common::*;
+use std::ffi::{CStr, CString, OsString};
+use std::fs;
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
+use std::time::Duration;
+
+fn keys(con: &mut redis::Connection, pattern: &str) -> Vec<String> {
+    redis::cmd("KEYS").arg(pattern).query(con).unwrap()
+}
+
+fn format(con: &mut redis::Connection) -> String {
+    redis::cmd("HGET")
+        .arg("{mavfs}:meta")
+        .arg("format")
+        .query(con)
+        .unwrap()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
+/// A directory stream through libc, for telldir and seekdir.
+struct Dir(*mut libc::DIR);
+
+impl Dir {
+    fn open(p: &Path) -> Dir {
+        let c = CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        let d = unsafe { libc::opendir(c.as_ptr()) };
+        assert!(!d.is_null(), "opendir {}", p.display());
+        Dir(d)
+    }
+    fn next(&mut self) -> Option<String> {
+        loop {
+            let e = unsafe { libc::readdir(self.0) };
+            if e.is_null() {
+                return None;
+            }
+            let name = unsafe { CStr::from_ptr((*e).d_name.as_ptr()) }
+                .to_bytes()
+                .to_vec();
+            if name != b"." && name != b".." {
+                return Some(OsString::from_vec(name).into_string().unwrap());
+            }
+        }
+    }
+    fn rest(&mut self) -> Vec<String> {
+        std::iter::from_fn(|| self.next()).collect()
+    }
+    fn tell(&self) -> libc::c_long {
+        unsafe { libc::telldir(self.0) }
+    }
+    fn seek(&mut self, at: libc::c_long) {
+        unsafe { libc::seekdir(self.0, at) }
+    }
+    fn rewind(&mut self) {
+        unsafe { libc::rewinddir(self.0) }
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        unsafe { libc::closedir(self.0) };
+    }
+}
+
+#[test]
+fn listings_are_in_creation_order_and_fresh_at_each_start() {
+    let m = TestMount::redis();
+    let d = m.vram().join("d");
+    fs::create_dir(&d).unwrap();
+    // Enough names for several of the kernel's readdir pages.
+    let made: Vec<String> = (0..700)
+        .map(|i| format!("name-{i:04}-{}", "x".repeat(40)))
+        .collect();
+    for n in &made {
+        fs::write(d.join(n), b"").unwrap();
+    }
+    assert_eq!(names(&d), made);
+
+    // A stream's position holds across its pages: back to a told place, and on a new stream.
+    let mut s = Dir::open(&d);
+    let first: Vec<String> = (0..250).map(|_| s.next().unwrap()).collect();
+    assert_eq!(first, made[..250]);
+    let at = s.tell();
+    let rest = s.rest();
+    assert_eq!(rest, made[250..]);
+    s.seek(at);
+    assert_eq!(s.rest(), made[250..], "seekdir back to a telldir place");
+    let mut other = Dir::open(&d);
+    other.seek(at);
+    assert_eq!(other.rest(), made[250..], "a told place on another stream");
+
+    // Changes made after a stream began show once it starts again, and on new streams.
+    fs::remove_file(d.join(&made[3])).unwrap();
+    fs::write(d.join("late"), b"").unwrap();
+    s.rewind();
+    let again = s.rest();
+    assert!(
+        !again.contains(&made[3]),
+        "a removed name listed after rewinddir"
+    );
+    assert_eq!(again.last().map(String::as_str), Some("late"));
+    let fresh = names(&d);
+    assert_eq!(fresh.len(), made.len());
+    assert!(!fresh.contains(&made[3]) && fresh.contains(&"late".to_owned()));
+
+    // A rename within the directory keeps the name's place; into it, the name goes last.
+    fs::rename(d.join(&made[5]), d.join("renamed")).unwrap();
+    fs::write(m.vram().join("outside"), b"").unwrap();
+    fs::rename(m.vram().join("outside"), d.join("moved-in")).unwrap();
+    let now = names(&d);
+    assert_eq!(now.last().map(String::as_str), Some("moved-in"));
+    assert!(now.contains(&"renamed".to_owned()) && !now.contains(&made[5]));
+    assert_eq!(now.len(), made.len() + 1);
+}
+
+#[test]
+fn an_older_format_moves_on_once_its_mounts_are_gone() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let made: Vec<String> = (0..300).map(|i| format!("f{i:03}")).collect();
+    {
+        let m = TestMount::with_redis(&server, &[]);
+        let d = m.vram().join("d");
+        fs::create_dir(&d).unwrap();
+        for n in &made {
+            fs::write(d.join(n), n.as_bytes()).unwrap();
+        }
+    }
+    // What the older format left: its format, a sorted set per directory, and a mount of
+    // that build still alive.
+    let mut con = server.connection();
+    redis::cmd("HSET")
+        .arg("{mavfs}:meta")
+        .arg("format")
+        .arg("mavfs-vram-3")
+        .query::<()>(&mut con)
+        .unwrap();
+    let d_ino: String = {
+        let e: String = redis::cmd("HGET")
+            .arg("{mavfs}:d:1")
+            .arg("d")
+            .query(&mut con)
+            .unwrap();
+        e.split(' ').next().unwrap().to_owned()
+    };
+    for (i, n) in made.iter().enumerate() {
+        redis::cmd("ZADD")
+            .arg(format!("{{mavfs}}:dc:{d_ino}"))
+            .arg(i + 3)
+            .arg(n)
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    redis::cmd("ZADD")
+        .arg("{mavfs}:dc:1")
+        .arg(3)
+        .arg("d")
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("SADD")
+        .arg("{mavfs}:sessions")
+        .arg("990")
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("SET")
+        .arg("{mavfs}:alive:990")
+        .arg("1")
+        .arg("PX")
+        .arg(600_000)
+        .query::<()>(&mut con)
+        .unwrap();
+
+    assert_refused(
+        &["--ram", "redis", "--redis-url", &url],
+        "mounted by an older mavfs",
+    );
+    assert_eq!(
+        format(&mut con),
+        "mavfs-vram-3",
+        "a refused mount changed the format"
+    );
+    assert_eq!(keys(&mut con, "{mavfs}:dc:*").len(), 2);
+
+    // That mount ended without unmounting: its heartbeat runs out.
+    redis::cmd("DEL")
+        .arg("{mavfs}:alive:990")
+        .query::<()>(&mut con)
+        .unwrap();
+    let m = TestMount::with_redis(&server, &[]);
+    assert_eq!(format(&mut con), "mavfs-vram-4");
+    let d = m.vram().join("d");
+    assert_eq!(names(&d), made);
+    assert_eq!(fs::read(d.join("f123")).unwrap(), b"f123");
+    fs::write(d.join("new"), b"").unwrap();
+    assert_eq!(names(&d).last().map(String::as_str), Some("new"));
+    let gone = until(Duration::from_secs(30), || {
+        keys(&mut con, "{mavfs}:dc:*").is_empty()
+    });
+    assert!(gone.is_some(), "the older format's sets are still there");
+    let sessions: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("{mavfs}:sessions")
+        .query(&mut con)
+        .unwrap();
+    assert!(
+        !sessions.contains(&"990".to_owned()),
+        "the dead mount's session stayed"
+    );
+}
