@@ -465,10 +465,21 @@ fn keys_follow_the_documented_layout() {
     assert_eq!(size, MIB as u64 + 1);
     // Each chunk: its length, then slices `sid:pos:n:soff` that are disjoint, inside the
     // chunk, and backed by slice strings long enough.
+    // Chunk 0, short, lies in the inode; chunk 1 in the chunk hash.
+    let inline: Option<String> = redis::cmd("HGET")
+        .arg(format!("{{mavfs}}:l:{ino}"))
+        .arg(0)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(inline, None, "chunk 0 is in the inode");
     for idx in 0..2u64 {
+        let (key, field) = match idx {
+            0 => (format!("{{mavfs}}:i:{ino}"), "l".to_owned()),
+            _ => (format!("{{mavfs}}:l:{ino}"), idx.to_string()),
+        };
         let chunk: String = redis::cmd("HGET")
-            .arg(format!("{{mavfs}}:l:{ino}"))
-            .arg(idx)
+            .arg(key)
+            .arg(field)
             .query(&mut con)
             .unwrap();
         let mut parts = chunk.split('|');
@@ -1145,13 +1156,18 @@ fn a_chunk_cut_by_small_writes_is_compacted_and_keeps_its_bytes() {
     drop(f);
     let ino = fs::metadata(&path).unwrap().ino() & ((1 << 60) - 1);
     let mut con = m.redis_server().unwrap().connection();
+    // Chunk 0's entry: in the chunk hash while long, in the inode once short.
     let slices = |con: &mut redis::Connection| -> usize {
-        let chunk: String = redis::cmd("HGET")
+        let (long, short): (Option<String>, Option<String>) = redis::pipe()
+            .cmd("HGET")
             .arg(format!("{{mavfs}}:l:{ino}"))
             .arg(0)
+            .cmd("HGET")
+            .arg(format!("{{mavfs}}:i:{ino}"))
+            .arg("l")
             .query(con)
             .unwrap();
-        chunk.matches('|').count()
+        long.or(short).unwrap().matches('|').count()
     };
     let compacted = until(Duration::from_secs(10), || slices(&mut con) <= 32);
     assert!(compacted.is_some(), "still {} slices", slices(&mut con));

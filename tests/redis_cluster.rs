@@ -293,7 +293,7 @@ fn check_remount_sees(cluster: &RedisCluster, dir: &Path, files: &[(u64, u64)]) 
     }
 }
 
-/// Slice ids named by some chunk of prefix `mavfs` (`{mavfs}:l:*`), and those stored on the
+/// Slice ids named by some chunk of prefix `mavfs` (`{mavfs}:l:*` and inodes' `l`), and those stored on the
 /// masters (`mavfs:s:*`).
 fn named_and_stored(cluster: &RedisCluster) -> (Vec<u64>, Vec<u64>) {
     let (mut named, mut stored) = (Vec::new(), Vec::new());
@@ -303,16 +303,27 @@ fn named_and_stored(cluster: &RedisCluster) -> (Vec<u64>, Vec<u64>) {
             .arg("{mavfs}:l:*")
             .query(&mut con)
             .unwrap();
+        let inodes: Vec<String> = redis::cmd("KEYS")
+            .arg("{mavfs}:i:*")
+            .query(&mut con)
+            .unwrap();
+        let mut entries = Vec::new();
         for l in lists {
-            let entries: Vec<String> = redis::cmd("HVALS").arg(&l).query(&mut con).unwrap();
-            for e in entries {
-                // `<len>|<sid>:<pos>:<n>:<soff>|...`
-                named.extend(
-                    e.split('|')
-                        .skip(1)
-                        .filter_map(|s| s.split(':').next()?.parse::<u64>().ok()),
-                );
-            }
+            let all: Vec<String> = redis::cmd("HVALS").arg(&l).query(&mut con).unwrap();
+            entries.extend(all);
+        }
+        // A short chunk 0 lies in its inode.
+        for i in inodes {
+            let e: Option<String> = redis::cmd("HGET").arg(&i).arg("l").query(&mut con).unwrap();
+            entries.extend(e);
+        }
+        for e in entries {
+            // `<len>|<sid>:<pos>:<n>:<soff>|...`
+            named.extend(
+                e.split('|')
+                    .skip(1)
+                    .filter_map(|s| s.split(':').next()?.parse::<u64>().ok()),
+            );
         }
         let slices: Vec<String> = redis::cmd("KEYS").arg("mavfs:s:*").query(&mut con).unwrap();
         stored.extend(

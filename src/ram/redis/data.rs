@@ -154,7 +154,8 @@ impl RedisStore {
         p.cmd("HMGET")
             .arg(self.inner.keys.inode(ino))
             .arg("k")
-            .arg("s");
+            .arg("s")
+            .arg("l");
         p.cmd("HKEYS").arg(self.inner.keys.chunks(ino));
         let v = self.inner.pipe(true, &p)?;
         let f = v.first().map(array).unwrap_or(&[]);
@@ -176,7 +177,12 @@ impl RedisStore {
             .iter()
             .filter_map(|b| std::str::from_utf8(bytes(b)?).ok()?.parse().ok())
             .collect();
+        // Chunk 0 kept in the inode (see the prelude's `chunk_set`).
+        if f.get(2).and_then(bytes).is_some() {
+            idxs.push(0);
+        }
         idxs.sort_unstable();
+        idxs.dedup();
         Ok(crate::ram::join_ranges(
             idxs.into_iter()
                 .map(|idx| (idx * CHUNK, ((idx + 1) * CHUNK).min(size))),

@@ -8,10 +8,10 @@
 //! | key | type | holds |
 //! | --- | --- | --- |
 //! | `{P}:meta` | hash | `format` (`mavfs-vram-4`), `next_ino`, `next_slice`, `used` (bytes), `files`, `dirs`, `next_session` |
-//! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (nanoseconds, see `codec::time_str`), `o` open count, `v` data version; `u` `g` `r` `o` `a` are absent when 0; a dir adds `p` parent and `c` next cookie; a symlink `t` target |
+//! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (nanoseconds, see `codec::time_str`), `o` open count, `v` data version, `l` chunk 0's entry while it is at most 64 bytes (as in `{P}:l:`, which then lacks it: a small file needs no other key); `u` `g` `r` `o` `a` are absent when 0; a dir adds `p` parent and `c` next cookie; a symlink `t` target |
 //! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>`; a listing reads them all at once and sorts them (`readdir.lua`) |
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
-//! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk: index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
+//! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk (chunk 0 there only when its entry is long): index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
 //! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices) |
 //! | `{P}:sessions`, `{P}:alive:<sid>`, `{P}:s:<sid>` | set, string (TTL), hash | mounts, their heartbeat, their open count per inode |

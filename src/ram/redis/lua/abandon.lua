@@ -15,7 +15,7 @@ for j = 3, #ARGV, 2 do
   local give = redis.call('SREM', w, sid) == 1
   if not give and redis.call('SISMEMBER', gc, sid) == 0
       and redis.call('HEXISTS', T .. ':rc', sid) == 0 then
-    local e = redis.call('HGET', key('l', ino), idx)
+    local e = chunks_get(ino, {idx})[1]
     give = not (e and string.find(e, '|' .. sid .. ':', 1, true))
   end
   if give then

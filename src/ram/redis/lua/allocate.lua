@@ -6,7 +6,7 @@ local f = file_of(ino, ARGV[4])
 local first, last, lastlen = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local idxs = {}
 for idx = first, last do idxs[#idxs + 1] = tostring(idx) end
-local cur = hmget(key('l', ino), idxs)
+local cur = chunks_get(ino, idxs)
 local growth = 0
 local grown = {}
 for j = 1, #idxs do
@@ -21,7 +21,7 @@ end
 room(growth, ARGV[3])
 for j = 1, #grown do
   local g = grown[j]
-  redis.call('HSET', key('l', ino), g[1], chunk_encode(g[2], g[3]))
+  chunk_set(ino, g[1], chunk_encode(g[2], g[3]))
 end
 charge(ino, growth, 'a')
 if ARGV[5] ~= '1' and dgt(ARGV[6], f[2]) then

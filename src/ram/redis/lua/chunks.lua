@@ -8,6 +8,6 @@ local out = {f[1], f[2] or '0'}
 if f[1] ~= 'f' then return out end
 local idxs = {}
 for j = 2, #ARGV do idxs[j - 1] = ARGV[j] end
-local cur = hmget(key('l', ino), idxs)
+local cur = chunks_get(ino, idxs)
 for j = 1, #idxs do out[#out + 1] = cur[j] or false end
 return out

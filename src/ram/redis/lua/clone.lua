@@ -72,7 +72,8 @@ for j = 1, #order do
   redis.call('HSET', key('i', ino), unpack(f))
   redis.call('HDEL', key('i', ino), 'v', 'o')
   hcopy(key('x', old), key('x', ino))
-  local chunks = hcopy(key('l', old), key('l', ino))
+  hcopy(key('l', old), key('l', ino))
+  local chunks = chunks_all(old)
   for i = 2, #chunks, 2 do
     local _, list = chunk_parse(chunks[i])
     local once = {}

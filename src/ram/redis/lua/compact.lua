@@ -6,7 +6,7 @@
 local ino, idx = ARGV[1], ARGV[2]
 if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then return false end
 if redis.call('SISMEMBER', KEYS[2], ARGV[4]) == 0 then return false end
-local cur = redis.call('HGET', key('l', ino), idx)
+local cur = chunks_get(ino, {idx})[1]
 if cur ~= ARGV[3] then return false end
 redis.call('SREM', KEYS[2], ARGV[4])
 local len, list = chunk_parse(cur)

@@ -66,10 +66,47 @@ local function charge(ino, bytes, field)
     redis.call('HINCRBY', key('i', ino), field, bytes)
   end
 end
--- A file's data: `{P}:l:<ino>` maps a chunk index to '<len>' then '|<sid>:<pos>:<n>:<soff>'
--- per slice. The chunk holds bytes [0, len); bytes [pos, pos + n) of it are bytes
+-- A file's data: each chunk index maps to '<len>' then '|<sid>:<pos>:<n>:<soff>' per slice.
+-- Chunk 0 is the inode's field `l` while its entry is short enough for Redis to keep the
+-- inode hash packed (values of at most 64 bytes: a small file then needs no other key), else
+-- in `{P}:l:<ino>`, which holds the other chunks. The chunk holds bytes [0, len); bytes [pos, pos + n) of it are bytes
 -- [soff, soff + n) of the immutable string `P:s:<sid>`; the slices are disjoint and inside
 -- [0, len), and bytes no slice covers read as zeros.
+local INLINE_MAX = 64
+-- the entries of chunks `idxs` (strings) of `ino`, false where there is none
+local function chunks_get(ino, idxs)
+  local out = hmget(key('l', ino), idxs)
+  for j = 1, #idxs do
+    if idxs[j] == '0' and not out[j] then out[j] = redis.call('HGET', key('i', ino), 'l') end
+  end
+  return out
+end
+-- every chunk of `ino`: index, entry, index, entry, ...
+local function chunks_all(ino)
+  local all = redis.call('HGETALL', key('l', ino))
+  local z = redis.call('HGET', key('i', ino), 'l')
+  if z then
+    all[#all + 1] = '0'
+    all[#all + 1] = z
+  end
+  return all
+end
+-- sets the entry of chunk `idx` (a string) of `ino`; false drops it
+local function chunk_set(ino, idx, v)
+  if idx == '0' then
+    if v and #v <= INLINE_MAX then
+      redis.call('HSET', key('i', ino), 'l', v)
+      redis.call('HDEL', key('l', ino), idx)
+      return
+    end
+    redis.call('HDEL', key('i', ino), 'l')
+  end
+  if v then
+    redis.call('HSET', key('l', ino), idx, v)
+  else
+    redis.call('HDEL', key('l', ino), idx)
+  end
+end
 local function chunk_parse(v)
   if not v then return 0, {} end
   local len = tonumber(string.match(v, '^(%d+)'))
@@ -126,11 +163,7 @@ end
 -- stores chunk `idx` of `ino` (an empty one is dropped); returns its slice count
 local function chunk_put(ino, idx, len, old, new, gc)
   chunk_drop(old, new, gc)
-  if len == 0 then
-    redis.call('HDEL', key('l', ino), idx)
-  else
-    redis.call('HSET', key('l', ino), idx, chunk_encode(len, new))
-  end
+  chunk_set(ino, idx, len ~= 0 and chunk_encode(len, new))
   return #new
 end
 -- cuts every chunk of `ino` to the bytes below chunk `ki`'s byte `kl` (a new size, given
@@ -138,7 +171,7 @@ end
 -- A chunk kept in part is listed in `cut`: its slices still hold the bytes cut away, until
 -- it is compacted.
 local function cut_from(ino, ki, kl, gc, cut)
-  local all = redis.call('HGETALL', key('l', ino))
+  local all = chunks_all(ino)
   local freed = 0
   for i = 1, #all, 2 do
     local idx = tonumber(all[i])
@@ -166,8 +199,8 @@ local function reap(ino, gc)
   if free ~= 0 then redis.call('HINCRBY', META, 'used', -free) end
   redis.call('HINCRBY', META, 'mb', -INODE_COST)
   redis.call('HINCRBY', META, f[1] == 'd' and 'dirs' or 'files', -1)
-  local all = redis.call('HVALS', key('l', ino))
-  for i = 1, #all do
+  local all = chunks_all(ino)
+  for i = 2, #all, 2 do
     local _, list = chunk_parse(all[i])
     chunk_drop(list, {}, gc)
   end

@@ -12,7 +12,7 @@ local P = string.sub(T, 2, -2)
 local n = (#ARGV - 1) / 3
 local idxs = {}
 for j = 1, n do idxs[j] = ARGV[3 * j - 1] end
-local cur = hmget(key('l', ino), idxs)
+local cur = chunks_get(ino, idxs)
 for j = 1, n do
   local from, to = tonumber(ARGV[3 * j]), tonumber(ARGV[3 * j + 1])
   local len, list = chunk_parse(cur[j])

@@ -28,7 +28,7 @@ for j = 1, n do
 end
 local growth, lens, olds, news = 0, {}, {}, {}
 if n > 0 then
-  local cur = hmget(key('l', ino), idxs)
+  local cur = chunks_get(ino, idxs)
   for c = 1, #idxs do
     lens[c], olds[c] = chunk_parse(cur[c])
     news[c] = olds[c]

@@ -9,7 +9,7 @@ local gc, cut = {}, {}
 if dgt(ARGV[6], ARGV[5]) then
   local first, fromfirst = tonumber(ARGV[7]), tonumber(ARGV[8])
   local last, tolast = tonumber(ARGV[9]), tonumber(ARGV[10])
-  local all = redis.call('HGETALL', key('l', ino))
+  local all = chunks_all(ino)
   local freed = 0
   for i = 1, #all, 2 do
     local idx = tonumber(all[i])

@@ -1,12 +1,14 @@
-//! Directory listings on `vram/` over Redis, and the move of a prefix written by an older
-//! format (which kept a cookie-sorted set beside each directory's entries) to this one.
+//! What the Redis format shapes, seen through real mounts: directory listings, a small file's
+//! chunk kept in its inode, and the move of a prefix an older format wrote (which kept a
+//! cookie-sorted set beside each directory's entries) to this one.
 
 mod common;
 
 use common::*;
 use std::ffi::{CStr, CString, OsString};
-use std::fs;
+use std::fs::{self, File};
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::time::Duration;
 
@@ -154,6 +156,32 @@ fn an_older_format_moves_on_once_its_mounts_are_gone() {
             .unwrap();
         e.split(' ').next().unwrap().to_owned()
     };
+    // f123 as that format wrote it: chunk 0 in the chunk hash, times as `secs.nanos`, zero
+    // fields present.
+    let f_ino: String = {
+        let e = hget(&mut con, &format!("{{mavfs}}:d:{d_ino}"), "f123").unwrap();
+        e.split(' ').next().unwrap().to_owned()
+    };
+    let inode = format!("{{mavfs}}:i:{f_ino}");
+    let chunk0 = hget(&mut con, &inode, "l").unwrap();
+    redis::pipe()
+        .cmd("HSET")
+        .arg(format!("{{mavfs}}:l:{f_ino}"))
+        .arg(0)
+        .arg(&chunk0)
+        .cmd("HDEL")
+        .arg(&inode)
+        .arg("l")
+        .cmd("HSET")
+        .arg(&inode)
+        .arg("mt")
+        .arg("1500000000.250000000")
+        .arg("u")
+        .arg(0)
+        .arg("o")
+        .arg(0)
+        .query::<()>(&mut con)
+        .unwrap();
     for (i, n) in made.iter().enumerate() {
         redis::cmd("ZADD")
             .arg(format!("{{mavfs}}:dc:{d_ino}"))
@@ -202,6 +230,24 @@ fn an_older_format_moves_on_once_its_mounts_are_gone() {
     let d = m.vram().join("d");
     assert_eq!(names(&d), made);
     assert_eq!(fs::read(d.join("f123")).unwrap(), b"f123");
+    let meta = fs::metadata(d.join("f123")).unwrap();
+    assert_eq!(
+        (meta.mtime(), meta.mtime_nsec()),
+        (1_500_000_000, 250_000_000)
+    );
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("f123"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"+").unwrap();
+    drop(f);
+    assert_eq!(fs::read(d.join("f123")).unwrap(), b"f123+");
+    assert_eq!(
+        hget(&mut con, &format!("{{mavfs}}:l:{f_ino}"), "0"),
+        None,
+        "a chunk written anew goes to the inode"
+    );
+    assert!(hget(&mut con, &inode, "l").is_some());
     fs::write(d.join("new"), b"").unwrap();
     assert_eq!(names(&d).last().map(String::as_str), Some("new"));
     let gone = until(Duration::from_secs(30), || {
@@ -216,4 +262,73 @@ fn an_older_format_moves_on_once_its_mounts_are_gone() {
         !sessions.contains(&"990".to_owned()),
         "the dead mount's session stayed"
     );
+}
+
+fn hget(con: &mut redis::Connection, key: &str, field: &str) -> Option<String> {
+    redis::cmd("HGET").arg(key).arg(field).query(con).unwrap()
+}
+
+#[test]
+fn a_small_files_chunk_lives_in_its_inode_until_its_entry_grows() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let mut con = server.connection();
+    let path = a.vram().join("f");
+    let f = File::create(&path).unwrap();
+    let ino = f.metadata().unwrap().ino() & ((1 << 60) - 1);
+    let (inode, chunks) = (format!("{{mavfs}}:i:{ino}"), format!("{{mavfs}}:l:{ino}"));
+    let mut want = Vec::new();
+    // Each fsync publishes its piece as a slice of its own: the entry grows a slice a time.
+    for i in 0..8usize {
+        let piece = [b'a' + i as u8; 10];
+        f.write_all_at(&piece, (i * 100) as u64).unwrap();
+        want.resize(i * 100, 0);
+        want.extend_from_slice(&piece);
+        f.sync_all().unwrap();
+        if i == 0 {
+            assert!(
+                hget(&mut con, &inode, "l").is_some(),
+                "one slice: in the inode"
+            );
+            assert_eq!(hget(&mut con, &chunks, "0"), None);
+        }
+    }
+    let long = hget(&mut con, &chunks, "0").expect("eight slices: in the chunk hash");
+    assert!(long.len() > 64, "{long}");
+    assert_eq!(hget(&mut con, &inode, "l"), None, "chunk 0 in two places");
+    drop(f);
+    assert_eq!(
+        fs::read(b.vram().join("f")).unwrap(),
+        want,
+        "the other mount"
+    );
+
+    // A truncate has the chunk rewritten as one slice: back in the inode.
+    let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(450).unwrap();
+    want.truncate(450);
+    drop(f);
+    let back = until(Duration::from_secs(20), || {
+        hget(&mut con, &inode, "l").is_some() && hget(&mut con, &chunks, "0").is_none()
+    });
+    assert!(
+        back.is_some(),
+        "the compacted chunk stayed in the chunk hash"
+    );
+    assert_eq!(
+        fs::read(b.vram().join("f")).unwrap(),
+        want,
+        "after compaction"
+    );
+    assert_eq!(fs::read(&path).unwrap(), want);
+
+    // Unlinked, it leaves no key behind.
+    fs::remove_file(&path).unwrap();
+    let gone = until(Duration::from_secs(20), || {
+        keys(&mut con, "mavfs:s:*").is_empty()
+            && keys(&mut con, &inode).is_empty()
+            && keys(&mut con, &chunks).is_empty()
+    });
+    assert!(gone.is_some(), "keys left: {:?}", keys(&mut con, "*"));
 }
