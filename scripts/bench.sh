@@ -63,25 +63,8 @@ fi
 
 work=$(mktemp -d /var/tmp/mavfs-bench.XXXXXX)
 mkdir -p "$work"/{tmpfs,host,mnt,disk,mnt-wb,disk-wb,mnt-ur,disk-ur,mnt-redis,disk-redis,jfs,jfs-cache}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis_pid=""
-cleanup() {
-    for m in "$work/mnt" "$work/mnt-wb" "$work/mnt-ur" "$work/mnt-redis" "$work/jfs" "$work/tmpfs"; do
-        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
-    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-    --maxmemory-policy noeviction --dir "$work" >"$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 100); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && break
-    sleep 0.05
-done
+mounts=("$work/mnt" "$work/mnt-wb" "$work/mnt-ur" "$work/mnt-redis" "$work/jfs" "$work/tmpfs")
+. "$(dirname "$0")/private-redis.sh"
 
 room=$((size_mb * 3 + 1024))
 mount -t tmpfs -o size=${room}m tmpfs "$work/tmpfs"

@@ -442,7 +442,7 @@ fn keys_follow_the_documented_layout() {
     let mut con = m.redis_server().unwrap().connection();
     let fmt: String = redis::cmd("HGET")
         .arg("{mavfs}:meta")
-        .arg("format")
+        .arg("fmt")
         .query(&mut con)
         .unwrap();
     assert_eq!(fmt, "mavfs-vram-4");

@@ -35,6 +35,18 @@ impl MavFs {
     /// Entries after `offset`, at most `max`. Offsets 1 and 2 are `.` and `..` on the RAM
     /// tier and the root; on the disk tier they are the host directory's own offsets.
     pub fn readdir(&self, ino: u64, fh: u64, offset: u64, max: usize) -> FsResult<Vec<DirItem>> {
+        Ok(self.readdir_heard(ino, fh, offset, max)?.0)
+    }
+
+    /// `readdir`, with what `changes_heard` said when a RAM listing the page comes from was
+    /// read (names read before a notice of another mount's change are kept short).
+    fn readdir_heard(
+        &self,
+        ino: u64,
+        fh: u64,
+        offset: u64,
+        max: usize,
+    ) -> FsResult<(Vec<DirItem>, Option<u64>)> {
         let dots = |me: u64, parent: u64| {
             [(me, 1u64, "."), (parent, 2, "..")]
                 .into_iter()
@@ -63,28 +75,23 @@ impl MavFs {
                         });
                     }
                 }
-                Ok(out)
+                Ok((out, None))
             }
             Target::Ram(i) => {
-                let page = self.ram_page(i, fh, offset.max(2), max)?;
+                let (page, heard) = self.ram_page(i, fh, offset, max)?;
                 let parent = if i == ram::ROOT_INO {
                     inode::ROOT
                 } else {
                     inode::from_ram(page.parent)
                 };
                 let mut out: Vec<DirItem> = dots(ino, parent).collect();
-                out.extend(
-                    page.entries
-                        .into_iter()
-                        .filter(|e| !is_tmp_name(&e.name))
-                        .map(|e| DirItem {
-                            ino: inode::from_ram(e.ino),
-                            offset: e.cookie,
-                            kind: file_type(e.kind),
-                            name: e.name,
-                        }),
-                );
-                Ok(out)
+                out.extend(page.entries.into_iter().map(|e| DirItem {
+                    ino: inode::from_ram(e.ino),
+                    offset: e.cookie,
+                    kind: file_type(e.kind),
+                    name: e.name,
+                }));
+                Ok((out, heard))
             }
             Target::Disk(id) => {
                 let h = self.handles.get(fh).ok_or(FsError::BadHandle)?;
@@ -92,7 +99,7 @@ impl MavFs {
                     return Err(FsError::BadHandle);
                 };
                 let entries = stream.lock().read(offset as i64, max)?;
-                Ok(entries
+                let items = entries
                     .into_iter()
                     .filter(|e| !is_tmp_name(&e.name))
                     .map(|e| {
@@ -108,7 +115,8 @@ impl MavFs {
                             name: e.name,
                         }
                     })
-                    .collect())
+                    .collect();
+                Ok((items, None))
             }
             Target::Control => Err(FsError::NotDir),
         }
@@ -116,29 +124,53 @@ impl MavFs {
 }
 
 impl MavFs {
-    /// Up to `max` entries of RAM directory `dir` after cookie `after`: from the handle's
-    /// listing where the store lists whole (read afresh at the start, so a listing begun
-    /// after a change shows it), else a page from the store.
-    fn ram_page(&self, dir: ram::Ino, fh: u64, after: u64, max: usize) -> FsResult<ram::DirPage> {
+    /// Up to `max` entries of RAM directory `dir` after `offset` (temporaries left out):
+    /// from the handle's listing where the store lists whole, with what `changes_heard` said
+    /// when it was read (read afresh at offset 0, so a listing begun after a change shows
+    /// it), else pages from the store.
+    fn ram_page(
+        &self,
+        dir: ram::Ino,
+        fh: u64,
+        offset: u64,
+        max: usize,
+    ) -> FsResult<(ram::DirPage, Option<u64>)> {
+        let after = offset.max(2);
+        let keep = |e: &ram::DirEntry| !is_tmp_name(&e.name);
         let h = match fh {
             0 => None,
             fh => self.handles.get(fh),
         };
         let Some(Handle::RamDir(listing)) = h.as_deref() else {
-            return Ok(self.store.readdir(dir, after, max)?);
+            // A page of temporaries only would read as the end: go on past them.
+            let mut page = self.store.readdir(dir, after, max)?;
+            while !page.entries.is_empty() && !page.entries.iter().any(keep) {
+                let last = page.entries.last().map_or(after, |e| e.cookie);
+                page = self.store.readdir(dir, last, max)?;
+            }
+            page.entries.retain(keep);
+            return Ok((page, None));
         };
         let mut listing = listing.lock();
-        let all = match listing.take() {
-            Some(all) if after > 2 => all,
-            _ => self.store.readdir_all(dir)?,
+        let (all, heard) = match listing.take() {
+            Some(held) if offset != 0 => held,
+            _ => {
+                let heard = self.store.changes_heard();
+                (self.store.readdir_all(dir)?, heard)
+            }
         };
         let from = all.entries.partition_point(|e| e.cookie <= after);
         let page = ram::DirPage {
             parent: all.parent,
-            entries: all.entries[from..].iter().take(max).cloned().collect(),
+            entries: all.entries[from..]
+                .iter()
+                .filter(|e| keep(e))
+                .take(max)
+                .cloned()
+                .collect(),
         };
-        *listing = Some(all);
-        Ok(page)
+        *listing = Some((all, heard));
+        Ok((page, Some(heard)))
     }
 }
 
@@ -162,7 +194,8 @@ impl MavFs {
     ) -> FsResult<Vec<DirItemPlus>> {
         // Names read before a notice of another mount's change came are kept short.
         let heard = self.store.changes_heard();
-        let items = self.readdir(ino, fh, offset, max)?;
+        let (items, listed) = self.readdir_heard(ino, fh, offset, max)?;
+        let heard = listed.map_or(heard, |l| l.min(heard));
         let named = |it: &DirItem| !matches!(it.name.as_bytes(), b"." | b"..");
         let target = Self::route(ino)?;
         // What a lookup of each name answers; None for the dots, and for the tiers in the

@@ -17,8 +17,8 @@ pub enum Handle {
     /// An open host directory being listed.
     Dir(Mutex<DirStream>),
     /// An open RAM directory: the listing its pages come from, read at its first page and
-    /// again at each rewind (offset 0).
-    RamDir(Mutex<Option<crate::ram::DirPage>>),
+    /// again at each rewind (offset 0), with the store's `changes_heard` then.
+    RamDir(Mutex<Option<(crate::ram::DirPage, u64)>>),
 }
 
 const SHARDS: usize = 16;

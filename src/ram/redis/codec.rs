@@ -28,10 +28,10 @@ pub(super) fn kind_of(c: &[u8]) -> Option<Kind> {
     })
 }
 
-/// `secs.nanos`, with secs negative before 1970 (nanos always count forward).
 /// A time as Redis keeps it: nanoseconds since the epoch, an integer that Redis stores in
-/// 8 bytes; `secs.nanos` for a time outside what 64 bits of nanoseconds hold (before 1678
-/// or after 2262), and in data an older format wrote.
+/// 8 bytes; `secs.nanos` (secs negative before 1970, nanos counting forward) for a time
+/// outside what 64 bits of nanoseconds hold (before 1678 or after 2262), and in data an
+/// older format wrote.
 pub(super) fn time_str(t: SystemTime) -> String {
     let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => (i128::from(d.as_secs()), d.subsec_nanos()),

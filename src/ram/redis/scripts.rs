@@ -13,7 +13,8 @@ pub(super) const INIT: &str = include_str!("lua/init.lua");
 /// ARGV: parent, name. Returns the attributes of the entry.
 pub(super) const LOOKUP: &str = include_str!("lua/lookup.lua");
 
-/// ARGV: dir, entries (1: with them). Returns {parent, name, entry, ...}: every entry, unsorted.
+/// ARGV: dir, entries (1: with them), most entries. Returns {parent, name, entry, ...}: every
+/// entry, unsorted; or {parent, count} past the most.
 pub(super) const READDIR: &str = include_str!("lua/readdir.lua");
 
 /// ARGV: parent, name, kind, perm, uid, gid, rdev, target, now, limit.

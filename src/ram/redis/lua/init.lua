@@ -1,20 +1,26 @@
 local t = redis.call('TYPE', META)['ok']
 if t ~= 'none' then
   if t ~= 'hash' then return {'foreign', 'a ' .. t} end
-  local fmt = redis.call('HGET', META, 'format')
-  if fmt == ARGV[1] then return {'ok', 'existing'} end
-  -- mavfs-vram-2 and -3 (-3: slices a clone shares, `rc`) kept a cookie-sorted set per
-  -- directory beside its entries; this format lists a directory from its entries alone.
-  -- Mounts of those builds still read and write the sets, so the prefix moves on only
-  -- once none is alive; the sets left are deleted afterwards (`dc_sweep.lua`).
+  local f = redis.call('HMGET', META, 'fmt', 'format')
+  if f[1] == ARGV[1] then return {'ok', 'existing'} end
+  if f[1] then return {'foreign', f[1]} end
+  -- mavfs-vram-2 and -3 (-3: slices a clone shares, `rc`) named the format `format` and kept
+  -- a cookie-sorted set per directory beside its entries; this format lists a directory from
+  -- its entries alone and keeps a small file's chunk in its inode. Mounts of those builds
+  -- would not see either, so the prefix moves on only once none is alive, and the field's
+  -- new name fences out any that was missed: their scripts find no `format` and stop
+  -- (ELOST), and their mount refuses the prefix. The sets left are deleted afterwards
+  -- (`dc_sweep.lua`).
+  local fmt = f[2]
   if fmt ~= 'mavfs-vram-2' and fmt ~= 'mavfs-vram-3' then return {'foreign', fmt or 'none'} end
   for _, sid in ipairs(redis.call('SMEMBERS', T .. ':sessions')) do
     if redis.call('EXISTS', key('alive', sid)) == 1 then return {'busy', fmt} end
   end
-  redis.call('HSET', META, 'format', ARGV[1], 'dc_left', 1)
+  redis.call('HDEL', META, 'format')
+  redis.call('HSET', META, 'fmt', ARGV[1], 'dc_left', 1)
   return {'ok', 'upgraded'}
 end
-redis.call('HSET', META, 'format', ARGV[1], 'next_ino', ARGV[5] or 1, 'next_slice', ARGV[6] or 0, 'used', 0, 'files', 0, 'dirs', 1,
+redis.call('HSET', META, 'fmt', ARGV[1], 'next_ino', ARGV[5] or 1, 'next_slice', ARGV[6] or 0, 'used', 0, 'files', 0, 'dirs', 1,
   'next_session', 0)
 local now = ARGV[4]
 redis.call('HSET', key('i', 1), 'k', 'd', 'm', 493, 'n', 2, 'u', ARGV[2], 'g', ARGV[3], 'r', 0,

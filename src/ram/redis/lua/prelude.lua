@@ -6,7 +6,7 @@ local function fail(code) error({err = code}) end
 -- fails unless the prefix's metadata is there: an id counter must never start again from
 -- nothing over data that is still stored
 local function alive()
-  if redis.call('HEXISTS', META, 'format') == 0 then fail('ELOST') end
+  if redis.call('HEXISTS', META, 'fmt') == 0 then fail('ELOST') end
 end
 -- kind and size of the regular file `ino`, or fail as a data operation on it must;
 -- `err` is an error decided by the caller once the inode is known to exist ('' if none)
@@ -81,11 +81,11 @@ local function chunks_get(ino, idxs)
   end
   return out
 end
--- every chunk of `ino`: index, entry, index, entry, ...
+-- every chunk of `ino`: index, entry, index, entry, ... (chunk 0 once, as `chunks_get` has it)
 local function chunks_all(ino)
   local all = redis.call('HGETALL', key('l', ino))
   local z = redis.call('HGET', key('i', ino), 'l')
-  if z then
+  if z and redis.call('HEXISTS', key('l', ino), '0') == 0 then
     all[#all + 1] = '0'
     all[#all + 1] = z
   end

@@ -1,9 +1,12 @@
--- A directory's parent, then (with ARGV[2] '1') every entry: name, '<ino> <kind> <cookie>'.
--- One step, so the listing is one moment's; the caller sorts by cookie and pages through it.
+-- A directory's parent, then (with ARGV[2] '1') every entry: name, '<ino> <kind> <cookie>';
+-- or, past ARGV[3] entries, only their count (the caller reads them in parts). One step,
+-- so the listing is one moment's; the caller sorts by cookie and pages through it.
 local d = redis.call('HMGET', key('i', ARGV[1]), 'k', 'p')
 if not d[1] then fail('ENOENT') end
 if d[1] ~= 'd' then fail('ENOTDIR') end
 if ARGV[2] ~= '1' then return {d[2]} end
+local n = redis.call('HLEN', key('d', ARGV[1]))
+if n > tonumber(ARGV[3]) then return {d[2], n} end
 local out = redis.call('HGETALL', key('d', ARGV[1]))
 table.insert(out, 1, d[2])
 return out
