@@ -64,7 +64,7 @@ fi
 work=$(mktemp -d /var/tmp/mavfs-bench.XXXXXX)
 mkdir -p "$work"/{tmpfs,host,mnt,disk,mnt-wb,disk-wb,mnt-ur,disk-ur,mnt-redis,disk-redis,jfs,jfs-cache}
 mounts=("$work/mnt" "$work/mnt-wb" "$work/mnt-ur" "$work/mnt-redis" "$work/jfs" "$work/tmpfs")
-. "$(dirname "$0")/private-redis.sh"
+. scripts/private-redis.sh
 
 room=$((size_mb * 3 + 1024))
 mount -t tmpfs -o size=${room}m tmpfs "$work/tmpfs"

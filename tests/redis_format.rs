@@ -417,3 +417,28 @@ fn a_run_of_job_temporaries_does_not_end_a_listing() {
     fs::write(d.join("last"), b"").unwrap();
     assert_eq!(names(&d), ["first", "last"]);
 }
+
+#[test]
+fn names_removed_while_a_directory_is_read_do_not_end_its_listing() {
+    let m = TestMount::redis();
+    let d = m.vram().join("d");
+    fs::create_dir(&d).unwrap();
+    let made: Vec<String> = (0..600).map(|i| format!("n{i:03}")).collect();
+    for n in &made {
+        fs::write(d.join(n), b"").unwrap();
+    }
+    let mut s = Dir::open(&d);
+    assert_eq!(s.next().as_deref(), Some("n000"));
+    // More consecutive names than any page holds go while the stream is part way.
+    for n in &made[100..500] {
+        fs::remove_file(d.join(n)).unwrap();
+    }
+    let rest = s.rest();
+    for n in &made[500..] {
+        assert!(
+            rest.contains(n),
+            "{n} missing after the removed run: {rest:?}"
+        );
+    }
+    assert_eq!(names(&d).len(), 200);
+}

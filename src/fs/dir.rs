@@ -174,6 +174,14 @@ impl MavFs {
     }
 }
 
+/// The offset of the last item a page read, and whether it read any name.
+type LastRead = Option<(u64, bool)>;
+
+/// Whether an item is a name, not `.` or `..`.
+fn named(it: &DirItem) -> bool {
+    !matches!(it.name.as_bytes(), b"." | b"..")
+}
+
 /// A name of a listing with what a lookup of it answered and counted; `None`: sent
 /// without one (`.`, `..`, the tiers in the mount root, a name whose lookup failed).
 pub struct DirItemPlus {
@@ -192,11 +200,34 @@ impl MavFs {
         offset: u64,
         max: usize,
     ) -> FsResult<Vec<DirItemPlus>> {
+        let mut out = Vec::new();
+        let mut offset = offset;
+        loop {
+            let (page, last) = self.readdirplus_page(ino, fh, offset, max)?;
+            let none_left = !page.iter().any(|p| named(&p.item));
+            out.extend(page);
+            // Every name of the page gone since the listing was read: an answer without
+            // one would read as the end, so go on from the last.
+            match last {
+                Some((off, true)) if none_left => offset = off,
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// One page of `readdirplus`, and the offset of its last item read with whether any
+    /// item read was a name (not a dot).
+    fn readdirplus_page(
+        &self,
+        ino: u64,
+        fh: u64,
+        offset: u64,
+        max: usize,
+    ) -> FsResult<(Vec<DirItemPlus>, LastRead)> {
         // Names read before a notice of another mount's change came are kept short.
         let heard = self.store.changes_heard();
         let (items, listed) = self.readdir_heard(ino, fh, offset, max)?;
         let heard = listed.map_or(heard, |l| l.min(heard));
-        let named = |it: &DirItem| !matches!(it.name.as_bytes(), b"." | b"..");
         let target = Self::route(ino)?;
         // What a lookup of each name answers; None for the dots, and for the tiers in the
         // mount root (whose attributes would wait for Redis: `ls` of the mount would too).
@@ -236,6 +267,7 @@ impl MavFs {
                 })
                 .collect(),
         };
+        let last = items.last().map(|it| (it.offset, items.iter().any(named)));
         let mut out = Vec::with_capacity(items.len());
         for (item, r) in items.into_iter().zip(looked) {
             match r {
@@ -257,7 +289,7 @@ impl MavFs {
                 None => out.push(DirItemPlus { item, entry: None }),
             }
         }
-        Ok(out)
+        Ok((out, last))
     }
 
     /// Gives back the lookups of listed names the kernel was not sent.

@@ -7,11 +7,16 @@ if t ~= 'none' then
   -- mavfs-vram-2 and -3 (-3: slices a clone shares, `rc`) named the format `format` and kept
   -- a cookie-sorted set per directory beside its entries; this format lists a directory from
   -- its entries alone and keeps a small file's chunk in its inode. Mounts of those builds
-  -- would not see either, so the prefix moves on only once none is alive, and the field's
-  -- new name fences out any that was missed: their scripts find no `format` and stop
-  -- (ELOST), and their mount refuses the prefix. The sets left are deleted afterwards
-  -- (`dc_sweep.lua`).
+  -- would not see either, so the prefix moves on only once none is alive (their heartbeat
+  -- says so). The field's new name makes their mount refuse the prefix afterwards, and
+  -- their creates stop (ELOST). The sets left are deleted afterwards (`dc_sweep.lua`).
   local fmt = f[2]
+  if fmt == ARGV[1] then
+    -- this format under the older field name (written by its first builds)
+    redis.call('HDEL', META, 'format')
+    redis.call('HSET', META, 'fmt', ARGV[1])
+    return {'ok', 'existing'}
+  end
   if fmt ~= 'mavfs-vram-2' and fmt ~= 'mavfs-vram-3' then return {'foreign', fmt or 'none'} end
   for _, sid in ipairs(redis.call('SMEMBERS', T .. ':sessions')) do
     if redis.call('EXISTS', key('alive', sid)) == 1 then return {'busy', fmt} end
