@@ -105,6 +105,7 @@ mod pool;
 mod refs;
 mod scripts;
 mod servers;
+mod sweep;
 mod target;
 mod versions;
 
