@@ -445,7 +445,7 @@ fn keys_follow_the_documented_layout() {
         .arg("fmt")
         .query(&mut con)
         .unwrap();
-    assert_eq!(fmt, "mavfs-vram-4");
+    assert_eq!(fmt, "mavfs-vram-5");
     let sets: Vec<String> = redis::cmd("KEYS")
         .arg("{mavfs}:dc:*")
         .query(&mut con)

@@ -234,7 +234,10 @@ fn an_older_format_moves_on_once_its_mounts_are_gone() {
     let m = TestMount::with_redis(&server, &[]);
     // Renamed, so a script of an older build that a check missed stops rather than
     // misreads the layout.
-    assert_eq!(format(&mut con), (Some("mavfs-vram-4".to_owned()), None));
+    assert_eq!(
+        format(&mut con),
+        (Some(mavfs::ram::redis::FORMAT.to_owned()), None)
+    );
     let d = m.vram().join("d");
     assert_eq!(names(&d), made);
     assert_eq!(fs::read(d.join("f123")).unwrap(), b"f123");

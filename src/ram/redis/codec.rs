@@ -163,8 +163,17 @@ pub(super) fn parse_attr(ino: Ino, v: &Value) -> StoreResult<Attr> {
         rdev: num(b"r") as u32,
         atime: time(b"at"),
         mtime: time(b"mt"),
-        ctime: time(b"ct"),
-        crtime: time(b"bt"),
+        // Left out while they equal mtime and atime (the prelude's `touch`).
+        ctime: if f.contains_key(&b"ct"[..]) {
+            time(b"ct")
+        } else {
+            time(b"mt")
+        },
+        crtime: if f.contains_key(&b"bt"[..]) {
+            time(b"bt")
+        } else {
+            time(b"at")
+        },
     })
 }
 

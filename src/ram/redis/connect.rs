@@ -209,6 +209,7 @@ impl RedisStore {
             to_abandon: Mutex::new(Vec::new()),
             replicas_seen: Mutex::new(None),
             dc_cursor: Mutex::new("0".to_owned()),
+            pack: Mutex::new(None),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();

@@ -292,39 +292,79 @@ impl RedisStore {
         } else {
             end.to_string()
         };
+        // A small write goes into this mount's pack (see `pack.rs`), on one server.
+        let total: usize = parts.iter().map(|p| (p.2 - p.1) as usize).sum();
+        let mut packed = !self.inner.cluster()
+            && total > 0
+            && total <= PACK_PIECE_MAX
+            && parts.iter().all(|p| p.0 == 0);
         // A publication that finds its slices no longer listed as this mount's (a failover
-        // lost the listing, or they were given up) is sent again whole, with new slices.
-        let mut tries = 0;
+        // lost the listing, or they were given up) is sent again whole, with new slices; one
+        // that finds its pack full or no longer this mount's (collected), with another.
+        // Publications tried with a pack, and without.
+        let (mut in_pack, mut tries) = (0, 0);
         let epoch = self.inner.bare.epoch();
-        let v = loop {
-            let sids = self.inner.take_sids(parts.len())?;
+        let (v, pack) = loop {
+            let pack = if packed {
+                Some(self.inner.open_pack()?)
+            } else {
+                None
+            };
+            let sids = match pack {
+                Some(p) => vec![p; parts.len()],
+                None => self.inner.take_sids(parts.len())?,
+            };
             let mut args: Vec<String> = vec![
                 ino.to_string(),
                 Inner::now(),
                 self.inner.limit.to_string(),
                 pre.to_owned(),
                 end_s.clone(),
+                pack.map(|p| p.to_string()).unwrap_or_default(),
             ];
+            let mut blob: Vec<u8> = Vec::new();
             let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
             let mut sent = Vec::with_capacity(parts.len());
+            let mut nums: Vec<String> = Vec::with_capacity(4 * parts.len());
             for (&(idx, from, to, j, pos), sid) in parts.iter().zip(sids) {
-                args.push(idx.to_string());
-                args.push(from.to_string());
-                args.push(to.to_string());
-                args.push(sid.to_string());
-                let n = (to - from) as usize;
-                slices.push((self.inner.keys.slice(sid), &pieces[j].1[pos..pos + n]));
-                sent.push((idx, sid));
+                nums.push(idx.to_string());
+                nums.push(from.to_string());
+                nums.push(to.to_string());
+                nums.push(sid.to_string());
+                let bytes = &pieces[j].1[pos..pos + (to - from) as usize];
+                if pack.is_some() {
+                    blob.extend_from_slice(bytes);
+                } else {
+                    slices.push((self.inner.keys.slice(sid), bytes));
+                    sent.push((idx, sid));
+                }
             }
-            tries += 1;
-            match self.inner.commit_write(ino, &args, &slices, &sent)? {
-                Some(v) => break v,
-                None if tries < 3 => continue,
-                None => {
+            args.append(&mut nums);
+            let mut refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            refs.insert(6, &blob);
+            let pack_key = pack.map(|p| self.inner.keys.slice(p));
+            if pack.is_some() {
+                in_pack += 1;
+            } else {
+                tries += 1;
+            }
+            let got = self
+                .inner
+                .commit_write(ino, &refs, &slices, &sent, pack_key.as_deref())?;
+            match (got, pack) {
+                (Published::Done(v), _) => break (v, pack),
+                // Another pack then; after two, none.
+                (Published::Full, Some(p)) => self.inner.seal_pack(p),
+                (Published::Unlisted, Some(p)) => self.inner.forget_pack(p),
+                _ if tries >= 3 => {
                     return Err(StoreError::Unavailable(
                         "a write's slices were given up under it three times (failovers?)".into(),
                     ))
                 }
+                _ => {}
+            }
+            if in_pack >= 2 {
+                packed = false;
             }
         };
         let a = array(&v);
@@ -334,6 +374,10 @@ impl RedisStore {
         self.tell(&[Foreign::Attrs(ino)]);
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));
+        }
+        if let Some(sid) = pack {
+            let n = |i: usize| a.get(i).and_then(number).unwrap_or(0);
+            self.inner.pack_filled(sid, n(3), n(4), total as u64);
         }
         // The script counts each chunk once, in the order first named.
         let mut idxs: Vec<u64> = parts.iter().map(|p| p.0).collect();

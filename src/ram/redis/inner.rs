@@ -46,6 +46,18 @@ pub(super) struct Inner {
     pub(super) replicas_seen: Mutex<Option<(Instant, bool)>>,
     /// Where the deletion of an older format's per-directory sets goes on (`dc_sweep.lua`).
     pub(super) dc_cursor: Mutex<String>,
+    /// The pack this mount fills with small files' bytes (`pack.rs`).
+    pub(super) pack: Mutex<Option<u64>>,
+}
+
+/// How a write's publication went.
+pub(super) enum Published {
+    /// The script's answer.
+    Done(Value),
+    /// Its slices, or its pack, were no longer listed as this mount's.
+    Unlisted,
+    /// Its pack had no room left.
+    Full,
 }
 
 /// Slices sent for an inode: (chunk index, slice id) pairs.
@@ -538,23 +550,23 @@ impl Inner {
 
     /// Sends each piece as a new slice and publishes them with the write script: a write is
     /// published whole or not at all, atomically against every other operation on the
-    /// file, whatever the number of writers. Slices not published are given up. None: they
-    /// were not listed as this mount's any more (see `write.lua`), so nothing was published
-    /// and the write may be sent again.
+    /// file, whatever the number of writers. Slices not published are given up. Unless
+    /// `Done`, nothing was published and the write may be sent again (see `write.lua`).
     pub(super) fn commit_write(
         &self,
         ino: Ino,
-        args: &[String],
+        args: &[&[u8]],
         slices: &[(String, &[u8])],
         sent: &[(u64, u64)],
-    ) -> StoreResult<Option<Value>> {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        match self.publish(&self.scripts.write, slices, &args) {
-            Ok(v) => Ok(Some(v)),
+        pack: Option<&str>,
+    ) -> StoreResult<Published> {
+        match self.publish(&self.scripts.write, slices, pack, args) {
+            Ok(v) => Ok(Published::Done(v)),
             Err(f) => {
                 self.abandon(ino, sent);
                 match f {
-                    Failure::Server(e) if has_code(&e, "EUNLISTED") => Ok(None),
+                    Failure::Server(e) if has_code(&e, "EUNLISTED") => Ok(Published::Unlisted),
+                    Failure::Server(e) if has_code(&e, "EFULL") => Ok(Published::Full),
                     f => Err(self.fail(f)),
                 }
             }
@@ -563,7 +575,7 @@ impl Inner {
 
     /// Stores each `(key, bytes)` as a new slice (its id already listed as this mount's
     /// unpublished, by `take_sids`), then runs `script` (KEYS: meta, that list, and on one
-    /// server the slices; ARGV: `args`), which publishes them. On one server that is one
+    /// server the slices, else the pack `pack` if given; ARGV: `args`), which publishes them. On one server that is one
     /// round trip, the script after the slices, checking they landed (Redis may refuse a
     /// string for memory). On a cluster the slices go to their nodes first, and the script
     /// runs once all answered. Both steps may run again after a lost answer: the slices are
@@ -572,6 +584,7 @@ impl Inner {
         &self,
         script: &Script,
         sets: &[(String, &[u8])],
+        pack: Option<&str>,
         args: &[&[u8]],
     ) -> Result<Value, Failure> {
         let meta = self.keys.meta();
@@ -583,6 +596,9 @@ impl Inner {
             for (key, _) in sets {
                 inv.key(key);
             }
+        }
+        if let Some(k) = pack {
+            inv.key(k);
         }
         for a in args {
             inv.arg(*a);
@@ -656,7 +672,12 @@ impl Inner {
             entry.as_slice(),
             sid_s.as_bytes(),
         ];
-        match self.publish(&self.scripts.compact, &[(key, data.as_slice())], &args) {
+        match self.publish(
+            &self.scripts.compact,
+            &[(key, data.as_slice())],
+            None,
+            &args,
+        ) {
             Ok(Value::Array(gc)) => {
                 self.drop_chunks(&gc);
                 return;

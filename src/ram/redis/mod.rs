@@ -101,6 +101,7 @@ mod known;
 mod link;
 mod notices;
 mod ops;
+mod pack;
 mod pool;
 mod refs;
 mod scripts;
@@ -121,6 +122,7 @@ use known::Known;
 use link::{Batch, Dialer, Link};
 use notices::Notices;
 pub use notices::NOTICED_TTL;
+use pack::PACK_PIECE_MAX;
 use pool::*;
 use refs::KernelRefs;
 use scripts::*;
@@ -130,7 +132,7 @@ use versions::Versions;
 /// Size of one data chunk, as MemoryStore's.
 pub const CHUNK: u64 = 1 << 20;
 /// The data format this code reads and writes; another value under a prefix is refused.
-pub const FORMAT: &str = "mavfs-vram-4";
+pub const FORMAT: &str = "mavfs-vram-5";
 /// What a mount's heartbeat key holds: `rc`, "this mount counts slices shared by clones"
 /// (builds from before clones write 1, and a clone is refused while one of them is live).
 pub(super) const ALIVE: &str = "rc";
@@ -199,6 +201,8 @@ pub struct RedisStore {
 impl Drop for RedisStore {
     fn drop(&mut self) {
         self.send_or_warn();
+        self.inner.seal_open_pack();
+        self.inner.repack_sparse();
         self.inner.notices.close(&self.inner.pool);
     }
 }

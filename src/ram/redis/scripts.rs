@@ -87,6 +87,13 @@ pub(super) const ABANDON: &str = include_str!("lua/abandon.lua");
 /// next one ('0': done).
 pub(super) const DC_SWEEP: &str = include_str!("lua/dc_sweep.lua");
 
+/// Ends the filling of a pack. ARGV: its slice id. Returns the slices to delete.
+pub(super) const SEAL: &str = include_str!("lua/seal.lua");
+
+/// Packs sparse packs again into a new one. ARGV: the new pack's slice id, the old ones'.
+/// Returns the slices to delete.
+pub(super) const REPACK: &str = include_str!("lua/repack.lua");
+
 /// Up to ARGV[1] slice ids from the gc set, for the caller to delete and unlist.
 pub(super) const GC_CLAIM: &str = include_str!("lua/gc_claim.lua");
 
@@ -118,6 +125,8 @@ pub(super) struct Scripts {
     pub(super) gc_claim: Script,
     pub(super) abandon: Script,
     pub(super) dc_sweep: Script,
+    pub(super) seal: Script,
+    pub(super) repack: Script,
 }
 
 #[derive(Clone, Copy)]
@@ -164,6 +173,8 @@ impl Scripts {
             gc_claim: s(GC_CLAIM, ReadOnly),
             abandon: s(ABANDON, Frees),
             dc_sweep: s(DC_SWEEP, Frees),
+            seal: s(SEAL, Frees),
+            repack: s(REPACK, Takes),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The sweep: dead mounts' opens given back, slices nobody names collected, and what an
-//! older format left deleted a step at a time. Run at mount, every `SWEEP_EVERY`
+//! The sweep: dead mounts' opens given back, slices nobody names collected, sparse packs
+//! packed again, and what an older format left deleted a step at a time. Run at mount, every `SWEEP_EVERY`
 //! heartbeats, and at unmount.
 
 use super::*;
@@ -26,6 +26,13 @@ impl Inner {
             Err(e) => debug!("sweep: {e}"),
         }
         self.sweep_old_sets();
+        // Not at the session's end: new packs would be listed under a session gone.
+        if !keep.is_empty() {
+            // A pack stays open a sweep at most: what it holds past its bytes (room to grow,
+            // files removed since) is given back within a minute.
+            self.seal_open_pack();
+            self.repack_sparse();
+        }
         // Slices listed for deletion whose deleter failed or died: delete and unlist them
         // (listed ids are named by no chunk, so deleting one twice is harmless).
         loop {

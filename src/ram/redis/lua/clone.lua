@@ -81,7 +81,13 @@ for j = 1, #order do
       local sid = list[s][1]
       if not once[sid] then
         once[sid] = true
-        redis.call('HINCRBY', T .. ':rc', sid, 1)
+        if chunks[i - 1] == '0' and is_pack(sid) then
+          local b = named_bytes(list, sid)
+          redis.call('HINCRBY', key('pk', sid), 'lv', b)
+          redis.call('HSET', key('pk', sid), ino, b)
+        else
+          redis.call('HINCRBY', T .. ':rc', sid, 1)
+        end
       end
     end
   end

@@ -41,7 +41,8 @@ if ARGV[11] ~= '' then
   opened = 1
   redis.call('HINCRBY', key('s', ARGV[11]), ino, 1)
 end
-local f = {'k', kind, 'm', perm, 'n', 1, 's', 0, 'at', now, 'mt', now, 'ct', now, 'bt', now}
+-- ctime and birth time are left out while they equal mtime and atime (see `touch`)
+local f = {'k', kind, 'm', perm, 'n', 1, 's', 0, 'at', now, 'mt', now}
 -- owner, group, device and open count are left out when 0, as they read
 if ARGV[5] ~= '0' then f[#f + 1] = 'u'; f[#f + 1] = ARGV[5] end
 if gid ~= '0' then f[#f + 1] = 'g'; f[#f + 1] = gid end

@@ -3,26 +3,27 @@ if t ~= 'none' then
   if t ~= 'hash' then return {'foreign', 'a ' .. t} end
   local f = redis.call('HMGET', META, 'fmt', 'format')
   if f[1] == ARGV[1] then return {'ok', 'existing'} end
-  if f[1] then return {'foreign', f[1]} end
-  -- mavfs-vram-2 and -3 (-3: slices a clone shares, `rc`) named the format `format` and kept
-  -- a cookie-sorted set per directory beside its entries; this format lists a directory from
-  -- its entries alone and keeps a small file's chunk in its inode. Mounts of those builds
-  -- would not see either, so the prefix moves on only once none is alive (their heartbeat
-  -- says so). The field's new name makes their mount refuse the prefix afterwards, and
-  -- their creates stop (ELOST). The sets left are deleted afterwards (`dc_sweep.lua`).
-  local fmt = f[2]
-  if fmt == ARGV[1] then
-    -- this format under the older field name (written by its first builds)
-    redis.call('HDEL', META, 'format')
-    redis.call('HSET', META, 'fmt', ARGV[1])
-    return {'ok', 'existing'}
+  -- Older formats move on to this one, once no mount of theirs is alive (their heartbeat
+  -- says so): such a mount would not know what this format adds.
+  -- - mavfs-vram-2 and -3 (-3: slices a clone shares, `rc`) named the format `format` and
+  --   kept a cookie-sorted set per directory beside its entries; -4 lists a directory from
+  --   its entries alone and keeps a small file's chunk in its inode. The field's new name
+  --   makes their mounts refuse the prefix afterwards, and their creates stop (ELOST). The
+  --   sets left are deleted afterwards (`dc_sweep.lua`).
+  -- - mavfs-vram-4 did not pack small files (see the prelude): its mounts would free a pack
+  --   that other files still name. Nothing needs changing.
+  local fmt = f[1] or f[2]
+  if fmt ~= 'mavfs-vram-2' and fmt ~= 'mavfs-vram-3' and fmt ~= 'mavfs-vram-4' then
+    return {'foreign', fmt or 'none'}
   end
-  if fmt ~= 'mavfs-vram-2' and fmt ~= 'mavfs-vram-3' then return {'foreign', fmt or 'none'} end
   for _, sid in ipairs(redis.call('SMEMBERS', T .. ':sessions')) do
     if redis.call('EXISTS', key('alive', sid)) == 1 then return {'busy', fmt} end
   end
-  redis.call('HDEL', META, 'format')
-  redis.call('HSET', META, 'fmt', ARGV[1], 'dc_left', 1)
+  if f[2] then
+    redis.call('HDEL', META, 'format')
+    redis.call('HSET', META, 'dc_left', 1)
+  end
+  redis.call('HSET', META, 'fmt', ARGV[1])
   return {'ok', 'upgraded'}
 end
 redis.call('HSET', META, 'fmt', ARGV[1], 'next_ino', ARGV[5] or 1, 'next_slice', ARGV[6] or 0, 'used', 0, 'files', 0, 'dirs', 1,

@@ -139,8 +139,73 @@ local function chunk_cut(list, a, b)
   end
   return out
 end
+-- Small files' bytes are packed, on one server: the chunk 0 slices of many files lie in one
+-- string `P:s:<sid>` (a pack, filled by one mount), each named by its offset there. Rather
+-- than `{P}:rc`, the hash `{P}:pk:<sid>` counts a pack's names: per inode whose chunk 0
+-- names it, the bytes named; `lv`, their sum; `o` while its mount may fill it further: that
+-- mount's `{P}:w:` key, which lists the pack's id until then. A pack nothing names is
+-- collected, even while being filled (it is then unlisted: its mount fills another); one
+-- mostly unnamed is listed in `{P}:sparse`, for the bytes still named to be packed again
+-- (`repack.lua`). A pack is at most PACK_MAX bytes (a full one fills a 64 KiB
+-- block exactly) and PACK_NAMES inodes (its hash stays packed).
+local PACK_MAX = 65530
+local PACK_NAMES = 100
+local function slice_key(sid) return string.sub(T, 2, -2) .. ':s:' .. sid end
+local function is_pack(sid) return redis.call('EXISTS', key('pk', sid)) == 1 end
+-- the bytes of slice `sid` that the slices `list` of one chunk name
+local function named_bytes(list, sid)
+  local b = 0
+  for j = 1, #list do
+    if list[j][1] == sid then b = b + list[j][3] end
+  end
+  return b
+end
+-- collects pack `sid` if nothing names it; lists it sparse if most of its bytes are no
+-- longer named and nobody fills it
+local function pack_check(sid, gc)
+  local k = key('pk', sid)
+  local f = redis.call('HMGET', k, 'lv', 'o')
+  local lv = tonumber(f[1] or '0')
+  if f[2] then
+    if lv > 0 then return end
+    redis.call('SREM', f[2], sid)
+  end
+  if lv <= 0 then
+    redis.call('DEL', k)
+    redis.call('SREM', T .. ':sparse', sid)
+    redis.call('SADD', T .. ':gc', sid)
+    gc[#gc + 1] = sid
+  elseif lv * 4 < redis.call('STRLEN', slice_key(sid)) * 3 then
+    redis.call('SADD', T .. ':sparse', sid)
+  end
+end
+-- the packs that chunk `idx` of `ino` named (`old`) or names (`new`): their counts follow
+local function pack_names(ino, idx, old, new, gc)
+  if idx ~= '0' then return end
+  local seen = {}
+  for _, l in ipairs({old, new}) do
+    for j = 1, #l do
+      local sid = l[j][1]
+      if not seen[sid] then
+        seen[sid] = true
+        local was, now = named_bytes(old, sid), named_bytes(new, sid)
+        if was ~= now and is_pack(sid) then
+          local k = key('pk', sid)
+          redis.call('HINCRBY', k, 'lv', now - was)
+          if now == 0 then
+            redis.call('HDEL', k, ino)
+          else
+            redis.call('HSET', k, ino, now)
+          end
+          if now < was then pack_check(sid, gc) end
+        end
+      end
+    end
+  end
+end
 -- slices of `old` that `new` no longer names go to the gc set and to `gc`, unless another
--- chunk (a clone's) still names them: `rc` counts those other names
+-- chunk (a clone's) still names them: `rc` counts those other names. Packs count their
+-- names themselves (`pack_names`).
 local function chunk_drop(old, new, gc)
   local keep = {}
   for j = 1, #new do keep[new[j][1]] = true end
@@ -152,6 +217,8 @@ local function chunk_drop(old, new, gc)
       if redis.call('HEXISTS', T .. ':rc', sid) == 1 then
         others = redis.call('HINCRBY', T .. ':rc', sid, -1)
         if others == 0 then redis.call('HDEL', T .. ':rc', sid) end
+      elseif is_pack(sid) then
+        others = 0
       end
       if others < 0 then
         redis.call('SADD', T .. ':gc', sid)
@@ -163,6 +230,7 @@ end
 -- stores chunk `idx` of `ino` (an empty one is dropped); returns its slice count
 local function chunk_put(ino, idx, len, old, new, gc)
   chunk_drop(old, new, gc)
+  pack_names(ino, idx, old, new, gc)
   chunk_set(ino, idx, len ~= 0 and chunk_encode(len, new))
   return #new
 end
@@ -203,6 +271,7 @@ local function reap(ino, gc)
   for i = 2, #all, 2 do
     local _, list = chunk_parse(all[i])
     chunk_drop(list, {}, gc)
+    pack_names(ino, all[i - 1], list, {}, gc)
   end
   redis.call('DEL', key('i', ino), key('l', ino), key('x', ino), key('d', ino), key('dc', ino))
 end
@@ -233,9 +302,12 @@ local function repoint(p, name, e, ino, k)
   redis.call('HSET', key('d', p), name, ino .. ' ' .. k .. ' ' .. c)
 end
 -- A change of the inode's contents: new mtime and ctime, and its version `v` (a count,
--- unlike times from the mounts' clocks never the same twice) one up.
+-- unlike times from the mounts' clocks never the same twice) one up. An inode leaves out
+-- `ct` while it equals `mt` and `bt` while it equals `at` (each takes 14 bytes): whatever
+-- sets `mt` sets `ct` too or drops it, and whatever sets `at` first keeps `bt`.
 local function touch(ino, now)
-  redis.call('HSET', key('i', ino), 'mt', now, 'ct', now)
+  redis.call('HSET', key('i', ino), 'mt', now)
+  redis.call('HDEL', key('i', ino), 'ct')
   redis.call('HINCRBY', key('i', ino), 'v', 1)
 end
 -- a file or directory whose last link went: kept as opened by session `sid`, which gives

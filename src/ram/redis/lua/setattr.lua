@@ -27,5 +27,10 @@ if ARGV[13] ~= '' and f[1] ~= 'd' then
 end
 set[#set + 1] = 'ct'
 if ARGV[12] ~= '' then set[#set + 1] = ARGV[12] else set[#set + 1] = now end
+-- the birth time left out while it equaled atime (see `touch`)
+if ARGV[10] ~= '' and redis.call('HEXISTS', key('i', ino), 'bt') == 0 then
+  set[#set + 1] = 'bt'
+  set[#set + 1] = redis.call('HGET', key('i', ino), 'at')
+end
 redis.call('HSET', key('i', ino), unpack(set))
 return {attr(ino), gc, cut}

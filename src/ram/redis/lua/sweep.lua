@@ -15,11 +15,18 @@ for _, sid in ipairs(sids) do
         if tonumber(f[1]) == 0 and o <= 0 then reap(h[i], gc) end
       end
     end
-    -- slices it sent and never published
+    -- slices it sent and never published; a pack it was filling is filled no more (it
+    -- goes to be packed again, at its length, unless nothing names it)
     local w = redis.call('SMEMBERS', key('w', sid))
     for _, s in ipairs(w) do
-      redis.call('SADD', T .. ':gc', s)
-      gc[#gc + 1] = s
+      if is_pack(s) then
+        redis.call('HDEL', key('pk', s), 'o')
+        pack_check(s, gc)
+        if is_pack(s) then redis.call('SADD', T .. ':sparse', s) end
+      else
+        redis.call('SADD', T .. ':gc', s)
+        gc[#gc + 1] = s
+      end
     end
     redis.call('DEL', key('s', sid), key('w', sid))
     redis.call('SREM', T .. ':sessions', sid)

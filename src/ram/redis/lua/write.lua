@@ -4,29 +4,47 @@
 -- a string Redis refused for memory is not published). On a cluster they live in other
 -- slots; the mount saw them stored before it runs this.
 -- ARGV: ino, now, limit, error after the existence check (or ''), new end ('' for an empty
--- write), then per piece: chunk index, first byte, end byte (within the chunk), slice id.
+-- write), pack ('' for none), the pieces' bytes for the pack, then per piece: chunk index,
+-- first byte, end byte (within the chunk), slice id.
+-- With a pack (one server only; see the prelude), every piece is of chunk 0 and names it;
+-- their bytes are appended to it here (KEYS[3]), in piece order. It must be this mount's
+-- still (else EUNLISTED) and have room (else EFULL): the caller then writes without it.
 -- Returns {attr, slices no longer used, per chunk touched (in the order first named) its
--- slice count}.
+-- slice count, the pack's length and names}.
 local ino, now = ARGV[1], ARGV[2]
+local pack, blob = ARGV[6], ARGV[7]
 local f = file_of(ino, ARGV[4])
-for j = 3, #KEYS do
-  if redis.call('EXISTS', KEYS[j]) == 0 then fail('ENOSPC') end
-end
-local n = (#ARGV - 5) / 4
-for j = 1, n do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[5 + 4 * j]) == 0 then fail('EUNLISTED') end
+local n = (#ARGV - 7) / 4
+if pack ~= '' then
+  if redis.call('SISMEMBER', KEYS[2], pack) == 0 then fail('EUNLISTED') end
+  if redis.call('STRLEN', KEYS[3]) + #blob > PACK_MAX
+      or redis.call('HLEN', key('pk', pack)) >= PACK_NAMES + 2 then
+    fail('EFULL')
+  end
+  for j = 1, n do
+    if ARGV[4 + 4 * j] ~= '0' or ARGV[7 + 4 * j] ~= pack then fail('EINVAL') end
+  end
+else
+  for j = 3, #KEYS do
+    if redis.call('EXISTS', KEYS[j]) == 0 then fail('ENOSPC') end
+  end
+  for j = 1, n do
+    if redis.call('SISMEMBER', KEYS[2], ARGV[7 + 4 * j]) == 0 then fail('EUNLISTED') end
+  end
 end
 -- The chunks touched, in the order first named; a chunk may be named by several pieces
 -- (disjoint ones: a sending of writes kept back), each cut into what the ones before left.
 local idxs, at = {}, {}
 for j = 1, n do
-  local idx = ARGV[2 + 4 * j]
+  local idx = ARGV[4 + 4 * j]
   if not at[idx] then
     idxs[#idxs + 1] = idx
     at[idx] = #idxs
   end
 end
 local growth, lens, olds, news = 0, {}, {}, {}
+-- the pack's new slices, each at its offset in `blob` until the append tells where that is
+local packed, rel = {}, 0
 if n > 0 then
   local cur = chunks_get(ino, idxs)
   for c = 1, #idxs do
@@ -34,17 +52,33 @@ if n > 0 then
     news[c] = olds[c]
   end
   for j = 1, n do
-    local c = at[ARGV[2 + 4 * j]]
-    local from, to = tonumber(ARGV[3 + 4 * j]), tonumber(ARGV[4 + 4 * j])
+    local c = at[ARGV[4 + 4 * j]]
+    local from, to = tonumber(ARGV[5 + 4 * j]), tonumber(ARGV[6 + 4 * j])
     local len = math.max(lens[c], to)
     growth = growth + len - lens[c]
     lens[c] = len
     news[c] = chunk_cut(news[c], from, to)
-    news[c][#news[c] + 1] = {ARGV[5 + 4 * j], from, to - from, 0}
+    local s = {ARGV[7 + 4 * j], from, to - from, 0}
+    news[c][#news[c] + 1] = s
+    if pack ~= '' then
+      s[4] = rel
+      rel = rel + to - from
+      packed[#packed + 1] = s
+    end
   end
 end
 room(growth, ARGV[3])
-for j = 1, n do redis.call('SREM', KEYS[2], ARGV[5 + 4 * j]) end
+local packlen, names = 0, 0
+if pack ~= '' then
+  -- the first change: refused for memory, it leaves everything as it was
+  packlen = redis.call('APPEND', KEYS[3], blob)
+  for j = 1, #packed do packed[j][4] = packed[j][4] + packlen - #blob end
+  if redis.call('EXISTS', key('pk', pack)) == 0 then
+    redis.call('HSET', key('pk', pack), 'o', KEYS[2], 'lv', 0)
+  end
+else
+  for j = 1, n do redis.call('SREM', KEYS[2], ARGV[7 + 4 * j]) end
+end
 local gc, counts = {}, {}
 for c = 1, #idxs do
   counts[c] = chunk_put(ino, idxs[c], lens[c], olds[c], news[c], gc)
@@ -54,4 +88,5 @@ if ARGV[5] ~= '' and dgt(ARGV[5], f[2]) then
   redis.call('HSET', key('i', ino), 's', ARGV[5])
 end
 touch(ino, now)
-return {attr(ino), gc, counts}
+if pack ~= '' then names = redis.call('HLEN', key('pk', pack)) - 2 end
+return {attr(ino), gc, counts, packlen, names}
