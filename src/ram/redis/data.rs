@@ -301,6 +301,17 @@ impl RedisStore {
         // A publication that finds its slices no longer listed as this mount's (a failover
         // lost the listing, or they were given up) is sent again whole, with new slices; one
         // that finds its pack full or no longer this mount's (collected), with another.
+        // Out of a pack, a part whose block would waste much is sent as two slices.
+        let mut cut_parts = Vec::with_capacity(parts.len());
+        for &(idx, from, to, j, pos) in &parts {
+            match sizes::cut(to - from) {
+                Some(body) => {
+                    cut_parts.push((idx, from, from + body, j, pos));
+                    cut_parts.push((idx, from + body, to, j, pos + body as usize));
+                }
+                None => cut_parts.push((idx, from, to, j, pos)),
+            }
+        }
         // Publications tried with a pack, and without.
         let (mut in_pack, mut tries) = (0, 0);
         let epoch = self.inner.bare.epoch();
@@ -310,9 +321,9 @@ impl RedisStore {
             } else {
                 None
             };
-            let sids = match pack {
-                Some(p) => vec![p; parts.len()],
-                None => self.inner.take_sids(parts.len())?,
+            let (ps, sids) = match pack {
+                Some(p) => (&parts, vec![p; parts.len()]),
+                None => (&cut_parts, self.inner.take_sids(cut_parts.len())?),
             };
             let mut args: Vec<String> = vec![
                 ino.to_string(),
@@ -323,10 +334,10 @@ impl RedisStore {
                 pack.map(|p| p.to_string()).unwrap_or_default(),
             ];
             let mut blob: Vec<u8> = Vec::new();
-            let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(parts.len());
-            let mut sent = Vec::with_capacity(parts.len());
-            let mut nums: Vec<String> = Vec::with_capacity(4 * parts.len());
-            for (&(idx, from, to, j, pos), sid) in parts.iter().zip(sids) {
+            let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(ps.len());
+            let mut sent = Vec::with_capacity(ps.len());
+            let mut nums: Vec<String> = Vec::with_capacity(4 * ps.len());
+            for (&(idx, from, to, j, pos), sid) in ps.iter().zip(sids) {
                 nums.push(idx.to_string());
                 nums.push(from.to_string());
                 nums.push(to.to_string());

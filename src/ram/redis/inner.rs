@@ -661,23 +661,26 @@ impl Inner {
             return;
         }
         data.truncate(len as usize);
-        let Ok(sid) = self.take_sids(1).map(|v| v[0]) else {
+        // One slice, or two where one would waste much of its block (`sizes.rs`).
+        let at = sizes::cut(len);
+        let Ok(sids) = self.take_sids(1 + usize::from(at.is_some())) else {
             return;
         };
-        let key = self.keys.slice(sid);
-        let (ino_s, idx_s, sid_s) = (ino.to_string(), idx.to_string(), sid.to_string());
-        let args: [&[u8]; 4] = [
-            ino_s.as_bytes(),
-            idx_s.as_bytes(),
-            entry.as_slice(),
-            sid_s.as_bytes(),
-        ];
-        match self.publish(
-            &self.scripts.compact,
-            &[(key, data.as_slice())],
-            None,
-            &args,
-        ) {
+        let (ino_s, idx_s) = (ino.to_string(), idx.to_string());
+        let nums: Vec<String> = sids
+            .iter()
+            .map(|s| s.to_string())
+            .chain(at.map(|a| a.to_string()))
+            .collect();
+        let mut args: Vec<&[u8]> = vec![ino_s.as_bytes(), idx_s.as_bytes(), entry.as_slice()];
+        args.extend(nums.iter().map(|n| n.as_bytes()));
+        let bounds = [0, at.unwrap_or(len) as usize, len as usize];
+        let sets: Vec<(String, &[u8])> = sids
+            .iter()
+            .enumerate()
+            .map(|(k, &sid)| (self.keys.slice(sid), &data[bounds[k]..bounds[k + 1]]))
+            .collect();
+        match self.publish(&self.scripts.compact, &sets, None, &args) {
             Ok(Value::Array(gc)) => {
                 self.drop_chunks(&gc);
                 return;
@@ -686,7 +689,8 @@ impl Inner {
             Err(f) => debug!("compacting chunk {idx} of inode {ino}: {}", self.fail(f)),
         }
         // Not published, or not known to be: given up unless it was.
-        self.abandon(ino, &[(idx, sid)]);
+        let sent: Vec<(u64, u64)> = sids.iter().map(|&s| (idx, s)).collect();
+        self.abandon(ino, &sent);
     }
 
     /// Runs a read-only script whose answer starts with an inode's kind and size.

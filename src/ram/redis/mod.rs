@@ -7,16 +7,18 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `{P}:meta` | hash | `fmt` (`mavfs-vram-4`; formats 2 and 3 named it `format`, see `init.lua`), `next_ino`, `next_slice`, `used` (bytes), `mb` (inodes' cost), `files`, `dirs`, `next_session`; `dc_left` while an older format's directory sets are still being deleted |
-//! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (nanoseconds, see `codec::time_str`), `o` open count, `v` data version, `l` chunk 0's entry while it is at most 64 bytes (as in `{P}:l:`, which then lacks it: a small file needs no other key); `u` `g` `r` `o` `a` may be absent, which reads as 0 (a new inode leaves out its zeros); a dir adds `p` parent and `c` next cookie; a symlink `t` target |
+//! | `{P}:meta` | hash | `fmt` (`mavfs-vram-5`; formats 2 and 3 named it `format`, see `init.lua`), `next_ino`, `next_slice`, `used` (bytes), `mb` (inodes' cost), `files`, `dirs`, `next_session`; `dc_left` while an older format's directory sets are still being deleted |
+//! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (nanoseconds, see `codec::time_str`; `ct` left out while it equals `mt`, `bt` while it equals `at`), `o` open count, `v` data version, `l` chunk 0's entry while it is at most 64 bytes (as in `{P}:l:`, which then lacks it: a small file needs no other key); `u` `g` `r` `o` `a` may be absent, which reads as 0 (a new inode leaves out its zeros); a dir adds `p` parent and `c` next cookie; a symlink `t` target |
 //! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>`; a listing reads them all at once and sorts them (`readdir.lua`; past `LIST_WHOLE_MAX`, in parts) |
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
 //! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk (chunk 0 there only when its entry is long): index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
-//! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices) |
+//! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices); not for packs |
+//! | `{P}:pk:<sid>` | hash | a pack's names: inode → bytes of the pack its chunk 0 names; `lv` their sum; `o` the `{P}:w:` key of the mount filling it |
+//! | `{P}:sparse` | set | packs mostly unnamed, to pack again (`repack.lua`) |
 //! | `{P}:sessions`, `{P}:alive:<sid>`, `{P}:s:<sid>` | set, string (TTL), hash | mounts, their heartbeat, their open count per inode |
 //! | `{P}:w:<session>` | set | slice ids a mount sent and has not published yet |
-//! | `P:s:<sid>` | string | a slice: the bytes of one write (or of small writes joined) into one chunk |
+//! | `P:s:<sid>` | string | a slice: the bytes of one write (or of small writes joined) into one chunk; or, on one server, a pack: the small writes into chunk 0 of many files, appended one after the other (at most `PACK_MAX` bytes) |
 //! | `P:fence:{n}` | string | on each master with replicas: the last fsync's fence (see `Inner::sync`) |
 //! | `{P}:notices` | channel | mounts' changes to names and attributes, for the others' kernels (`notices.rs`) |
 //!
@@ -24,7 +26,8 @@
 //! - every metadata change (create, link, unlink, rmdir, rename, setattr, open, release, the
 //!   publication of a write) is one Lua script: atomic and one round trip. A script checks
 //!   everything before its first write, so a refusal changes nothing.
-//! - file data is in slices, written once and never changed: a chunk holds bytes `[0, len)`;
+//! - file data is in slices, written once and never changed (a pack grows, but the bytes
+//!   it holds never change): a chunk holds bytes `[0, len)`;
 //!   bytes `[pos, pos+n)` of it are bytes `[soff, soff+n)` of slice `sid`; the slices of a
 //!   chunk are disjoint, and bytes none covers read as zeros. A mount's slice ids are listed
 //!   as its unpublished ones (`{P}:w:<session>`) when it takes them (`sids.lua`), before any
@@ -46,6 +49,12 @@
 //! - small writes wait on the writing mount (`behind.rs`) and are published together, at
 //!   the latest at the file's close, fsync or release and before any other use of it here;
 //!   several pieces of one chunk in one publication are disjoint.
+//! - on one server, a publication of at most 4 KiB into chunk 0 goes into the mount's pack
+//!   (`pack.rs`): the write script appends the bytes and names them, in one step. A pack's
+//!   names are counted in `{P}:pk:<sid>`; it is collected when the last goes, sealed (stored
+//!   again at its length) when full, at each sweep and at unmount, and packed again once a
+//!   quarter of it is no longer named. A mount that dies filling one has it closed by the
+//!   sweep that collects its session.
 //! - a read never sees half a write: a small one takes the chunk list and the slices' bytes
 //!   in one script (on one server, where the slices are local to the script); a big one, and
 //!   every read on a cluster (`data.rs`), takes the chunks' entries in one script, then the
@@ -106,6 +115,7 @@ mod pool;
 mod refs;
 mod scripts;
 mod servers;
+mod sizes;
 mod sweep;
 mod target;
 mod versions;
