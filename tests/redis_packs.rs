@@ -8,7 +8,27 @@ use common::*;
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::FileExt;
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// What stands for a pack in `{mavfs}:rc`: more names than any chunk count reaches, so that
+/// a mount of the build before packs never frees one.
+const PACK_RC: &str = "1000000000";
+
+fn hget(con: &mut redis::Connection, key: &str, field: &str) -> Option<String> {
+    redis::cmd("HGET").arg(key).arg(field).query(con).unwrap()
+}
+
+fn clone_tree(m: &TestMount, from: &str, to: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mavfsctl"))
+        .arg("--mount")
+        .arg(m.mnt())
+        .args(["clone", from, to])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mavfsctl");
+    assert!(out.status.success(), "{out:?}");
+}
 
 fn keys(con: &mut redis::Connection, pattern: &str) -> Vec<String> {
     let mut k: Vec<String> = redis::cmd("KEYS").arg(pattern).query(con).unwrap();
@@ -61,6 +81,7 @@ fn small_files_share_a_pack_that_another_mount_reads() {
             .sum();
         assert_eq!(lv, per_file, "{pk:?}");
         assert!(lv <= strlen(&mut con, &format!("mavfs:s:{sid}")));
+        assert_eq!(hget(&mut con, "{mavfs}:rc", &sid).as_deref(), Some(PACK_RC));
         named += lv;
     }
     assert_eq!(named, sizes.iter().sum::<usize>() as u64);
@@ -138,6 +159,10 @@ fn a_pack_goes_with_its_files_and_a_sparse_one_is_packed_again() {
         keys(&mut con, "mavfs:s:*").is_empty() && packs(&mut con).is_empty()
     });
     assert!(gone.is_some(), "left: {:?}", keys(&mut con, "*"));
+    assert!(
+        keys(&mut con, "{mavfs}:rc").is_empty(),
+        "a pack's stand-in stays"
+    );
     // The mount goes on filling a pack of its own.
     fs::write(b.vram().join("after"), b"after").unwrap();
     assert_eq!(fs::read(b.vram().join("after")).unwrap(), b"after");
@@ -149,13 +174,19 @@ fn a_pack_a_killed_mount_was_filling_is_closed_by_the_next() {
     let server = RedisServer::start();
     let mut con = server.connection();
     let mut a = TestMount::with_redis(&server, &[]);
-    for i in 0..5 {
-        fs::write(a.vram().join(format!("f{i}")), file_bytes(i, 700)).unwrap();
+    fs::create_dir(a.vram().join("d")).unwrap();
+    for i in 0..60 {
+        fs::write(a.vram().join(format!("d/f{i}")), file_bytes(i, 700)).unwrap();
     }
     let open = packs(&mut con);
     assert_eq!(open.len(), 1);
     let pk = format!("{{mavfs}}:pk:{}", open[0]);
     assert!(hash(&mut con, &pk).contains_key("o"));
+    // Clones name it too: 180 names of 126,000 bytes, past what a pack takes; it still goes
+    // into a new one, alone, its bytes copied once.
+    clone_tree(&a, "/vram/d", "/vram/c1");
+    clone_tree(&a, "/vram/d", "/vram/c2");
+    assert_eq!(hget(&mut con, &pk, "lv").as_deref(), Some("126000"));
     a.signal_and_wait(libc::SIGKILL).expect("killed");
     force_unmount(a.mnt());
     // Its heartbeat runs out.
@@ -163,21 +194,32 @@ fn a_pack_a_killed_mount_was_filling_is_closed_by_the_next() {
         redis::cmd("DEL").arg(k).query::<()>(&mut con).unwrap();
     }
     let b = TestMount::with_redis(&server, &[]);
-    for i in 0..5 {
-        assert_eq!(
-            fs::read(b.vram().join(format!("f{i}"))).unwrap(),
-            file_bytes(i, 700)
-        );
+    for dir in ["d", "c1", "c2"] {
+        for i in 0..60 {
+            assert_eq!(
+                fs::read(b.vram().join(format!("{dir}/f{i}"))).unwrap(),
+                file_bytes(i, 700),
+                "{dir}/f{i}"
+            );
+        }
     }
     // Stored again at its length, and no longer being filled.
     let now = packs(&mut con);
     assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now, open);
     let h = hash(&mut con, &format!("{{mavfs}}:pk:{}", now[0]));
     assert!(!h.contains_key("o"), "{h:?}");
-    assert_eq!(strlen(&mut con, &format!("mavfs:s:{}", now[0])), 3500);
-    assert!(keys(&mut con, "{mavfs}:w:*")
-        .iter()
-        .all(|w| !w.ends_with(&format!(":{}", open[0]))));
+    assert_eq!(h.get("lv").map(String::as_str), Some("126000"));
+    assert_eq!(strlen(&mut con, &format!("mavfs:s:{}", now[0])), 42_000);
+    assert!(keys(&mut con, "{mavfs}:sparse").is_empty());
+    for w in keys(&mut con, "{mavfs}:w:*") {
+        let listed: bool = redis::cmd("SISMEMBER")
+            .arg(&w)
+            .arg(&open[0])
+            .query(&mut con)
+            .unwrap();
+        assert!(!listed, "the old pack is still listed in {w}");
+    }
 }
 
 #[test]

@@ -210,6 +210,7 @@ impl RedisStore {
             replicas_seen: Mutex::new(None),
             dc_cursor: Mutex::new("0".to_owned()),
             pack: Mutex::new(None),
+            to_seal: Mutex::new(Vec::new()),
         });
         inner.sweep();
         let (stop, stopped) = mpsc::channel();

@@ -46,8 +46,10 @@ pub(super) struct Inner {
     pub(super) replicas_seen: Mutex<Option<(Instant, bool)>>,
     /// Where the deletion of an older format's per-directory sets goes on (`dc_sweep.lua`).
     pub(super) dc_cursor: Mutex<String>,
-    /// The pack this mount fills with small files' bytes (`pack.rs`).
+    /// The pack this mount fills with small files' bytes (`pack.rs`), and those whose
+    /// sealing failed, to seal at the next sweep.
     pub(super) pack: Mutex<Option<u64>>,
+    pub(super) to_seal: Mutex<Vec<u64>>,
 }
 
 /// How a write's publication went.
@@ -320,6 +322,7 @@ impl Inner {
                 });
                 if answer.is_ok() {
                     *self.sids.lock() = (0, 0);
+                    *self.pack.lock() = None;
                     // What the kernel holds of vram/ is gone from Redis.
                     self.heard(&[Foreign::Everything]);
                     log::error!(
@@ -579,7 +582,8 @@ impl Inner {
     /// round trip, the script after the slices, checking they landed (Redis may refuse a
     /// string for memory). On a cluster the slices go to their nodes first, and the script
     /// runs once all answered. Both steps may run again after a lost answer: the slices are
-    /// the same bytes, and a publication run twice finds its ids unlisted the second time.
+    /// the same bytes, and a publication run twice finds its ids unlisted the second time
+    /// (one into a pack appends its bytes again, and names those: the first are unnamed).
     pub(super) fn publish(
         &self,
         script: &Script,

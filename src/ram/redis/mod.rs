@@ -13,11 +13,11 @@
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
 //! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk (chunk 0 there only when its entry is long): index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
-//! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices); not for packs |
+//! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices); a pack stands there with a count no chunk reaches (see the prelude), its names counted in `{P}:pk:` |
 //! | `{P}:pk:<sid>` | hash | a pack's names: inode → bytes of the pack its chunk 0 names; `lv` their sum; `o` the `{P}:w:` key of the mount filling it |
 //! | `{P}:sparse` | set | packs mostly unnamed, to pack again (`repack.lua`) |
 //! | `{P}:sessions`, `{P}:alive:<sid>`, `{P}:s:<sid>` | set, string (TTL), hash | mounts, their heartbeat, their open count per inode |
-//! | `{P}:w:<session>` | set | slice ids a mount sent and has not published yet |
+//! | `{P}:w:<session>` | set | slice ids a mount took and has not published yet, and the pack it fills |
 //! | `P:s:<sid>` | string | a slice: the bytes of one write (or of small writes joined) into one chunk; or, on one server, a pack: the small writes into chunk 0 of many files, appended one after the other (at most `PACK_MAX` bytes) |
 //! | `P:fence:{n}` | string | on each master with replicas: the last fsync's fence (see `Inner::sync`) |
 //! | `{P}:notices` | channel | mounts' changes to names and attributes, for the others' kernels (`notices.rs`) |
@@ -62,8 +62,8 @@
 //!   never change and their ids are never used again, so bytes read whole are the ones
 //!   named).
 //! - a clone (`clone.lua`, one script) copies the tree's metadata; its chunks name the same
-//!   slices, each extra name counted in `{P}:rc`, and a slice goes to `{P}:gc` only when the
-//!   last chunk naming it lets go.
+//!   slices, each extra name counted in `{P}:rc` (a pack's in `{P}:pk:<sid>`), and a slice
+//!   goes to `{P}:gc` only when the last chunk naming it lets go.
 //! - slice ids come from `next_slice` and are never reused; a slice no chunk names goes to
 //!   `{P}:gc` in the same script that unnames it, and is deleted after (by the janitor thread,
 //!   else by the sweep at mount and every minute). A chunk cut into more than `COMPACT_AT`

@@ -49,15 +49,19 @@ impl Inner {
         let sid_s = sid.to_string();
         match self.publish(&self.scripts.seal, &[], Some(&key), &[sid_s.as_bytes()]) {
             Ok(v) => self.drop_chunks(array(&v)),
-            // The session's end seals it otherwise.
-            Err(f) => debug!("sealing pack {sid}: {}", self.fail(f)),
+            Err(f) => {
+                debug!("sealing pack {sid}: {}; at the next sweep", self.fail(f));
+                self.to_seal.lock().push(sid);
+            }
         }
     }
 
-    /// Seals the pack this mount fills, if any (at unmount).
+    /// Seals the pack this mount fills, if any, and those whose sealing failed (at each
+    /// sweep and at unmount).
     pub(super) fn seal_open_pack(&self) {
-        let open = *self.pack.lock();
-        if let Some(sid) = open {
+        let mut all = std::mem::take(&mut *self.to_seal.lock());
+        all.extend(*self.pack.lock());
+        for sid in all {
             self.seal_pack(sid);
         }
     }

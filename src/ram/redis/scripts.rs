@@ -40,9 +40,10 @@ pub(super) const RENAME: &str = include_str!("lua/rename.lua");
 pub(super) const SETATTR: &str = include_str!("lua/setattr.lua");
 
 /// Publishes a write's slices. KEYS: meta, this mount's unpublished slices, and on one
-/// server the slices. ARGV: ino, now, limit, error to give after the existence check (or
-/// ''), new end ('' for an empty write), then per chunk touched: index, first byte, end
-/// byte (within the chunk), slice id. Returns {attr, slices no longer used, slice counts}.
+/// server the slices, or the pack. ARGV: ino, now, limit, error to give after the existence
+/// check (or ''), new end ('' for an empty write), the pack ('' for none), the bytes for it,
+/// then per piece: chunk index, first byte, end byte (within the chunk), slice id. Returns
+/// {attr, slices no longer used, slice counts, the pack's length and names}.
 pub(super) const WRITE: &str = include_str!("lua/write.lua");
 
 /// One server only (it reads slices it does not declare). ARGV: ino, then per chunk: index,

@@ -1,6 +1,7 @@
 -- Clones the tree at ARGV[1] as entry ARGV[3] of directory ARGV[2] (ARGV[4]: now, ARGV[5]:
 -- limit). Every inode is new; files name the same slices as the originals, each slice's
--- extra names counted in `rc` so that none is freed while a chunk still names it. Modes,
+-- extra names counted in `rc` (a pack's in its own hash) so that none is freed while a chunk
+-- still names it. Modes,
 -- owners, times (ctime and birth: now), xattrs and hard links within the tree are kept.
 alive()
 -- Every live mount of the prefix must count shared slices: one of a build from before

@@ -147,9 +147,13 @@ end
 -- collected, even while being filled (it is then unlisted: its mount fills another); one
 -- mostly unnamed is listed in `{P}:sparse`, for the bytes still named to be packed again
 -- (`repack.lua`). A pack is at most PACK_MAX bytes (a full one fills a 64 KiB
--- block exactly) and PACK_NAMES inodes (its hash stays packed).
+-- block exactly) and PACK_NAMES inodes (its hash stays packed); clones may name it more.
+-- A pack also stands in `{P}:rc` with a count no chunk reaches: a mount of a build before
+-- packs (which only counts there) that runs on unnoticed leaks a pack, but never frees one
+-- that others still name.
 local PACK_MAX = 65530
 local PACK_NAMES = 100
+local PACK_RC = 1000000000
 local function slice_key(sid) return string.sub(T, 2, -2) .. ':s:' .. sid end
 local function is_pack(sid) return redis.call('EXISTS', key('pk', sid)) == 1 end
 -- the bytes of slice `sid` that the slices `list` of one chunk name
@@ -172,6 +176,7 @@ local function pack_check(sid, gc)
   end
   if lv <= 0 then
     redis.call('DEL', k)
+    redis.call('HDEL', T .. ':rc', sid)
     redis.call('SREM', T .. ':sparse', sid)
     redis.call('SADD', T .. ':gc', sid)
     gc[#gc + 1] = sid
@@ -214,11 +219,11 @@ local function chunk_drop(old, new, gc)
     if not keep[sid] then
       keep[sid] = true
       local others = -1
-      if redis.call('HEXISTS', T .. ':rc', sid) == 1 then
+      if is_pack(sid) then
+        others = 0
+      elseif redis.call('HEXISTS', T .. ':rc', sid) == 1 then
         others = redis.call('HINCRBY', T .. ':rc', sid, -1)
         if others == 0 then redis.call('HDEL', T .. ':rc', sid) end
-      elseif is_pack(sid) then
-        others = 0
       end
       if others < 0 then
         redis.call('SADD', T .. ':gc', sid)

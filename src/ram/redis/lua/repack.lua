@@ -1,8 +1,9 @@
 -- Packs the bytes still named in the sparse packs ARGV[2..] again, into the new pack ARGV[1]
 -- (KEYS[3]; this mount's: KEYS[2] lists it): each chunk naming an old pack names the new
 -- one instead, at the same bytes, and the old pack, unnamed now, is collected. Bytes two
--- names share (a clone's) are copied once. A pack that would take the new one past its
--- limits stays listed, for a later round. Returns the slices to delete.
+-- names share (a clone's) are copied once, so a pack goes alone into the new one whatever
+-- its counts (clones may count its bytes many times); another that would take the new one
+-- past its limits stays listed, for a later round. Returns the slices to delete.
 local new = ARGV[1]
 if redis.call('SREM', KEYS[2], new) == 0 then return {} end
 local npk = key('pk', new)
@@ -15,7 +16,8 @@ for j = 2, #ARGV do
   if not f[1] or f[2] then
     -- gone meanwhile, or filled still (listed by mistake)
     redis.call('SREM', T .. ':sparse', old)
-  elseif lv + tonumber(f[1]) <= PACK_MAX and names + #h / 2 - 1 <= PACK_NAMES then
+  elseif names == 0
+      or (lv + tonumber(f[1]) <= PACK_MAX and names + #h / 2 - 1 <= PACK_NAMES) then
     local okey = slice_key(old)
     local copied = {}
     for i = 1, #h, 2 do
@@ -46,6 +48,7 @@ for j = 2, #ARGV do
       end
     end
     redis.call('DEL', opk)
+    redis.call('HDEL', T .. ':rc', old)
     redis.call('SREM', T .. ':sparse', old)
     redis.call('SADD', T .. ':gc', old)
     gc[#gc + 1] = old
@@ -57,6 +60,7 @@ if lv == 0 then
   gc[#gc + 1] = new
 else
   redis.call('HSET', npk, 'lv', lv)
+  redis.call('HSET', T .. ':rc', new, PACK_RC)
   redis.call('SET', KEYS[3], redis.call('GET', KEYS[3]))
 end
 return gc

@@ -33,4 +33,7 @@ if ARGV[10] ~= '' and redis.call('HEXISTS', key('i', ino), 'bt') == 0 then
   set[#set + 1] = redis.call('HGET', key('i', ino), 'at')
 end
 redis.call('HSET', key('i', ino), unpack(set))
+-- left out while it equals mtime (see `touch`)
+local t = redis.call('HMGET', key('i', ino), 'ct', 'mt')
+if t[1] == t[2] then redis.call('HDEL', key('i', ino), 'ct') end
 return {attr(ino), gc, cut}

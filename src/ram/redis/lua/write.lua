@@ -43,8 +43,8 @@ for j = 1, n do
   end
 end
 local growth, lens, olds, news = 0, {}, {}, {}
--- the pack's new slices, each at its offset in `blob` until the append tells where that is
-local packed, rel = {}, 0
+-- where the pieces' bytes will lie in the pack: appended after what it holds
+local off = pack ~= '' and redis.call('STRLEN', KEYS[3]) or 0
 if n > 0 then
   local cur = chunks_get(ino, idxs)
   for c = 1, #idxs do
@@ -59,22 +59,22 @@ if n > 0 then
     lens[c] = len
     news[c] = chunk_cut(news[c], from, to)
     local s = {ARGV[7 + 4 * j], from, to - from, 0}
-    news[c][#news[c] + 1] = s
     if pack ~= '' then
-      s[4] = rel
-      rel = rel + to - from
-      packed[#packed + 1] = s
+      s[4] = off
+      off = off + to - from
     end
+    news[c][#news[c] + 1] = s
   end
 end
 room(growth, ARGV[3])
 local packlen, names = 0, 0
 if pack ~= '' then
+  if off - redis.call('STRLEN', KEYS[3]) ~= #blob then fail('EINVAL') end
   -- the first change: refused for memory, it leaves everything as it was
   packlen = redis.call('APPEND', KEYS[3], blob)
-  for j = 1, #packed do packed[j][4] = packed[j][4] + packlen - #blob end
-  if redis.call('EXISTS', key('pk', pack)) == 0 then
+  if not is_pack(pack) then
     redis.call('HSET', key('pk', pack), 'o', KEYS[2], 'lv', 0)
+    redis.call('HSET', T .. ':rc', pack, PACK_RC)
   end
 else
   for j = 1, n do redis.call('SREM', KEYS[2], ARGV[7 + 4 * j]) end
