@@ -366,7 +366,8 @@ impl RedisStore {
                 (Published::Done(v), _) => break (v, pack),
                 // Another pack then; after two, none.
                 (Published::Full, Some(p)) => self.inner.seal_pack(p),
-                (Published::Unlisted, Some(p)) => self.inner.forget_pack(p),
+                // Collected, or its listing lost (a failover): sealed all the same.
+                (Published::Unlisted, Some(p)) => self.inner.seal_pack(p),
                 _ if tries >= 3 => {
                     return Err(StoreError::Unavailable(
                         "a write's slices were given up under it three times (failovers?)".into(),

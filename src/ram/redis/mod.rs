@@ -188,8 +188,9 @@ const NODES_EVERY: Duration = Duration::from_secs(10);
 /// Slice ids a mount takes from `{P}:meta` at once (listed as its own until used: at most
 /// 512 keeps that list a compact set of integers in Redis).
 const SID_BATCH: u64 = 512;
-/// A chunk in more slices than this is rewritten as one (by the janitor thread).
-const COMPACT_AT: u64 = 32;
+/// A chunk in more slices than this is rewritten as one (by the janitor thread). A write's
+/// part may be two slices (`sizes.rs`), so this is twice what 32 parts come to.
+const COMPACT_AT: u64 = 64;
 
 /// The RAM store on Redis. See the module header for the key layout and its invariants.
 pub struct RedisStore {

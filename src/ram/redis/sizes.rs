@@ -8,6 +8,17 @@
 
 /// Bytes Redis adds to a string's own in its block, at most.
 const STRING_EXTRA: u64 = 16;
+
+/// Bytes Redis adds to a string of `n` bytes that came as an argument: its header and NUL,
+/// and for a big one (read straight into its string) the CRLF it was read with.
+fn extra(n: u64) -> u64 {
+    match n {
+        0..256 => 4,
+        256..32_768 => 6,
+        32_768..65_536 => 8,
+        _ => 12,
+    }
+}
 /// What a small slice of its own costs besides its block: its key, and the key table's entry.
 const SLICE_KEY_COST: u64 = 96;
 /// Slices shorter than this are never cut.
@@ -37,13 +48,13 @@ pub(super) fn cut(len: u64) -> Option<u64> {
     if len < CUT_FROM {
         return None;
     }
-    let whole = block(len + STRING_EXTRA);
+    let whole = block(len + extra(len));
     let body = block_below(len + STRING_EXTRA) - STRING_EXTRA;
     if body >= len {
         return None;
     }
     let tail = len - body;
-    let parts = body + STRING_EXTRA + block(tail + STRING_EXTRA) + SLICE_KEY_COST;
+    let parts = block(body + extra(body)) + block(tail + extra(tail)) + SLICE_KEY_COST;
     (parts < whole).then_some(body)
 }
 
@@ -74,6 +85,8 @@ mod tests {
         assert_eq!(cut(8192), Some(8192 - STRING_EXTRA));
         // Bytes that fill their block nearly already, or few: one slice.
         assert_eq!(cut(1_310_720 - 100), None);
+        assert_eq!(cut((1 << 20) - 12), None);
+        assert_eq!(cut((1 << 20) - 11), Some((1 << 20) - STRING_EXTRA));
         assert_eq!(cut(1000), None);
     }
 
@@ -83,8 +96,9 @@ mod tests {
             if let Some(body) = cut(len) {
                 assert!(body > 0 && body < len, "{len}");
                 let tail = len - body;
-                let parts = block(body + STRING_EXTRA) + block(tail + STRING_EXTRA);
-                assert!(parts + SLICE_KEY_COST < block(len + STRING_EXTRA), "{len}");
+                let parts = block(body + extra(body)) + block(tail + extra(tail));
+                assert!(parts + SLICE_KEY_COST < block(len + extra(len)), "{len}");
+                assert!(body + STRING_EXTRA <= block(body + extra(body)), "{len}");
             }
         }
     }
