@@ -2,6 +2,8 @@
 
 use super::*;
 
+/// A write of at most this many parts may have them cut (`sizes.rs`).
+const CUT_PARTS_MAX: usize = 4;
 /// Reads of at least this many bytes fetch the slices themselves (`Inner::read_spans`).
 const DIRECT_READ: u64 = 128 << 10;
 /// How often a read on a cluster starts over when a slice it was to read went meanwhile.
@@ -301,10 +303,15 @@ impl RedisStore {
         // A publication that finds its slices no longer listed as this mount's (a failover
         // lost the listing, or they were given up) is sent again whole, with new slices; one
         // that finds its pack full or no longer this mount's (collected), with another.
-        // Out of a pack, a part whose block would waste much is sent as two slices.
+        // Out of a pack, a part whose block would waste much is sent as two slices; not in a
+        // sending of many small pieces (random writes kept back), whose chunks compaction
+        // rewrites soon, and where cutting each cost a third of the writes' speed.
         let mut cut_parts = Vec::with_capacity(parts.len());
         for &(idx, from, to, j, pos) in &parts {
-            match sizes::cut(to - from) {
+            let cut = (parts.len() <= CUT_PARTS_MAX)
+                .then(|| sizes::cut(to - from))
+                .flatten();
+            match cut {
                 Some(body) => {
                     cut_parts.push((idx, from, from + body, j, pos));
                     cut_parts.push((idx, from + body, to, j, pos + body as usize));
@@ -389,7 +396,13 @@ impl RedisStore {
         }
         if let Some(sid) = pack {
             let n = |i: usize| a.get(i).and_then(number).unwrap_or(0);
-            self.inner.pack_filled(sid, n(3), n(4), total as u64);
+            if pack_full(n(3), n(4), total as u64) {
+                // The next small write takes another; this one is sealed off its round trip.
+                self.inner.forget_pack(sid);
+                if !self.janitor.seal(sid) {
+                    self.inner.to_seal.lock().push(sid);
+                }
+            }
         }
         // The script counts each chunk once, in the order first named.
         let mut idxs: Vec<u64> = parts.iter().map(|p| p.0).collect();

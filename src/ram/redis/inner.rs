@@ -66,10 +66,11 @@ pub(super) enum Published {
 pub(super) type Sent = (Ino, Vec<(u64, u64)>);
 
 /// Work a write leaves for later, off the caller's round trip: deleting the slices it made
-/// unused, and rewriting a fragmented chunk as one slice.
+/// unused, rewriting a fragmented chunk as one slice, and sealing a full pack.
 pub(super) enum Chore {
     Drop(Vec<Vec<u8>>),
     Compact(Ino, u64),
+    Seal(u64),
 }
 
 /// Queues chores for the janitor thread.
@@ -97,6 +98,11 @@ impl Janitor {
             let _ = self.tx.send(Chore::Compact(ino, idx));
         }
     }
+
+    /// False once the thread is gone (unmount).
+    pub(super) fn seal(&self, sid: u64) -> bool {
+        self.tx.send(Chore::Seal(sid)).is_ok()
+    }
 }
 
 pub(super) fn janitor(
@@ -117,6 +123,7 @@ pub(super) fn janitor(
                 queued.lock().remove(&(ino, idx));
                 inner.compact(ino, idx);
             }
+            Chore::Seal(sid) => inner.seal_pack(sid),
         }
     }
 }

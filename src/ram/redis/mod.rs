@@ -132,7 +132,7 @@ use known::Known;
 use link::{Batch, Dialer, Link};
 use notices::Notices;
 pub use notices::NOTICED_TTL;
-use pack::PACK_PIECE_MAX;
+use pack::{pack_full, PACK_PIECE_MAX};
 use pool::*;
 use refs::KernelRefs;
 use scripts::*;
@@ -189,8 +189,8 @@ const NODES_EVERY: Duration = Duration::from_secs(10);
 /// 512 keeps that list a compact set of integers in Redis).
 const SID_BATCH: u64 = 512;
 /// A chunk in more slices than this is rewritten as one (by the janitor thread). A write's
-/// part may be two slices (`sizes.rs`), so this is twice what 32 parts come to.
-const COMPACT_AT: u64 = 64;
+/// part may be two slices (`sizes.rs`): 64 KiB writes not aligned to 64 KiB come to 34.
+const COMPACT_AT: u64 = 40;
 
 /// The RAM store on Redis. See the module header for the key layout and its invariants.
 pub struct RedisStore {

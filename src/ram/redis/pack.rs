@@ -13,6 +13,12 @@ pub(super) const PACK_NAMES: u64 = 100;
 const REPACK_ROUNDS: usize = 16;
 const REPACK_AT_ONCE: usize = 64;
 
+/// Whether a pack a write left `len` bytes and `names` inodes long is full: a write like
+/// that one would no longer fit.
+pub(super) fn pack_full(len: u64, names: u64, wrote: u64) -> bool {
+    len + wrote > PACK_MAX || names >= PACK_NAMES
+}
+
 impl Inner {
     /// The pack this mount fills, taken anew if it has none.
     pub(super) fn open_pack(&self) -> StoreResult<u64> {
@@ -23,14 +29,6 @@ impl Inner {
         // Another writer may have taken one meanwhile: that one is filled, and this id, listed
         // as the session's, goes with the session's end.
         Ok(*self.pack.lock().get_or_insert(sid))
-    }
-
-    /// After a write into pack `sid` left it `len` bytes and `names` inodes long: sealed when
-    /// a write like this one would no longer fit.
-    pub(super) fn pack_filled(&self, sid: u64, len: u64, names: u64, wrote: u64) {
-        if len + wrote > PACK_MAX || names >= PACK_NAMES {
-            self.seal_pack(sid);
-        }
     }
 
     /// Forgets pack `sid`, found no longer this mount's: the next small write takes another.
