@@ -239,12 +239,13 @@ impl RedisStore {
         std::thread::Builder::new()
             .name("redis-release".into())
             .spawn(move || {
-                for ino in released {
+                while let Ok(first) = released.recv() {
+                    let inos = gather(first, &released);
                     if let Some(inner) = weak.upgrade() {
-                        let gc = inner.release(ino);
+                        let gc = inner.release(&inos);
                         inner.drop_chunks(array(&gc));
                     }
-                    done.fetch_sub(1, Ordering::AcqRel);
+                    done.fetch_sub(inos.len() as u64, Ordering::AcqRel);
                 }
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
@@ -338,4 +339,23 @@ fn dialer(target: &RedisTarget) -> Result<(Dialer, String, i64), String> {
     let addr = info.addr().to_string();
     let db = info.redis_settings().db();
     Ok((Dialer::One(client), addr, db))
+}
+
+/// Releases given back in one script at most.
+const RELEASE_BATCH: usize = 256;
+/// How long the release thread waits for more after the first: a create loop's closes come
+/// some 200 µs apart, and each script alone was a round trip, wake-ups and all.
+const RELEASE_LINGER: Duration = Duration::from_millis(2);
+
+/// `first` and what else comes within `RELEASE_LINGER`, up to `RELEASE_BATCH`.
+fn gather(first: Ino, more: &mpsc::Receiver<Ino>) -> Vec<Ino> {
+    let mut inos = vec![first];
+    let until = Instant::now() + RELEASE_LINGER;
+    while inos.len() < RELEASE_BATCH {
+        match more.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(ino) => inos.push(ino),
+            Err(_) => break,
+        }
+    }
+    inos
 }

@@ -372,19 +372,18 @@ impl Inner {
         Ok(())
     }
 
-    /// Gives back one open (or kernel hold) of this session.
-    /// Returns the slices of an inode it reaped, to delete.
-    pub(super) fn release(&self, ino: Ino) -> Value {
-        let i = ino.to_string();
-        match self.script(
-            &self.scripts.release,
-            false,
-            &[i.as_bytes(), self.sid.as_bytes()],
-        ) {
+    /// Gives back one open (or kernel hold) of this session for each of `inos`.
+    /// Returns the slices of inodes it reaped, to delete.
+    pub(super) fn release(&self, inos: &[Ino]) -> Value {
+        let nums: Vec<String> = inos.iter().map(Ino::to_string).collect();
+        let mut args: Vec<&[u8]> = Vec::with_capacity(1 + nums.len());
+        args.push(self.sid.as_bytes());
+        args.extend(nums.iter().map(|n| n.as_bytes()));
+        match self.script(&self.scripts.release, false, &args) {
             Ok(v) => v,
-            // The open stays counted in this session; it is given back when the session ends.
+            // The opens stay counted in this session; they are given back when it ends.
             Err(e) => {
-                debug!("release of inode {ino}: {e}");
+                debug!("release of inodes {inos:?}: {e}");
                 Value::Nil
             }
         }

@@ -37,7 +37,7 @@ impl Known {
             *st = State::default();
         }
         st.dirs
-            .insert(dir, (HashSet::new(), Instant::now() + NOTICED_TTL));
+            .insert(dir, (HashSet::new(), Instant::now() + noticed_ttl()));
     }
 
     /// Whether `dir` is known and lacks `name`.

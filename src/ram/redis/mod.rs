@@ -132,7 +132,7 @@ use keys::Keys;
 use known::Known;
 use link::{Batch, Dialer, Link};
 use notices::Notices;
-pub use notices::NOTICED_TTL;
+pub use notices::{noticed_ttl, NOTICED_TTL, NOTICED_TTL_OLD};
 use pack::{pack_full, PACK_PIECE_MAX};
 use pool::*;
 use refs::KernelRefs;
@@ -212,7 +212,9 @@ pub struct RedisStore {
 
 impl Drop for RedisStore {
     fn drop(&mut self) {
-        self.send_or_warn();
+        // The release thread holds `inner` while it gives opens back: the session must end
+        // after them, where this drop lets go of it, not on that thread as the process exits.
+        RamStore::settle(self);
         self.inner.seal_open_pack();
         self.inner.repack_sparse();
         self.inner.notices.close(&self.inner.pool);
@@ -302,7 +304,7 @@ impl RamStore for RedisStore {
             && n.heard() == heard_before
             && !pool.down.load(Ordering::Acquire)
             && !pool.hung.load(Ordering::Acquire);
-        Some(if sure { NOTICED_TTL } else { ATTR_TTL })
+        Some(if sure { noticed_ttl() } else { ATTR_TTL })
     }
 
     fn lookup(&self, parent: Ino, name: &OsStr) -> StoreResult<Attr> {
@@ -529,8 +531,10 @@ impl RamStore for RedisStore {
 
     fn settle(&self) {
         self.send_or_warn();
-        // Each release ends, given back or given up after --redis-timeout.
-        while self.releasing.load(Ordering::Acquire) > 0 {
+        // Each release ends, given back or given up after --redis-timeout (the bound is
+        // for a release thread that is gone).
+        let end = Instant::now() + FAILOVER_WAIT;
+        while self.releasing.load(Ordering::Acquire) > 0 && Instant::now() < end {
             std::thread::sleep(Duration::from_millis(1));
         }
     }

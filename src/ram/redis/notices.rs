@@ -12,8 +12,47 @@
 
 use super::*;
 
-/// How long the kernel may keep names and attributes while this mount hears notices.
-pub const NOTICED_TTL: Duration = Duration::from_secs(10);
+/// How long the kernel may keep names and attributes while this mount hears notices: as
+/// long as NFS's longest attribute cache, where the kernel drops every name at once after a
+/// gap in the notices (`FUSE_NOTIFY_INC_EPOCH`, Linux 6.16); older kernels let names only
+/// age out, so they keep them `NOTICED_TTL_OLD`. Only a notice lost for good (a mount killed
+/// between a change and its notice) leaves a name that long stale.
+pub fn noticed_ttl() -> Duration {
+    static TTL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *TTL.get_or_init(|| {
+        if kernel_at_least(6, 16) {
+            NOTICED_TTL
+        } else {
+            NOTICED_TTL_OLD
+        }
+    })
+}
+
+pub const NOTICED_TTL: Duration = Duration::from_secs(60);
+pub const NOTICED_TTL_OLD: Duration = Duration::from_secs(10);
+
+/// Whether the running kernel's release is at least `major.minor`.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    // SAFETY: `uname` fills the zeroed struct it is given.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return false;
+    }
+    // SAFETY: the kernel NUL-terminates `release`.
+    let release = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) };
+    release_at_least(&release.to_string_lossy(), major, minor)
+}
+
+/// `6.18.0-1-amd64` and the like, compared as numbers.
+fn release_at_least(release: &str, major: u32, minor: u32) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
+}
 
 /// A mount alone on the prefix publishes its notices only with its beat (its own listener
 /// is the only one), and asks again this often whether another has come.
@@ -442,5 +481,16 @@ mod tests {
         assert_eq!(decode(&msg), Some(sent));
         assert_eq!(decode(b"12\n"), Some(vec![]));
         assert_eq!(decode(&msg[..msg.len() - 3]), None, "cut short");
+    }
+
+    #[test]
+    fn kernel_releases_compare_as_numbers() {
+        assert!(release_at_least("6.18.0-1-amd64", 6, 16));
+        assert!(release_at_least("6.16", 6, 16));
+        assert!(release_at_least("7.0.1", 6, 16));
+        assert!(!release_at_least("6.9.12", 6, 16), "9 < 16 as numbers");
+        assert!(!release_at_least("5.19.0", 6, 16));
+        assert!(!release_at_least("garbled", 6, 16));
+        assert!(!release_at_least("6", 6, 16));
     }
 }

@@ -117,7 +117,7 @@ impl RedisStore {
     /// Gives back an open of this session before returning; the reaped file's slices go to
     /// the janitor.
     pub(super) fn release_now(&self, ino: Ino) {
-        self.janitor.drop_slices(array(&self.inner.release(ino)));
+        self.janitor.drop_slices(array(&self.inner.release(&[ino])));
     }
 
     /// Chunks a truncate or punch kept in part still hold the cut bytes in their slices:
