@@ -1250,3 +1250,105 @@ fn cut_chunks_give_their_memory_back() {
     assert!(back.is_some(), "slices still hold {} bytes", held(&mut con));
     assert_eq!(fs::read(&p).unwrap(), vec![9u8; 10]);
 }
+
+/// While the notices between mounts flow, the kernel keeps names and attributes 60 s (on a
+/// kernel that drops them all at once after a gap): a `stat` 12 s after the last one asks
+/// the mount nothing.
+#[test]
+fn names_and_attributes_are_kept_past_ten_seconds_while_notices_flow() {
+    if !kernel_at_least(6, 16) {
+        eprintln!("skipped: before Linux 6.16 the kernel keeps them 10 s");
+        return;
+    }
+    let m = TestMount::redis();
+    let v = m.vram();
+    for i in 0..20 {
+        fs::write(v.join(format!("f{i}")), b"12345").unwrap();
+    }
+    // Past the mount's greeting, in which it keeps things 1 s.
+    thread::sleep(Duration::from_millis(2500));
+    let asked = || {
+        let s = ctl_stats(m.mnt());
+        let n = |op: &str| s["vram"]["by_op"][op]["ops"].as_u64().unwrap_or(0);
+        n("lookup") + n("getattr")
+    };
+    let stat_all = || {
+        for i in 0..20 {
+            assert_eq!(fs::metadata(v.join(format!("f{i}"))).unwrap().len(), 5);
+        }
+    };
+    stat_all();
+    let before = asked();
+    thread::sleep(Duration::from_secs(12));
+    stat_all();
+    assert_eq!(
+        asked(),
+        before,
+        "names or attributes asked for again after 12 s"
+    );
+}
+
+/// Closes are given back to Redis together (what comes within 2 ms, in one script), each
+/// counted once: files unlinked while open go at their last close, and a file open twice
+/// stays, readable, until both are closed.
+#[test]
+fn closes_given_back_together_each_count_once() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let mut con = server.connection();
+    let keys = |con: &mut redis::Connection, pattern: &str| -> usize {
+        redis::cmd("KEYS")
+            .arg(pattern)
+            .query::<Vec<String>>(con)
+            .unwrap()
+            .len()
+    };
+    let v = m.vram();
+    let before = keys(&mut con, "{mavfs}:i:*");
+    let files: Vec<File> = (0..50)
+        .map(|i| {
+            let p = v.join(format!("u{i}"));
+            fs::write(&p, format!("file {i}")).unwrap();
+            File::open(&p).unwrap()
+        })
+        .collect();
+    let twice = v.join("twice");
+    fs::write(&twice, b"still here").unwrap();
+    let (first, mut second) = (File::open(&twice).unwrap(), File::open(&twice).unwrap());
+    for i in 0..50 {
+        fs::remove_file(v.join(format!("u{i}"))).unwrap();
+    }
+    fs::remove_file(&twice).unwrap();
+    assert_eq!(
+        keys(&mut con, "{mavfs}:i:*"),
+        before + 51,
+        "reaped while open"
+    );
+    drop(files);
+    drop(first);
+    let one_left = until(Duration::from_secs(10), || {
+        keys(&mut con, "{mavfs}:i:*") == before + 1
+    });
+    assert!(
+        one_left.is_some(),
+        "{} inodes left, {} expected",
+        keys(&mut con, "{mavfs}:i:*"),
+        before + 1
+    );
+    let mut got = String::new();
+    second.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "still here");
+    drop(second);
+    let none_left = until(Duration::from_secs(10), || {
+        keys(&mut con, "{mavfs}:i:*") == before
+    });
+    assert!(
+        none_left.is_some(),
+        "the file open twice outlived its closes"
+    );
+    assert_eq!(
+        keys(&mut con, "{mavfs}:s:*"),
+        0,
+        "opens still counted in the session"
+    );
+}

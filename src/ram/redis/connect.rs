@@ -310,7 +310,8 @@ fn dialer(target: &RedisTarget) -> Result<(Dialer, String, i64), String> {
             .response_timeout(target.timeout)
             // The client tries nothing again itself: it would send a change whose answer
             // was lost a second time. The pool decides (`Pool::rides_out`).
-            .retries(0);
+            .retries(0)
+            .tcp_settings(tcp_settings());
         if let Some(u) = first.username() {
             b = b.username(u);
         }
@@ -329,7 +330,9 @@ fn dialer(target: &RedisTarget) -> Result<(Dialer, String, i64), String> {
     // No CLIENT SETINFO at connect: two more replies to wait for, each up to the timeout,
     // when a server hangs (a reconnect must fail within one timeout).
     let settings = info.redis_settings().clone().set_skip_set_lib_name();
-    let info = info.set_redis_settings(settings);
+    let info = info
+        .set_redis_settings(settings)
+        .set_tcp_settings(tcp_settings());
     let client = match &target.tls {
         None => ::redis::Client::open(info),
         Some(t) => ::redis::Client::build_with_tls(info, tls_certs(t)),
@@ -339,6 +342,12 @@ fn dialer(target: &RedisTarget) -> Result<(Dialer, String, i64), String> {
     let addr = info.addr().to_string();
     let db = info.redis_settings().db();
     Ok((Dialer::One(client), addr, db))
+}
+
+/// Each request goes out at once (`TCP_NODELAY`): the client leaves Nagle's algorithm on
+/// by default, which holds a write's last part back until Redis has acknowledged the rest.
+fn tcp_settings() -> ::redis::io::tcp::TcpSettings {
+    ::redis::io::tcp::TcpSettings::default().set_nodelay(true)
 }
 
 /// Releases given back in one script at most.

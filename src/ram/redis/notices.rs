@@ -28,7 +28,9 @@ pub fn noticed_ttl() -> Duration {
     })
 }
 
+/// `noticed_ttl` where a gap in the notices drops every name at once.
 pub const NOTICED_TTL: Duration = Duration::from_secs(60);
+/// `noticed_ttl` on kernels where names only age out after a gap.
 pub const NOTICED_TTL_OLD: Duration = Duration::from_secs(10);
 
 /// Whether the running kernel's release is at least `major.minor`.

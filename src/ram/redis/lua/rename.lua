@@ -81,4 +81,7 @@ touch(p1, now)
 if p2 ~= p1 then touch(p2, now) end
 -- What was unlinked for good, then the parents as they are now, then the inodes moved or
 -- replaced (whose ctime, and for a directory its parent, changed).
-return {held, attr(p1), attr(p2), sino, dino or 0}
+local a1 = attr(p1)
+local a2 = a1
+if p2 ~= p1 then a2 = attr(p2) end
+return {held, a1, a2, sino, dino or 0}
