@@ -11,15 +11,18 @@ impl MavFs {
                 Ok(self.handles.insert(Handle::Dir(Mutex::new(stream))))
             }
             Target::Ram(i) => {
-                // Fail early on a non-directory, as the host would.
+                // The kernel opens only what it holds as a directory. A store that reads a
+                // listing whole checks at that first read (gone: ENOENT, not a directory:
+                // ENOTDIR), which spares Redis a round trip per opendir; the others fail
+                // early here, as the host would.
+                if self.store.lists_whole() {
+                    return Ok(self.handles.insert(Handle::RamDir(Mutex::new(None))));
+                }
                 let a = self.store.getattr(i)?;
                 if a.kind != Kind::Dir {
                     return Err(FsError::NotDir);
                 }
-                Ok(match self.store.lists_whole() {
-                    true => self.handles.insert(Handle::RamDir(Mutex::new(None))),
-                    false => 0,
-                })
+                Ok(0)
             }
             Target::Root => Ok(0),
             Target::Control => Err(FsError::NotDir),
