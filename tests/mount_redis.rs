@@ -1010,7 +1010,8 @@ fn names_made_elsewhere_show_in_a_directory_made_here() {
 }
 
 /// Notices that went by while a mount's listening connection was down are not known: when
-/// it listens again, its kernel looks every name up anew.
+/// it listens again, its kernel looks every name up anew, and asks again for the attributes
+/// of what it holds open.
 #[test]
 fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
     if !kernel_at_least(6, 16) {
@@ -1042,7 +1043,24 @@ fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
         lookups() == before
     });
     assert!(kept.is_some(), "names were never kept");
-    let before = lookups();
+    // An open file's attributes, which the kernel reaches without a lookup.
+    let held = File::open(v.join("f0")).unwrap();
+    let getattrs = || {
+        ctl_stats(m.mnt())["vram"]["by_op"]["getattr"]["ops"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let held_kept = until(Duration::from_secs(5), || {
+        held.metadata().unwrap();
+        let before = getattrs();
+        held.metadata().unwrap();
+        getattrs() == before
+    });
+    assert!(
+        held_kept.is_some(),
+        "an open file's attributes were never kept"
+    );
+    let (before, asked_before) = (lookups(), getattrs());
     let mut con = server.connection();
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
@@ -1051,6 +1069,14 @@ fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
         .query(&mut con)
         .unwrap();
     assert!(killed >= 1, "no listening connection to cut");
+    let asked_again = until(Duration::from_secs(5), || {
+        held.metadata().unwrap();
+        getattrs() > asked_before
+    });
+    assert!(
+        asked_again.is_some(),
+        "an open file's attributes kept after a gap in the notices"
+    );
     let again = until(Duration::from_secs(5), || {
         stat_all();
         lookups() >= before + 20
@@ -1277,7 +1303,15 @@ fn names_and_attributes_are_kept_past_ten_seconds_while_notices_flow() {
             assert_eq!(fs::metadata(v.join(format!("f{i}"))).unwrap().len(), 5);
         }
     };
-    stat_all();
+    // A pass that read names while this mount's beat was late kept them 1 s: passes go
+    // on until one right after another asks nothing.
+    let kept = until(Duration::from_secs(10), || {
+        stat_all();
+        let before = asked();
+        stat_all();
+        asked() == before
+    });
+    assert!(kept.is_some(), "names and attributes not kept at all");
     let before = asked();
     thread::sleep(Duration::from_secs(12));
     stat_all();

@@ -400,10 +400,12 @@ impl MavFs {
     fn ram_spend<T>(&self, mut op: impl FnMut() -> ram::StoreResult<T>) -> ram::StoreResult<T> {
         let mut deadline = None;
         loop {
+            // Counted before the try: one given back while it failed counts as space back.
+            let kept = self.store.orphans();
             match op() {
                 Err(ram::StoreError::NoSpace) => {
                     let d = *deadline.get_or_insert_with(|| Instant::now() + SETTLE_MAX);
-                    if !self.some_space_back(d) {
+                    if !self.some_space_back(kept, d) {
                         return Err(ram::StoreError::NoSpace);
                     }
                 }
@@ -412,10 +414,10 @@ impl MavFs {
         }
     }
 
-    /// Waits until one of the kept unlinked inodes is given back (true), or `deadline`.
-    /// None kept: the store is simply full, and nothing is waited for.
-    fn some_space_back(&self, deadline: Instant) -> bool {
-        let kept = self.store.orphans();
+    /// Waits until fewer than `kept` (or than now, if more) unlinked inodes are kept (true),
+    /// or `deadline`. None kept: the store is simply full, and nothing is waited for.
+    fn some_space_back(&self, kept: u64, deadline: Instant) -> bool {
+        let kept = kept.max(self.store.orphans());
         while kept > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
             if self.store.orphans() < kept {

@@ -258,7 +258,7 @@ impl RedisStore {
             .spawn(move || janitor(weak, todo, q))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         Ok(RedisStore {
-            refs: KernelRefs::new(),
+            refs: Arc::new(KernelRefs::new()),
             inner,
             name: if target.seeds.is_empty() {
                 format!("redis {} prefix {}", redact(&target.url), target.prefix)
@@ -351,7 +351,7 @@ fn tcp_settings() -> ::redis::io::tcp::TcpSettings {
 }
 
 /// Releases given back in one script at most.
-const RELEASE_BATCH: usize = 256;
+const RELEASE_BATCH: usize = 64;
 /// How long the release thread waits for more after the first: a create loop's closes come
 /// some 200 µs apart, and each script alone was a round trip, wake-ups and all.
 const RELEASE_LINGER: Duration = Duration::from_millis(2);

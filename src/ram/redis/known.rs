@@ -4,7 +4,7 @@
 //! name". A directory is known from its mkdir on this mount while the notices between mounts
 //! flow (`notices.rs`); this mount's own changes keep it current, and another mount's change
 //! of a name or of its attributes, a failed or unanswered change here, or a gap in the
-//! notices makes it unknown again, and so does `NOTICED_TTL` after its mkdir. So another
+//! notices makes it unknown again, and so does `noticed_ttl` after its mkdir. So another
 //! mount's new name there shows as soon as its notice arrives, and within that time where a
 //! notice was lost, as names the kernel keeps do.
 

@@ -196,12 +196,13 @@ const COMPACT_AT: u64 = 40;
 /// The RAM store on Redis. See the module header for the key layout and its invariants.
 pub struct RedisStore {
     inner: Arc<Inner>,
-    refs: KernelRefs,
+    refs: Arc<KernelRefs>,
     /// The URL without its password, and the prefix, for stats.
     name: String,
     /// Opens closed and held inodes the kernel forgot, for the release thread: neither
     /// waits for Redis on a FUSE thread (the kernel does not wait for them either). What is
-    /// queued at unmount is given back with the session.
+    /// queued at unmount is given back before the session ends (`settle`), or with it
+    /// where Redis does not answer.
     to_release: mpsc::Sender<Ino>,
     /// Inodes sent to the release thread and not yet given back.
     releasing: Arc<AtomicU64>,
@@ -244,8 +245,13 @@ impl RamStore for RedisStore {
     }
 
     fn forget(&self, ino: Ino, n: u64) {
+        // Counted as on its way back before it stops counting as held: `orphans` never
+        // dips below what is still to come back (a write short of space waits on it).
+        self.releasing.fetch_add(1, Ordering::AcqRel);
         if self.refs.forget(ino, n) {
-            self.release_later(ino);
+            self.send_release(ino);
+        } else {
+            self.releasing.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
@@ -290,7 +296,16 @@ impl RamStore for RedisStore {
     }
 
     fn watch_others(&self, tell: TellKernel) {
-        self.inner.notices.set_tell(tell);
+        let refs = self.refs.clone();
+        self.inner.notices.set_tell(Box::new(move |changed| {
+            tell(changed);
+            // The kernel's new epoch drops names only: what it reaches without a lookup (an
+            // open file's attributes, the size a read stops at) is dropped inode by inode.
+            if changed.iter().any(|f| matches!(f, Foreign::Everything)) {
+                let held: Vec<Foreign> = refs.inos().into_iter().map(Foreign::Attrs).collect();
+                tell(&held);
+            }
+        }));
     }
 
     fn changes_heard(&self) -> u64 {

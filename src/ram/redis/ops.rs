@@ -108,6 +108,11 @@ impl RedisStore {
     /// Gives back an open of this session, on the release thread.
     pub(super) fn release_later(&self, ino: Ino) {
         self.releasing.fetch_add(1, Ordering::AcqRel);
+        self.send_release(ino);
+    }
+
+    /// Hands the release thread an open already counted in `releasing`.
+    pub(super) fn send_release(&self, ino: Ino) {
         if self.to_release.send(ino).is_err() {
             self.release_now(ino);
             self.releasing.fetch_sub(1, Ordering::AcqRel);

@@ -28,6 +28,14 @@ impl KernelRefs {
         &self.shards[(ino % self.shards.len() as u64) as usize]
     }
 
+    /// Every inode the kernel holds now.
+    pub(super) fn inos(&self) -> Vec<Ino> {
+        self.shards
+            .iter()
+            .flat_map(|s| s.lock().keys().copied().collect::<Vec<_>>())
+            .collect()
+    }
+
     pub(super) fn pin(&self, ino: Ino) {
         self.shard(ino).lock().entry(ino).or_default().n += 1;
     }
