@@ -323,6 +323,14 @@ fn set_maxmemory(con: &mut redis::Connection, n: u64) {
         .unwrap()
 }
 
+/// Requests of these kinds the mount's `vram/` has served so far.
+fn vram_ops(m: &TestMount, ops: &[&str]) -> u64 {
+    let s = ctl_stats(m.mnt());
+    ops.iter()
+        .map(|op| s["vram"]["by_op"][op]["ops"].as_u64().unwrap_or(0))
+        .sum()
+}
+
 /// Script calls Redis has run so far.
 fn scripts_run(con: &mut redis::Connection) -> u64 {
     let info: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
@@ -908,11 +916,7 @@ fn other_mounts_changes_show_at_once_though_the_kernel_keeps_long() {
     }
     // Past the new mounts' greeting, after which they keep things long.
     thread::sleep(Duration::from_millis(2500));
-    let asked = |m: &TestMount| {
-        let s = ctl_stats(m.mnt());
-        let n = |op: &str| s["vram"]["by_op"][op]["ops"].as_u64().unwrap_or(0);
-        n("lookup") + n("getattr")
-    };
+    let asked = |m: &TestMount| vram_ops(m, &["lookup", "getattr"]);
     let stat_all = |v: &Path| {
         for i in 0..20 {
             fs::metadata(v.join(format!("f{i}"))).unwrap();
@@ -1025,11 +1029,7 @@ fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
         fs::write(v.join(format!("f{i}")), b"x").unwrap();
     }
     thread::sleep(Duration::from_millis(2500));
-    let lookups = || {
-        ctl_stats(m.mnt())["vram"]["by_op"]["lookup"]["ops"]
-            .as_u64()
-            .unwrap_or(0)
-    };
+    let lookups = || vram_ops(&m, &["lookup"]);
     let stat_all = || {
         for i in 0..20 {
             fs::metadata(v.join(format!("f{i}"))).unwrap();
@@ -1045,11 +1045,7 @@ fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
     assert!(kept.is_some(), "names were never kept");
     // An open file's attributes, which the kernel reaches without a lookup.
     let held = File::open(v.join("f0")).unwrap();
-    let getattrs = || {
-        ctl_stats(m.mnt())["vram"]["by_op"]["getattr"]["ops"]
-            .as_u64()
-            .unwrap_or(0)
-    };
+    let getattrs = || vram_ops(&m, &["getattr"]);
     let held_kept = until(Duration::from_secs(5), || {
         held.metadata().unwrap();
         let before = getattrs();
@@ -1293,11 +1289,7 @@ fn names_and_attributes_are_kept_past_ten_seconds_while_notices_flow() {
     }
     // Past the mount's greeting, in which it keeps things 1 s.
     thread::sleep(Duration::from_millis(2500));
-    let asked = || {
-        let s = ctl_stats(m.mnt());
-        let n = |op: &str| s["vram"]["by_op"][op]["ops"].as_u64().unwrap_or(0);
-        n("lookup") + n("getattr")
-    };
+    let asked = || vram_ops(&m, &["lookup", "getattr"]);
     let stat_all = || {
         for i in 0..20 {
             assert_eq!(fs::metadata(v.join(format!("f{i}"))).unwrap().len(), 5);

@@ -17,7 +17,7 @@ use super::*;
 /// gap in the notices (`FUSE_NOTIFY_INC_EPOCH`, Linux 6.16); older kernels let names only
 /// age out, so they keep them `NOTICED_TTL_OLD`. Only a notice lost for good (a mount killed
 /// between a change and its notice) leaves a name that long stale.
-pub fn noticed_ttl() -> Duration {
+pub(super) fn noticed_ttl() -> Duration {
     static TTL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     *TTL.get_or_init(|| {
         if kernel_at_least(6, 16) {
@@ -29,20 +29,14 @@ pub fn noticed_ttl() -> Duration {
 }
 
 /// `noticed_ttl` where a gap in the notices drops every name at once.
-pub const NOTICED_TTL: Duration = Duration::from_secs(60);
+const NOTICED_TTL: Duration = Duration::from_secs(60);
 /// `noticed_ttl` on kernels where names only age out after a gap.
-pub const NOTICED_TTL_OLD: Duration = Duration::from_secs(10);
+const NOTICED_TTL_OLD: Duration = Duration::from_secs(10);
 
-/// Whether the running kernel's release is at least `major.minor`.
+/// Whether the running kernel's release is at least `major.minor` (unreadable: no).
 fn kernel_at_least(major: u32, minor: u32) -> bool {
-    // SAFETY: `uname` fills the zeroed struct it is given.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return false;
-    }
-    // SAFETY: the kernel NUL-terminates `release`.
-    let release = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) };
-    release_at_least(&release.to_string_lossy(), major, minor)
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .is_ok_and(|r| release_at_least(r.trim(), major, minor))
 }
 
 /// `6.18.0-1-amd64` and the like, compared as numbers.
