@@ -453,7 +453,7 @@ fn keys_follow_the_documented_layout() {
         .arg("fmt")
         .query(&mut con)
         .unwrap();
-    assert_eq!(fmt, "mavfs-vram-5");
+    assert_eq!(fmt, "mavfs-vram-6");
     let sets: Vec<String> = redis::cmd("KEYS")
         .arg("{mavfs}:dc:*")
         .query(&mut con)

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use std::ffi::{CStr, CString, OsString};
 use std::fs::{self, File};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
@@ -444,4 +445,83 @@ fn names_removed_while_a_directory_is_read_do_not_end_its_listing() {
         );
     }
     assert_eq!(names(&d).len(), 200);
+}
+
+/// Small writes into a chunk past the first are appended to its entry as overlays, each
+/// covering what comes before it; another mount reads them as written, fallocate keeps them,
+/// a clone made while they hide slices shares those too, and every slice goes once both
+/// files are gone.
+#[test]
+fn small_overwrites_go_as_overlays_that_read_back_and_give_back_what_they_hide() {
+    const MIB: u64 = 1 << 20;
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let other = TestMount::with_redis(&server, &[]);
+    let (f, g) = (m.vram().join("f"), m.vram().join("g"));
+    let mut want = random_bytes(3 * MIB as usize / 2, 3);
+    fs::write(&f, &want).unwrap();
+    let ino = fs::metadata(&f).unwrap().ino() & ((1 << 60) - 1);
+    let mut con = server.connection();
+    let entry = |con: &mut redis::Connection| hget(con, &format!("{{mavfs}}:l:{ino}"), "1");
+    // Each write synced on its own: one publication each, over the ones before.
+    let overwrite = |want: &mut Vec<u8>, from: u64, to: u64| {
+        let h = fs::OpenOptions::new().write(true).open(&f).unwrap();
+        for i in from..to {
+            let at = MIB + (i % 4) * 1000;
+            let piece = vec![i as u8 + 1; 4096];
+            h.write_all_at(&piece, at).unwrap();
+            h.sync_data().unwrap();
+            want[at as usize..at as usize + 4096].copy_from_slice(&piece);
+        }
+    };
+    overwrite(&mut want, 0, 10);
+    let e = entry(&mut con).unwrap();
+    assert!(e.contains('/'), "no overlays in {e}");
+    assert!(
+        fs::read(other.vram().join("f")).unwrap() == want,
+        "another mount reads other bytes"
+    );
+    // fallocate raises the chunk's length and keeps its overlays (and what they hide).
+    let h = File::options().write(true).open(&f).unwrap();
+    assert_eq!(
+        unsafe { libc::fallocate(h.as_raw_fd(), 0, 0, 2 * MIB as i64) },
+        0
+    );
+    drop(h);
+    want.resize(2 * MIB as usize, 0);
+    assert!(entry(&mut con).unwrap().contains('/'));
+    // A clone now names the slices the overlays hide as well.
+    ctl_ok(&m, &["clone", "/vram/f", "/vram/g"]);
+    let cloned = want.clone();
+    // More writes than overlays fit: the entry is rewritten whole, and what it hid goes.
+    overwrite(&mut want, 10, 30);
+    let e = entry(&mut con).unwrap();
+    assert!(e.matches('/').count() <= 16, "{e}");
+    assert!(fs::read(other.vram().join("f")).unwrap() == want);
+    assert!(fs::read(other.vram().join("g")).unwrap() == cloned);
+    fs::remove_file(&f).unwrap();
+    assert!(fs::read(other.vram().join("g")).unwrap() == cloned);
+    fs::remove_file(&g).unwrap();
+    let gone = common::until(Duration::from_secs(10), || {
+        keys(&mut con, "mavfs:s:*").is_empty()
+    });
+    assert!(
+        gone.is_some(),
+        "slices left: {:?}",
+        keys(&mut con, "mavfs:s:*")
+    );
+}
+
+fn ctl_ok(m: &TestMount, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mavfsctl"))
+        .arg("--mount")
+        .arg(m.mnt())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run mavfsctl");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "mavfsctl {args:?} failed: {text}");
+    text
 }

@@ -10,14 +10,37 @@ const DIRECT_READ: u64 = 128 << 10;
 const CLUSTER_READ_TRIES: usize = 100;
 
 /// A chunk's entry in `{P}:l:<ino>`: its length, and its slices as `[sid, pos, n, soff]`
-/// (bytes `[pos, pos+n)` of the chunk are bytes `[soff, soff+n)` of slice `sid`).
-fn parse_entry(entry: &[u8]) -> Option<(u64, Vec<[u64; 4]>)> {
-    let mut parts = std::str::from_utf8(entry).ok()?.split('|');
+/// (bytes `[pos, pos+n)` of the chunk are bytes `[soff, soff+n)` of slice `sid`), disjoint:
+/// the overlays an entry ends in (see the prelude) each cover what comes before them.
+pub(super) fn parse_entry(entry: &[u8]) -> Option<(u64, Vec<[u64; 4]>)> {
+    let text = std::str::from_utf8(entry).ok()?;
+    let (base, over) = text.split_once('/').unwrap_or((text, ""));
+    let mut parts = base.split('|');
     let len = parts.next()?.parse().ok()?;
-    let mut list = Vec::new();
-    for p in parts {
+    let item = |p: &str| -> Option<[u64; 4]> {
         let mut f = p.split(':').map(|x| x.parse::<u64>().ok());
-        list.push([f.next()??, f.next()??, f.next()??, f.next()??]);
+        Some([f.next()??, f.next()??, f.next()??, f.next()??])
+    };
+    let mut list = parts.map(item).collect::<Option<Vec<_>>>()?;
+    for p in over.split('/').filter(|_| !over.is_empty()) {
+        let s = item(p)?;
+        let (a, b) = (s[1], s[1] + s[2]);
+        let mut kept = Vec::with_capacity(list.len() + 2);
+        for [sid, pos, n, soff] in list {
+            let e = pos + n;
+            if e <= a || pos >= b {
+                kept.push([sid, pos, n, soff]);
+                continue;
+            }
+            if pos < a {
+                kept.push([sid, pos, a - pos, soff]);
+            }
+            if e > b {
+                kept.push([sid, b, e - b, soff + b - pos]);
+            }
+        }
+        kept.push(s);
+        list = kept;
     }
     Some((len, list))
 }
@@ -489,5 +512,28 @@ impl RedisStore {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_entry;
+
+    #[test]
+    fn overlays_cover_what_comes_before_them() {
+        // Slice 7 holds bytes [0, 8192); 9 overlays [1000, 2000) and 10 [0, 8192) later.
+        let (len, list) = parse_entry(b"8192|7:0:8192:0/9:1000:1000:0").unwrap();
+        assert_eq!(len, 8192);
+        assert_eq!(
+            list,
+            vec![[7, 0, 1000, 0], [7, 2000, 6192, 2000], [9, 1000, 1000, 0]]
+        );
+        let (_, list) = parse_entry(b"8192|7:0:8192:0/9:1000:1000:0/10:0:8192:0").unwrap();
+        assert_eq!(list, vec![[10, 0, 8192, 0]]);
+        // An entry of holes alone, then an overlay past them.
+        let (len, list) = parse_entry(b"4096/3:8192:10:0").unwrap();
+        assert_eq!((len, list), (4096, vec![[3, 8192, 10, 0]]));
+        assert_eq!(parse_entry(b"10|1:0:10:0").unwrap().1, vec![[1, 0, 10, 0]]);
+        assert!(parse_entry(b"10|1:0:10:0/x").is_none());
     }
 }

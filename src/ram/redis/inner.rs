@@ -662,7 +662,7 @@ impl Inner {
             return;
         };
         let len = entry
-            .split(|&b| b == b'|')
+            .split(|&b| b == b'|' || b == b'/')
             .next()
             .and_then(|l| std::str::from_utf8(l).ok()?.parse::<u64>().ok())
             .unwrap_or(0)

@@ -7,11 +7,11 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `{P}:meta` | hash | `fmt` (`mavfs-vram-5`; formats 2 and 3 named it `format`, see `init.lua`), `next_ino`, `next_slice`, `used` (bytes), `mb` (inodes' cost), `files`, `dirs`, `next_session`; `dc_left` while an older format's directory sets are still being deleted |
+//! | `{P}:meta` | hash | `fmt` (`mavfs-vram-6`; formats 2 and 3 named it `format`, see `init.lua`), `next_ino`, `next_slice`, `used` (bytes), `mb` (inodes' cost), `files`, `dirs`, `next_session`; `dc_left` while an older format's directory sets are still being deleted |
 //! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (nanoseconds, see `codec::time_str`; `ct` left out while it equals `mt`, `bt` while it equals `at`), `o` open count, `v` data version, `l` chunk 0's entry while it is at most 64 bytes (as in `{P}:l:`, which then lacks it: a small file needs no other key); `u` `g` `r` `o` `a` may be absent, which reads as 0 (a new inode leaves out its zeros); a dir adds `p` parent and `c` next cookie; a symlink `t` target |
 //! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>`; a listing reads them all at once and sorts them (`readdir.lua`; past `LIST_WHOLE_MAX`, in parts) |
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
-//! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk (chunk 0 there only when its entry is long): index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice |
+//! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk (chunk 0 there only when its entry is long): index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice, then (not chunk 0) up to 16 overlays `/<sid>:<pos>:<n>:<soff>`, small writes each covering what comes before it |
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
 //! | `{P}:rc` | hash | slice id → how many chunks besides the first name it (clones share slices); a pack stands there with a count no chunk reaches (see the prelude), its names counted in `{P}:pk:` |
 //! | `{P}:pk:<sid>` | hash | a pack's names: inode → bytes of the pack its chunk 0 names; `lv` their sum; `o` the `{P}:w:` key of the mount filling it |
@@ -143,7 +143,7 @@ use versions::Versions;
 /// Size of one data chunk, as MemoryStore's.
 pub const CHUNK: u64 = 1 << 20;
 /// The data format this code reads and writes; another value under a prefix is refused.
-pub const FORMAT: &str = "mavfs-vram-5";
+pub const FORMAT: &str = "mavfs-vram-6";
 /// What a mount's heartbeat key holds: `rc`, "this mount counts slices shared by clones"
 /// (builds from before clones write 1, and a clone is refused while one of them is live).
 pub(super) const ALIVE: &str = "rc";

@@ -12,16 +12,18 @@ local grown = {}
 for j = 1, #idxs do
   local want = CHUNK
   if j == #idxs then want = lastlen end
-  local len, list = chunk_parse(cur[j])
+  local len = cur[j] and tonumber(string.match(cur[j], '^(%d+)')) or 0
   if len < want then
     growth = growth + want - len
-    grown[#grown + 1] = {idxs[j], want, list}
+    grown[#grown + 1] = {idxs[j], want, cur[j]}
   end
 end
 room(growth, ARGV[3])
+-- Only the length changes: the slices (and overlays) stay as they are.
 for j = 1, #grown do
   local g = grown[j]
-  chunk_set(ino, g[1], chunk_encode(g[2], g[3]))
+  local rest = g[3] and string.sub(g[3], #string.match(g[3], '^(%d+)') + 1) or ''
+  chunk_set(ino, g[1], string.format('%d', g[2]) .. rest)
 end
 charge(ino, growth, 'a')
 if ARGV[5] ~= '1' and dgt(ARGV[6], f[2]) then

@@ -91,6 +91,8 @@ for j = 1, #order do
         end
       end
     end
+    -- slices overlays hide: the entry copied names them too, until it is next stored
+    for s = 1, #(list.hidden or {}) do redis.call('HINCRBY', T .. ':rc', list.hidden[s], 1) end
   end
 end
 -- Directories' entries, in their order, with the new numbers.

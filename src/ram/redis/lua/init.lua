@@ -12,8 +12,11 @@ if t ~= 'none' then
   --   sets left are deleted afterwards (`dc_sweep.lua`).
   -- - mavfs-vram-4 did not pack small files (see the prelude): its mounts would free a pack
   --   that other files still name. Nothing needs changing.
+  -- - mavfs-vram-5 did not know overlays (see the prelude): its mounts would read an entry
+  --   that ends in them as garbled. Nothing needs changing.
   local fmt = f[1] or f[2]
-  if fmt ~= 'mavfs-vram-2' and fmt ~= 'mavfs-vram-3' and fmt ~= 'mavfs-vram-4' then
+  if fmt ~= 'mavfs-vram-2' and fmt ~= 'mavfs-vram-3' and fmt ~= 'mavfs-vram-4'
+      and fmt ~= 'mavfs-vram-5' then
     return {'foreign', fmt or 'none'}
   end
   for _, sid in ipairs(redis.call('SMEMBERS', T .. ':sessions')) do

@@ -45,11 +45,26 @@ end
 local growth, lens, olds, news = 0, {}, {}, {}
 -- where the pieces' bytes will lie in the pack: appended after what it holds
 local off = pack ~= '' and redis.call('STRLEN', KEYS[3]) or 0
+-- Chunks whose pieces are appended as overlays (see the prelude), and those overlays.
+local cur, adds = {}, {}
 if n > 0 then
-  local cur = chunks_get(ino, idxs)
+  cur = chunks_get(ino, idxs)
+  local cnt, small = {}, {}
+  for j = 1, n do
+    local c = at[ARGV[4 + 4 * j]]
+    cnt[c] = (cnt[c] or 0) + 1
+    local ok = tonumber(ARGV[6 + 4 * j]) - tonumber(ARGV[5 + 4 * j]) <= OVERLAY_BYTES
+    small[c] = ok and small[c] ~= false
+  end
   for c = 1, #idxs do
-    lens[c], olds[c] = chunk_parse(cur[c])
-    news[c] = olds[c]
+    if pack == '' and idxs[c] ~= '0' and small[c] and cur[c]
+        and overlays(cur[c]) + cnt[c] <= OVERLAY_MAX then
+      lens[c] = tonumber(string.match(cur[c], '^(%d+)'))
+      adds[c] = {}
+    else
+      lens[c], olds[c] = chunk_parse(cur[c])
+      news[c] = olds[c]
+    end
   end
   for j = 1, n do
     local c = at[ARGV[4 + 4 * j]]
@@ -57,13 +72,19 @@ if n > 0 then
     local len = math.max(lens[c], to)
     growth = growth + len - lens[c]
     lens[c] = len
-    news[c] = chunk_cut(news[c], from, to)
-    local s = {ARGV[7 + 4 * j], from, to - from, 0}
-    if pack ~= '' then
-      s[4] = off
-      off = off + to - from
+    if adds[c] then
+      local a = adds[c]
+      a[#a + 1] = '/' .. ARGV[7 + 4 * j] .. ':' .. ARGV[5 + 4 * j] .. ':'
+        .. string.format('%d', to - from) .. ':0'
+    else
+      news[c] = chunk_cut(news[c], from, to)
+      local s = {ARGV[7 + 4 * j], from, to - from, 0}
+      if pack ~= '' then
+        s[4] = off
+        off = off + to - from
+      end
+      news[c][#news[c] + 1] = s
     end
-    news[c][#news[c] + 1] = s
   end
 end
 room(growth, ARGV[3])
@@ -81,7 +102,17 @@ else
 end
 local gc, counts = {}, {}
 for c = 1, #idxs do
-  counts[c] = chunk_put(ino, idxs[c], lens[c], olds[c], news[c], gc)
+  if adds[c] then
+    local v, was = cur[c], string.match(cur[c], '^(%d+)')
+    if tonumber(was) ~= lens[c] then v = string.format('%d', lens[c]) .. string.sub(v, #was + 1) end
+    v = v .. table.concat(adds[c])
+    chunk_set(ino, idxs[c], v)
+    -- slices and overlays: what compaction counts
+    local _, k = string.gsub(v, '[|/]', '')
+    counts[c] = k
+  else
+    counts[c] = chunk_put(ino, idxs[c], lens[c], olds[c], news[c], gc)
+  end
 end
 charge(ino, growth, 'a')
 if ARGV[5] ~= '' and dgt(ARGV[5], f[2]) then
