@@ -195,15 +195,11 @@ impl MemoryStore {
                 .table
                 .get(ino)
                 .is_some_and(|n| n.kernel_refs.load(Ordering::Acquire) > 0);
-        if kept != st.orphan {
-            st.orphan = kept;
-            if kept {
-                self.orphans.fetch_add(1, Ordering::AcqRel);
-            } else {
-                self.orphans.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
         if kept {
+            if !st.orphan {
+                st.orphan = true;
+                self.orphans.fetch_add(1, Ordering::AcqRel);
+            }
             return;
         }
         let freed = st.extra_bytes();
@@ -213,6 +209,12 @@ impl MemoryStore {
         st.xattrs.clear();
         self.space.release(freed + INODE_COST);
         self.space.meta.fetch_sub(INODE_COST, Ordering::AcqRel);
+        // Only now that its space is back: a write short of space that sees the count fall
+        // tries again (`Core::ram_spend`), and must then find the space.
+        if st.orphan {
+            st.orphan = false;
+            self.orphans.fetch_sub(1, Ordering::AcqRel);
+        }
         match st.kind {
             Kind::Dir => self.dirs.fetch_sub(1, Ordering::Relaxed),
             _ => self.files.fetch_sub(1, Ordering::Relaxed),
