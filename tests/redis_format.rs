@@ -495,14 +495,16 @@ fn small_overwrites_go_as_overlays_that_read_back_and_give_back_what_they_hide()
     let cloned = want.clone();
     // More writes than overlays fit: the entry is rewritten whole, and what it hid goes.
     overwrite(&mut want, 10, 30);
+    // Each write is two slices here (`sizes.rs`), 40 in all: the entry was rewritten whole
+    // at least twice, fewer than 16 overlays since.
     let e = entry(&mut con).unwrap();
-    assert!(e.matches('/').count() <= 16, "{e}");
+    assert!((1..16).contains(&e.matches('/').count()), "{e}");
     assert!(fs::read(other.vram().join("f")).unwrap() == want);
     assert!(fs::read(other.vram().join("g")).unwrap() == cloned);
     fs::remove_file(&f).unwrap();
     assert!(fs::read(other.vram().join("g")).unwrap() == cloned);
     fs::remove_file(&g).unwrap();
-    let gone = common::until(Duration::from_secs(10), || {
+    let gone = common::until(Duration::from_secs(20), || {
         keys(&mut con, "mavfs:s:*").is_empty()
     });
     assert!(

@@ -24,10 +24,10 @@ pub(super) fn parse_entry(entry: &[u8]) -> Option<(u64, Vec<[u64; 4]>)> {
     let mut list = parts.map(item).collect::<Option<Vec<_>>>()?;
     for p in over.split('/').filter(|_| !over.is_empty()) {
         let s = item(p)?;
-        let (a, b) = (s[1], s[1] + s[2]);
+        let (a, b) = (s[1], s[1].checked_add(s[2])?);
         let mut kept = Vec::with_capacity(list.len() + 2);
         for [sid, pos, n, soff] in list {
-            let e = pos + n;
+            let e = pos.checked_add(n)?;
             if e <= a || pos >= b {
                 kept.push([sid, pos, n, soff]);
                 continue;
@@ -36,7 +36,7 @@ pub(super) fn parse_entry(entry: &[u8]) -> Option<(u64, Vec<[u64; 4]>)> {
                 kept.push([sid, pos, a - pos, soff]);
             }
             if e > b {
-                kept.push([sid, b, e - b, soff + b - pos]);
+                kept.push([sid, b, e - b, soff.checked_add(b - pos)?]);
             }
         }
         kept.push(s);

@@ -16,7 +16,9 @@ for j = 3, #ARGV, 2 do
   if not give and redis.call('SISMEMBER', gc, sid) == 0
       and redis.call('HEXISTS', T .. ':rc', sid) == 0 then
     local e = chunks_get(ino, {idx})[1]
-    give = not (e and string.find(e, '|' .. sid .. ':', 1, true))
+    -- named as a slice, or as an overlay (see the prelude), even one hidden whole
+    give = not (e and (string.find(e, '|' .. sid .. ':', 1, true)
+      or string.find(e, '/' .. sid .. ':', 1, true)))
   end
   if give then
     redis.call('SADD', gc, sid)
