@@ -12,7 +12,7 @@ local grown = {}
 for j = 1, #idxs do
   local want = CHUNK
   if j == #idxs then want = lastlen end
-  local len = cur[j] and tonumber(string.match(cur[j], '^(%d+)')) or 0
+  local len = entry_len(cur[j])
   if len < want then
     growth = growth + want - len
     grown[#grown + 1] = {idxs[j], want, cur[j]}
@@ -22,8 +22,7 @@ room(growth, ARGV[3])
 -- Only the length changes: the slices (and overlays) stay as they are.
 for j = 1, #grown do
   local g = grown[j]
-  local rest = g[3] and string.sub(g[3], #string.match(g[3], '^(%d+)') + 1) or ''
-  chunk_set(ino, g[1], string.format('%d', g[2]) .. rest)
+  chunk_set(ino, g[1], entry_with_len(g[3], g[2]))
 end
 charge(ino, growth, 'a')
 if ARGV[5] ~= '1' and dgt(ARGV[6], f[2]) then

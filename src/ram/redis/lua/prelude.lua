@@ -131,9 +131,18 @@ end
 -- OVERLAY_MAX overlays, each of at most OVERLAY_BYTES, bound the bytes hidden so.
 local OVERLAY_MAX = 16
 local OVERLAY_BYTES = 16384
+-- the length entry `v` (or none: 0) gives its chunk
+local function entry_len(v)
+  return v and tonumber(string.match(v, '^(%d+)')) or 0
+end
+-- entry `v` (or none) with length `len`, its slices and overlays as they were
+local function entry_with_len(v, len)
+  local rest = v and string.sub(v, #string.match(v, '^(%d+)') + 1) or ''
+  return string.format('%d', len) .. rest
+end
 local function chunk_parse(v)
   if not v then return 0, {} end
-  local len = tonumber(string.match(v, '^(%d+)'))
+  local len = entry_len(v)
   local list = {}
   local o = string.find(v, '/', 1, true)
   for sid, pos, n, soff in string.gmatch(o and string.sub(v, 1, o - 1) or v,

@@ -59,7 +59,7 @@ if n > 0 then
   for c = 1, #idxs do
     if pack == '' and idxs[c] ~= '0' and small[c] and cur[c]
         and overlays(cur[c]) + cnt[c] <= OVERLAY_MAX then
-      lens[c] = tonumber(string.match(cur[c], '^(%d+)'))
+      lens[c] = entry_len(cur[c])
       adds[c] = {}
     else
       lens[c], olds[c] = chunk_parse(cur[c])
@@ -103,9 +103,7 @@ end
 local gc, counts = {}, {}
 for c = 1, #idxs do
   if adds[c] then
-    local v, was = cur[c], string.match(cur[c], '^(%d+)')
-    if tonumber(was) ~= lens[c] then v = string.format('%d', lens[c]) .. string.sub(v, #was + 1) end
-    v = v .. table.concat(adds[c])
+    local v = entry_with_len(cur[c], lens[c]) .. table.concat(adds[c])
     chunk_set(ino, idxs[c], v)
     -- slices and overlays: what compaction counts
     local _, k = string.gsub(v, '[|/]', '')
