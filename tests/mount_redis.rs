@@ -340,6 +340,58 @@ fn scripts_run(con: &mut redis::Connection) -> u64 {
         .unwrap_or(0)
 }
 
+/// A setattr while writes are kept back (`tar -x` sets times, owner and mode before its
+/// close) goes in the script that publishes them: one round trip for both, and the bytes
+/// and attributes are whole on this mount and another.
+#[test]
+fn a_setattr_goes_to_redis_with_the_writes_kept_back() {
+    use std::os::unix::fs::fchown;
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let mut con = server.connection();
+    // The mount's first small write opens its pack, a script of its own.
+    fs::write(a.vram().join("first"), b"x").unwrap();
+    let mut f = File::create(a.vram().join("f")).unwrap();
+    f.write_all(&[1u8; 1536]).unwrap();
+    f.write_all(&[2u8; 2579]).unwrap();
+    let mtime = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    // Closes are given back to Redis a little later, in batches: the count must not move
+    // but for the setattr.
+    let mut before = scripts_run(&mut con);
+    loop {
+        thread::sleep(Duration::from_millis(50));
+        let now = scripts_run(&mut con);
+        if now == before {
+            break;
+        }
+        before = now;
+    }
+    f.set_times(fs::FileTimes::new().set_modified(mtime))
+        .unwrap();
+    assert_eq!(
+        scripts_run(&mut con) - before,
+        1,
+        "the kept writes and the times: one script"
+    );
+    fchown(&f, Some(1000), Some(1000)).unwrap();
+    f.set_permissions(fs::Permissions::from_mode(0o640))
+        .unwrap();
+    drop(f);
+    let mut want = vec![1u8; 1536];
+    want.extend_from_slice(&[2u8; 2579]);
+    for m in [&a, &b] {
+        let p = m.vram().join("f");
+        let md = fs::metadata(&p).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), want, "{}", p.display());
+        assert_eq!(md.modified().unwrap(), mtime, "{}", p.display());
+        assert_eq!(
+            (md.uid(), md.gid(), md.mode() & 0o7777),
+            (1000, 1000, 0o640)
+        );
+    }
+}
+
 /// Small writes wait on the writing mount and go to Redis together: that mount sees them at
 /// once, another one at its next open after the close, and a close that cannot store them
 /// says so and gives them up.

@@ -139,8 +139,11 @@ impl Behind {
     }
 
     /// Gives up a file's kept writes (a close or fsync said they failed): the next close or
-    /// fsync of the file fails too.
+    /// fsync of the file fails too. Under `order(ino)`, so that a sending under way ends
+    /// first (the caller must not hold it): writes it failed to send and put back are
+    /// given up too, not left for a later close that would not hear of the failure.
     pub(super) fn give_up(&self, ino: Ino, no_space: bool) {
+        let _order = self.order(ino);
         if self.take(ino).is_some() {
             self.sent(ino);
             self.lost.lock().insert(ino, no_space);

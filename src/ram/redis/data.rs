@@ -217,7 +217,7 @@ impl RedisStore {
     pub(super) fn write_data(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
         self.inner.writable()?;
         self.send_kept(ino)?;
-        self.write_pieces(ino, &[(offset, data)])
+        self.write_pieces(ino, &[(offset, data)], None)
     }
 
     /// `write`, kept back where it is small and the caller needs no attributes (`privs`:
@@ -249,21 +249,28 @@ impl RedisStore {
     /// Sends `ino`'s kept writes and waits for a sending of them under way, so that what
     /// follows sees them; true if it sent any. Failing, they stay kept.
     pub(super) fn send_kept(&self, ino: Ino) -> StoreResult<bool> {
+        self.send_kept_then(ino, None).map(|a| a.is_some())
+    }
+
+    /// `send_kept`, the same script then setting what a setattr asks (`then`, see
+    /// write.lua): the file's attributes after both, or None where no writes were kept
+    /// (nothing was set then).
+    pub(super) fn send_kept_then(&self, ino: Ino, then: Option<&str>) -> StoreResult<Option<Attr>> {
         let b = &self.inner.behind;
         if b.idle() {
-            return Ok(false);
+            return Ok(None);
         }
         let _order = b.order(ino);
         let Some(pieces) = b.take(ino) else {
-            return Ok(false);
+            return Ok(None);
         };
         let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
-        let r = self.write_pieces(ino, &refs);
+        let r = self.write_pieces(ino, &refs, then);
         if r.is_err() {
             b.restore(ino, pieces);
         }
         b.sent(ino);
-        r.map(|_| true)
+        r.map(Some)
     }
 
     /// `send_kept`, where a failure is no reason to fail the caller: the kept writes stay
@@ -288,8 +295,13 @@ impl RedisStore {
     }
 
     /// Writes disjoint `(offset, bytes)` pieces in offset order, all or none, in one
-    /// publication.
-    fn write_pieces(&self, ino: Ino, pieces: &[(u64, &[u8])]) -> StoreResult<Attr> {
+    /// publication (which then sets `then`, a setattr's changes: see write.lua).
+    fn write_pieces(
+        &self,
+        ino: Ino,
+        pieces: &[(u64, &[u8])],
+        then: Option<&str>,
+    ) -> StoreResult<Attr> {
         let mut pre = "";
         let mut end = 0;
         // Per part: chunk index, first byte, end byte, and where its bytes are.
@@ -383,6 +395,9 @@ impl RedisStore {
             args.append(&mut nums);
             let mut refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
             refs.insert(6, &blob);
+            if let Some(t) = then {
+                refs.push(t.as_bytes());
+            }
             let pack_key = pack.map(|p| self.inner.keys.slice(p));
             if pack.is_some() {
                 in_pack += 1;

@@ -376,18 +376,25 @@ impl RamStore for RedisStore {
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
         self.inner.writable()?;
-        self.send_kept(ino)?;
+        let now_t = SystemTime::now();
+        let [perm, uid, gid, atime, mtime, ctime, kill] = attr_args(set, now_t);
+        if set.size.is_none() {
+            // With writes kept back (`tar -x` sets times, owner and mode before the close),
+            // one script publishes them and sets the rest: one round trip, not two.
+            let then: String = [&perm, &uid, &gid, &atime, &mtime, &ctime, &kill]
+                .iter()
+                .map(|a| format!("{a},"))
+                .collect();
+            if let Some(attr) = self.send_kept_then(ino, Some(&then))? {
+                return Ok(attr);
+            }
+        } else {
+            self.send_kept(ino)?;
+        }
         let pre = match set.size {
             Some(s) if s > MAX_FILE_SIZE => "EFBIG",
             _ => "",
         };
-        let now_t = SystemTime::now();
-        let time = |t: Option<TimeSet>| match t {
-            None => String::new(),
-            Some(TimeSet::Now) => time_str(now_t),
-            Some(TimeSet::At(t)) => time_str(t),
-        };
-        let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
         let (size, keep_idx, keep_len) = match set.size {
             Some(s) if pre.is_empty() => (
                 s.to_string(),
@@ -400,21 +407,16 @@ impl RamStore for RedisStore {
             ino.to_string(),
             time_str(now_t),
             pre.to_owned(),
-            opt(set.perm.map(|p| u32::from(p & 0o7777))),
-            opt(set.uid),
-            opt(set.gid),
+            perm,
+            uid,
+            gid,
             size,
             keep_idx,
             keep_len,
-            time(set.atime),
-            time(set.mtime),
-            set.ctime.map(time_str).unwrap_or_default(),
-            match (set.kill_privs, set.kill_sgid) {
-                (false, _) => "",
-                (true, false) => "1",
-                (true, true) => "2",
-            }
-            .to_owned(),
+            atime,
+            mtime,
+            ctime,
+            kill,
         ];
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         let mut change = self.inner.dirs.change(&[ino]);
@@ -724,4 +726,29 @@ fn parse_entry(e: &[u8]) -> Option<(Ino, Kind, u64)> {
     let kind = kind_of(it.next()?.as_bytes())?;
     let cookie = it.next()?.parse().ok()?;
     Some((ino, kind, cookie))
+}
+
+/// What a setattr sets besides the size, as setattr.lua's ARGV 4, 5, 6, 10, 11, 12 and 13
+/// ('' where unchanged): mode, owner, group, atime, mtime, ctime, privileges to drop.
+fn attr_args(set: &SetAttr, now: SystemTime) -> [String; 7] {
+    let time = |t: Option<TimeSet>| match t {
+        None => String::new(),
+        Some(TimeSet::Now) => time_str(now),
+        Some(TimeSet::At(t)) => time_str(t),
+    };
+    let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+    [
+        opt(set.perm.map(|p| u32::from(p & 0o7777))),
+        opt(set.uid),
+        opt(set.gid),
+        time(set.atime),
+        time(set.mtime),
+        set.ctime.map(time_str).unwrap_or_default(),
+        match (set.kill_privs, set.kill_sgid) {
+            (false, _) => "",
+            (true, false) => "1",
+            (true, true) => "2",
+        }
+        .to_owned(),
+    ]
 }

@@ -367,6 +367,36 @@ local function touch(ino, now)
   redis.call('HDEL', key('i', ino), 'ct')
   redis.call('HINCRBY', key('i', ino), 'v', 1)
 end
+-- What a setattr sets besides the size, on inode `ino` of kind `kind`. `a` is indexed as
+-- setattr.lua's ARGV: 4 mode, 5 uid, 6 gid, 10 atime, 11 mtime, 12 ctime ('' for `now`),
+-- 13 privileges to drop. A write's script runs it too, for a setattr that comes while
+-- writes of the file are kept back (both then cost one round trip).
+local function set_attrs(ino, kind, now, a)
+  local set = {}
+  local fields = {[4] = 'm', [5] = 'u', [6] = 'g', [10] = 'at', [11] = 'mt'}
+  for i, name in pairs(fields) do
+    if a[i] ~= '' then set[#set + 1] = name; set[#set + 1] = a[i] end
+  end
+  -- Privileges a write, truncate or chown drops: setuid, and setgid with group execute
+  -- (or without it: '2', the caller is outside the file's group).
+  if a[13] ~= '' and kind ~= 'd' then
+    local m = tonumber(a[4] ~= '' and a[4] or redis.call('HGET', key('i', ino), 'm'))
+    local k = bit.band(m, bit.bnot(2048))
+    if bit.band(k, 1032) == 1032 or a[13] == '2' then k = bit.band(k, bit.bnot(1024)) end
+    if k ~= m then set[#set + 1] = 'm'; set[#set + 1] = tostring(k) end
+  end
+  set[#set + 1] = 'ct'
+  if a[12] ~= '' then set[#set + 1] = a[12] else set[#set + 1] = now end
+  -- the birth time left out while it equaled atime (see `touch`)
+  if a[10] ~= '' and redis.call('HEXISTS', key('i', ino), 'bt') == 0 then
+    set[#set + 1] = 'bt'
+    set[#set + 1] = redis.call('HGET', key('i', ino), 'at')
+  end
+  redis.call('HSET', key('i', ino), unpack(set))
+  -- left out while it equals mtime (see `touch`)
+  local t = redis.call('HMGET', key('i', ino), 'ct', 'mt')
+  if t[1] == t[2] then redis.call('HDEL', key('i', ino), 'ct') end
+end
 -- a file or directory whose last link went: kept as opened by session `sid`, which gives
 -- it back once its kernel no longer holds the inode (or at once if it never did)
 local function hold(ino, sid)

@@ -5,7 +5,9 @@
 -- slots; the mount saw them stored before it runs this.
 -- ARGV: ino, now, limit, error after the existence check (or ''), new end ('' for an empty
 -- write), pack ('' for none), the pieces' bytes for the pack, then per piece: chunk index,
--- first byte, end byte (within the chunk), slice id.
+-- first byte, end byte (within the chunk), slice id; last, for a setattr that came while
+-- the writes were kept back, what it sets (setattr.lua's ARGV 4, 5, 6, 10, 11, 12 and 13,
+-- each followed by a comma), set after the write.
 -- With a pack (one server only; see the prelude), every piece is of chunk 0 and names it;
 -- their bytes are appended to it here (KEYS[3]), in piece order. It must be this mount's
 -- still (else EUNLISTED) and have room (else EFULL): the caller then writes without it.
@@ -14,7 +16,8 @@
 local ino, now = ARGV[1], ARGV[2]
 local pack, blob = ARGV[6], ARGV[7]
 local f = file_of(ino, ARGV[4])
-local n = (#ARGV - 7) / 4
+local n = math.floor((#ARGV - 7) / 4)
+local then_set = (#ARGV - 7) % 4 == 1 and ARGV[#ARGV]
 if pack ~= '' then
   if redis.call('SISMEMBER', KEYS[2], pack) == 0 then fail('EUNLISTED') end
   if redis.call('STRLEN', KEYS[3]) + #blob > PACK_MAX
@@ -117,5 +120,11 @@ if ARGV[5] ~= '' and dgt(ARGV[5], f[2]) then
   redis.call('HSET', key('i', ino), 's', ARGV[5])
 end
 touch(ino, now)
+if then_set then
+  local v = {}
+  for x in string.gmatch(then_set, '([^,]*),') do v[#v + 1] = x end
+  set_attrs(ino, f[1], now,
+    {[4] = v[1], [5] = v[2], [6] = v[3], [10] = v[4], [11] = v[5], [12] = v[6], [13] = v[7]})
+end
 if pack ~= '' then names = redis.call('HLEN', key('pk', pack)) - 2 end
 return {attr(ino), gc, counts, packlen, names}
