@@ -30,6 +30,67 @@ struct Kept {
     bytes: usize,
     /// Sendings of its writes under way: the entry stays until they are done.
     sending: u32,
+    /// A setattr kept with them (`Behind::keep_set`).
+    set: Option<KeptSet>,
+}
+
+/// Setattrs kept with a file's writes, to be set by their publication: the attributes the
+/// kernel was told, and what is to be set (the mode with the privileges a setattr dropped
+/// already dropped).
+#[derive(Clone)]
+pub(super) struct KeptSet {
+    shown: Attr,
+    mode: Option<u16>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    atime: Option<SystemTime>,
+    mtime: Option<SystemTime>,
+    ctime: Option<SystemTime>,
+}
+
+/// What a setattr sets besides the size, as write.lua's trailing argument lists it
+/// (setattr.lua's ARGV 4, 5, 6, 10, 11, 12 and 13): mode, owner, group, atime, mtime,
+/// ctime, privileges to drop; '' where unchanged.
+pub(super) type SetArgs = [String; 7];
+
+impl KeptSet {
+    pub(super) fn args(&self) -> SetArgs {
+        let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        let t = |v: Option<SystemTime>| v.map(time_str).unwrap_or_default();
+        [
+            n(self.mode.map(u32::from)),
+            n(self.uid),
+            n(self.gid),
+            t(self.atime),
+            t(self.mtime),
+            t(self.ctime),
+            String::new(),
+        ]
+    }
+
+    /// This set, then `later`, as one.
+    fn then(self, later: KeptSet) -> KeptSet {
+        KeptSet {
+            shown: later.shown,
+            mode: later.mode.or(self.mode),
+            uid: later.uid.or(self.uid),
+            gid: later.gid.or(self.gid),
+            atime: later.atime.or(self.atime),
+            mtime: later.mtime.or(self.mtime),
+            ctime: later.ctime.or(self.ctime),
+        }
+    }
+}
+
+/// `earlier`'s changes, then `later`'s (whose privileges to drop apply to the mode then).
+pub(super) fn set_args_then(earlier: &SetArgs, later: &SetArgs) -> SetArgs {
+    std::array::from_fn(|i| {
+        if i == 6 || !later[i].is_empty() {
+            later[i].clone()
+        } else {
+            earlier[i].clone()
+        }
+    })
 }
 
 pub(super) struct Behind {
@@ -43,8 +104,14 @@ pub(super) struct Behind {
     /// Files whose kept writes were given up, and whether for want of space: the next
     /// close or fsync of the file says so too (its other descriptors).
     lost: Mutex<HashMap<Ino, bool>>,
+    /// Empty files made on this mount, as their create left them, until this mount or
+    /// another changes them: what a setattr kept with their first writes starts from.
+    made: Mutex<HashMap<Ino, Attr>>,
     stripes: [Mutex<()>; STRIPES],
 }
+
+/// Files `made` remembers at most (forgetting one only costs a round trip).
+const MADE_MAX: usize = 4096;
 
 impl Default for Behind {
     fn default() -> Self {
@@ -54,6 +121,7 @@ impl Default for Behind {
             busy: AtomicU64::new(0),
             sends: AtomicU64::new(0),
             lost: Mutex::default(),
+            made: Mutex::default(),
             stripes: std::array::from_fn(|_| Mutex::new(())),
         }
     }
@@ -81,6 +149,11 @@ impl Behind {
         });
         let before = kept.bytes;
         kept.put(offset, end, data);
+        // A write after a kept setattr moves the times again: its publication sets them.
+        if let Some(set) = &mut kept.set {
+            set.mtime = None;
+            set.ctime = None;
+        }
         self.total
             .fetch_add((kept.bytes - before) as u64, Ordering::AcqRel);
         *full = kept.bytes >= FILE_MAX || kept.pieces.len() >= PIECES_MAX;
@@ -110,22 +183,27 @@ impl Behind {
         self.stripes[(ino as usize) % STRIPES].lock()
     }
 
-    /// Takes a file's kept writes to send (the caller holds `order(ino)` until sent, then
-    /// calls `sent`); None if none are kept.
-    pub(super) fn take(&self, ino: Ino) -> Option<Pieces> {
+    /// Takes a file's kept writes to send, and the setattr kept with them (the caller holds
+    /// `order(ino)` until sent, then calls `sent`); None if none are kept.
+    pub(super) fn take(&self, ino: Ino) -> Option<(Pieces, Option<KeptSet>)> {
         let mut files = self.files.lock();
         let kept = files.get_mut(&ino).filter(|k| !k.pieces.is_empty())?;
         self.total.fetch_sub(kept.bytes as u64, Ordering::AcqRel);
         kept.bytes = 0;
         kept.sending += 1;
-        Some(std::mem::take(&mut kept.pieces).into_iter().collect())
+        let pieces = std::mem::take(&mut kept.pieces).into_iter().collect();
+        Some((pieces, kept.set.take()))
     }
 
     /// Puts back what `take` gave, where sending it failed: writes kept since lie over it.
-    pub(super) fn restore(&self, ino: Ino, pieces: Pieces) {
+    pub(super) fn restore(&self, ino: Ino, (pieces, set): (Pieces, Option<KeptSet>)) {
         let mut files = self.files.lock();
         let Some(kept) = files.get_mut(&ino) else {
             return;
+        };
+        kept.set = match (set, kept.set.take()) {
+            (Some(old), Some(new)) => Some(old.then(new)),
+            (old, new) => new.or(old),
         };
         let newer = std::mem::take(&mut kept.pieces);
         let before = std::mem::take(&mut kept.bytes);
@@ -148,6 +226,94 @@ impl Behind {
             self.sent(ino);
             self.lost.lock().insert(ino, no_space);
         }
+    }
+
+    /// Remembers a file just made on this mount, empty (see `made`).
+    pub(super) fn made(&self, attr: &Attr) {
+        if attr.kind != Kind::File || attr.size != 0 || attr.allocated != 0 {
+            return;
+        }
+        let mut made = self.made.lock();
+        if made.len() >= MADE_MAX {
+            made.clear();
+        }
+        made.insert(attr.ino, attr.clone());
+    }
+
+    /// The file changed, here or elsewhere, or is no longer open here (None: every file).
+    pub(super) fn unmade(&self, ino: Option<Ino>) {
+        let mut made = self.made.lock();
+        match ino {
+            Some(ino) => made.remove(&ino),
+            None => {
+                made.clear();
+                None
+            }
+        };
+    }
+
+    /// Keeps a setattr that leaves the size alone with the file's kept writes, where the
+    /// attributes their publication will leave can be told now: the file was made empty on
+    /// this mount and changed only by what is kept, and the mtime is set (by this setattr
+    /// or one kept before, since the last write). The caller holds `order(ino)`. Returns the
+    /// attributes to tell the kernel; None if it must be sent.
+    pub(super) fn keep_set(&self, ino: Ino, set: &SetAttr, now: SystemTime) -> Option<Attr> {
+        if set.size.is_some() {
+            return None;
+        }
+        let mut files = self.files.lock();
+        let kept = files
+            .get_mut(&ino)
+            .filter(|k| !k.pieces.is_empty() && k.sending == 0)?;
+        let mut s = match &kept.set {
+            Some(s) => s.clone(),
+            None => KeptSet {
+                shown: self.made.lock().get(&ino)?.clone(),
+                mode: None,
+                uid: None,
+                gid: None,
+                atime: None,
+                mtime: None,
+                ctime: None,
+            },
+        };
+        let at = |t: TimeSet| match t {
+            TimeSet::Now => now,
+            TimeSet::At(t) => t,
+        };
+        s.mtime = set.mtime.map(at).or(s.mtime);
+        let mtime = s.mtime?;
+        s.atime = set.atime.map(at).or(s.atime);
+        s.uid = set.uid.or(s.uid);
+        s.gid = set.gid.or(s.gid);
+        // As setattr.lua drops them, against the mode as it is then.
+        let mut mode = set.perm.map_or(s.shown.perm, |p| p & 0o7777);
+        if set.kill_privs {
+            mode &= !0o4000;
+            if mode & 0o2010 == 0o2010 || set.kill_sgid {
+                mode &= !0o2000;
+            }
+        }
+        if mode != s.shown.perm || set.perm.is_some() {
+            s.mode = Some(mode);
+        }
+        let ctime = set.ctime.unwrap_or(now);
+        s.ctime = Some(ctime);
+        let (size, allocated) = kept.extent();
+        s.shown = Attr {
+            perm: mode,
+            uid: s.uid.unwrap_or(s.shown.uid),
+            gid: s.gid.unwrap_or(s.shown.gid),
+            size,
+            allocated,
+            atime: s.atime.unwrap_or(s.shown.atime),
+            mtime,
+            ctime,
+            ..s.shown
+        };
+        let shown = s.shown.clone();
+        kept.set = Some(s);
+        Some(shown)
     }
 
     /// The failure `give_up` recorded for the file, once.
@@ -181,6 +347,22 @@ impl Behind {
 }
 
 impl Kept {
+    /// The size and the bytes held of a file made empty once these pieces are published:
+    /// each chunk holds up to the last byte written in it (as write.lua counts).
+    fn extent(&self) -> (u64, u64) {
+        let mut lens: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut size = 0;
+        for (&at, data) in &self.pieces {
+            let end = at + data.len() as u64;
+            size = size.max(end);
+            for (idx, _, to) in spans(at, end) {
+                let len = lens.entry(idx).or_default();
+                *len = (*len).max(to);
+            }
+        }
+        (size, lens.values().sum())
+    }
+
     /// Lays `data` over `[offset, end)`, joining the pieces it overlaps or touches.
     fn put(&mut self, offset: u64, end: u64, data: &[u8]) {
         let mut start = offset;
@@ -222,6 +404,78 @@ mod tests {
     }
 
     #[test]
+    fn a_setattr_waits_only_where_what_it_leaves_is_known() {
+        let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+        let (b, now, mut full) = (Behind::default(), t(100), false);
+        let made = Attr {
+            ino: 5,
+            kind: Kind::File,
+            perm: 0o6755,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            allocated: 0,
+            rdev: 0,
+            atime: t(1),
+            mtime: t(1),
+            ctime: t(1),
+            crtime: t(1),
+        };
+        let times = SetAttr {
+            mtime: Some(TimeSet::At(t(7))),
+            ..SetAttr::default()
+        };
+        assert!(b.keep_set(5, &times, now).is_none(), "no writes kept");
+        assert!(b.keep(5, 0, b"abc", &mut full));
+        assert!(b.keep(5, CHUNK + 10, b"de", &mut full));
+        assert!(b.keep_set(5, &times, now).is_none(), "not made here");
+        b.made(&made);
+        let shown = b.keep_set(5, &times, now).expect("kept");
+        assert_eq!((shown.size, shown.allocated), (CHUNK + 12, 3 + 12));
+        assert_eq!((shown.mtime, shown.ctime, shown.atime), (t(7), now, t(1)));
+        let chown = SetAttr {
+            uid: Some(1),
+            kill_privs: true,
+            ..SetAttr::default()
+        };
+        let shown = b.keep_set(5, &chown, now).expect("kept: the mtime is set");
+        assert_eq!(
+            (shown.uid, shown.perm),
+            (1, 0o755),
+            "setuid and setgid dropped"
+        );
+        assert!(b.keep(5, 3, b"f", &mut full));
+        let chmod = SetAttr {
+            perm: Some(0o600),
+            ..SetAttr::default()
+        };
+        assert!(
+            b.keep_set(5, &chmod, now).is_none(),
+            "a write since: its publication sets the mtime"
+        );
+        let (pieces, set) = b.take(5).expect("kept");
+        assert_eq!(pieces.len(), 2);
+        let args = set.expect("the setattrs kept").args();
+        assert_eq!(args[..3], ["493", "1", ""], "mode, owner, group");
+        assert_eq!(
+            args[4..],
+            ["", "", ""],
+            "the write's publication sets the times"
+        );
+        let then = set_args_then(
+            &args,
+            &std::array::from_fn(|i| ["384", "", "", "", "", "", "1"][i].into()),
+        );
+        assert_eq!(
+            then[..3],
+            ["384", "1", ""],
+            "the later mode over the earlier"
+        );
+        assert_eq!(then[6], "1", "the later privileges to drop");
+    }
+
+    #[test]
     fn pieces_join_where_they_touch_and_later_bytes_win() {
         let mut k = Kept::default();
         k.put(0, 3, b"abc");
@@ -260,7 +514,7 @@ mod tests {
         }
         assert!(full, "{PIECES_MAX} pieces");
         assert!(b.may_hold(1));
-        let p = b.take(1).expect("kept");
+        let (p, _) = b.take(1).expect("kept");
         assert!(b.may_hold(1), "being sent");
         assert!(b.take(1).is_none(), "nothing more kept");
         b.sent(1);

@@ -255,22 +255,48 @@ impl RedisStore {
     /// `send_kept`, the same script then setting what a setattr asks (`then`, see
     /// write.lua): the file's attributes after both, or None where no writes were kept
     /// (nothing was set then).
-    pub(super) fn send_kept_then(&self, ino: Ino, then: Option<&str>) -> StoreResult<Option<Attr>> {
+    pub(super) fn send_kept_then(
+        &self,
+        ino: Ino,
+        then: Option<&SetArgs>,
+    ) -> StoreResult<Option<Attr>> {
         let b = &self.inner.behind;
         if b.idle() {
             return Ok(None);
         }
         let _order = b.order(ino);
-        let Some(pieces) = b.take(ino) else {
+        let Some((pieces, set)) = b.take(ino) else {
             return Ok(None);
         };
+        // Setattrs kept with the writes, then this one.
+        let args = match (set.as_ref().map(KeptSet::args), then) {
+            (Some(kept), Some(t)) => Some(set_args_then(&kept, t)),
+            (kept, t) => kept.or_else(|| t.cloned()),
+        };
+        let tail: Option<String> = args.map(|a| a.iter().map(|x| format!("{x},")).collect());
         let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
-        let r = self.write_pieces(ino, &refs, then);
+        let r = self.write_pieces(ino, &refs, tail.as_deref());
         if r.is_err() {
-            b.restore(ino, pieces);
+            b.restore(ino, (pieces, set));
         }
         b.sent(ino);
         r.map(Some)
+    }
+
+    /// A setattr kept with the file's kept writes (see `Behind::keep_set`): the attributes
+    /// to tell the kernel, or None if it must go to Redis. Only for a file seen without
+    /// xattrs (a chmod of one with an ACL changes the ACL too).
+    pub(super) fn keep_set(&self, ino: Ino, set: &SetAttr, now: SystemTime) -> Option<Attr> {
+        let b = &self.inner.behind;
+        let bare = &self.inner.bare;
+        if b.idle() || !bare.is_bare(ino) {
+            return None;
+        }
+        let _order = b.order(ino);
+        let a = b.keep_set(ino, set, now)?;
+        // A write kept later for a caller without CAP_FSETID must see the mode as it is now.
+        bare.saw(ino, 0, a.perm, bare.epoch());
+        Some(a)
     }
 
     /// `send_kept`, where a failure is no reason to fail the caller: the kept writes stay

@@ -122,7 +122,7 @@ mod target;
 mod versions;
 
 use bare::Bare;
-use behind::Behind;
+use behind::{set_args_then, Behind, KeptSet, SetArgs};
 use codec::*;
 use dircache::DirCache;
 pub use dircache::ATTR_TTL;
@@ -377,20 +377,21 @@ impl RamStore for RedisStore {
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
         self.inner.writable()?;
         let now_t = SystemTime::now();
-        let [perm, uid, gid, atime, mtime, ctime, kill] = attr_args(set, now_t);
+        let sets = attr_args(set, now_t);
         if set.size.is_none() {
             // With writes kept back (`tar -x` sets times, owner and mode before the close),
-            // one script publishes them and sets the rest: one round trip, not two.
-            let then: String = [&perm, &uid, &gid, &atime, &mtime, &ctime, &kill]
-                .iter()
-                .map(|a| format!("{a},"))
-                .collect();
-            if let Some(attr) = self.send_kept_then(ino, Some(&then))? {
+            // the setattr waits with them where what it leaves can be told now, else one
+            // script publishes them and sets the rest: one round trip, not two.
+            if let Some(attr) = self.keep_set(ino, set, now_t) {
+                return Ok(attr);
+            }
+            if let Some(attr) = self.send_kept_then(ino, Some(&sets))? {
                 return Ok(attr);
             }
         } else {
             self.send_kept(ino)?;
         }
+        let [perm, uid, gid, atime, mtime, ctime, kill] = sets;
         let pre = match set.size {
             Some(s) if s > MAX_FILE_SIZE => "EFBIG",
             _ => "",
@@ -535,6 +536,7 @@ impl RamStore for RedisStore {
     }
 
     fn release(&self, ino: Ino) {
+        self.inner.behind.unmade(Some(ino));
         // Writes kept for the close normally went at its flush; mapped pages written back
         // after it come here.
         if self.inner.behind.may_hold(ino) {
@@ -728,9 +730,8 @@ fn parse_entry(e: &[u8]) -> Option<(Ino, Kind, u64)> {
     Some((ino, kind, cookie))
 }
 
-/// What a setattr sets besides the size, as setattr.lua's ARGV 4, 5, 6, 10, 11, 12 and 13
-/// ('' where unchanged): mode, owner, group, atime, mtime, ctime, privileges to drop.
-fn attr_args(set: &SetAttr, now: SystemTime) -> [String; 7] {
+/// What a setattr sets besides the size (see `SetArgs`).
+fn attr_args(set: &SetAttr, now: SystemTime) -> SetArgs {
     let time = |t: Option<TimeSet>| match t {
         None => String::new(),
         Some(TimeSet::Now) => time_str(now),

@@ -440,6 +440,7 @@ impl Inner {
                 Foreign::Attrs(i) => {
                     self.dirs.foreign(*i);
                     self.bare.end(*i);
+                    self.behind.unmade(Some(*i));
                     // A build that tells a new name only as its directory's change.
                     self.known.forget(*i);
                 }
@@ -450,6 +451,7 @@ impl Inner {
                 Foreign::Everything => {
                     self.dirs.clear();
                     self.known.clear();
+                    self.behind.unmade(None);
                 }
             }
         }

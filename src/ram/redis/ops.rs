@@ -18,6 +18,9 @@ impl RedisStore {
         let known = &self.inner.known;
         match &r {
             Ok(a) => {
+                if open {
+                    self.inner.behind.made(a);
+                }
                 let n = &self.inner.notices;
                 if a.kind == Kind::Dir && n.hearing() && n.heard() == heard {
                     known.made(a.ino);
@@ -214,6 +217,13 @@ impl RedisStore {
 
     /// Notices of this mount's change for the other mounts.
     pub(super) fn tell(&self, changed: &[Foreign]) {
+        for f in changed {
+            match f {
+                Foreign::Attrs(i) => self.inner.behind.unmade(Some(*i)),
+                Foreign::Everything => self.inner.behind.unmade(None),
+                Foreign::Name(..) => {}
+            }
+        }
         self.inner.notices.send(changed);
     }
 
