@@ -471,6 +471,13 @@ fn small_writes_go_to_redis_together_and_show_at_close() {
     for i in 0..15u64 {
         f.write_all_at(&[7u8; 60 << 10], i * (60 << 10)).unwrap();
     }
+    // Setattrs kept with them are given up with them.
+    let mode = f.metadata().unwrap().mode();
+    let set = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    f.set_times(fs::FileTimes::new().set_modified(set)).unwrap();
+    f.set_permissions(fs::Permissions::from_mode(0o600))
+        .unwrap();
+    assert_eq!(f.metadata().unwrap().mode() & 0o777, 0o600, "shown at once");
     let close = |f: File| {
         let fd = f.into_raw_fd();
         // SAFETY: the descriptor was taken from the File, which no longer closes it.
@@ -482,7 +489,14 @@ fn small_writes_go_to_redis_together_and_show_at_close() {
     set_maxmemory(&mut con, 0);
     assert_eq!(first, (-1, Some(libc::ENOSPC)), "the reader's close");
     assert_eq!(second, (-1, Some(libc::ENOSPC)), "the writer's close");
-    assert_eq!(fs::metadata(&full).unwrap().len(), 0, "given up");
+    let md = fs::metadata(&full).unwrap();
+    assert_eq!(md.len(), 0, "given up");
+    assert_eq!(md.mode(), mode, "the mode kept with them given up");
+    assert_ne!(
+        md.modified().unwrap(),
+        set,
+        "the mtime kept with them given up"
+    );
     assert_eq!(
         fs::read(&path).unwrap(),
         want,

@@ -217,15 +217,17 @@ impl Behind {
     }
 
     /// Gives up a file's kept writes (a close or fsync said they failed): the next close or
-    /// fsync of the file fails too. Under `order(ino)`, so that a sending under way ends
+    /// fsync of the file fails too; true if there were any. Under `order(ino)`, so that a sending under way ends
     /// first (the caller must not hold it): writes it failed to send and put back are
     /// given up too, not left for a later close that would not hear of the failure.
-    pub(super) fn give_up(&self, ino: Ino, no_space: bool) {
+    pub(super) fn give_up(&self, ino: Ino, no_space: bool) -> bool {
         let _order = self.order(ino);
-        if self.take(ino).is_some() {
-            self.sent(ino);
-            self.lost.lock().insert(ino, no_space);
+        if self.take(ino).is_none() {
+            return false;
         }
+        self.sent(ino);
+        self.lost.lock().insert(ino, no_space);
+        true
     }
 
     /// Remembers a file just made on this mount, empty (see `made`).
@@ -265,18 +267,18 @@ impl Behind {
         let kept = files
             .get_mut(&ino)
             .filter(|k| !k.pieces.is_empty() && k.sending == 0)?;
-        let mut s = match &kept.set {
-            Some(s) => s.clone(),
-            None => KeptSet {
-                shown: self.made.lock().get(&ino)?.clone(),
-                mode: None,
-                uid: None,
-                gid: None,
-                atime: None,
-                mtime: None,
-                ctime: None,
-            },
-        };
+        // Forgotten at any change told or heard of the file: what was shown before may be
+        // out of date too (an unlink's link count), and this one must go.
+        let made = self.made.lock().get(&ino)?.clone();
+        let mut s = kept.set.clone().unwrap_or(KeptSet {
+            shown: made,
+            mode: None,
+            uid: None,
+            gid: None,
+            atime: None,
+            mtime: None,
+            ctime: None,
+        });
         let at = |t: TimeSet| match t {
             TimeSet::Now => now,
             TimeSet::At(t) => t,
@@ -445,6 +447,9 @@ mod tests {
             (1, 0o755),
             "setuid and setgid dropped"
         );
+        b.unmade(Some(5));
+        assert!(b.keep_set(5, &times, now).is_none(), "told of a change");
+        b.made(&made);
         assert!(b.keep(5, 3, b"f", &mut full));
         let chmod = SetAttr {
             perm: Some(0o600),

@@ -589,9 +589,14 @@ impl RamStore for RedisStore {
     }
 
     fn give_up(&self, ino: Ino, why: &StoreError) {
-        self.inner
+        if self
+            .inner
             .behind
-            .give_up(ino, matches!(why, StoreError::NoSpace));
+            .give_up(ino, matches!(why, StoreError::NoSpace))
+        {
+            // The kernel drops what it was told of them (a kept setattr's attributes).
+            self.inner.heard(&[Foreign::Attrs(ino)]);
+        }
     }
 
     fn keeps_writes(&self) -> bool {

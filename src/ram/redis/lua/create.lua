@@ -1,6 +1,11 @@
-alive()
+-- One read and one write of the prefix's counters and of the parent: each `redis.call` from
+-- Lua costs more than the command it runs (what `alive`, `room`, `insert` and `touch` do,
+-- done here in fewer calls).
 local p, name, kind, now = ARGV[1], ARGV[2], ARGV[3], ARGV[9]
-local pk = redis.call('HMGET', key('i', p), 'k', 'n', 'm', 'g')
+local count = kind == 'd' and 'dirs' or 'files'
+local mc = redis.call('HMGET', META, 'fmt', 'used', 'mb', 'next_ino', count)
+if not mc[1] then fail('ELOST') end
+local pk = redis.call('HMGET', key('i', p), 'k', 'n', 'm', 'g', 'c', 'v', 'ct')
 if not pk[1] then fail('ENOENT') end
 if tonumber(pk[2]) == 0 then fail('ENOENT') end
 if pk[1] ~= 'd' then fail('ENOTDIR') end
@@ -27,14 +32,17 @@ if ARGV[12] ~= '' then
   end
   for j = 1, #acls do xb = xb + #acls[j] end
 end
-room(extra + xb + INODE_COST, ARGV[10])
+-- as `room` does
+local used, mb = tonumber(mc[2] or '0'), tonumber(mc[3] or '0')
+if used + mb + extra + xb + INODE_COST > tonumber(ARGV[10]) then fail('ENOSPC') end
 local perm = tonumber(ARGV[4])
 local gid = ARGV[6]
 if bit.band(tonumber(pk[3]), 1024) ~= 0 then
   gid = pk[4] or '0'
   if kind == 'd' then perm = bit.bor(perm, 1024) end
 end
-local ino = redis.call('HINCRBY', META, 'next_ino', 1)
+local ino = tonumber(mc[4] or '0') + 1
+local function int(n) return string.format('%d', n) end
 -- ARGV[11]: the session that opens the new file at once (open.lua's count), or ''.
 local opened = 0
 if ARGV[11] ~= '' then
@@ -42,32 +50,34 @@ if ARGV[11] ~= '' then
   redis.call('HINCRBY', key('s', ARGV[11]), ino, 1)
 end
 -- ctime and birth time are left out while they equal mtime and atime (see `touch`)
-local f = {'k', kind, 'm', perm, 'n', 1, 's', 0, 'at', now, 'mt', now}
+local f = {'k', kind, 'm', int(perm), 'n', '1', 's', '0', 'at', now, 'mt', now}
 -- owner, group, device and open count are left out when 0, as they read
 if ARGV[5] ~= '0' then f[#f + 1] = 'u'; f[#f + 1] = ARGV[5] end
 if gid ~= '0' then f[#f + 1] = 'g'; f[#f + 1] = gid end
 if ARGV[7] ~= '0' then f[#f + 1] = 'r'; f[#f + 1] = ARGV[7] end
-if opened ~= 0 then f[#f + 1] = 'o'; f[#f + 1] = opened end
+if opened ~= 0 then f[#f + 1] = 'o'; f[#f + 1] = '1' end
 if kind == 'd' then
-  f[6] = 2
-  f[#f + 1] = 'p'; f[#f + 1] = p; f[#f + 1] = 'c'; f[#f + 1] = 3
+  f[6] = '2'
+  f[#f + 1] = 'p'; f[#f + 1] = p; f[#f + 1] = 'c'; f[#f + 1] = '3'
 elseif kind == 'l' then
-  f[8] = extra
+  f[8] = int(extra)
   f[#f + 1] = 't'; f[#f + 1] = ARGV[8]
 end
+-- the xattrs' bytes (`charge`), held by the inode and the prefix
+if xb > 0 then f[#f + 1] = 'xb'; f[#f + 1] = int(xb) end
 redis.call('HSET', key('i', ino), unpack(f))
-if extra > 0 then redis.call('HINCRBY', META, 'used', extra) end
-if xb > 0 then
-  redis.call('HSET', key('x', ino), unpack(acls))
-  charge(ino, xb, 'xb')
-end
-redis.call('HINCRBY', META, 'mb', INODE_COST)
-if kind == 'd' then
-  redis.call('HINCRBY', key('i', p), 'n', 1)
-  redis.call('HINCRBY', META, 'dirs', 1)
-else
-  redis.call('HINCRBY', META, 'files', 1)
-end
-insert(p, name, ino, kind)
-touch(p, now)
-return {attr(ino), attr(p)}
+if xb > 0 then redis.call('HSET', key('x', ino), unpack(acls)) end
+redis.call('HSET', META, 'next_ino', int(ino), 'mb', int(mb + INODE_COST),
+  count, int(tonumber(mc[5] or '0') + 1), 'used', int(used + extra + xb))
+-- the name (`insert`), and the parent's change (`touch`)
+local c = tonumber(pk[5] or '0')
+redis.call('HSET', key('d', p), name, ino .. ' ' .. kind .. ' ' .. c)
+local pf = {'c', int(c + 1), 'mt', now, 'v', int(tonumber(pk[6] or '0') + 1)}
+if kind == 'd' then pf[#pf + 1] = 'n'; pf[#pf + 1] = int(tonumber(pk[2]) + 1) end
+redis.call('HSET', key('i', p), unpack(pf))
+if pk[7] then redis.call('HDEL', key('i', p), 'ct') end
+-- the new inode's attributes as `attr` reads them, from what was just written
+f[#f + 1] = 'ino'
+f[#f + 1] = int(ino)
+if kind == 'd' then f[#f + 1] = 'ne'; f[#f + 1] = '0' end
+return {f, attr(p)}
