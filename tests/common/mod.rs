@@ -960,3 +960,33 @@ pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     found >= (major, minor)
 }
+
+/// Redis's `used_memory`.
+pub fn used_memory(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("memory").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Sets Redis's `maxmemory` (0: none).
+pub fn set_maxmemory(con: &mut redis::Connection, n: u64) {
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(n)
+        .query::<()>(con)
+        .unwrap()
+}
+
+/// Script calls Redis has run so far.
+pub fn scripts_run(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|l| l.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}

@@ -82,10 +82,11 @@ impl KeptSet {
     }
 }
 
-/// `earlier`'s changes, then `later`'s (whose privileges to drop apply to the mode then).
+/// `earlier`'s changes, then `later`'s (whose privileges to drop apply to the mode then, and
+/// whose ctime, '' for the time it runs, stands).
 pub(super) fn set_args_then(earlier: &SetArgs, later: &SetArgs) -> SetArgs {
     std::array::from_fn(|i| {
-        if i == 6 || !later[i].is_empty() {
+        if i >= 5 || !later[i].is_empty() {
             later[i].clone()
         } else {
             earlier[i].clone()
@@ -201,11 +202,17 @@ impl Behind {
         let Some(kept) = files.get_mut(&ino) else {
             return;
         };
+        let newer = std::mem::take(&mut kept.pieces);
+        let mut set = set;
+        if let (Some(s), false) = (&mut set, newer.is_empty()) {
+            // Writes kept while it was being sent: their publication sets the times.
+            s.mtime = None;
+            s.ctime = None;
+        }
         kept.set = match (set, kept.set.take()) {
             (Some(old), Some(new)) => Some(old.then(new)),
             (old, new) => new.or(old),
         };
-        let newer = std::mem::take(&mut kept.pieces);
         let before = std::mem::take(&mut kept.bytes);
         for (at, data) in pieces.into_iter().chain(newer) {
             let end = at + data.len() as u64;
@@ -228,6 +235,12 @@ impl Behind {
         self.sent(ino);
         self.lost.lock().insert(ino, no_space);
         true
+    }
+
+    /// Whether a setattr is kept with the file's writes.
+    pub(super) fn has_set(&self, ino: Ino) -> bool {
+        self.busy.load(Ordering::Acquire) != 0
+            && self.files.lock().get(&ino).is_some_and(|k| k.set.is_some())
     }
 
     /// Remembers a file just made on this mount, empty (see `made`).
@@ -478,6 +491,26 @@ mod tests {
             "the later mode over the earlier"
         );
         assert_eq!(then[6], "1", "the later privileges to drop");
+        assert_eq!(then[5], "", "the later ctime: the time it runs");
+
+        // A sending that fails while a write is kept: the set comes back without its times.
+        let mut made = made;
+        made.ino = 6;
+        b.made(&made);
+        assert!(b.keep(6, 0, b"abc", &mut full));
+        assert!(b.keep_set(6, &times, now).is_some());
+        assert!(b.has_set(6));
+        let sending = b.take(6).expect("kept");
+        assert!(b.keep(6, 3, b"d", &mut full));
+        b.restore(6, sending);
+        b.sent(6);
+        let (pieces, set) = b.take(6).expect("kept");
+        assert_eq!(pieces, vec![(0, b"abcd".to_vec())]);
+        assert_eq!(
+            set.expect("kept").args()[4..6],
+            ["", ""],
+            "the write's times"
+        );
     }
 
     #[test]

@@ -229,7 +229,10 @@ impl RedisStore {
         data: &[u8],
         privs: bool,
     ) -> StoreResult<Option<Attr>> {
-        let plain = !privs || self.inner.bare.perm(ino).is_some_and(|p| p & 0o6000 == 0);
+        // A kept setattr's mode is not Redis's yet: a lookup may record Redis's meanwhile.
+        let plain = !privs
+            || (self.inner.bare.perm(ino).is_some_and(|p| p & 0o6000 == 0)
+                && !self.inner.behind.has_set(ino));
         if plain {
             self.inner.writable()?;
             let mut full = false;
@@ -289,14 +292,25 @@ impl RedisStore {
     pub(super) fn keep_set(&self, ino: Ino, set: &SetAttr, now: SystemTime) -> Option<Attr> {
         let b = &self.inner.behind;
         let bare = &self.inner.bare;
+        // Taken first: an xattr change that ends meanwhile keeps the sighting from being
+        // recorded below.
+        let epoch = bare.epoch();
         if b.idle() || !bare.is_bare(ino) {
             return None;
         }
         let _order = b.order(ino);
         let a = b.keep_set(ino, set, now)?;
-        // A write kept later for a caller without CAP_FSETID must see the mode as it is now.
-        bare.saw(ino, 0, a.perm, bare.epoch());
+        bare.saw(ino, 0, a.perm, epoch);
         Some(a)
+    }
+
+    /// Sends the file's kept writes if a setattr is kept with them: what changes the inode
+    /// in Redis must come after it (an ACL after a chmod).
+    pub(super) fn send_kept_set(&self, ino: Ino) -> StoreResult<()> {
+        if self.inner.behind.has_set(ino) {
+            self.send_kept(ino)?;
+        }
+        Ok(())
     }
 
     /// `send_kept`, where a failure is no reason to fail the caller: the kept writes stay

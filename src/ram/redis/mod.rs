@@ -609,6 +609,7 @@ impl RamStore for RedisStore {
 
     fn setxattr(&self, ino: Ino, name: &OsStr, value: &[u8], how: XattrSet) -> StoreResult<()> {
         self.inner.writable()?;
+        self.send_kept_set(ino)?;
         if name.is_empty() {
             return Err(StoreError::Invalid);
         }
@@ -682,6 +683,7 @@ impl RamStore for RedisStore {
 
     fn removexattr(&self, ino: Ino, name: &OsStr) -> StoreResult<()> {
         self.inner.writable()?;
+        self.send_kept_set(ino)?;
         let nums = [ino.to_string(), Inner::now()];
         let args: [&[u8]; 3] = [nums[0].as_bytes(), name.as_bytes(), nums[1].as_bytes()];
         // Nothing kept of it once this ends (its ctime moves).

@@ -18,10 +18,11 @@ impl RedisStore {
         let known = &self.inner.known;
         match &r {
             Ok(a) => {
-                if open {
+                let n = &self.inner.notices;
+                // Only where another mount's change of it would be heard (see `unmade`).
+                if open && n.hearing() && n.heard() == heard {
                     self.inner.behind.made(a);
                 }
-                let n = &self.inner.notices;
                 if a.kind == Kind::Dir && n.hearing() && n.heard() == heard {
                     known.made(a.ino);
                 }
