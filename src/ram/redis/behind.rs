@@ -55,30 +55,18 @@ pub(super) type SetArgs = [String; 7];
 
 impl KeptSet {
     pub(super) fn args(&self) -> SetArgs {
-        let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
-        let t = |v: Option<SystemTime>| v.map(time_str).unwrap_or_default();
-        [
-            n(self.mode.map(u32::from)),
-            n(self.uid),
-            n(self.gid),
-            t(self.atime),
-            t(self.mtime),
-            t(self.ctime),
-            String::new(),
-        ]
-    }
-
-    /// This set, then `later`, as one.
-    fn then(self, later: KeptSet) -> KeptSet {
-        KeptSet {
-            shown: later.shown,
-            mode: later.mode.or(self.mode),
-            uid: later.uid.or(self.uid),
-            gid: later.gid.or(self.gid),
-            atime: later.atime.or(self.atime),
-            mtime: later.mtime.or(self.mtime),
-            ctime: later.ctime.or(self.ctime),
-        }
+        let at = |t: Option<SystemTime>| t.map(TimeSet::At);
+        let set = SetAttr {
+            perm: self.mode,
+            uid: self.uid,
+            gid: self.gid,
+            atime: at(self.atime),
+            mtime: at(self.mtime),
+            ctime: self.ctime,
+            ..SetAttr::default()
+        };
+        // Every time is set already: `now` is not read.
+        attr_args(&set, UNIX_EPOCH)
     }
 }
 
@@ -209,10 +197,8 @@ impl Behind {
             s.mtime = None;
             s.ctime = None;
         }
-        kept.set = match (set, kept.set.take()) {
-            (Some(old), Some(new)) => Some(old.then(new)),
-            (old, new) => new.or(old),
-        };
+        // None is kept meanwhile: `keep_set` waits for the sending, under `order`.
+        kept.set = set;
         let before = std::mem::take(&mut kept.bytes);
         for (at, data) in pieces.into_iter().chain(newer) {
             let end = at + data.len() as u64;
@@ -224,9 +210,9 @@ impl Behind {
     }
 
     /// Gives up a file's kept writes (a close or fsync said they failed): the next close or
-    /// fsync of the file fails too; true if there were any. Under `order(ino)`, so that a sending under way ends
-    /// first (the caller must not hold it): writes it failed to send and put back are
-    /// given up too, not left for a later close that would not hear of the failure.
+    /// fsync of the file fails too; true if there were any. Under `order(ino)`, so that a
+    /// sending under way ends first (the caller must not hold it): writes it failed to send
+    /// and put back are given up too, not left for a later close that would not hear of it.
     pub(super) fn give_up(&self, ino: Ino, no_space: bool) -> bool {
         let _order = self.order(ino);
         if self.take(ino).is_none() {

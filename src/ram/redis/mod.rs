@@ -738,7 +738,7 @@ fn parse_entry(e: &[u8]) -> Option<(Ino, Kind, u64)> {
 }
 
 /// What a setattr sets besides the size (see `SetArgs`).
-fn attr_args(set: &SetAttr, now: SystemTime) -> SetArgs {
+pub(super) fn attr_args(set: &SetAttr, now: SystemTime) -> SetArgs {
     let time = |t: Option<TimeSet>| match t {
         None => String::new(),
         Some(TimeSet::Now) => time_str(now),
