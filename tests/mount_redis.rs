@@ -263,6 +263,93 @@ fn warm_reads_keep_the_page_cache_until_another_mount_writes() {
     );
 }
 
+/// A read that reaches the daemon whatever the kernel caches.
+fn open_direct(p: &Path) -> File {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(p)
+        .unwrap()
+}
+
+fn pread(f: &File, n: usize) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; n];
+    let got = f.read_at(&mut buf, 0).unwrap();
+    buf.truncate(got);
+    buf
+}
+
+#[test]
+fn small_files_come_with_their_open() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let files: Vec<(PathBuf, Vec<u8>)> = (0..20u64)
+        .map(|i| {
+            let data = Rng::new(40 + i).bytes(100 + 3000 * i as usize);
+            (b.vram().join(format!("small{i}")), data)
+        })
+        .collect();
+    for (p, data) in &files {
+        fs::write(a.vram().join(p.file_name().unwrap()), data).unwrap();
+    }
+    let mut con = server.connection();
+    // Looked up on B first (a script each).
+    for (p, data) in &files {
+        assert_eq!(fs::metadata(p).unwrap().len(), data.len() as u64);
+    }
+    // Opened on B, then read there: the opens' scripts bring the bytes, the reads take none.
+    let before = scripts_run(&mut con);
+    let open: Vec<File> = files.iter().map(|(p, _)| open_direct(p)).collect();
+    for (f, (_, data)) in open.iter().zip(&files) {
+        assert_eq!(pread(f, 128 * 1024), *data);
+    }
+    let ran = scripts_run(&mut con) - before;
+    // One open each; a read each more without (and a few a heartbeat or sweep may add).
+    assert!(ran < 30, "{ran} scripts for 20 opens and reads");
+    drop(open);
+
+    // A file over the size still reads whole, from Redis.
+    let big = Rng::new(60).bytes(200 * 1024);
+    fs::write(a.vram().join("big"), &big).unwrap();
+    assert_eq!(pread(&open_direct(&b.vram().join("big")), 256 * 1024), big);
+}
+
+#[test]
+fn bytes_brought_by_an_open_give_way_to_this_mounts_changes() {
+    use std::os::unix::fs::FileExt;
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let p = a.vram().join("f");
+    fs::write(&p, b"hello world, a small file\n").unwrap();
+
+    // Written through another descriptor after the open: the read sees the write.
+    let reader = open_direct(&p);
+    let writer = fs::OpenOptions::new().write(true).open(&p).unwrap();
+    writer.write_at(b"HELLO", 0).unwrap();
+    assert_eq!(pread(&reader, 4096), b"HELLO world, a small file\n");
+    // Cut short: the read sees the new end.
+    writer.set_len(8).unwrap();
+    assert_eq!(pread(&reader, 4096), b"HELLO wo");
+    writer.set_len(12).unwrap();
+    assert_eq!(pread(&reader, 4096), b"HELLO wo\0\0\0\0");
+    drop(writer);
+    drop(reader);
+
+    // Another mount's change, closed before this mount opens: the open brings it.
+    let reader = open_direct(&p);
+    assert_eq!(pread(&reader, 4096), b"HELLO wo\0\0\0\0");
+    drop(reader);
+    fs::write(b.vram().join("f"), b"from b").unwrap();
+    let fresh = until(Duration::from_secs(5), || {
+        pread(&open_direct(&p), 4096) == b"from b"
+    });
+    assert!(fresh.is_some(), "A's open never brought B's bytes");
+}
+
 #[test]
 fn two_mounts_on_one_prefix_share_vram() {
     let server = RedisServer::start();

@@ -93,6 +93,7 @@ conformance! {
     unlinked_open_inode_lives_until_release,
     held_unlinked_inode_is_space_on_its_way_back,
     rename_over_open_file_keeps_it_until_release,
+    reads_after_an_open_see_every_change_since,
     unlink_and_rmdir_check_kinds,
     rename_moves_and_replaces,
     rename_kind_mismatches,
@@ -838,8 +839,8 @@ fn unlinked_open_inode_lives_until_release(s: &dyn RamStore) {
     let f = mkfile(s, ROOT_INO, "f");
     let data = pattern((CHUNK + 500) as usize, 11);
     write_all(s, f, 0, &data);
-    s.open(f).unwrap();
-    s.open(f).unwrap();
+    s.open(f, true).unwrap();
+    s.open(f, true).unwrap();
     s.unlink(ROOT_INO, n("f")).unwrap();
 
     assert_err!(s.lookup(ROOT_INO, n("f")), StoreError::NotFound);
@@ -860,7 +861,7 @@ fn unlinked_open_inode_lives_until_release(s: &dyn RamStore) {
 
     release(s, f);
     assert_err!(s.getattr(f), StoreError::NotFound);
-    assert_err!(s.open(f), StoreError::NotFound);
+    assert_err!(s.open(f, true), StoreError::NotFound);
     assert_eq!(used(s), base, "bytes freed after the last release");
     assert_eq!(s.usage().files, 0);
 
@@ -873,7 +874,7 @@ fn unlinked_open_inode_lives_until_release(s: &dyn RamStore) {
 
     // A release of an inode that still has a name changes nothing.
     let h = mkfile(s, ROOT_INO, "h");
-    s.open(h).unwrap();
+    s.open(h, true).unwrap();
     release(s, h);
     assert_eq!(attr(s, h).nlink, 1);
     assert_eq!(ino_of(s, ROOT_INO, "h"), h);
@@ -885,7 +886,7 @@ fn rename_over_open_file_keeps_it_until_release(s: &dyn RamStore) {
     let b = mkfile(s, ROOT_INO, "b");
     write_all(s, a, 0, b"new");
     write_all(s, b, 0, b"old contents");
-    s.open(b).unwrap();
+    s.open(b, true).unwrap();
     s.rename(ROOT_INO, n("a"), ROOT_INO, n("b"), RenameMode::Replace)
         .unwrap();
     assert_eq!(ino_of(s, ROOT_INO, "b"), a);
@@ -895,6 +896,36 @@ fn rename_over_open_file_keeps_it_until_release(s: &dyn RamStore) {
     release(s, b);
     assert_err!(s.getattr(b), StoreError::NotFound);
     assert_eq!(used(s), base + 3);
+}
+
+/// A store may bring a small file's bytes back with its open; what is read after it is the
+/// file as changed since, by any call.
+fn reads_after_an_open_see_every_change_since(s: &dyn RamStore) {
+    let f = mkfile(s, ROOT_INO, "f");
+    write_all(s, f, 0, b"hello world");
+    s.open(f, true).unwrap();
+    assert_eq!(s.read(f, 0, 100).unwrap(), b"hello world");
+    write_all(s, f, 0, b"HELLO");
+    assert_eq!(s.read(f, 0, 100).unwrap(), b"HELLO world");
+    s.open(f, true).unwrap();
+    truncate_to(s, f, 7);
+    assert_eq!(s.read(f, 0, 100).unwrap(), b"HELLO w");
+    s.open(f, true).unwrap();
+    s.fallocate(f, 0, 9, Falloc::Allocate { keep_size: false })
+        .unwrap();
+    assert_eq!(s.read(f, 0, 100).unwrap(), b"HELLO w\0\0");
+    s.open(f, true).unwrap();
+    // Kept back by a store that keeps writes, then read.
+    s.write_behind(f, 2, b"ll", false).unwrap();
+    assert_eq!(s.read(f, 0, 100).unwrap(), b"HEllO w\0\0");
+    s.flush(f).unwrap();
+    s.open(f, true).unwrap();
+    assert_eq!(s.read(f, 5, 100).unwrap(), b" w\0\0");
+    assert_eq!(s.read(f, 50, 100).unwrap(), b"");
+    for _ in 0..5 {
+        release(s, f);
+    }
+    assert_eq!(s.read(f, 0, 100).unwrap(), b"HEllO w\0\0");
 }
 
 fn unlink_and_rmdir_check_kinds(s: &dyn RamStore) {

@@ -73,7 +73,8 @@ impl MavFs {
                 if truncate {
                     self.ram_truncate_at_open(ctx, i)?;
                 }
-                let cached_is_current = self.store.open(i).map_err(gone)?;
+                let reads = flags & libc::O_ACCMODE != libc::O_WRONLY;
+                let cached_is_current = self.store.open(i, reads).map_err(gone)?;
                 // Another mount changed it: its size as the kernel keeps it may be old too
                 // (close-to-open must not hang on a notice in flight).
                 if !cached_is_current && self.store.shared() {

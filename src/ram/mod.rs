@@ -336,7 +336,7 @@ pub trait RamStore: Send + Sync + 'static {
     /// (`open(O_CREAT)` of a new file).
     fn create_open(&self, parent: Ino, name: &OsStr, node: &NewNode<'_>) -> StoreResult<Attr> {
         let a = self.create(parent, name, node)?;
-        self.open(a.ino)?;
+        self.open(a.ino, false)?;
         Ok(a)
     }
     fn link(&self, ino: Ino, newparent: Ino, newname: &OsStr) -> StoreResult<Attr>;
@@ -354,7 +354,8 @@ pub trait RamStore: Send + Sync + 'static {
     /// Pins the inode: it outlives its last link until the matching `release`. True if
     /// what the kernel cached of the file's data on earlier opens of this mount is still the
     /// file's (nothing changed it since it was last opened here, or only this mount can).
-    fn open(&self, ino: Ino) -> StoreResult<bool>;
+    /// `reads`: the open is for reading (a store may bring a small file's bytes along).
+    fn open(&self, ino: Ino, reads: bool) -> StoreResult<bool>;
     /// Counts a kernel reference to the inode (an entry handed to the kernel): like an open,
     /// it keeps an unlinked inode alive until `forget` drops the count, so an open racing
     /// with an unlink of the same name finds the inode. NotFound if it is already gone; a

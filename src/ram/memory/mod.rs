@@ -481,7 +481,7 @@ impl RamStore for MemoryStore {
         }
     }
 
-    fn open(&self, ino: Ino) -> StoreResult<bool> {
+    fn open(&self, ino: Ino, _reads: bool) -> StoreResult<bool> {
         let node = self.get(ino)?;
         let mut st = node.state.write();
         if node.unused(&st) {

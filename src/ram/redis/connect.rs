@@ -205,6 +205,7 @@ impl RedisStore {
             known: Known::default(),
             notices,
             versions: Versions::default(),
+            prefetch: Prefetch::default(),
             nodes_seen: Mutex::new(None),
             to_abandon: Mutex::new(Vec::new()),
             replicas_seen: Mutex::new(None),

@@ -36,6 +36,8 @@ pub(super) struct Inner {
     pub(super) notices: Notices,
     /// The version of each file the kernel's pages on this mount are of.
     pub(super) versions: Versions,
+    /// Small files' bytes brought back by their opens.
+    pub(super) prefetch: Prefetch,
     /// A cluster's masters as last counted for stats, and when.
     pub(super) nodes_seen: Mutex<Option<(Instant, Vec<NodeStats>)>>,
     /// Slices to give up that Redis could not be asked about (`abandon`): inode, then
@@ -736,28 +738,14 @@ impl Inner {
         let a = array(&v);
         let mut chunks = Vec::with_capacity(parts.len());
         let mut entries = Vec::with_capacity(parts.len());
-        for (j, (_, from, to)) in parts.iter().enumerate() {
+        for (j, &(_, from, to)) in parts.iter().enumerate() {
             let Some(got) = a.get(2 + j) else {
                 chunks.push(None);
                 entries.push(None);
                 continue;
             };
-            // The span's bytes, zeros where no slice lies.
-            let mut buf = vec![0u8; (to - from) as usize];
-            let (entry, pairs) = array(got).split_first().ok_or_else(|| garbled("read"))?;
-            entries.push(bytes(entry).map(<[u8]>::to_vec));
-            for pair in pairs.chunks_exact(2) {
-                let (Some(at), Some(data)) = (number(&pair[0]), bytes(&pair[1])) else {
-                    return Err(garbled("read"));
-                };
-                let Some(dst) = at.checked_sub(*from).map(|d| d as usize) else {
-                    return Err(garbled("read"));
-                };
-                if dst + data.len() > buf.len() {
-                    return Err(garbled("read"));
-                }
-                buf[dst..dst + data.len()].copy_from_slice(data);
-            }
+            let (entry, buf) = span_of(got, from, to)?;
+            entries.push(entry);
             chunks.push(Some(buf));
         }
         Ok(ReadOut {
@@ -767,6 +755,26 @@ impl Inner {
             entries,
         })
     }
+}
+
+/// A span's entry and bytes from `[from, to)` of a chunk, as the prelude's `span_bytes`
+/// returns them: zeros where no slice lies.
+pub(super) fn span_of(got: &Value, from: u64, to: u64) -> StoreResult<(Option<Vec<u8>>, Vec<u8>)> {
+    let mut buf = vec![0u8; to.saturating_sub(from) as usize];
+    let (entry, pairs) = array(got).split_first().ok_or_else(|| garbled("read"))?;
+    for pair in pairs.chunks_exact(2) {
+        let (Some(at), Some(data)) = (number(&pair[0]), bytes(&pair[1])) else {
+            return Err(garbled("read"));
+        };
+        let Some(dst) = at.checked_sub(from).map(|d| d as usize) else {
+            return Err(garbled("read"));
+        };
+        if dst + data.len() > buf.len() {
+            return Err(garbled("read"));
+        }
+        buf[dst..dst + data.len()].copy_from_slice(data);
+    }
+    Ok((bytes(entry).map(<[u8]>::to_vec), buf))
 }
 
 /// What `read_spans` found: the inode's kind and size, and each span's bytes.

@@ -113,6 +113,7 @@ mod notices;
 mod ops;
 mod pack;
 mod pool;
+mod prefetch;
 mod refs;
 mod scripts;
 mod servers;
@@ -135,6 +136,7 @@ use notices::noticed_ttl;
 use notices::Notices;
 use pack::{pack_full, PACK_PIECE_MAX};
 use pool::*;
+use prefetch::{Prefetch, PREFETCH_MAX};
 use refs::KernelRefs;
 use scripts::*;
 pub use target::{check_prefix, RedisTarget, RedisTls};
@@ -375,6 +377,7 @@ impl RamStore for RedisStore {
     }
 
     fn setattr(&self, ino: Ino, set: &SetAttr) -> StoreResult<Attr> {
+        let _c = self.inner.prefetch.changing(ino);
         self.inner.writable()?;
         let now_t = SystemTime::now();
         let sets = attr_args(set, now_t);
@@ -522,20 +525,46 @@ impl RamStore for RedisStore {
         }
     }
 
-    fn open(&self, ino: Ino) -> StoreResult<bool> {
+    fn open(&self, ino: Ino, reads: bool) -> StoreResult<bool> {
         self.send_quietly(ino);
         // A failure given up before is told to the descriptors open then, not to new ones.
         let _ = self.inner.behind.lost(ino);
         let i = ino.to_string();
+        // Its bytes may come along (see `prefetch`): on one server, for an open that reads,
+        // with no writes kept back (they are not in Redis).
+        let ticket = (reads && !self.inner.cluster())
+            .then(|| self.inner.prefetch.may_keep(ino))
+            .flatten()
+            .filter(|_| !self.inner.behind.may_hold(ino));
+        let most = if ticket.is_some() { PREFETCH_MAX } else { 0 }.to_string();
+        let known = self.inner.versions.known(ino).unwrap_or_default();
         let v = self.inner.script(
             &self.inner.scripts.open,
             false,
-            &[i.as_bytes(), self.inner.sid.as_bytes()],
+            &[
+                i.as_bytes(),
+                self.inner.sid.as_bytes(),
+                most.as_bytes(),
+                &known,
+            ],
         )?;
-        Ok(self.inner.versions.opened(ino, bytes(&v)))
+        let version = match &v {
+            Value::Array(a) => {
+                let size = a.get(1).and_then(number).ok_or_else(|| garbled("open"))?;
+                let got = a.get(2).ok_or_else(|| garbled("open"))?;
+                let (_, data) = span_of(got, 0, size)?;
+                if let Some(t) = ticket {
+                    self.inner.prefetch.keep(t, data);
+                }
+                a.first().and_then(bytes)
+            }
+            v => bytes(v),
+        };
+        Ok(self.inner.versions.opened(ino, version))
     }
 
     fn release(&self, ino: Ino) {
+        self.inner.prefetch.drop_file(ino);
         self.inner.behind.unmade(Some(ino));
         // Writes kept for the close normally went at its flush; mapped pages written back
         // after it come here.
@@ -559,6 +588,12 @@ impl RamStore for RedisStore {
     }
 
     fn read(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
+        // Writes kept back are read from Redis once sent (`read_data` sends them).
+        if !self.inner.behind.may_hold(ino) {
+            if let Some(data) = self.inner.prefetch.read(ino, offset, size) {
+                return Ok(data);
+            }
+        }
         self.read_data(ino, offset, size)
     }
 
@@ -567,6 +602,7 @@ impl RamStore for RedisStore {
     }
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
+        let _c = self.inner.prefetch.changing(ino);
         self.write_data(ino, offset, data)
     }
 
@@ -577,6 +613,7 @@ impl RamStore for RedisStore {
         data: &[u8],
         privs: bool,
     ) -> StoreResult<Option<Attr>> {
+        let _c = self.inner.prefetch.changing(ino);
         self.keep_or_write(ino, offset, data, privs)
     }
 
@@ -604,6 +641,7 @@ impl RamStore for RedisStore {
     }
 
     fn fallocate(&self, ino: Ino, offset: u64, len: u64, mode: Falloc) -> StoreResult<()> {
+        let _c = self.inner.prefetch.changing(ino);
         self.fallocate_data(ino, offset, len, mode)
     }
 

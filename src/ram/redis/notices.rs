@@ -438,6 +438,7 @@ impl Inner {
         for f in changed {
             match f {
                 Foreign::Attrs(i) => {
+                    self.prefetch.forget(*i);
                     self.dirs.foreign(*i);
                     self.bare.end(*i);
                     self.behind.unmade(Some(*i));
@@ -449,6 +450,7 @@ impl Inner {
                     self.known.forget(*p);
                 }
                 Foreign::Everything => {
+                    self.prefetch.forget_all();
                     self.dirs.clear();
                     self.known.clear();
                     self.behind.unmade(None);

@@ -70,7 +70,8 @@ pub(super) const SETXATTR: &str = include_str!("lua/setxattr.lua");
 /// ARGV: ino, name, now.
 pub(super) const REMOVEXATTR: &str = include_str!("lua/removexattr.lua");
 
-/// ARGV: ino, session.
+/// ARGV: ino, session, the most bytes to bring back ('0': none), the version whose pages the
+/// mount keeps. Returns the version, or {version, size, span} with the file's bytes.
 pub(super) const OPEN: &str = include_str!("lua/open.lua");
 
 /// ARGV: ino, session. Returns the chunks to delete.

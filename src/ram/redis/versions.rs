@@ -32,6 +32,11 @@ impl Versions {
         false
     }
 
+    /// The version of `ino` whose pages the kernel keeps, if any.
+    pub(super) fn known(&self, ino: Ino) -> Option<Vec<u8>> {
+        self.map.lock().get(&ino).cloned()
+    }
+
     pub(super) fn clear(&self) {
         self.map.lock().clear();
     }

@@ -208,6 +208,22 @@ local PACK_NAMES = 100
 local PACK_RC = 1000000000
 local function slice_key(sid) return string.sub(T, 2, -2) .. ':s:' .. sid end
 local function is_pack(sid) return redis.call('EXISTS', key('pk', sid)) == 1 end
+-- The bytes chunk entry `v` holds between `from` and `to` (within the chunk): {v or false,
+-- position, bytes, position, bytes, ...}; what no slice covers reads as zeros. The slice
+-- strings are not declared (they are only known here): one server only.
+local function span_bytes(v, from, to)
+  local len, list = chunk_parse(v)
+  if to > len then to = len end
+  local got = {v or false}
+  for _, s in ipairs(list) do
+    local a, b = math.max(from, s[2]), math.min(to, s[2] + s[3])
+    if a < b then
+      got[#got + 1] = a
+      got[#got + 1] = redis.call('GETRANGE', slice_key(s[1]), s[4] + a - s[2], s[4] + b - s[2] - 1)
+    end
+  end
+  return got
+end
 -- the bytes of slice `sid` that the slices `list` of one chunk name
 local function named_bytes(list, sid)
   local b = 0

@@ -8,23 +8,11 @@ local f = redis.call('HMGET', key('i', ino), 'k', 's')
 if not f[1] then return {false, false} end
 local out = {f[1], f[2] or '0'}
 if f[1] ~= 'f' then return out end
-local P = string.sub(T, 2, -2)
 local n = (#ARGV - 1) / 3
 local idxs = {}
 for j = 1, n do idxs[j] = ARGV[3 * j - 1] end
 local cur = chunks_get(ino, idxs)
 for j = 1, n do
-  local from, to = tonumber(ARGV[3 * j]), tonumber(ARGV[3 * j + 1])
-  local len, list = chunk_parse(cur[j])
-  if to > len then to = len end
-  local got = {cur[j] or false}
-  for _, s in ipairs(list) do
-    local a, b = math.max(from, s[2]), math.min(to, s[2] + s[3])
-    if a < b then
-      got[#got + 1] = a
-      got[#got + 1] = redis.call('GETRANGE', P .. ':s:' .. s[1], s[4] + a - s[2], s[4] + b - s[2] - 1)
-    end
-  end
-  out[#out + 1] = got
+  out[#out + 1] = span_bytes(cur[j], tonumber(ARGV[3 * j]), tonumber(ARGV[3 * j + 1]))
 end
 return out
