@@ -295,6 +295,9 @@ fn small_files_come_with_their_open() {
     for (p, data) in &files {
         fs::write(a.vram().join(p.file_name().unwrap()), data).unwrap();
     }
+    // A's notices of its writes are heard on B before B counts (each would send one read
+    // to Redis).
+    thread::sleep(Duration::from_millis(500));
     let mut con = server.connection();
     // Looked up on B first (a script each).
     for (p, data) in &files {

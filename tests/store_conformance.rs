@@ -928,6 +928,45 @@ fn reads_after_an_open_see_every_change_since(s: &dyn RamStore) {
     assert_eq!(s.read(f, 0, 100).unwrap(), b"HEllO w\0\0");
 }
 
+/// Two stores on one prefix, without notices between them (the writer may not publish):
+/// each open of a file on one reads what the other had written by then (close-to-open),
+/// whether its bytes come with the open or not.
+#[test]
+fn redis_opens_read_what_another_store_wrote_before_them() {
+    let server = common::RedisServer::start();
+    let mut con = server.connection();
+    redis::cmd("ACL")
+        .arg(&[
+            "SETUSER", "quiet", "on", ">pw", "~*", "&*", "+@all", "-publish",
+        ])
+        .query::<()>(&mut con)
+        .unwrap();
+    let a = redis_store(&server, ROOMY);
+    let url = format!("redis://quiet:pw@127.0.0.1:{}", server.port());
+    let target = mavfs::ram::redis::RedisTarget::new(&url, "conformance");
+    let b: Arc<dyn RamStore> =
+        Arc::new(mavfs::ram::RedisStore::connect(&target, Some(ROOMY), 0, 0).unwrap());
+    let f = mkfile(&*b, ROOT_INO, "f");
+    write_all(&*b, f, 0, b"ten bytes!");
+    a.open(f, true).unwrap();
+    assert_eq!(a.read(f, 0, 100).unwrap(), b"ten bytes!");
+    // Grown past what an open brings, with the first open still held.
+    let big = pattern(100 * 1024, 3);
+    write_all(&*b, f, 0, &big);
+    a.open(f, true).unwrap();
+    assert_bytes_eq(&a.read(f, 0, 200 * 1024).unwrap(), &big, "after B grew it");
+    // Small again: a third open brings the new bytes.
+    truncate_to(&*b, f, 4);
+    a.open(f, true).unwrap();
+    assert_eq!(a.read(f, 0, 100).unwrap(), &big[..4]);
+    write_all(&*b, f, 0, b"FOUR");
+    a.open(f, true).unwrap();
+    assert_eq!(a.read(f, 0, 100).unwrap(), b"FOUR");
+    for _ in 0..4 {
+        release(&*a, f);
+    }
+}
+
 fn unlink_and_rmdir_check_kinds(s: &dyn RamStore) {
     let d = mkdir(s, ROOT_INO, "d");
     mkfile(s, d, "inner");

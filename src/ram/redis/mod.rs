@@ -548,18 +548,24 @@ impl RamStore for RedisStore {
                 &known,
             ],
         )?;
-        let version = match &v {
-            Value::Array(a) => {
-                let size = a.get(1).and_then(number).ok_or_else(|| garbled("open"))?;
-                let got = a.get(2).ok_or_else(|| garbled("open"))?;
-                let (_, data) = span_of(got, 0, size)?;
-                if let Some(t) = ticket {
-                    self.inner.prefetch.keep(t, data);
-                }
-                a.first().and_then(bytes)
-            }
-            v => bytes(v),
+        let (version, brought) = match &v {
+            Value::Array(a) => (a.first().and_then(bytes), a.get(1).zip(a.get(2))),
+            v => (bytes(v), None),
         };
+        let mut kept = false;
+        if let (Some(t), Some((size, got))) = (ticket, brought) {
+            // Counted open by now: bytes that do not parse are only not kept.
+            match number(size).map(|n| span_of(got, 0, n)) {
+                Some(Ok((_, data))) => {
+                    self.inner.prefetch.keep(t, data);
+                    kept = true;
+                }
+                _ => warn!("the open of inode {ino} brought its bytes garbled; read from Redis"),
+            }
+        }
+        if reads && !kept {
+            self.inner.prefetch.forget(ino);
+        }
         Ok(self.inner.versions.opened(ino, version))
     }
 

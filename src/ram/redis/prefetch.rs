@@ -100,20 +100,31 @@ impl Prefetch {
     /// Keeps what the open of `t` brought back, unless a change began since it was sent.
     pub(super) fn keep(&self, t: Ticket, data: Vec<u8>) {
         let mut f = self.files.lock();
+        let s = self.shard(t.ino);
         // Under the lock: a change that begins after this check drops the bytes.
-        if self.shard(t.ino).begun.load(Ordering::Acquire) != t.begun {
+        if s.begun.load(Ordering::Acquire) != t.begun {
+            return;
+        }
+        // Another open's bytes of the file: which of the two is newer is not known here
+        // (another mount may have changed it between them), so neither is read, nor those
+        // of an open still under way.
+        if let Some(old) = f.map.remove(&t.ino) {
+            f.bytes -= old.data.len();
+            s.begun.fetch_add(1, Ordering::AcqRel);
+            s.ended.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        if f.bytes + data.len() > KEPT_MAX {
             return;
         }
         f.bytes += data.len();
-        if let Some(old) = f.map.insert(
+        f.map.insert(
             t.ino,
             Kept {
                 begun: t.begun,
                 data,
             },
-        ) {
-            f.bytes -= old.data.len();
-        }
+        );
     }
 
     /// `size` bytes at `offset` of `ino` as its open found them (fewer at its end), if they
@@ -137,7 +148,9 @@ impl Prefetch {
         }
     }
 
-    /// Another mount changed `ino`: its bytes go, and an open under way keeps none.
+    /// Another mount changed `ino`, or an open of it brought no bytes back (its reads must
+    /// not be answered from an earlier open's): its bytes go, and an open under way keeps
+    /// none.
     pub(super) fn forget(&self, ino: Ino) {
         drop(self.changing(ino));
     }
@@ -186,6 +199,19 @@ mod tests {
     }
 
     #[test]
+    fn two_opens_bytes_of_one_file_are_not_read() {
+        let p = Prefetch::default();
+        let (first, second) = (p.may_keep(9).unwrap(), p.may_keep(9).unwrap());
+        let third = p.may_keep(9).unwrap();
+        p.keep(second, b"newer".to_vec());
+        p.keep(first, b"older".to_vec());
+        assert_eq!(p.read(9, 0, 5), None);
+        p.keep(third, b"other".to_vec());
+        assert_eq!(p.read(9, 0, 5), None);
+        assert_eq!(p.files.lock().bytes, 0);
+    }
+
+    #[test]
     fn bytes_kept_are_counted_and_given_back() {
         let p = Prefetch::default();
         for ino in 1..=3 {
@@ -195,9 +221,11 @@ mod tests {
         assert_eq!(p.files.lock().bytes, 3000);
         p.drop_file(2);
         assert_eq!(p.files.lock().bytes, 2000);
+        // A second open's bytes: neither open's are kept.
         let t = p.may_keep(1).unwrap();
         p.keep(t, vec![1u8; 10]);
-        assert_eq!(p.files.lock().bytes, 1010);
+        assert_eq!(p.files.lock().bytes, 1000);
+        assert_eq!(p.read(1, 0, 10), None);
         p.forget_all();
         assert_eq!(p.files.lock().bytes, 0);
         assert_eq!(p.read(1, 0, 10), None);
