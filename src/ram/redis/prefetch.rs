@@ -167,6 +167,68 @@ impl Prefetch {
     }
 }
 
+impl RedisStore {
+    /// `RamStore::open`, bringing a small file's bytes along where they may be kept.
+    pub(super) fn open_bringing(&self, ino: Ino, reads: bool) -> StoreResult<bool> {
+        self.send_quietly(ino);
+        // A failure given up before is told to the descriptors open then, not to new ones.
+        let _ = self.inner.behind.lost(ino);
+        let i = ino.to_string();
+        // Its bytes may come along (see `prefetch`): on one server, for an open that reads,
+        // with no writes kept back (they are not in Redis).
+        let ticket = (reads && !self.inner.cluster())
+            .then(|| self.inner.prefetch.may_keep(ino))
+            .flatten()
+            .filter(|_| !self.inner.behind.may_hold(ino));
+        let most = if ticket.is_some() { PREFETCH_MAX } else { 0 }.to_string();
+        // No bytes where the kernel keeps pages of the version Redis has.
+        let known = ticket
+            .as_ref()
+            .and_then(|_| self.inner.versions.known(ino))
+            .unwrap_or_default();
+        let v = self.inner.script(
+            &self.inner.scripts.open,
+            false,
+            &[
+                i.as_bytes(),
+                self.inner.sid.as_bytes(),
+                most.as_bytes(),
+                &known,
+            ],
+        )?;
+        let (version, brought) = match &v {
+            Value::Array(a) => (a.first().and_then(bytes), a.get(1).zip(a.get(2))),
+            v => (bytes(v), None),
+        };
+        let mut kept = false;
+        if let (Some(t), Some((size, got))) = (ticket, brought) {
+            // Counted open by now: bytes that do not parse are only not kept.
+            match number(size).map(|n| span_of(got, 0, n)) {
+                Some(Ok((_, data))) => {
+                    self.inner.prefetch.keep(t, data);
+                    kept = true;
+                }
+                _ => warn!("the open of inode {ino} brought its bytes garbled; read from Redis"),
+            }
+        }
+        if reads && !kept {
+            self.inner.prefetch.forget(ino);
+        }
+        Ok(self.inner.versions.opened(ino, version))
+    }
+
+    /// `RamStore::read`: from the bytes an open brought where they stand, else from Redis.
+    pub(super) fn read_brought(&self, ino: Ino, offset: u64, size: u32) -> StoreResult<Vec<u8>> {
+        // Writes kept back are read from Redis once sent (`read_data` sends them).
+        if !self.inner.behind.may_hold(ino) {
+            if let Some(data) = self.inner.prefetch.read(ino, offset, size) {
+                return Ok(data);
+            }
+        }
+        self.read_data(ino, offset, size)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
