@@ -458,7 +458,10 @@ fn racing_reads_may_end_in_zeros_but_files_read_whole() {
     torn_then_zeros.resize(2990, 0);
     assert!(check_whole(&a).is_ok() && check_content(&a).is_ok());
     assert!(check_content(&[0; 100]).is_ok() && check_content(&zero_tail).is_ok());
-    assert!(check_whole(&zero_tail).is_err(), "a file at rest ends in zeros");
+    assert!(
+        check_whole(&zero_tail).is_err(),
+        "a file at rest ends in zeros"
+    );
     assert!(check_content(&mixed).is_err(), "two contents in one read");
     assert!(check_content(&torn_then_zeros).is_err(), "a unit cut short");
 }
