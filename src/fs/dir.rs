@@ -38,18 +38,21 @@ impl MavFs {
     /// Entries after `offset`, at most `max`. Offsets 1 and 2 are `.` and `..` on the RAM
     /// tier and the root; on the disk tier they are the host directory's own offsets.
     pub fn readdir(&self, ino: u64, fh: u64, offset: u64, max: usize) -> FsResult<Vec<DirItem>> {
-        Ok(self.readdir_heard(ino, fh, offset, max)?.0)
+        Ok(self.readdir_heard(ino, fh, offset, max, false)?.0)
     }
 
     /// `readdir`, with what `changes_heard` said when a RAM listing the page comes from was
-    /// read (names read before a notice of another mount's change are kept short).
+    /// read (names read before a notice of another mount's change are kept short), and
+    /// with `plus`, the attributes of the page's names where the store read them with the
+    /// listing.
     fn readdir_heard(
         &self,
         ino: u64,
         fh: u64,
         offset: u64,
         max: usize,
-    ) -> FsResult<(Vec<DirItem>, Option<u64>)> {
+        plus: bool,
+    ) -> FsResult<Listed> {
         let dots = |me: u64, parent: u64| {
             [(me, 1u64, "."), (parent, 2, "..")]
                 .into_iter()
@@ -78,10 +81,10 @@ impl MavFs {
                         });
                     }
                 }
-                Ok((out, None))
+                Ok((out, None, None))
             }
             Target::Ram(i) => {
-                let (page, heard) = self.ram_page(i, fh, offset, max)?;
+                let (page, heard, attrs) = self.ram_page(i, fh, offset, max, plus)?;
                 let parent = if i == ram::ROOT_INO {
                     inode::ROOT
                 } else {
@@ -94,7 +97,7 @@ impl MavFs {
                     kind: file_type(e.kind),
                     name: e.name,
                 }));
-                Ok((out, heard))
+                Ok((out, heard, attrs))
             }
             Target::Disk(id) => {
                 let h = self.handles.get(fh).ok_or(FsError::BadHandle)?;
@@ -119,7 +122,7 @@ impl MavFs {
                         }
                     })
                     .collect();
-                Ok((items, None))
+                Ok((items, None, None))
             }
             Target::Control => Err(FsError::NotDir),
         }
@@ -137,7 +140,8 @@ impl MavFs {
         fh: u64,
         offset: u64,
         max: usize,
-    ) -> FsResult<(ram::DirPage, Option<u64>)> {
+        plus: bool,
+    ) -> FsResult<(ram::DirPage, Option<u64>, Attrs)> {
         let after = offset.max(2);
         let keep = |e: &ram::DirEntry| !is_tmp_name(&e.name);
         let h = match fh {
@@ -152,30 +156,48 @@ impl MavFs {
                 page = self.store.readdir(dir, last, max)?;
             }
             page.entries.retain(keep);
-            return Ok((page, None));
+            return Ok((page, None, None));
         };
         let mut listing = listing.lock();
-        let (all, heard) = match listing.take() {
-            Some(held) if offset != 0 => held,
+        let (all, heard, mut attrs) = match listing.take() {
+            Some((all, heard)) if offset != 0 => (all, heard, None),
             _ => {
                 let heard = self.store.changes_heard();
-                (self.store.readdir_all(dir)?, heard)
+                let (all, attrs) = match plus {
+                    // Attributes read with the listing serve only the page sent now: a
+                    // later page takes them fresh, after this mount's changes since.
+                    true => self.store.readdir_all_plus(dir, max)?,
+                    false => (self.store.readdir_all(dir)?, None),
+                };
+                (all, heard, attrs.map(|a| a.into_iter().map(Some).collect()))
             }
         };
         let from = all.entries.partition_point(|e| e.cookie <= after);
+        let chosen: Vec<usize> = (from..all.entries.len())
+            .filter(|&i| keep(&all.entries[i]))
+            .take(max)
+            .collect();
         let page = ram::DirPage {
             parent: all.parent,
-            entries: all.entries[from..]
-                .iter()
-                .filter(|e| keep(e))
-                .take(max)
-                .cloned()
-                .collect(),
+            entries: chosen.iter().map(|&i| all.entries[i].clone()).collect(),
         };
+        let attrs = attrs.as_mut().map(|a: &mut Vec<Option<_>>| {
+            chosen
+                .iter()
+                .map(|&i| a[i].take().unwrap_or(Err(ram::StoreError::NotFound)))
+                .collect()
+        });
         *listing = Some((all, heard));
-        Ok((page, Some(heard)))
+        Ok((page, Some(heard), attrs))
     }
 }
+
+/// A page of names, what `changes_heard` said when its listing was read, and the names'
+/// attributes where they were read with it.
+type Listed = (Vec<DirItem>, Option<u64>, Attrs);
+
+/// Attributes read with a listing, one per name of a page.
+type Attrs = Option<Vec<ram::StoreResult<ram::Attr>>>;
 
 /// The offset of the last item a page read, and whether it read any name.
 type LastRead = Option<(u64, bool)>;
@@ -229,7 +251,7 @@ impl MavFs {
     ) -> FsResult<(Vec<DirItemPlus>, LastRead)> {
         // Names read before a notice of another mount's change came are kept short.
         let heard = self.store.changes_heard();
-        let (items, listed) = self.readdir_heard(ino, fh, offset, max)?;
+        let (items, listed, read_with) = self.readdir_heard(ino, fh, offset, max, true)?;
         let heard = listed.map_or(heard, |l| l.min(heard));
         let target = Self::route(ino)?;
         // What a lookup of each name answers; None for the dots, and for the tiers in the
@@ -242,7 +264,11 @@ impl MavFs {
                     _ => None,
                 };
                 let inos: Vec<ram::Ino> = items.iter().filter_map(ram_ino).collect();
-                let mut attrs = self.store.getattr_many(&inos)?.into_iter();
+                let mut attrs = match read_with {
+                    Some(a) if a.len() == inos.len() => a,
+                    _ => self.store.getattr_many(&inos)?,
+                }
+                .into_iter();
                 items
                     .iter()
                     .map(|it| {

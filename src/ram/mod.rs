@@ -88,6 +88,9 @@ pub struct DirPage {
     pub entries: Vec<DirEntry>,
 }
 
+/// A listing and, where read with it, its entries' attributes in the same order.
+pub type ListingPlus = (DirPage, Option<Vec<StoreResult<Attr>>>);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RenameMode {
     /// Replace an existing destination (plain `rename(2)`).
@@ -323,6 +326,12 @@ pub trait RamStore: Send + Sync + 'static {
             all.entries.extend(page.entries);
         }
         Ok(all)
+    }
+    /// `readdir_all`, with each entry's attributes (as `getattr_many` gives them) where the
+    /// store read them in the same step, for a directory of at most `attrs_max` entries:
+    /// a listing with attributes (`readdirplus`) then costs one round trip, not two.
+    fn readdir_all_plus(&self, dir: Ino, _attrs_max: usize) -> StoreResult<ListingPlus> {
+        Ok((self.readdir_all(dir)?, None))
     }
     /// True where each `readdir` page costs as much as `readdir_all`: whoever lists a
     /// directory a page at a time then keeps one listing and pages through it.

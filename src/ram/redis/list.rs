@@ -25,14 +25,22 @@ fn list_whole_max() -> usize {
 impl RedisStore {
     /// A directory's parent and, with `entries`, every entry sorted by cookie: one script,
     /// so one moment's listing; in parts above `LIST_WHOLE_MAX` entries, where a name
-    /// renamed during the reading may be missed (POSIX leaves it unspecified).
-    pub(super) fn listing(&self, dir: Ino, entries: bool) -> StoreResult<DirPage> {
+    /// renamed during the reading may be missed (POSIX leaves it unspecified). With at most
+    /// `attrs_max` entries, their attributes too, read in the same script.
+    pub(super) fn listing(
+        &self,
+        dir: Ino,
+        entries: bool,
+        attrs_max: usize,
+    ) -> StoreResult<ListingPlus> {
         let args = [
             dir.to_string(),
             u8::from(entries).to_string(),
             list_whole_max().to_string(),
+            attrs_max.to_string(),
         ];
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let epoch = self.inner.bare.epoch();
         let v = self
             .inner
             .script(&self.inner.scripts.readdir, true, &refs)?;
@@ -49,6 +57,16 @@ impl RedisStore {
             });
             Ok(())
         };
+        let pairs = |list: &[Value]| -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+            list.chunks_exact(2)
+                .map(|pair| {
+                    let name = bytes(&pair[0]).ok_or_else(|| garbled("readdir name"))?;
+                    let e = bytes(&pair[1]).ok_or_else(|| garbled("readdir entry"))?;
+                    Ok((name.to_vec(), e.to_vec()))
+                })
+                .collect()
+        };
+        let mut attrs = None;
         match a.get(1) {
             // Too many entries for one script: their count came instead.
             Some(Value::Int(_)) if a.len() == 2 => {
@@ -56,21 +74,41 @@ impl RedisStore {
                     push(&name, &e)?;
                 }
             }
+            // The entries, then their attributes.
+            Some(Value::Array(list)) if a.len() == 3 => {
+                for (name, e) in pairs(list)? {
+                    push(&name, &e)?;
+                }
+                let got = array(&a[2]);
+                if got.len() != all.len() {
+                    return Err(garbled("readdir attributes"));
+                }
+                let read = all.iter().zip(got).map(|(e, v)| match array(v) {
+                    [] => Err(StoreError::NotFound),
+                    _ => self.inner.attr(e.ino, v, epoch),
+                });
+                attrs = Some(read.collect::<Vec<StoreResult<Attr>>>());
+            }
             _ => {
-                for pair in a[1.min(a.len())..].chunks_exact(2) {
-                    let name = bytes(&pair[0]).ok_or_else(|| garbled("readdir name"))?;
-                    push(
-                        name,
-                        bytes(&pair[1]).ok_or_else(|| garbled("readdir entry"))?,
-                    )?;
+                for (name, e) in pairs(&a[1.min(a.len())..])? {
+                    push(&name, &e)?;
                 }
             }
         }
-        all.sort_unstable_by_key(|e| e.cookie);
-        Ok(DirPage {
-            parent,
-            entries: all,
-        })
+        let (entries, attrs) = match attrs {
+            // Sorted by cookie, the attributes with their entries.
+            Some(attrs) => {
+                let mut both: Vec<_> = all.into_iter().zip(attrs).collect();
+                both.sort_unstable_by_key(|(e, _)| e.cookie);
+                let (entries, attrs) = both.into_iter().unzip();
+                (entries, Some(attrs))
+            }
+            None => {
+                all.sort_unstable_by_key(|e| e.cookie);
+                (all, None)
+            }
+        };
+        Ok((DirPage { parent, entries }, attrs))
     }
 
     /// Every entry of a big directory, read with `HSCAN` (which may give a name twice).

@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | `{P}:meta` | hash | `fmt` (`mavfs-vram-6`; formats 2 and 3 named it `format`, see `init.lua`), `next_ino`, `next_slice`, `used` (bytes), `mb` (inodes' cost), `files`, `dirs`, `next_session`; `dc_left` while an older format's directory sets are still being deleted |
 //! | `{P}:i:<ino>` | hash | one inode: `k` kind (`f d l p s c b`), `m` mode bits, `n` nlink, `u` `g` `r`, `s` size, `a` bytes held, `xb` xattr bytes, `at` `mt` `ct` `bt` times (nanoseconds, see `codec::time_str`; `ct` left out while it equals `mt`, `bt` while it equals `at`), `o` open count, `v` data version, `l` chunk 0's entry while it is at most 64 bytes (as in `{P}:l:`, which then lacks it: a small file needs no other key); `u` `g` `r` `o` `a` may be absent, which reads as 0 (a new inode leaves out its zeros); a dir adds `p` parent and `c` next cookie; a symlink `t` target |
-//! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>`; a listing reads them all at once and sorts them (`readdir.lua`; past `LIST_WHOLE_MAX`, in parts) |
+//! | `{P}:d:<ino>` | hash | a directory's entries: name → `<ino> <kind> <cookie>`; a listing reads them all at once, with the names' attributes for a small directory, and sorts them (`readdir.lua`; past `LIST_WHOLE_MAX`, in parts) |
 //! | `{P}:x:<ino>` | hash | extended attributes: name → value |
 //! | `{P}:l:<ino>` | hash | a file's data per 1 MiB chunk (chunk 0 there only when its entry is long): index → `<len>` then `\|<sid>:<pos>:<n>:<soff>` per slice, then (not chunk 0) up to 16 overlays `/<sid>:<pos>:<n>:<soff>`, small writes each covering what comes before it |
 //! | `{P}:gc` | set | ids of slices no chunk names any more, to delete |
@@ -442,7 +442,7 @@ impl RamStore for RedisStore {
     }
 
     fn readdir(&self, dir: Ino, after: u64, max: usize) -> StoreResult<DirPage> {
-        let mut all = self.listing(dir, max > 0)?;
+        let (mut all, _) = self.listing(dir, max > 0, 0)?;
         let from = all.entries.partition_point(|e| e.cookie <= after);
         all.entries.truncate(from.saturating_add(max));
         all.entries.drain(..from);
@@ -450,7 +450,26 @@ impl RamStore for RedisStore {
     }
 
     fn readdir_all(&self, dir: Ino) -> StoreResult<DirPage> {
-        self.listing(dir, true)
+        Ok(self.listing(dir, true, 0)?.0)
+    }
+
+    fn readdir_all_plus(&self, dir: Ino, attrs_max: usize) -> StoreResult<ListingPlus> {
+        let (all, mut attrs) = self.listing(dir, true, attrs_max)?;
+        // A file with writes kept back here: its size and times as `getattr_many` gives
+        // them, after the writes are sent.
+        if let Some(attrs) = &mut attrs {
+            let held: Vec<usize> = (all.entries.iter().enumerate())
+                .filter(|(_, e)| self.inner.behind.may_hold(e.ino))
+                .map(|(i, _)| i)
+                .collect();
+            if !held.is_empty() {
+                let inos: Vec<Ino> = held.iter().map(|&i| all.entries[i].ino).collect();
+                for (i, a) in held.into_iter().zip(self.getattr_many(&inos)?) {
+                    attrs[i] = a;
+                }
+            }
+        }
+        Ok((all, attrs))
     }
 
     fn lists_whole(&self) -> bool {
