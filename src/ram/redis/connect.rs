@@ -354,8 +354,9 @@ fn tcp_settings() -> ::redis::io::tcp::TcpSettings {
 /// Releases given back in one script at most.
 const RELEASE_BATCH: usize = 64;
 /// How long the release thread waits for more after the first: a create loop's closes come
-/// some 200 µs apart, and each script alone was a round trip, wake-ups and all.
-const RELEASE_LINGER: Duration = Duration::from_millis(2);
+/// some 400 µs apart, `tar -x`'s some 800 µs, and each script alone was a round trip,
+/// wake-ups and all (2 ms gave batches of about 3 closes in `tar -x`).
+const RELEASE_LINGER: Duration = Duration::from_millis(5);
 
 /// `first` and what else comes within `RELEASE_LINGER`, up to `RELEASE_BATCH`. The thread
 /// sleeps the while out and then takes what came: waiting on the channel instead, it was
