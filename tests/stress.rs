@@ -25,24 +25,26 @@ fn pool_name(i: usize) -> String {
     format!("f{i}")
 }
 
-/// The content a writer puts in a file: one unit, "name:tag:counter;", repeated.
+/// The content a writer puts in a file: one unit, "name:tag:counter:reps;", `reps` times.
 fn content(name: &str, tag: &str, counter: u64, reps: usize) -> Vec<u8> {
-    format!("{name}:{tag}:{counter};").repeat(reps).into_bytes()
+    format!("{name}:{tag}:{counter}:{reps};")
+        .repeat(reps)
+        .into_bytes()
 }
 
-/// A read racing the writers: as `check_whole`, or zeros, alone or after whole units. A read
-/// racing another thread's `O_TRUNC` and write can see the new size before the new bytes,
-/// over a page filled with what the file held before (nothing, or an earlier content) and
-/// zeros past it. It shows on
-/// both tiers (vdisk included, where the host file does the I/O), so it is the kernel's FUSE
-/// page cache, not a store (see the README); what the store holds is checked whole once the
-/// writers are done (`snapshot`). Torn or mixed contents still fail.
+/// A read racing the writers: as `check_whole`, or zeros, alone or after a whole content. A
+/// read racing another thread's `O_TRUNC` and write can see the new size before the new
+/// bytes, over a page filled with zeros past what the file held then. All-zero reads show
+/// on both tiers (vdisk included, where the host file does the I/O) and on a plain libfuse
+/// file system: the kernel's FUSE page cache. A whole content then zeros was seen once, on
+/// `vram/` memory, most likely the same (see the README); what the store holds is checked
+/// whole once the writers are done (`snapshot`). Torn, short or mixed contents still fail.
 fn check_content(data: &[u8]) -> Result<(), String> {
     let text_end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     check_whole(&data[..text_end]).map_err(|e| format!("{e} ({} bytes read)", data.len()))
 }
 
-/// Ok if `data` is empty or a whole content some writer wrote (all units equal).
+/// Ok if `data` is empty or a whole content some writer wrote (all its units, equal).
 fn check_whole(data: &[u8]) -> Result<(), String> {
     if data.is_empty() {
         return Ok(());
@@ -53,14 +55,16 @@ fn check_whole(data: &[u8]) -> Result<(), String> {
     };
     let unit = &text[..=end];
     let fields: Vec<&str> = unit.trim_end_matches(';').split(':').collect();
-    let well_formed = fields.len() == 3
+    let reps = fields.get(3).and_then(|r| r.parse::<usize>().ok());
+    let well_formed = fields.len() == 4
         && fields[0].starts_with('f')
         && fields[2].parse::<u64>().is_ok()
+        && reps.is_some()
         && (0..POOL).any(|i| pool_name(i) == fields[0]);
     if !well_formed {
         return Err(format!("malformed unit {unit:?} (len {})", data.len()));
     }
-    if !data.len().is_multiple_of(unit.len())
+    if data.len() != unit.len() * reps.unwrap_or(0)
         || !text
             .as_bytes()
             .chunks(unit.len())
@@ -81,11 +85,12 @@ fn check_whole(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// A read on a mount other than the writer's: as `check_content`, or a whole content followed
-/// by a stale tail. The reading kernel caches the file's size for the attribute TTL (1 s on
-/// Redis, as NFS does with its attribute cache) and reads up to that size, so after another
-/// mount shortened the file it may show bytes past the new end: zeros or the bytes of an
-/// earlier content of this file. The new content itself must still be whole.
+/// A read on a mount other than the writer's: as `check_content`, or a content's units cut
+/// at a stale size. The reading kernel caches the file's size for the attribute TTL (1 s on
+/// Redis, as NFS does with its attribute cache) and reads up to that size: after another
+/// mount shortened the file it may show bytes past the new end (zeros or the bytes of an
+/// earlier content of this file), after it lengthened it, the new content's first units
+/// only. Each unit read must still be whole and the same.
 fn check_content_across_mounts(data: &[u8]) -> Result<(), String> {
     let Err(torn) = check_content(data) else {
         return Ok(());
@@ -199,7 +204,8 @@ fn worker(
             2..=4 => {
                 c.write += 1;
                 counter += 1;
-                let unit_len = format!("{name}:{tag}:{counter};").len();
+                // The longest the unit can be (reps has at most 4 digits).
+                let unit_len = format!("{name}:{tag}:{counter}:9999;").len();
                 let reps = 1 + rng.below((MAX_LEN / unit_len) as u64) as usize;
                 let data = content(&name, &tag, counter, reps);
                 // Two concurrent O_TRUNC + write at offset 0 legitimately overlay each
@@ -456,6 +462,9 @@ fn racing_reads_may_end_in_zeros_but_files_read_whole() {
     let mixed = [&a[..], &b[..]].concat();
     let mut torn_then_zeros = a[..a.len() - 5].to_vec();
     torn_then_zeros.resize(2990, 0);
+    // Whole units, but fewer than were written: a tail lost.
+    let mut short_then_zeros = a[..a.len() / 58 * 57].to_vec();
+    short_then_zeros.resize(2990, 0);
     assert!(check_whole(&a).is_ok() && check_content(&a).is_ok());
     assert!(check_content(&[0; 100]).is_ok() && check_content(&zero_tail).is_ok());
     assert!(
@@ -464,4 +473,5 @@ fn racing_reads_may_end_in_zeros_but_files_read_whole() {
     );
     assert!(check_content(&mixed).is_err(), "two contents in one read");
     assert!(check_content(&torn_then_zeros).is_err(), "a unit cut short");
+    assert!(check_content(&short_then_zeros).is_err(), "a unit missing");
 }

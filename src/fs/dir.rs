@@ -181,11 +181,12 @@ impl MavFs {
             parent: all.parent,
             entries: chosen.iter().map(|&i| all.entries[i].clone()).collect(),
         };
-        let attrs = attrs.as_mut().map(|a: &mut Vec<Option<_>>| {
+        // All or none: a page with a name missing takes them all from `getattr_many`.
+        let attrs = attrs.as_mut().and_then(|a: &mut Vec<Option<_>>| {
             chosen
                 .iter()
-                .map(|&i| a[i].take().unwrap_or(Err(ram::StoreError::NotFound)))
-                .collect()
+                .map(|&i| a.get_mut(i).and_then(Option::take))
+                .collect::<Option<Vec<_>>>()
         });
         *listing = Some((all, heard));
         Ok((page, Some(heard), attrs))

@@ -358,14 +358,17 @@ const RELEASE_BATCH: usize = 64;
 /// wake-ups and all (2 ms gave batches of about 3 closes in `tar -x`).
 const RELEASE_LINGER: Duration = Duration::from_millis(5);
 
-/// `first` and what else comes within `RELEASE_LINGER`, up to `RELEASE_BATCH`. The thread
-/// sleeps the while out and then takes what came: waiting on the channel instead, it was
-/// woken for each one, a switch of threads per close or unlink on two CPUs.
+/// `first` and what else comes within `RELEASE_LINGER`, up to `RELEASE_BATCH`. Short of a
+/// batch, the thread sleeps the while out and then takes what came: waiting on the channel
+/// instead, it was woken for each one, a switch of threads per close or unlink on two CPUs.
 fn gather(first: Ino, more: &mpsc::Receiver<Ino>) -> Vec<Ino> {
-    std::thread::sleep(RELEASE_LINGER);
-    std::iter::once(first)
-        .chain(more.try_iter().take(RELEASE_BATCH - 1))
-        .collect()
+    let mut inos = vec![first];
+    inos.extend(more.try_iter().take(RELEASE_BATCH - 1));
+    if inos.len() < RELEASE_BATCH {
+        std::thread::sleep(RELEASE_LINGER);
+        inos.extend(more.try_iter().take(RELEASE_BATCH - inos.len()));
+    }
+    inos
 }
 
 #[cfg(test)]

@@ -454,12 +454,16 @@ impl RamStore for RedisStore {
     }
 
     fn readdir_all_plus(&self, dir: Ino, attrs_max: usize) -> StoreResult<ListingPlus> {
+        let b = &self.inner.behind;
+        let sends = b.sends();
         let (all, mut attrs) = self.listing(dir, true, attrs_max)?;
-        // A file with writes kept back here: its size and times as `getattr_many` gives
-        // them, after the writes are sent.
+        // A file with writes kept back here, or any file if a sending ended meanwhile (the
+        // size read may be older than a write that returned): as `getattr_many` gives it,
+        // after the writes are sent.
         if let Some(attrs) = &mut attrs {
+            let any_file = b.sends() != sends;
             let held: Vec<usize> = (all.entries.iter().enumerate())
-                .filter(|(_, e)| self.inner.behind.may_hold(e.ino))
+                .filter(|(_, e)| (any_file && e.kind == Kind::File) || b.may_hold(e.ino))
                 .map(|(i, _)| i)
                 .collect();
             if !held.is_empty() {

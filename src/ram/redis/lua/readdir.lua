@@ -10,7 +10,7 @@ if ARGV[2] ~= '1' then return {d[2]} end
 local n = redis.call('HLEN', key('d', ARGV[1]))
 if n > tonumber(ARGV[3]) then return {d[2], n} end
 local out = redis.call('HGETALL', key('d', ARGV[1]))
-if n <= tonumber(ARGV[4] or '0') then
+if n > 0 and n <= tonumber(ARGV[4] or '0') then
   local attrs = {}
   for j = 2, #out, 2 do
     local ino = entry(out[j])
