@@ -47,7 +47,7 @@ fn a_listing_with_attributes_is_one_script() {
     let dir = a.vram().join("d");
     fs::create_dir(&dir).unwrap();
     let mut want = BTreeMap::new();
-    // 20 names: one READDIRPLUS reply holds them on any kernel (4 KiB before Linux 6.16).
+    // 20 names: one READDIRPLUS reply holds them also where the kernel asks only 4 KiB.
     for i in 0..18u32 {
         let p = dir.join(format!("f{i}"));
         fs::write(&p, vec![7u8; 100 * i as usize]).unwrap();
