@@ -317,6 +317,11 @@ fn random_u64() -> u64 {
 /// another has come.
 const BEAT: Duration = Duration::from_secs(1);
 
+/// How long the publishing thread lets notices gather once woken: a change a few hundred
+/// µs after another goes in the same message, not a `PUBLISH` and a thread switch of its
+/// own. The other mounts hear of it that much later, well inside their kernels' 1 s.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// The publishing thread: sends what is queued in one message each time it is woken, and
 /// a beat (with whatever a mount alone queued) when nothing was sent for that long.
 pub(super) fn publish(weak: Weak<Inner>, wake: mpsc::Receiver<()>) {
@@ -324,6 +329,9 @@ pub(super) fn publish(weak: Weak<Inner>, wake: mpsc::Receiver<()>) {
         let woken = wake.recv_timeout(BEAT);
         if woken == Err(mpsc::RecvTimeoutError::Disconnected) {
             return;
+        }
+        if woken.is_ok() {
+            std::thread::sleep(GATHER);
         }
         let Some(inner) = weak.upgrade() else { return };
         let n = &inner.notices;
