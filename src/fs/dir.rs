@@ -159,7 +159,7 @@ impl MavFs {
             return Ok((page, None, None));
         };
         let mut listing = listing.lock();
-        let (all, heard, mut attrs) = match listing.take() {
+        let (all, heard, attrs) = match listing.take() {
             Some((all, heard)) if offset != 0 => (all, heard, None),
             _ => {
                 let heard = self.store.changes_heard();
@@ -169,25 +169,30 @@ impl MavFs {
                     true => self.store.readdir_all_plus(dir, max)?,
                     false => (self.store.readdir_all(dir)?, None),
                 };
-                (all, heard, attrs.map(|a| a.into_iter().map(Some).collect()))
+                (all, heard, attrs)
             }
         };
         let from = all.entries.partition_point(|e| e.cookie <= after);
-        let chosen: Vec<usize> = (from..all.entries.len())
-            .filter(|&i| keep(&all.entries[i]))
-            .take(max)
-            .collect();
+        // One per entry or none: a page without them takes them from `getattr_many`.
+        let mut read = attrs
+            .filter(|a| a.len() == all.entries.len())
+            .map(|a| a.into_iter().skip(from));
+        let (mut entries, mut page_attrs) = (Vec::new(), Vec::new());
+        for e in &all.entries[from..] {
+            let a = read.as_mut().and_then(Iterator::next);
+            if entries.len() == max {
+                break;
+            }
+            if keep(e) {
+                entries.push(e.clone());
+                page_attrs.extend(a);
+            }
+        }
         let page = ram::DirPage {
             parent: all.parent,
-            entries: chosen.iter().map(|&i| all.entries[i].clone()).collect(),
+            entries,
         };
-        // All or none: a page with a name missing takes them all from `getattr_many`.
-        let attrs = attrs.as_mut().and_then(|a: &mut Vec<Option<_>>| {
-            chosen
-                .iter()
-                .map(|&i| a.get_mut(i).and_then(Option::take))
-                .collect::<Option<Vec<_>>>()
-        });
+        let attrs = read.map(|_| page_attrs);
         *listing = Some((all, heard));
         Ok((page, Some(heard), attrs))
     }

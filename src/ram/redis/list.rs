@@ -57,15 +57,6 @@ impl RedisStore {
             });
             Ok(())
         };
-        let pairs = |list: &[Value]| -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
-            list.chunks_exact(2)
-                .map(|pair| {
-                    let name = bytes(&pair[0]).ok_or_else(|| garbled("readdir name"))?;
-                    let e = bytes(&pair[1]).ok_or_else(|| garbled("readdir entry"))?;
-                    Ok((name.to_vec(), e.to_vec()))
-                })
-                .collect()
-        };
         let mut attrs = None;
         match a.get(1) {
             // Too many entries for one script: their count came instead.
@@ -77,7 +68,7 @@ impl RedisStore {
             // The entries, then their attributes.
             Some(Value::Array(list)) if a.len() == 3 => {
                 for (name, e) in pairs(list)? {
-                    push(&name, &e)?;
+                    push(name, e)?;
                 }
                 let got = array(&a[2]);
                 if got.len() != all.len() {
@@ -91,7 +82,7 @@ impl RedisStore {
             }
             _ => {
                 for (name, e) in pairs(&a[1.min(a.len())..])? {
-                    push(&name, &e)?;
+                    push(name, e)?;
                 }
             }
         }
@@ -110,7 +101,20 @@ impl RedisStore {
         };
         Ok((DirPage { parent, entries }, attrs))
     }
+}
 
+/// A listing's names and entries, as the script gives them: name, entry, name, entry...
+fn pairs(list: &[Value]) -> StoreResult<Vec<(&[u8], &[u8])>> {
+    list.chunks_exact(2)
+        .map(|pair| {
+            let name = bytes(&pair[0]).ok_or_else(|| garbled("readdir name"))?;
+            let e = bytes(&pair[1]).ok_or_else(|| garbled("readdir entry"))?;
+            Ok((name, e))
+        })
+        .collect()
+}
+
+impl RedisStore {
     /// Every entry of a big directory, read with `HSCAN` (which may give a name twice).
     fn scan_dir(&self, dir: Ino) -> StoreResult<HashMap<Vec<u8>, Vec<u8>>> {
         let key = self.inner.keys.dir(dir);
