@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -681,6 +681,60 @@ fn big_file_round_trips_with_its_checksum() {
         got.update(&buf[..n]);
     }
     assert_eq!(got.0, want.0, "checksum of {mb} MiB read back");
+}
+
+/// A sequential writer's 1 MiB writes are sent while the next ones come: what a write
+/// returned is what this mount reads at once, another mount after the close, and Redis
+/// holds it without a quarter more per chunk.
+#[test]
+fn sequential_writes_sent_behind_the_writer_read_whole() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let mut con = server.connection();
+    fs::write(a.vram().join("warm"), b"scripts loaded").unwrap();
+    let before = used_memory(&mut con);
+    let mut data = Rng::new(31).bytes(24 * MIB + 1000);
+    let path = a.vram().join("seq");
+    let mut f = File::create(&path).unwrap();
+    // A first write off the chunk's start: every 1 MiB write after it spans two chunks.
+    f.write_all(&data[..1000]).unwrap();
+    for (i, piece) in data[1000..].chunks(MIB).enumerate() {
+        f.write_all(piece).unwrap();
+        if i == 11 {
+            let mut half = vec![0u8; 12 * MIB + 1000];
+            let mut r = File::open(&path).unwrap();
+            r.read_exact(&mut half).unwrap();
+            assert!(
+                half == data[..half.len()],
+                "read on this mount while writing"
+            );
+        }
+    }
+    // An overwrite over a piece that may still be on its way.
+    f.write_all_at(b"OVER", 23 * MIB as u64).unwrap();
+    data[23 * MIB..23 * MIB + 4].copy_from_slice(b"OVER");
+    drop(f);
+    let got = fs::read(b.vram().join("seq")).unwrap();
+    assert_eq!(got.len(), data.len());
+    assert!(
+        got == data,
+        "the other mount reads it whole after the close"
+    );
+    // Read right after its writes, Redis holds some transient memory for a moment.
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let grown = used_memory(&mut con) - before;
+        if grown < data.len() as u64 * 21 / 20 {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "Redis grew {grown} bytes for {} bytes written",
+            data.len()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]

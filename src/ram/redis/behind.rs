@@ -1,25 +1,30 @@
-//! Small writes kept back on this mount and sent to Redis together. `tar -x` writes a file
-//! in 10 KiB pieces and random writes come 4 KiB at a time: each was a round trip to Redis
-//! (a slice and its publication). A file's kept writes go as one publication at the latest
+//! Writes kept back on this mount and sent to Redis together. `tar -x` writes a file in
+//! 10 KiB pieces and random writes come 4 KiB at a time: each was a round trip to Redis (a
+//! slice and its publication). A file's kept writes go as one publication at the latest
 //! when it is closed (the kernel's FLUSH, so close-to-open between mounts holds), synced or
 //! released, and before any other use of it on this mount (a read, its attributes, a
-//! truncate, a big write): nothing here ever shows an older state than a write that
-//! returned. Redis refusing them (for memory, or being down) shows at `close` or `fsync`,
-//! not at `write`, and those writes are then given up, as that error says; a failure
+//! truncate): nothing here ever shows an older state than a write that returned. Once a
+//! file has a chunk's worth kept, they go on the sending thread while the next writes come
+//! (a sequential writer's 1 MiB writes wait for Redis no more, one after another). Redis
+//! refusing them (for memory, or being down) shows at `close` or `fsync`, and at the
+//! file's next write once a sending failed; writes given up are said so; a failure
 //! elsewhere keeps them for the close.
 
 use std::collections::BTreeMap;
 
 use super::*;
 
-/// Writes of at least this many bytes go at once (the kept ones before them).
-pub(super) const DIRECT: usize = 64 << 10;
-/// A file's kept bytes are sent once they reach this.
+/// A file's kept bytes are sent once they reach this; a bigger write goes at once (the kept
+/// ones before it).
 const FILE_MAX: usize = 1 << 20;
 /// A file's kept pieces are sent once there are this many (one slice each).
 const PIECES_MAX: usize = 256;
-/// Bytes kept over all files: past it, a file's writes are sent as they come.
+/// Bytes kept or being sent, over all files: past it, a file's writes are sent as they come.
 const TOTAL_MAX: usize = 64 << 20;
+/// A write of at least this many bytes takes a spare buffer (`Behind::spare`).
+const SPARE_FROM: usize = FILE_MAX / 2;
+/// Spare buffers kept at most.
+const SPARES_MAX: usize = 8;
 /// Locks that order a file's sending against everything else done to it.
 const STRIPES: usize = 64;
 
@@ -30,6 +35,13 @@ struct Kept {
     bytes: usize,
     /// Sendings of its writes under way: the entry stays until they are done.
     sending: u32,
+    /// Bytes of the sending under way (sendings of a file go one at a time, `order`).
+    flying: usize,
+    /// Queued for the sending thread, not yet taken up by it.
+    queued: bool,
+    /// Its last sending failed: its writes go at once until one succeeds, so that the
+    /// writer hears the error at a write too.
+    failed: bool,
     /// A setattr kept with them (`Behind::keep_set`).
     set: Option<KeptSet>,
 }
@@ -85,7 +97,9 @@ pub(super) fn set_args_then(earlier: &SetArgs, later: &SetArgs) -> SetArgs {
 pub(super) struct Behind {
     /// Files with writes kept or being sent.
     files: Mutex<HashMap<Ino, Kept>>,
+    /// Bytes kept, and bytes being sent.
     total: AtomicU64,
+    flying: AtomicU64,
     /// How many files `files` holds: 0 lets every other call pass at once.
     busy: AtomicU64,
     /// Sendings done: a reply read while one ended may be of before it.
@@ -97,6 +111,9 @@ pub(super) struct Behind {
     /// another changes them: what a setattr kept with their first writes starts from.
     made: Mutex<HashMap<Ino, Attr>>,
     stripes: [Mutex<()>; STRIPES],
+    /// Buffers of sent pieces, for big writes to come: a new one may cost a page fault per
+    /// page (the allocator gives big freed blocks back to the system).
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 /// Files `made` remembers at most (forgetting one only costs a round trip).
@@ -107,11 +124,13 @@ impl Default for Behind {
         Behind {
             files: Mutex::default(),
             total: AtomicU64::new(0),
+            flying: AtomicU64::new(0),
             busy: AtomicU64::new(0),
             sends: AtomicU64::new(0),
             lost: Mutex::default(),
             made: Mutex::default(),
             stripes: std::array::from_fn(|_| Mutex::new(())),
+            spare: Mutex::default(),
         }
     }
 }
@@ -120,24 +139,31 @@ impl Default for Behind {
 pub(super) type Pieces = Vec<(u64, Vec<u8>)>;
 
 impl Behind {
-    /// Keeps a write of `data` at `offset` (the caller holds `order(ino)`); false if it must
-    /// go now instead (too big, or too much is kept). True with `full`: the file's kept
-    /// writes should be sent now.
+    /// Keeps a write of `data` at `offset` (the kernel sends a file's writes one at a time);
+    /// false if it must go now instead (too big, too much kept or being sent, or the file's
+    /// last sending failed). True with `full`: the file's kept writes should be sent now.
     pub(super) fn keep(&self, ino: Ino, offset: u64, data: &[u8], full: &mut bool) -> bool {
         let end = match offset.checked_add(data.len() as u64) {
-            Some(e) if e <= MAX_FILE_SIZE && !data.is_empty() && data.len() < DIRECT => e,
+            Some(e) if e <= MAX_FILE_SIZE && !data.is_empty() && data.len() <= FILE_MAX => e,
             _ => return false,
         };
-        if self.total.load(Ordering::Acquire) as usize + data.len() > TOTAL_MAX {
+        let held = self.total.load(Ordering::Acquire) + self.flying.load(Ordering::Acquire);
+        if held as usize + data.len() > TOTAL_MAX {
             return false;
         }
+        let mut spare = (data.len() >= SPARE_FROM)
+            .then(|| self.spare.lock().pop())
+            .flatten();
         let mut files = self.files.lock();
+        if files.get(&ino).is_some_and(|k| k.failed) {
+            return false;
+        }
         let kept = files.entry(ino).or_insert_with(|| {
             self.busy.fetch_add(1, Ordering::AcqRel);
             Kept::default()
         });
         let before = kept.bytes;
-        kept.put(offset, end, data);
+        kept.put(offset, end, data, &mut spare);
         // A write after a kept setattr moves the times again: its publication sets them.
         if let Some(set) = &mut kept.set {
             set.mtime = None;
@@ -146,7 +172,22 @@ impl Behind {
         self.total
             .fetch_add((kept.bytes - before) as u64, Ordering::AcqRel);
         *full = kept.bytes >= FILE_MAX || kept.pieces.len() >= PIECES_MAX;
+        drop(files);
+        if let Some(buf) = spare {
+            self.spare.lock().push(buf);
+        }
         true
+    }
+
+    /// Keeps the buffers of sent pieces that a big write can take again (`spare`).
+    pub(super) fn recycle(&self, pieces: Pieces) {
+        let mut spare = self.spare.lock();
+        for (_, mut buf) in pieces {
+            if spare.len() < SPARES_MAX && (FILE_MAX..=2 * FILE_MAX).contains(&buf.capacity()) {
+                buf.clear();
+                spare.push(buf);
+            }
+        }
     }
 
     /// Whether `ino` may have writes kept or being sent.
@@ -178,6 +219,8 @@ impl Behind {
         let mut files = self.files.lock();
         let kept = files.get_mut(&ino).filter(|k| !k.pieces.is_empty())?;
         self.total.fetch_sub(kept.bytes as u64, Ordering::AcqRel);
+        self.flying.fetch_add(kept.bytes as u64, Ordering::AcqRel);
+        kept.flying += kept.bytes;
         kept.bytes = 0;
         kept.sending += 1;
         let pieces = std::mem::take(&mut kept.pieces).into_iter().collect();
@@ -190,6 +233,7 @@ impl Behind {
         let Some(kept) = files.get_mut(&ino) else {
             return;
         };
+        kept.failed = true;
         let newer = std::mem::take(&mut kept.pieces);
         let mut set = set;
         if let (Some(s), false) = (&mut set, newer.is_empty()) {
@@ -202,7 +246,7 @@ impl Behind {
         let before = std::mem::take(&mut kept.bytes);
         for (at, data) in pieces.into_iter().chain(newer) {
             let end = at + data.len() as u64;
-            kept.put(at, end, &data);
+            kept.put(at, end, &data, &mut None);
         }
         let now = kept.bytes;
         self.total
@@ -218,7 +262,7 @@ impl Behind {
         if self.take(ino).is_none() {
             return false;
         }
-        self.sent(ino);
+        self.sent(ino, true);
         self.lost.lock().insert(ino, no_space);
         true
     }
@@ -333,11 +377,31 @@ impl Behind {
         self.sends.load(Ordering::Acquire)
     }
 
-    /// The writes `take` gave for `ino` were sent (or given up).
-    pub(super) fn sent(&self, ino: Ino) {
+    /// Marks `ino` queued for the sending thread; false if it was already.
+    pub(super) fn queue(&self, ino: Ino) -> bool {
+        let mut files = self.files.lock();
+        files
+            .get_mut(&ino)
+            .is_some_and(|k| !std::mem::replace(&mut k.queued, true))
+    }
+
+    /// The sending thread takes `ino` up: a later `queue` queues it again.
+    pub(super) fn dequeued(&self, ino: Ino) {
+        if let Some(k) = self.files.lock().get_mut(&ino) {
+            k.queued = false;
+        }
+    }
+
+    /// The writes `take` gave for `ino` were sent (`ok`), or put back or given up.
+    pub(super) fn sent(&self, ino: Ino, ok: bool) {
         self.sends.fetch_add(1, Ordering::AcqRel);
         let mut files = self.files.lock();
         if let Some(k) = files.get_mut(&ino) {
+            self.flying
+                .fetch_sub(std::mem::take(&mut k.flying) as u64, Ordering::AcqRel);
+            if ok {
+                k.failed = false;
+            }
             k.sending -= 1;
             if k.sending == 0 && k.pieces.is_empty() {
                 files.remove(&ino);
@@ -364,23 +428,34 @@ impl Kept {
         (size, lens.values().sum())
     }
 
-    /// Lays `data` over `[offset, end)`, joining the pieces it overlaps or touches.
-    fn put(&mut self, offset: u64, end: u64, data: &[u8]) {
+    /// Lays `data` over `[offset, end)`, joining the pieces it overlaps or touches (but for
+    /// a write that follows a piece of `FILE_MAX` bytes or more: a sequential writer's
+    /// pieces are not copied again into one ever longer). A new piece takes `spare`'s buffer
+    /// if given.
+    fn put(&mut self, offset: u64, end: u64, data: &[u8], spare: &mut Option<Vec<u8>>) {
         let mut start = offset;
         let mut buf = match self.pieces.range(..=offset).next_back() {
-            Some((&s, v)) if s + v.len() as u64 >= offset => {
+            Some((&s, v))
+                if s + v.len() as u64 > offset
+                    || (s + v.len() as u64 == offset && v.len() < FILE_MAX) =>
+            {
                 start = s;
                 let v = self.pieces.remove(&s).unwrap_or_default();
                 self.bytes -= v.len();
                 v
             }
-            _ => Vec::new(),
+            _ => spare.take().unwrap_or_default(),
         };
         let at = (offset - start) as usize;
-        if buf.len() < at + data.len() {
-            buf.resize(at + data.len(), 0);
+        if buf.len() == at {
+            // Appended (a new piece, or a writer's next write): copied once.
+            buf.extend_from_slice(data);
+        } else {
+            if buf.len() < at + data.len() {
+                buf.resize(at + data.len(), 0);
+            }
+            buf[at..at + data.len()].copy_from_slice(data);
         }
-        buf[at..at + data.len()].copy_from_slice(data);
         // Later pieces the write reaches: what lies past its end is kept.
         let later: Vec<u64> = self.pieces.range(offset..=end).map(|(&s, _)| s).collect();
         for s in later {
@@ -489,7 +564,7 @@ mod tests {
         let sending = b.take(6).expect("kept");
         assert!(b.keep(6, 3, b"d", &mut full));
         b.restore(6, sending);
-        b.sent(6);
+        b.sent(6, false);
         let (pieces, set) = b.take(6).expect("kept");
         assert_eq!(pieces, vec![(0, b"abcd".to_vec())]);
         assert_eq!(
@@ -502,22 +577,22 @@ mod tests {
     #[test]
     fn pieces_join_where_they_touch_and_later_bytes_win() {
         let mut k = Kept::default();
-        k.put(0, 3, b"abc");
-        k.put(3, 5, b"de");
+        k.put(0, 3, b"abc", &mut None);
+        k.put(3, 5, b"de", &mut None);
         assert_eq!(image(&k), vec![(0, b"abcde".to_vec())], "appends join");
-        k.put(10, 12, b"xy");
+        k.put(10, 12, b"xy", &mut None);
         assert_eq!(k.pieces.len(), 2, "a gap keeps two pieces");
-        k.put(4, 11, b"1234567");
+        k.put(4, 11, b"1234567", &mut None);
         assert_eq!(
             image(&k),
             vec![(0, b"abcd1234567y".to_vec())],
             "a write over both joins them, its bytes over theirs"
         );
-        k.put(2, 3, b"Z");
+        k.put(2, 3, b"Z", &mut None);
         assert_eq!(image(&k), vec![(0, b"abZd1234567y".to_vec())]);
         assert_eq!(k.bytes, 12);
-        k.put(20, 21, b"q");
-        k.put(19, 22, b"PQR");
+        k.put(20, 21, b"q", &mut None);
+        k.put(19, 22, b"PQR", &mut None);
         assert_eq!(image(&k)[1], (19, b"PQR".to_vec()), "covered whole");
         assert_eq!(k.bytes, 15);
     }
@@ -526,7 +601,7 @@ mod tests {
     fn big_writes_and_full_files_are_not_kept() {
         let b = Behind::default();
         let mut full = false;
-        assert!(!b.keep(1, 0, &vec![0; DIRECT], &mut full));
+        assert!(!b.keep(1, 0, &vec![0; FILE_MAX + 1], &mut full));
         assert!(
             !b.keep(1, MAX_FILE_SIZE, b"x", &mut full),
             "past the largest file"
@@ -541,9 +616,93 @@ mod tests {
         let (p, _) = b.take(1).expect("kept");
         assert!(b.may_hold(1), "being sent");
         assert!(b.take(1).is_none(), "nothing more kept");
-        b.sent(1);
+        b.sent(1, true);
         assert_eq!(p.len(), PIECES_MAX);
         assert!(!b.may_hold(1) && b.files().is_empty());
         assert_eq!(b.total.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn a_chunk_of_writes_is_queued_once_for_the_sending_thread() {
+        let b = Behind::default();
+        let mut full = false;
+        assert!(b.keep(1, 0, &vec![1; FILE_MAX], &mut full), "a 1 MiB write");
+        assert!(full);
+        assert!(b.queue(1), "queued");
+        assert!(!b.queue(1), "once, until the thread takes it up");
+        assert!(!b.queue(2), "nothing kept of that file");
+        b.dequeued(1);
+        let sending = b.take(1).expect("kept");
+        assert!(
+            b.keep(1, FILE_MAX as u64, &vec![2; FILE_MAX], &mut full),
+            "the next write, while the first is sent"
+        );
+        assert!(b.queue(1), "queued again");
+        b.sent(1, true);
+        b.recycle(sending.0);
+        assert_eq!(b.spare.lock().len(), 1, "its buffer kept for the next");
+        let (pieces, _) = b.take(1).expect("kept");
+        assert_eq!(pieces.len(), 1);
+        assert_eq!(pieces[0].0, FILE_MAX as u64);
+        b.sent(1, true);
+        assert!(b.idle());
+    }
+
+    #[test]
+    fn after_a_failed_sending_a_files_writes_go_at_once() {
+        let b = Behind::default();
+        let mut full = false;
+        assert!(b.keep(1, 0, b"abc", &mut full));
+        let sending = b.take(1).expect("kept");
+        b.restore(1, sending);
+        b.sent(1, false);
+        assert!(!b.keep(1, 3, b"d", &mut full), "the writer hears of it");
+        assert!(b.keep(2, 0, b"x", &mut full), "other files keep theirs");
+        let (pieces, _) = b.take(1).expect("still kept");
+        assert_eq!(pieces, vec![(0, b"abc".to_vec())]);
+        b.sent(1, true);
+        assert!(
+            b.keep(1, 3, b"d", &mut full),
+            "kept again once one succeeded"
+        );
+    }
+
+    #[test]
+    fn bytes_being_sent_count_against_the_total() {
+        let b = Behind::default();
+        let mut full = false;
+        let mib = vec![0; FILE_MAX];
+        let files = (TOTAL_MAX / FILE_MAX) as u64;
+        for ino in 0..files {
+            assert!(b.keep(ino, 0, &mib, &mut full));
+        }
+        assert!(!b.keep(files, 0, &mib, &mut full), "all kept");
+        let sending = b.take(0).expect("kept");
+        assert!(!b.keep(files, 0, &mib, &mut full), "being sent");
+        b.sent(0, true);
+        drop(sending);
+        assert!(b.keep(files, 0, &mib, &mut full), "sent");
+    }
+
+    #[test]
+    fn a_sequential_writers_pieces_stay_apart_past_a_chunk() {
+        let mut k = Kept::default();
+        k.put(0, 10, &[1; 10], &mut None);
+        k.put(10, 20, &[2; 10], &mut None);
+        assert_eq!(k.pieces.len(), 1, "small pieces join");
+        let mib = FILE_MAX as u64;
+        let mut k = Kept::default();
+        k.put(0, mib, &vec![1; FILE_MAX], &mut None);
+        k.put(mib, 2 * mib, &vec![2; FILE_MAX], &mut None);
+        assert_eq!(k.pieces.len(), 2, "not copied into one");
+        k.put(mib - 1, mib + 1, &[3, 3], &mut None);
+        assert_eq!(k.pieces.len(), 1, "a write over both joins them");
+        let v = &k.pieces[&0];
+        assert_eq!(
+            (v.len(), v[FILE_MAX - 2], v[FILE_MAX - 1], v[FILE_MAX]),
+            (2 * FILE_MAX, 1, 3, 3)
+        );
+        assert_eq!(v[FILE_MAX + 1], 2);
+        assert_eq!(k.bytes, 2 * FILE_MAX);
     }
 }

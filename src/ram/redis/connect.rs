@@ -258,6 +258,16 @@ impl RedisStore {
             .name("redis-janitor".into())
             .spawn(move || janitor(weak, todo, q))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let (to_send, queued_sends) = mpsc::channel();
+        let weak = Arc::downgrade(&inner);
+        let j = Janitor {
+            tx: chores.clone(),
+            queued: queued.clone(),
+        };
+        std::thread::Builder::new()
+            .name("redis-send".into())
+            .spawn(move || data::sender(weak, j, queued_sends))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
         Ok(RedisStore {
             refs: Arc::new(KernelRefs::new()),
             inner,
@@ -268,6 +278,7 @@ impl RedisStore {
             },
             to_release,
             releasing,
+            to_send,
             janitor: Janitor { tx: chores, queued },
             _stop: stop,
         })

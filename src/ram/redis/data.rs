@@ -4,6 +4,8 @@ use super::*;
 
 /// A write of at most this many parts may have them cut (`sizes.rs`).
 const CUT_PARTS_MAX: usize = 4;
+/// A part of at least this many bytes may be cut, in a write of any number of parts.
+const CUT_ANY_FROM: u64 = 64 << 10;
 /// Reads of at least this many bytes fetch the slices themselves (`Inner::read_spans`).
 const DIRECT_READ: u64 = 128 << 10;
 /// How often a read on a cluster starts over when a slice it was to read went meanwhile.
@@ -217,7 +219,7 @@ impl RedisStore {
     pub(super) fn write_data(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
         self.inner.writable()?;
         self.send_kept(ino)?;
-        self.write_pieces(ino, &[(offset, data)], None)
+        self.out().write_pieces(ino, &[(offset, data)], None)
     }
 
     /// `write`, kept back where it is small and the caller needs no attributes (`privs`:
@@ -237,11 +239,11 @@ impl RedisStore {
             self.inner.writable()?;
             let mut full = false;
             if self.inner.behind.keep(ino, offset, data, &mut full) {
-                if full {
-                    // Failing, they stay kept: the error shows at close or fsync.
-                    if let Err(e) = self.send_kept(ino) {
-                        debug!("writes kept for inode {ino} not sent yet: {e}");
-                    }
+                // Sent on the sending thread while the next writes come; where it is gone
+                // (unmount), here. Failing, they stay kept: the error shows at close or
+                // fsync, or at the next write.
+                if full && !self.queue_send(ino) {
+                    self.send_quietly(ino);
                 }
                 return Ok(None);
             }
@@ -263,27 +265,19 @@ impl RedisStore {
         ino: Ino,
         then: Option<&SetArgs>,
     ) -> StoreResult<Option<Attr>> {
-        let b = &self.inner.behind;
-        if b.idle() {
-            return Ok(None);
+        self.out().send_kept_then(ino, then)
+    }
+
+    /// Queues `ino`'s kept writes for the sending thread; false if that thread is gone.
+    fn queue_send(&self, ino: Ino) -> bool {
+        !self.inner.behind.queue(ino) || self.to_send.send(ino).is_ok()
+    }
+
+    fn out(&self) -> Out<'_> {
+        Out {
+            inner: &self.inner,
+            janitor: &self.janitor,
         }
-        let _order = b.order(ino);
-        let Some((pieces, set)) = b.take(ino) else {
-            return Ok(None);
-        };
-        // Setattrs kept with the writes, then this one.
-        let args = match (set.as_ref().map(KeptSet::args), then) {
-            (Some(kept), Some(t)) => Some(set_args_then(&kept, t)),
-            (kept, t) => kept.or_else(|| t.cloned()),
-        };
-        let tail: Option<String> = args.map(|a| a.iter().map(|x| format!("{x},")).collect());
-        let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
-        let r = self.write_pieces(ino, &refs, tail.as_deref());
-        if r.is_err() {
-            b.restore(ino, (pieces, set));
-        }
-        b.sent(ino);
-        r.map(Some)
     }
 
     /// A setattr kept with the file's kept writes (see `Behind::keep_set`): the attributes
@@ -332,166 +326,6 @@ impl RedisStore {
             }
         }
         first
-    }
-
-    /// Writes disjoint `(offset, bytes)` pieces in offset order, all or none, in one
-    /// publication (which then sets `then`, a setattr's changes: see write.lua).
-    fn write_pieces(
-        &self,
-        ino: Ino,
-        pieces: &[(u64, &[u8])],
-        then: Option<&str>,
-    ) -> StoreResult<Attr> {
-        let mut pre = "";
-        let mut end = 0;
-        // Per part: chunk index, first byte, end byte, and where its bytes are.
-        let mut parts: Vec<(u64, u64, u64, usize, usize)> = Vec::new();
-        for (j, &(offset, data)) in pieces.iter().enumerate() {
-            match offset.checked_add(data.len() as u64) {
-                Some(e) if e <= MAX_FILE_SIZE => {
-                    if !data.is_empty() {
-                        end = end.max(e);
-                    }
-                    let mut pos = 0usize;
-                    for (idx, from, to) in spans(offset, e) {
-                        parts.push((idx, from, to, j, pos));
-                        pos += (to - from) as usize;
-                    }
-                }
-                _ => pre = "EFBIG",
-            }
-        }
-        if !pre.is_empty() {
-            parts.clear();
-        }
-        let end_s = if end == 0 || !pre.is_empty() {
-            String::new()
-        } else {
-            end.to_string()
-        };
-        // A small write goes into this mount's pack (see `pack.rs`), on one server.
-        let total: usize = parts.iter().map(|p| (p.2 - p.1) as usize).sum();
-        let mut packed = !self.inner.cluster()
-            && total > 0
-            && total <= PACK_PIECE_MAX
-            && parts.iter().all(|p| p.0 == 0);
-        // A publication that finds its slices no longer listed as this mount's (a failover
-        // lost the listing, or they were given up) is sent again whole, with new slices; one
-        // that finds its pack full or no longer this mount's (collected), with another.
-        // Out of a pack, a part whose block would waste much is sent as two slices; not in a
-        // sending of many small pieces (random writes kept back), whose chunks compaction
-        // rewrites soon, and where cutting each cost a third of the writes' speed.
-        let mut cut_parts = Vec::with_capacity(parts.len());
-        for &(idx, from, to, j, pos) in &parts {
-            let cut = (parts.len() <= CUT_PARTS_MAX)
-                .then(|| sizes::cut(to - from))
-                .flatten();
-            match cut {
-                Some(body) => {
-                    cut_parts.push((idx, from, from + body, j, pos));
-                    cut_parts.push((idx, from + body, to, j, pos + body as usize));
-                }
-                None => cut_parts.push((idx, from, to, j, pos)),
-            }
-        }
-        // Publications tried with a pack, and without.
-        let (mut in_pack, mut tries) = (0, 0);
-        let epoch = self.inner.bare.epoch();
-        let (v, pack) = loop {
-            let pack = if packed {
-                Some(self.inner.open_pack()?)
-            } else {
-                None
-            };
-            let (ps, sids) = match pack {
-                Some(p) => (&parts, vec![p; parts.len()]),
-                None => (&cut_parts, self.inner.take_sids(cut_parts.len())?),
-            };
-            let mut args: Vec<String> = vec![
-                ino.to_string(),
-                Inner::now(),
-                self.inner.limit.to_string(),
-                pre.to_owned(),
-                end_s.clone(),
-                pack.map(|p| p.to_string()).unwrap_or_default(),
-            ];
-            let mut blob: Vec<u8> = Vec::new();
-            let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(ps.len());
-            let mut sent = Vec::with_capacity(ps.len());
-            let mut nums: Vec<String> = Vec::with_capacity(4 * ps.len());
-            for (&(idx, from, to, j, pos), sid) in ps.iter().zip(sids) {
-                nums.push(idx.to_string());
-                nums.push(from.to_string());
-                nums.push(to.to_string());
-                nums.push(sid.to_string());
-                let bytes = &pieces[j].1[pos..pos + (to - from) as usize];
-                if pack.is_some() {
-                    blob.extend_from_slice(bytes);
-                } else {
-                    slices.push((self.inner.keys.slice(sid), bytes));
-                    sent.push((idx, sid));
-                }
-            }
-            args.append(&mut nums);
-            let mut refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            refs.insert(6, &blob);
-            if let Some(t) = then {
-                refs.push(t.as_bytes());
-            }
-            let pack_key = pack.map(|p| self.inner.keys.slice(p));
-            if pack.is_some() {
-                in_pack += 1;
-            } else {
-                tries += 1;
-            }
-            let got = self
-                .inner
-                .commit_write(ino, &refs, &slices, &sent, pack_key.as_deref())?;
-            match (got, pack) {
-                (Published::Done(v), _) => break (v, pack),
-                // Another pack then; after two, none.
-                (Published::Full, Some(p)) => self.inner.seal_pack(p),
-                // Collected, or its listing lost (a failover): sealed all the same.
-                (Published::Unlisted, Some(p)) => self.inner.seal_pack(p),
-                _ if tries >= 3 => {
-                    return Err(StoreError::Unavailable(
-                        "a write's slices were given up under it three times (failovers?)".into(),
-                    ))
-                }
-                _ => {}
-            }
-            if in_pack >= 2 {
-                packed = false;
-            }
-        };
-        let a = array(&v);
-        let attr = self
-            .inner
-            .attr(ino, a.first().ok_or_else(|| garbled("write"))?, epoch)?;
-        self.tell(&[Foreign::Attrs(ino)]);
-        if let Some(gc) = a.get(1) {
-            self.janitor.drop_slices(array(gc));
-        }
-        if let Some(sid) = pack {
-            let n = |i: usize| a.get(i).and_then(number).unwrap_or(0);
-            if pack_full(n(3), n(4), total as u64) {
-                // The next small write takes another; this one is sealed off its round trip.
-                self.inner.forget_pack(sid);
-                if !self.janitor.seal(sid) {
-                    self.inner.to_seal.lock().push(sid);
-                }
-            }
-        }
-        // The script counts each chunk once, in the order first named.
-        let mut idxs: Vec<u64> = parts.iter().map(|p| p.0).collect();
-        idxs.dedup();
-        let counts = a.get(2).map(array).unwrap_or(&[]);
-        for (idx, n) in idxs.iter().zip(counts) {
-            if number(n).unwrap_or(0) > COMPACT_AT {
-                self.janitor.compact(ino, *idx);
-            }
-        }
-        Ok(attr)
     }
 
     pub(super) fn fallocate_data(
@@ -570,9 +404,266 @@ impl RedisStore {
     }
 }
 
+/// What sends a file's writes to Redis: the store's, on a FUSE thread, and the sending
+/// thread's.
+pub(super) struct Out<'a> {
+    pub(super) inner: &'a Inner,
+    pub(super) janitor: &'a Janitor,
+}
+
+impl Out<'_> {
+    /// `send_kept`, the same script then setting what a setattr asks (`then`, see
+    /// write.lua): the file's attributes after both, or None where no writes were kept
+    /// (nothing was set then).
+    pub(super) fn send_kept_then(
+        &self,
+        ino: Ino,
+        then: Option<&SetArgs>,
+    ) -> StoreResult<Option<Attr>> {
+        let b = &self.inner.behind;
+        if b.idle() {
+            return Ok(None);
+        }
+        let _order = b.order(ino);
+        let Some((pieces, set)) = b.take(ino) else {
+            return Ok(None);
+        };
+        // Setattrs kept with the writes, then this one.
+        let args = match (set.as_ref().map(KeptSet::args), then) {
+            (Some(kept), Some(t)) => Some(set_args_then(&kept, t)),
+            (kept, t) => kept.or_else(|| t.cloned()),
+        };
+        let tail: Option<String> = args.map(|a| a.iter().map(|x| format!("{x},")).collect());
+        let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
+        let r = self.write_pieces(ino, &refs, tail.as_deref());
+        drop(refs);
+        if r.is_err() {
+            b.restore(ino, (pieces, set));
+        } else {
+            b.recycle(pieces);
+        }
+        b.sent(ino, r.is_ok());
+        r.map(Some)
+    }
+
+    /// Writes disjoint `(offset, bytes)` pieces in offset order, all or none, in one
+    /// publication (which then sets `then`, a setattr's changes: see write.lua).
+    pub(super) fn write_pieces(
+        &self,
+        ino: Ino,
+        pieces: &[(u64, &[u8])],
+        then: Option<&str>,
+    ) -> StoreResult<Attr> {
+        let mut pre = "";
+        let mut end = 0;
+        // Per part: chunk index, first byte, end byte, and where its bytes are.
+        let mut parts: Vec<Part> = Vec::new();
+        for (j, &(offset, data)) in pieces.iter().enumerate() {
+            match offset.checked_add(data.len() as u64) {
+                Some(e) if e <= MAX_FILE_SIZE => {
+                    if !data.is_empty() {
+                        end = end.max(e);
+                    }
+                    let mut pos = 0usize;
+                    for (idx, from, to) in spans(offset, e) {
+                        parts.push((idx, from, to, j, pos));
+                        pos += (to - from) as usize;
+                    }
+                }
+                _ => pre = "EFBIG",
+            }
+        }
+        if !pre.is_empty() {
+            parts.clear();
+        }
+        let end_s = if end == 0 || !pre.is_empty() {
+            String::new()
+        } else {
+            end.to_string()
+        };
+        // A small write goes into this mount's pack (see `pack.rs`), on one server.
+        let total: usize = parts.iter().map(|p| (p.2 - p.1) as usize).sum();
+        let mut packed = !self.inner.cluster()
+            && total > 0
+            && total <= PACK_PIECE_MAX
+            && parts.iter().all(|p| p.0 == 0);
+        // A publication that finds its slices no longer listed as this mount's (a failover
+        // lost the listing, or they were given up) is sent again whole, with new slices; one
+        // that finds its pack full or no longer this mount's (collected), with another.
+        // Out of a pack, a part whose block would waste much is sent as two slices; not in a
+        // sending of many small pieces (random writes kept back), whose chunks compaction
+        // rewrites soon, and where cutting each cost a third of the writes' speed. A big
+        // part (a sequential writer's chunk) is, however many there are.
+        let cut_parts = cut_parts(&parts);
+        // Publications tried with a pack, and without.
+        let (mut in_pack, mut tries) = (0, 0);
+        let epoch = self.inner.bare.epoch();
+        let (v, pack) = loop {
+            let pack = if packed {
+                Some(self.inner.open_pack()?)
+            } else {
+                None
+            };
+            let (ps, sids) = match pack {
+                Some(p) => (&parts, vec![p; parts.len()]),
+                None => (&cut_parts, self.inner.take_sids(cut_parts.len())?),
+            };
+            let mut args: Vec<String> = vec![
+                ino.to_string(),
+                Inner::now(),
+                self.inner.limit.to_string(),
+                pre.to_owned(),
+                end_s.clone(),
+                pack.map(|p| p.to_string()).unwrap_or_default(),
+            ];
+            let mut blob: Vec<u8> = Vec::new();
+            let mut slices: Vec<(String, &[u8])> = Vec::with_capacity(ps.len());
+            let mut sent = Vec::with_capacity(ps.len());
+            let mut nums: Vec<String> = Vec::with_capacity(4 * ps.len());
+            for (&(idx, from, to, j, pos), sid) in ps.iter().zip(sids) {
+                nums.push(idx.to_string());
+                nums.push(from.to_string());
+                nums.push(to.to_string());
+                nums.push(sid.to_string());
+                let bytes = &pieces[j].1[pos..pos + (to - from) as usize];
+                if pack.is_some() {
+                    blob.extend_from_slice(bytes);
+                } else {
+                    slices.push((self.inner.keys.slice(sid), bytes));
+                    sent.push((idx, sid));
+                }
+            }
+            args.append(&mut nums);
+            let mut refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            refs.insert(6, &blob);
+            if let Some(t) = then {
+                refs.push(t.as_bytes());
+            }
+            let pack_key = pack.map(|p| self.inner.keys.slice(p));
+            if pack.is_some() {
+                in_pack += 1;
+            } else {
+                tries += 1;
+            }
+            let got = self
+                .inner
+                .commit_write(ino, &refs, &slices, &sent, pack_key.as_deref())?;
+            match (got, pack) {
+                (Published::Done(v), _) => break (v, pack),
+                // Another pack then; after two, none.
+                (Published::Full, Some(p)) => self.inner.seal_pack(p),
+                // Collected, or its listing lost (a failover): sealed all the same.
+                (Published::Unlisted, Some(p)) => self.inner.seal_pack(p),
+                _ if tries >= 3 => {
+                    return Err(StoreError::Unavailable(
+                        "a write's slices were given up under it three times (failovers?)".into(),
+                    ))
+                }
+                _ => {}
+            }
+            if in_pack >= 2 {
+                packed = false;
+            }
+        };
+        let a = array(&v);
+        let attr = self
+            .inner
+            .attr(ino, a.first().ok_or_else(|| garbled("write"))?, epoch)?;
+        self.inner.tell(&[Foreign::Attrs(ino)]);
+        if let Some(gc) = a.get(1) {
+            self.janitor.drop_slices(array(gc));
+        }
+        if let Some(sid) = pack {
+            let n = |i: usize| a.get(i).and_then(number).unwrap_or(0);
+            if pack_full(n(3), n(4), total as u64) {
+                // The next small write takes another; this one is sealed off its round trip.
+                self.inner.forget_pack(sid);
+                if !self.janitor.seal(sid) {
+                    self.inner.to_seal.lock().push(sid);
+                }
+            }
+        }
+        // The script counts each chunk once, in the order first named.
+        let mut idxs: Vec<u64> = parts.iter().map(|p| p.0).collect();
+        idxs.dedup();
+        let counts = a.get(2).map(array).unwrap_or(&[]);
+        for (idx, n) in idxs.iter().zip(counts) {
+            if number(n).unwrap_or(0) > COMPACT_AT {
+                self.janitor.compact(ino, *idx);
+            }
+        }
+        Ok(attr)
+    }
+}
+
+/// The sending thread: sends the kept writes of each file queued (`RedisStore::queue_send`).
+pub(super) fn sender(inner: Weak<Inner>, janitor: Janitor, queued: mpsc::Receiver<Ino>) {
+    for ino in queued {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        inner.behind.dequeued(ino);
+        let out = Out {
+            inner: &inner,
+            janitor: &janitor,
+        };
+        if let Err(e) = out.send_kept_then(ino, None) {
+            debug!("writes kept for inode {ino} not sent yet: {e}");
+        }
+    }
+}
+
+/// A part of a write: chunk index, first byte, end byte, which piece, where in it.
+type Part = (u64, u64, u64, usize, usize);
+
+/// `parts`, each cut in two where that costs Redis less (see `write_pieces`).
+fn cut_parts(parts: &[Part]) -> Vec<Part> {
+    let mut out = Vec::with_capacity(parts.len());
+    for &(idx, from, to, j, pos) in parts {
+        let cut = (parts.len() <= CUT_PARTS_MAX || to - from >= CUT_ANY_FROM)
+            .then(|| sizes::cut(to - from))
+            .flatten();
+        match cut {
+            Some(body) => {
+                out.push((idx, from, from + body, j, pos));
+                out.push((idx, from + body, to, j, pos + body as usize));
+            }
+            None => out.push((idx, from, to, j, pos)),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_entry;
+    use super::{cut_parts, parse_entry, CHUNK};
+
+    #[test]
+    fn whole_chunks_are_cut_however_many_go_together() {
+        let whole: Vec<_> = (0..8)
+            .map(|i| (i, 0, CHUNK, 0, (i * CHUNK) as usize))
+            .collect();
+        let cut = cut_parts(&whole);
+        assert_eq!(cut.len(), 16, "each chunk cut in two");
+        assert_eq!(
+            (cut[0].2, cut[1].1, cut[1].2),
+            (CHUNK - 16, CHUNK - 16, CHUNK)
+        );
+        assert_eq!(
+            cut[3].4,
+            (CHUNK + CHUNK - 16) as usize,
+            "where its bytes are"
+        );
+        let small: Vec<_> = (0..8)
+            .map(|i| (0, i * 8192, i * 8192 + 4200, i as usize, 0))
+            .collect();
+        assert_eq!(
+            cut_parts(&small),
+            small,
+            "random writes sent together are not"
+        );
+        assert_eq!(cut_parts(&small[..2]).len(), 4, "a few are");
+    }
 
     #[test]
     fn overlays_cover_what_comes_before_them() {

@@ -283,6 +283,19 @@ impl Inner {
         time_str(SystemTime::now())
     }
 
+    /// Notices of this mount's change for the other mounts; what it changes no longer
+    /// holds as made here (`Behind::unmade`).
+    pub(super) fn tell(&self, changed: &[Foreign]) {
+        for f in changed {
+            match f {
+                Foreign::Attrs(i) => self.behind.unmade(Some(*i)),
+                Foreign::Everything => self.behind.unmade(None),
+                Foreign::Name(..) => {}
+            }
+        }
+        self.notices.send(changed);
+    }
+
     /// An inode's attributes in a script's answer to a call made at `epoch` (of `bare`);
     /// whether it held extended attributes is noted.
     pub(super) fn attr(&self, ino: Ino, v: &Value, epoch: u64) -> StoreResult<Attr> {

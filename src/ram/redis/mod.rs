@@ -208,6 +208,8 @@ pub struct RedisStore {
     to_release: mpsc::Sender<Ino>,
     /// Inodes sent to the release thread and not yet given back.
     releasing: Arc<AtomicU64>,
+    /// Files whose kept writes the sending thread is to send (`behind.rs`).
+    to_send: mpsc::Sender<Ino>,
     janitor: Janitor,
     /// Dropping it stops the heartbeat thread.
     _stop: mpsc::Sender<()>,

@@ -218,14 +218,7 @@ impl RedisStore {
 
     /// Notices of this mount's change for the other mounts.
     pub(super) fn tell(&self, changed: &[Foreign]) {
-        for f in changed {
-            match f {
-                Foreign::Attrs(i) => self.inner.behind.unmade(Some(*i)),
-                Foreign::Everything => self.inner.behind.unmade(None),
-                Foreign::Name(..) => {}
-            }
-        }
-        self.inner.notices.send(changed);
+        self.inner.tell(changed);
     }
 
     /// After a remove or rename: keeps the inode whose last link went (the script's answer)
