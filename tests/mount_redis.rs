@@ -737,6 +737,33 @@ fn sequential_writes_sent_behind_the_writer_read_whole() {
     }
 }
 
+/// A server that forgot the scripts (a restart, `SCRIPT FLUSH`) takes writes all the same:
+/// the slices sent with a publication landed, and the publication runs again.
+#[test]
+fn writes_go_on_after_redis_forgets_its_scripts() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let v = m.vram();
+    let first = Rng::new(41).bytes(3 * MIB + 5);
+    fs::write(v.join("first"), &first).unwrap();
+    let mut con = server.connection();
+    redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query::<()>(&mut con)
+        .unwrap();
+    let second = Rng::new(42).bytes(2 * MIB + 7);
+    let mut f = File::create(v.join("second")).unwrap();
+    f.write_all(&second).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    fs::write(v.join("small"), b"after the flush").unwrap();
+    let again = TestMount::with_redis(&server, &[]);
+    let w = again.vram();
+    assert!(fs::read(w.join("first")).unwrap() == first);
+    assert!(fs::read(w.join("second")).unwrap() == second);
+    assert_eq!(fs::read(w.join("small")).unwrap(), b"after the flush");
+}
+
 #[test]
 fn foreign_data_under_the_prefix_is_refused() {
     let server = RedisServer::start();

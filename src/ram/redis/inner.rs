@@ -614,16 +614,15 @@ impl Inner {
     ) -> Result<Value, Failure> {
         let meta = self.keys.meta();
         let pending = self.keys.pending(&self.sid);
-        let mut inv = script.key(&meta);
-        inv.key(&pending);
         let cluster = self.cluster();
+        let mut keys: Vec<&str> = vec![&meta, &pending];
         if !cluster {
-            for (key, _) in sets {
-                inv.key(key);
-            }
+            keys.extend(sets.iter().map(|(k, _)| k.as_str()));
         }
-        if let Some(k) = pack {
-            inv.key(k);
+        keys.extend(pack);
+        let mut inv = script.prepare_invoke();
+        for k in &keys {
+            inv.key(*k);
         }
         for a in args {
             inv.arg(*a);
@@ -639,17 +638,21 @@ impl Inner {
                 .run_replies(true, b.len(), |c| c.batch(&b).map(drop))?;
             return self.pool.run(true, |c| inv.invoke::<Value>(c));
         }
-        let mut p = ::redis::pipe();
-        for (key, bytes) in sets {
-            p.cmd("SET").arg(key).arg(*bytes).ignore();
+        // The script's EVALSHA, as `inv` would send it.
+        let mut eval = ::redis::cmd("EVALSHA");
+        eval.arg(script.get_hash()).arg(keys.len());
+        for k in &keys {
+            eval.arg(*k);
         }
-        p.invoke_script(&inv);
+        for a in args {
+            eval.arg(*a);
+        }
         match self
             .pool
-            .run_replies(true, replies(&p), |c| p.query::<Vec<Value>>(c))
+            .run_replies(true, sets.len() + 1, |c| c.sets_then(sets, &eval))
         {
-            Ok(mut v) => Ok(v.pop().unwrap_or(Value::Nil)),
-            // A pipeline does not load a script Redis does not know yet (a new server, a
+            Ok(v) => Ok(v),
+            // EVALSHA does not load a script Redis does not know yet (a new server, a
             // restart): the SETs landed, so only the script runs again (invoke loads it).
             Err(Failure::Server(e)) if has_code(&e, "NOSCRIPT") => {
                 self.pool.run(true, |c| inv.invoke::<Value>(c))
