@@ -263,6 +263,37 @@ fn warm_reads_keep_the_page_cache_until_another_mount_writes() {
     );
 }
 
+/// A file this mount wrote is read back from the pages its kernel wrote, not from Redis, and
+/// so is it after a chmod here; once another mount writes it, the next open reads anew.
+#[test]
+fn this_mounts_writes_stay_in_its_page_cache() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let reads = |m: &TestMount| ctl_stats(m.mnt())["vram"]["by_op"]["read"]["ops"].as_u64();
+    let path = a.vram().join("f");
+    // Whole pages in one write each: the kernel holds them all.
+    let one = Rng::new(7).bytes(MIB);
+    fs::write(&path, &one).unwrap();
+    let before = reads(&a);
+    assert!(fs::read(&path).unwrap() == one);
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(fs::read(&path).unwrap() == one);
+    assert_eq!(reads(&a), before, "a file written here was read from Redis");
+
+    let two = Rng::new(8).bytes(MIB);
+    fs::write(b.vram().join("f"), &two).unwrap();
+    assert!(
+        fs::read(&path).unwrap() == two,
+        "the next open on A after B's close read stale pages"
+    );
+    // Written here again over B's version: its own pages, and not B's, are read.
+    let three = Rng::new(9).bytes(MIB);
+    fs::write(&path, &three).unwrap();
+    assert!(fs::read(b.vram().join("f")).unwrap() == three);
+    assert!(fs::read(&path).unwrap() == three);
+}
+
 /// A read that reaches the daemon whatever the kernel caches.
 fn open_direct(p: &Path) -> File {
     use std::os::unix::fs::OpenOptionsExt;

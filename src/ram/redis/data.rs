@@ -216,10 +216,18 @@ impl RedisStore {
         ))
     }
 
-    pub(super) fn write_data(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
+    /// `kernel`: the write came through this mount's kernel (see `Versions::moved`).
+    pub(super) fn write_data(
+        &self,
+        ino: Ino,
+        offset: u64,
+        data: &[u8],
+        kernel: bool,
+    ) -> StoreResult<Attr> {
         self.inner.writable()?;
         self.send_kept(ino)?;
-        self.out().write_pieces(ino, &[(offset, data)], None)
+        self.out()
+            .write_pieces(ino, &[(offset, data)], None, kernel)
     }
 
     /// `write`, kept back where it is small and the caller needs no attributes (`privs`:
@@ -248,7 +256,7 @@ impl RedisStore {
                 return Ok(None);
             }
         }
-        self.write_data(ino, offset, data).map(Some)
+        self.write_data(ino, offset, data, true).map(Some)
     }
 
     /// Sends `ino`'s kept writes and waits for a sending of them under way, so that what
@@ -435,7 +443,8 @@ impl Out<'_> {
         };
         let tail: Option<String> = args.map(|a| a.iter().map(|x| format!("{x},")).collect());
         let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
-        let r = self.write_pieces(ino, &refs, tail.as_deref());
+        // Kept writes all came through the kernel.
+        let r = self.write_pieces(ino, &refs, tail.as_deref(), true);
         drop(refs);
         if r.is_err() {
             b.restore(ino, (pieces, set));
@@ -447,12 +456,14 @@ impl Out<'_> {
     }
 
     /// Writes disjoint `(offset, bytes)` pieces in offset order, all or none, in one
-    /// publication (which then sets `then`, a setattr's changes: see write.lua).
+    /// publication (which then sets `then`, a setattr's changes: see write.lua). `kernel`:
+    /// they came through this mount's kernel, whose pages hold them.
     pub(super) fn write_pieces(
         &self,
         ino: Ino,
         pieces: &[(u64, &[u8])],
         then: Option<&str>,
+        kernel: bool,
     ) -> StoreResult<Attr> {
         let mut pre = "";
         let mut end = 0;
@@ -566,9 +577,11 @@ impl Out<'_> {
             }
         };
         let a = array(&v);
-        let attr = self
-            .inner
-            .attr(ino, a.first().ok_or_else(|| garbled("write"))?, epoch)?;
+        let fields = a.first().ok_or_else(|| garbled("write"))?;
+        let attr = self.inner.attr(ino, fields, epoch)?;
+        if let (true, Some(before)) = (kernel, a.get(5).and_then(bytes)) {
+            self.inner.versions.moved(ino, before, fields);
+        }
         self.inner.tell(&[Foreign::Attrs(ino)]);
         if let Some(gc) = a.get(1) {
             self.janitor.drop_slices(array(gc));

@@ -431,9 +431,12 @@ impl RamStore for RedisStore {
             .inner
             .script(&self.inner.scripts.setattr, false, &refs)?;
         let a = array(&v);
-        let attr = self
-            .inner
-            .attr(ino, a.first().ok_or_else(|| garbled("setattr"))?, epoch)?;
+        let fields = a.first().ok_or_else(|| garbled("setattr"))?;
+        let attr = self.inner.attr(ino, fields, epoch)?;
+        // Times, mode or owner: the kernel's pages stay what they were.
+        if let (None, Some(before)) = (set.size, a.get(3).and_then(bytes)) {
+            self.inner.versions.moved(ino, before, fields);
+        }
         change.answer(attr.clone());
         self.tell(&[Foreign::Attrs(ino)]);
         if let Some(gc) = a.get(1) {
@@ -588,7 +591,7 @@ impl RamStore for RedisStore {
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> StoreResult<Attr> {
         let _c = self.inner.prefetch.changing(ino);
-        self.write_data(ino, offset, data)
+        self.write_data(ino, offset, data, false)
     }
 
     fn write_behind(

@@ -91,9 +91,11 @@ impl RedisStore {
                 ));
             }
         }
-        let attr = self
-            .inner
-            .attr(0, a.first().ok_or_else(|| garbled("create"))?, epoch)?;
+        let fields = a.first().ok_or_else(|| garbled("create"))?;
+        let attr = self.inner.attr(0, fields, epoch)?;
+        if open && attr.kind == Kind::File {
+            self.inner.versions.made(attr.ino, fields);
+        }
         change.answer_value(a.get(1));
         // A new name: a mount that holds it as absent must hear of it.
         self.tell(&[Foreign::Name(parent, name.to_os_string())]);

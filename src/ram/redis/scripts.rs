@@ -36,7 +36,7 @@ pub(super) const RENAME: &str = include_str!("lua/rename.lua");
 
 /// ARGV: ino, now, error to give after the existence check (or ''), perm, uid, gid, size,
 /// index of the chunk holding the new end, bytes of it kept, atime, mtime, ctime ('' = keep).
-/// Returns {attr, chunks to delete}.
+/// Returns {attr, chunks to delete, chunks cut, a file's version before (as open.lua names it)}.
 pub(super) const SETATTR: &str = include_str!("lua/setattr.lua");
 
 /// Publishes a write's slices. KEYS: meta, this mount's unpublished slices, and on one

@@ -378,6 +378,12 @@ end
 -- unlike times from the mounts' clocks never the same twice) one up. An inode leaves out
 -- `ct` while it equals `mt` and `bt` while it equals `at` (each takes 14 bytes): whatever
 -- sets `mt` sets `ct` too or drops it, and whatever sets `at` first keeps `bt`.
+-- What a file's pages are of, as open.lua names it: its version count, with its ctime
+-- (which a mount of an earlier release moves without counting).
+local function version(ino)
+  local f = redis.call('HMGET', key('i', ino), 'v', 'ct', 'mt')
+  return (f[1] or '0') .. ':' .. (f[2] or f[3] or '')
+end
 local function touch(ino, now)
   redis.call('HSET', key('i', ino), 'mt', now)
   redis.call('HDEL', key('i', ino), 'ct')

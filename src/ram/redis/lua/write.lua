@@ -12,10 +12,11 @@
 -- their bytes are appended to it here (KEYS[3]), in piece order. It must be this mount's
 -- still (else EUNLISTED) and have room (else EFULL): the caller then writes without it.
 -- Returns {attr, slices no longer used, per chunk touched (in the order first named) its
--- slice count, the pack's length and names}.
+-- slice count, the pack's length and names, the file's version before (as open.lua names it)}.
 local ino, now = ARGV[1], ARGV[2]
 local pack, blob = ARGV[6], ARGV[7]
 local f = file_of(ino, ARGV[4])
+local before = version(ino)
 local n = math.floor((#ARGV - 7) / 4)
 local then_set = (#ARGV - 7) % 4 == 1 and ARGV[#ARGV]
 if pack ~= '' then
@@ -127,4 +128,4 @@ if then_set then
     {[4] = v[1], [5] = v[2], [6] = v[3], [10] = v[4], [11] = v[5], [12] = v[6], [13] = v[7]})
 end
 if pack ~= '' then names = redis.call('HLEN', key('pk', pack)) - 2 end
-return {attr(ino), gc, counts, packlen, names}
+return {attr(ino), gc, counts, packlen, names, before}
