@@ -768,6 +768,36 @@ fn sequential_writes_sent_behind_the_writer_read_whole() {
     }
 }
 
+/// Random 4 KiB writes as fast as they come, sent in batches on the sending thread while
+/// the next are kept (a batch is bounded: `Behind::brimful`): every write lands.
+#[test]
+fn random_small_writes_all_land() {
+    let server = RedisServer::start();
+    let m = TestMount::with_redis(&server, &[]);
+    let path = m.vram().join("r");
+    let mut want = Rng::new(51).bytes(16 * MIB);
+    fs::write(&path, &want).unwrap();
+    let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let mut rng = Rng::new(52);
+    let end = Instant::now() + Duration::from_secs(3);
+    let mut n = 0;
+    while Instant::now() < end {
+        let at = rng.below((16 * MIB / 4096) as u64) as usize * 4096;
+        let piece = rng.bytes(4096);
+        f.write_all_at(&piece, at as u64)
+            .unwrap_or_else(|e| panic!("write {n} failed: {e}"));
+        want[at..at + 4096].copy_from_slice(&piece);
+        n += 1;
+    }
+    f.sync_all().unwrap();
+    drop(f);
+    let again = TestMount::with_redis(&server, &[]);
+    assert!(
+        fs::read(again.vram().join("r")).unwrap() == want,
+        "{n} random writes read back"
+    );
+}
+
 /// A server that forgot the scripts (a restart, `SCRIPT FLUSH`) takes writes all the same:
 /// the slices sent with a publication landed, and the publication runs again.
 #[test]

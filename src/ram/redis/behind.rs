@@ -17,8 +17,11 @@ use super::*;
 /// A file's kept bytes are sent once they reach this; a bigger write goes at once (the kept
 /// ones before it).
 const FILE_MAX: usize = 1 << 20;
-/// A file's kept pieces are sent once there are this many (one slice each).
+/// A file's kept pieces are sent once there are this many (one slice each); a sending holds
+/// at most this many, and at most `BATCH_MAX` bytes (more kept while one is on its way, a
+/// write waits for it: a sending of thousands of pieces held Redis past a reply's time).
 const PIECES_MAX: usize = 256;
+const BATCH_MAX: usize = 8 * FILE_MAX;
 /// Bytes kept or being sent, over all files: past it, a file's writes are sent as they come.
 const TOTAL_MAX: usize = 64 << 20;
 /// A write of at least this many bytes takes a spare buffer (`Behind::spare`).
@@ -155,7 +158,7 @@ impl Behind {
             .then(|| self.spare.lock().pop())
             .flatten();
         let mut files = self.files.lock();
-        if files.get(&ino).is_some_and(|k| k.failed) {
+        if files.get(&ino).is_some_and(|k| k.failed || k.brimful()) {
             return false;
         }
         let kept = files.entry(ino).or_insert_with(|| {
@@ -188,6 +191,13 @@ impl Behind {
                 spare.push(buf);
             }
         }
+    }
+
+    /// Whether `ino`'s kept writes fill a sending: the next waits for the one under way
+    /// (`order`), if any, or goes with them at once.
+    pub(super) fn brimful(&self, ino: Ino) -> bool {
+        self.busy.load(Ordering::Acquire) != 0
+            && self.files.lock().get(&ino).is_some_and(Kept::brimful)
     }
 
     /// Whether `ino` may have writes kept or being sent.
@@ -412,6 +422,10 @@ impl Behind {
 }
 
 impl Kept {
+    fn brimful(&self) -> bool {
+        self.pieces.len() >= PIECES_MAX || self.bytes >= BATCH_MAX
+    }
+
     /// The size and the bytes held of a file made empty once these pieces are published:
     /// each chunk holds up to the last byte written in it (as write.lua counts).
     fn extent(&self) -> (u64, u64) {
@@ -704,5 +718,25 @@ mod tests {
         );
         assert_eq!(v[FILE_MAX + 1], 2);
         assert_eq!(k.bytes, 2 * FILE_MAX);
+    }
+
+    #[test]
+    fn a_sending_holds_a_bounded_batch() {
+        let b = Behind::default();
+        let mut full = false;
+        for j in 0..PIECES_MAX as u64 {
+            assert!(b.keep(1, j * 2, b"x", &mut full));
+        }
+        assert!(b.brimful(1));
+        assert!(!b.keep(1, 1_000_000, b"y", &mut full), "the next waits");
+        let sending = b.take(1).expect("kept");
+        assert!(!b.brimful(1) && b.keep(1, 1_000_000, b"y", &mut full));
+        b.sent(1, true);
+        drop(sending);
+        let mib = vec![0; FILE_MAX];
+        for j in 0..(BATCH_MAX / FILE_MAX) as u64 {
+            assert!(b.keep(2, j * FILE_MAX as u64, &mib, &mut full));
+        }
+        assert!(b.brimful(2), "{BATCH_MAX} bytes");
     }
 }

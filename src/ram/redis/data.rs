@@ -245,8 +245,13 @@ impl RedisStore {
                 && !self.inner.behind.has_set(ino));
         if plain {
             self.inner.writable()?;
+            let b = &self.inner.behind;
+            if b.brimful(ino) {
+                // A sending is on its way (or about to be): this write waits for it.
+                drop(b.order(ino));
+            }
             let mut full = false;
-            if self.inner.behind.keep(ino, offset, data, &mut full) {
+            if b.keep(ino, offset, data, &mut full) {
                 // Sent on the sending thread while the next writes come; where it is gone
                 // (unmount), here. Failing, they stay kept: the error shows at close or
                 // fsync, or at the next write.
