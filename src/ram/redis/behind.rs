@@ -31,7 +31,7 @@ const SPARES_MAX: usize = 8;
 /// Locks that order a file's sending against everything else done to it.
 const STRIPES: usize = 64;
 
-/// One file's kept writes: disjoint, never touching, by offset.
+/// One file's kept writes: disjoint, by offset (touching only after a piece of 1 MiB).
 #[derive(Default)]
 struct Kept {
     pieces: BTreeMap<u64, Vec<u8>>,
@@ -141,6 +141,15 @@ impl Default for Behind {
 /// What a file's kept writes were, to send: pieces in offset order.
 pub(super) type Pieces = Vec<(u64, Vec<u8>)>;
 
+/// A sending's share of a file's kept writes (`Behind::take`).
+pub(super) struct Taken {
+    pub(super) pieces: Pieces,
+    /// The setattr kept with them, with the last share.
+    pub(super) set: Option<KeptSet>,
+    /// Whether nothing is left kept.
+    pub(super) all: bool,
+}
+
 impl Behind {
     /// Keeps a write of `data` at `offset` (the kernel sends a file's writes one at a time);
     /// false if it must go now instead (too big, too much kept or being sent, or the file's
@@ -159,6 +168,10 @@ impl Behind {
             .flatten();
         let mut files = self.files.lock();
         if files.get(&ino).is_some_and(|k| k.failed || k.brimful()) {
+            drop(files);
+            if let Some(buf) = spare {
+                self.spare.lock().push(buf);
+            }
             return false;
         }
         let kept = files.entry(ino).or_insert_with(|| {
@@ -223,22 +236,37 @@ impl Behind {
         self.stripes[(ino as usize) % STRIPES].lock()
     }
 
-    /// Takes a file's kept writes to send, and the setattr kept with them (the caller holds
-    /// `order(ino)` until sent, then calls `sent`); None if none are kept.
-    pub(super) fn take(&self, ino: Ino) -> Option<(Pieces, Option<KeptSet>)> {
+    /// Takes a file's kept writes to send, in offset order, at most a sending's worth (256
+    /// pieces, or the piece that reaches 8 MiB), and with the last of them the setattr kept
+    /// with them (the caller holds `order(ino)` until sent, then calls `sent`, and takes
+    /// again while `Taken::all` is false); None if none are kept.
+    pub(super) fn take(&self, ino: Ino) -> Option<Taken> {
         let mut files = self.files.lock();
         let kept = files.get_mut(&ino).filter(|k| !k.pieces.is_empty())?;
-        self.total.fetch_sub(kept.bytes as u64, Ordering::AcqRel);
-        self.flying.fetch_add(kept.bytes as u64, Ordering::AcqRel);
-        kept.flying += kept.bytes;
-        kept.bytes = 0;
+        let mut pieces = Vec::new();
+        let mut bytes = 0;
+        while pieces.len() < PIECES_MAX && bytes < BATCH_MAX {
+            let Some(p) = kept.pieces.pop_first() else {
+                break;
+            };
+            bytes += p.1.len();
+            pieces.push(p);
+        }
+        self.total.fetch_sub(bytes as u64, Ordering::AcqRel);
+        self.flying.fetch_add(bytes as u64, Ordering::AcqRel);
+        kept.flying += bytes;
+        kept.bytes -= bytes;
         kept.sending += 1;
-        let pieces = std::mem::take(&mut kept.pieces).into_iter().collect();
-        Some((pieces, kept.set.take()))
+        let all = kept.pieces.is_empty();
+        Some(Taken {
+            pieces,
+            set: if all { kept.set.take() } else { None },
+            all,
+        })
     }
 
     /// Puts back what `take` gave, where sending it failed: writes kept since lie over it.
-    pub(super) fn restore(&self, ino: Ino, (pieces, set): (Pieces, Option<KeptSet>)) {
+    pub(super) fn restore(&self, ino: Ino, Taken { pieces, set, .. }: Taken) {
         let mut files = self.files.lock();
         let Some(kept) = files.get_mut(&ino) else {
             return;
@@ -269,12 +297,18 @@ impl Behind {
     /// and put back are given up too, not left for a later close that would not hear of it.
     pub(super) fn give_up(&self, ino: Ino, no_space: bool) -> bool {
         let _order = self.order(ino);
-        if self.take(ino).is_none() {
-            return false;
+        let mut any = false;
+        while let Some(t) = self.take(ino) {
+            self.sent(ino, true);
+            any = true;
+            if t.all {
+                break;
+            }
         }
-        self.sent(ino, true);
-        self.lost.lock().insert(ino, no_space);
-        true
+        if any {
+            self.lost.lock().insert(ino, no_space);
+        }
+        any
     }
 
     /// Whether a setattr is kept with the file's writes.
@@ -547,7 +581,7 @@ mod tests {
             b.keep_set(5, &chmod, now).is_none(),
             "a write since: its publication sets the mtime"
         );
-        let (pieces, set) = b.take(5).expect("kept");
+        let Taken { pieces, set, .. } = b.take(5).expect("kept");
         assert_eq!(pieces.len(), 2);
         let args = set.expect("the setattrs kept").args();
         assert_eq!(args[..3], ["493", "1", ""], "mode, owner, group");
@@ -579,7 +613,7 @@ mod tests {
         assert!(b.keep(6, 3, b"d", &mut full));
         b.restore(6, sending);
         b.sent(6, false);
-        let (pieces, set) = b.take(6).expect("kept");
+        let Taken { pieces, set, .. } = b.take(6).expect("kept");
         assert_eq!(pieces, vec![(0, b"abcd".to_vec())]);
         assert_eq!(
             set.expect("kept").args()[4..6],
@@ -627,7 +661,7 @@ mod tests {
         }
         assert!(full, "{PIECES_MAX} pieces");
         assert!(b.may_hold(1));
-        let (p, _) = b.take(1).expect("kept");
+        let p = b.take(1).expect("kept").pieces;
         assert!(b.may_hold(1), "being sent");
         assert!(b.take(1).is_none(), "nothing more kept");
         b.sent(1, true);
@@ -653,9 +687,9 @@ mod tests {
         );
         assert!(b.queue(1), "queued again");
         b.sent(1, true);
-        b.recycle(sending.0);
+        b.recycle(sending.pieces);
         assert_eq!(b.spare.lock().len(), 1, "its buffer kept for the next");
-        let (pieces, _) = b.take(1).expect("kept");
+        let pieces = b.take(1).expect("kept").pieces;
         assert_eq!(pieces.len(), 1);
         assert_eq!(pieces[0].0, FILE_MAX as u64);
         b.sent(1, true);
@@ -672,7 +706,7 @@ mod tests {
         b.sent(1, false);
         assert!(!b.keep(1, 3, b"d", &mut full), "the writer hears of it");
         assert!(b.keep(2, 0, b"x", &mut full), "other files keep theirs");
-        let (pieces, _) = b.take(1).expect("still kept");
+        let pieces = b.take(1).expect("still kept").pieces;
         assert_eq!(pieces, vec![(0, b"abc".to_vec())]);
         b.sent(1, true);
         assert!(
@@ -738,5 +772,26 @@ mod tests {
             assert!(b.keep(2, j * FILE_MAX as u64, &mib, &mut full));
         }
         assert!(b.brimful(2), "{BATCH_MAX} bytes");
+
+        // Put back under what was kept meanwhile: sent again in shares.
+        let b = Behind::default();
+        for j in 0..PIECES_MAX as u64 {
+            assert!(b.keep(3, j * 2, b"x", &mut full));
+        }
+        let first = b.take(3).expect("kept");
+        assert!(first.all);
+        for j in 0..PIECES_MAX as u64 {
+            assert!(b.keep(3, 10_000 + j * 2, b"y", &mut full));
+        }
+        b.restore(3, first);
+        b.sent(3, false);
+        let one = b.take(3).expect("kept");
+        assert_eq!((one.pieces.len(), one.all), (PIECES_MAX, false));
+        b.sent(3, true);
+        let two = b.take(3).expect("kept");
+        assert_eq!((two.pieces.len(), two.all), (PIECES_MAX, true));
+        assert_eq!(two.pieces[0].0, 10_000, "in offset order");
+        b.sent(3, true);
+        assert!(b.take(3).is_none() && b.idle());
     }
 }

@@ -438,26 +438,35 @@ impl Out<'_> {
             return Ok(None);
         }
         let _order = b.order(ino);
-        let Some((pieces, set)) = b.take(ino) else {
-            return Ok(None);
-        };
-        // Setattrs kept with the writes, then this one.
-        let args = match (set.as_ref().map(KeptSet::args), then) {
-            (Some(kept), Some(t)) => Some(set_args_then(&kept, t)),
-            (kept, t) => kept.or_else(|| t.cloned()),
-        };
-        let tail: Option<String> = args.map(|a| a.iter().map(|x| format!("{x},")).collect());
-        let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
-        // Kept writes all came through the kernel.
-        let r = self.write_pieces(ino, &refs, tail.as_deref(), true);
-        drop(refs);
-        if r.is_err() {
-            b.restore(ino, (pieces, set));
-        } else {
-            b.recycle(pieces);
+        // A sending's worth at a time; the setattrs go with the last.
+        let mut last = None;
+        while let Some(taken) = b.take(ino) {
+            let all = taken.all;
+            // Setattrs kept with the writes, then this one.
+            let args = match (taken.set.as_ref().map(KeptSet::args), then) {
+                (Some(kept), Some(t)) => Some(set_args_then(&kept, t)),
+                (kept, t) if all => kept.or_else(|| t.cloned()),
+                _ => None,
+            };
+            let tail: Option<String> = args.map(|a| a.iter().map(|x| format!("{x},")).collect());
+            let refs: Vec<(u64, &[u8])> =
+                taken.pieces.iter().map(|(at, d)| (*at, &d[..])).collect();
+            // Kept writes all came through the kernel.
+            let r = self.write_pieces(ino, &refs, tail.as_deref(), true);
+            drop(refs);
+            let ok = r.is_ok();
+            if ok {
+                b.recycle(taken.pieces);
+            } else {
+                b.restore(ino, taken);
+            }
+            b.sent(ino, ok);
+            last = Some(r?);
+            if all {
+                break;
+            }
         }
-        b.sent(ino, r.is_ok());
-        r.map(Some)
+        Ok(last)
     }
 
     /// Writes disjoint `(offset, bytes)` pieces in offset order, all or none, in one
@@ -585,7 +594,7 @@ impl Out<'_> {
         let fields = a.first().ok_or_else(|| garbled("write"))?;
         let attr = self.inner.attr(ino, fields, epoch)?;
         if let (true, Some(before)) = (kernel, a.get(5).and_then(bytes)) {
-            self.inner.versions.moved(ino, before, fields);
+            self.inner.versions.moved(ino, before, fields, true);
         }
         self.inner.tell(&[Foreign::Attrs(ino)]);
         if let Some(gc) = a.get(1) {

@@ -8,6 +8,9 @@ use ::redis::{Cmd, ConnectionLike};
 
 use super::*;
 
+/// Slices of at least this many bytes go to the socket from where they are (`sets_then`).
+const SEND_APART: usize = 16 << 10;
+
 /// How a pool makes connections.
 pub(super) enum Dialer {
     One(::redis::Client),
@@ -86,9 +89,6 @@ impl Link {
         }
     }
 
-    /// Runs `b` and returns its replies in order. On a cluster each node gets its share at
-    /// once; nothing orders commands on different nodes, so a caller that needs one done
-    /// before another waits for this answer first.
     /// Stores each `(key, bytes)` with SET, then runs `then`, in one round trip; the answer
     /// is `then`'s, or the first error. On one server each slice's bytes go to the socket
     /// from where they are: a pipeline copies them twice first (into its command, then into
@@ -114,9 +114,14 @@ impl Link {
                 )
                 .as_bytes(),
             );
-            c.send_packed_command(&head)?;
-            c.send_packed_command(bytes)?;
-            head.clear();
+            if bytes.len() < SEND_APART {
+                // Small ones go with the next header: a write each would cost more.
+                head.extend_from_slice(bytes);
+            } else {
+                c.send_packed_command(&head)?;
+                c.send_packed_command(bytes)?;
+                head.clear();
+            }
             head.extend_from_slice(b"\r\n");
         }
         then.write_packed_command(&mut head);
@@ -142,6 +147,9 @@ impl Link {
         first_err.map_or(Ok(last), Err)
     }
 
+    /// Runs `b` and returns its replies in order. On a cluster each node gets its share at
+    /// once; nothing orders commands on different nodes, so a caller that needs one done
+    /// before another waits for this answer first.
     pub(super) fn batch(&mut self, b: &Batch) -> RedisResult<Vec<Value>> {
         if b.n == 0 {
             return Ok(Vec::new());

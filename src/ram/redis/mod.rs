@@ -435,7 +435,7 @@ impl RamStore for RedisStore {
         let attr = self.inner.attr(ino, fields, epoch)?;
         // Times, mode or owner: the kernel's pages stay what they were.
         if let (None, Some(before)) = (set.size, a.get(3).and_then(bytes)) {
-            self.inner.versions.moved(ino, before, fields);
+            self.inner.versions.moved(ino, before, fields, false);
         }
         change.answer(attr.clone());
         self.tell(&[Foreign::Attrs(ino)]);
@@ -619,6 +619,8 @@ impl RamStore for RedisStore {
             .behind
             .give_up(ino, matches!(why, StoreError::NoSpace))
         {
+            // The kernel's pages hold what was given up: they go at the next open.
+            self.inner.versions.forget(ino);
             // The kernel drops what it was told of them (a kept setattr's attributes).
             self.inner.heard(&[Foreign::Attrs(ino)]);
         }

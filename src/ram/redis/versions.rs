@@ -55,15 +55,20 @@ impl Versions {
     }
 
     /// This mount's kernel made the change that took `ino` from version `before` to the one
-    /// its fields (`after`) show, through its pages (a publication of its writes, or a
-    /// change of its times, mode or owner): pages of `before` are of the new version now.
-    /// Where they were of another, nothing changes (the next open drops them).
-    pub(super) fn moved(&self, ino: Ino, before: &[u8], after: &Value) {
+    /// its fields (`after`) show, through its pages (a publication of its writes, `wrote`,
+    /// or a change of its times, mode or owner): pages of `before` are of the new version
+    /// now. Where they were of another, nothing changes (the next open drops them).
+    pub(super) fn moved(&self, ino: Ino, before: &[u8], after: &Value, wrote: bool) {
         let mut map = self.map.lock();
         if let Some(h) = map.get_mut(&ino).filter(|h| h.version == before) {
             h.version = version_of(after);
-            h.written = true;
+            h.written |= wrote;
         }
+    }
+
+    /// The kernel's pages of `ino` may hold what the store does not (writes given up).
+    pub(super) fn forget(&self, ino: Ino) {
+        self.map.lock().remove(&ino);
     }
 
     /// The version of `ino` whose pages the kernel keeps whole where it keeps them (read
@@ -123,18 +128,18 @@ mod tests {
         let v = Versions::default();
         v.made(9, &fields(&[("k", "f"), ("mt", "1.0")]));
         assert_eq!(v.known(9), None, "written here: its pages may be partial");
-        v.moved(9, b"0:1.0", &fields(&[("v", "1"), ("mt", "2.0")]));
+        v.moved(9, b"0:1.0", &fields(&[("v", "1"), ("mt", "2.0")]), true);
         assert!(
             v.opened(9, Some(b"1:2.0")),
             "its pages are of the version written"
         );
         assert_eq!(v.known(9), None, "still as written");
-        v.moved(9, b"1:1.5", &fields(&[("v", "2"), ("mt", "3.0")]));
+        v.moved(9, b"1:1.5", &fields(&[("v", "2"), ("mt", "3.0")]), true);
         assert!(
             !v.opened(9, Some(b"2:3.0")),
             "another change came between: the pages are dropped"
         );
-        v.moved(10, b"0:1.0", &fields(&[("v", "1"), ("mt", "2.0")]));
+        v.moved(10, b"0:1.0", &fields(&[("v", "1"), ("mt", "2.0")]), true);
         assert_eq!(v.known(10), None, "never opened here: nothing to carry");
     }
 
