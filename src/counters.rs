@@ -39,6 +39,7 @@ op_kinds! {
     Open => "open",
     Read => "read",
     Write => "write",
+    Flush => "flush",
     Release => "release",
     Fsync => "fsync",
     Opendir => "opendir",

@@ -170,8 +170,12 @@ fn reply_empty(reply: ReplyEmpty, r: Result<(), FsError>, op: &str) {
     }
 }
 
-fn open_flags(o: &Opened) -> FopenFlags {
+/// `flush`: whether the daemon must hear of each close (`MavFs::flush_needed`).
+fn open_flags(o: &Opened, flush: bool) -> FopenFlags {
     let mut f = FopenFlags::empty();
+    if !flush {
+        f |= FopenFlags::FOPEN_NOFLUSH;
+    }
     if o.keep_cache {
         f |= FopenFlags::FOPEN_KEEP_CACHE;
     }
@@ -443,6 +447,7 @@ impl Filesystem for FuseFs {
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let flush = self.core.flush_needed(ino.0, flags.0);
         match self.done(OpKind::Open, ino.0, || {
             self.core.open(ctx(req), ino.0, flags.0)
         }) {
@@ -458,9 +463,9 @@ impl Filesystem for FuseFs {
                     if flags.0 & libc::O_ACCMODE != libc::O_RDONLY {
                         self.core.forget_attrs(ino.0);
                     }
-                    reply.opened_passthrough(FileHandle(o.fh), open_flags(&o), &id)
+                    reply.opened_passthrough(FileHandle(o.fh), open_flags(&o, flush), &id)
                 }
-                None => reply.opened(FileHandle(o.fh), open_flags(&o)),
+                None => reply.opened(FileHandle(o.fh), open_flags(&o, flush)),
             },
             Err(e) => reply.error(fail("open", e)),
         }
@@ -708,6 +713,7 @@ impl Filesystem for FuseFs {
         }) {
             Ok((e, o)) => {
                 let ino = e.attr.ino.0;
+                let flush = self.core.flush_needed(ino, flags);
                 let make = || reply.open_backing(self.core.backing_file(ino)?);
                 match self.backing(ino, o.fh, flags, Some(&make)) {
                     Some(id) => reply.created_passthrough(
@@ -715,7 +721,7 @@ impl Filesystem for FuseFs {
                         &e.attr,
                         self.generation(&e),
                         FileHandle(o.fh),
-                        open_flags(&o),
+                        open_flags(&o, flush),
                         &id,
                     ),
                     None => reply.created(
@@ -723,7 +729,7 @@ impl Filesystem for FuseFs {
                         &e.attr,
                         self.generation(&e),
                         FileHandle(o.fh),
-                        open_flags(&o),
+                        open_flags(&o, flush),
                     ),
                 }
             }
@@ -744,10 +750,11 @@ impl Filesystem for FuseFs {
         if !self.core.flush_matters() {
             return reply.error(Errno::ENOSYS);
         }
-        match self.core.flush(ino.0) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(fail("flush", e)),
-        }
+        reply_empty(
+            reply,
+            self.done(OpKind::Flush, ino.0, || self.core.flush(ino.0)),
+            "flush",
+        );
     }
 
     fn ioctl(
