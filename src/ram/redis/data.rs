@@ -90,14 +90,11 @@ impl Inner {
         args.extend(parts.iter().map(|(idx, _, _)| idx.to_string()));
         let (v, kind, size) = self.read_script(&self.scripts.chunks, &args)?;
         let a = array(&v);
-        let mut bufs = Vec::with_capacity(parts.len());
         let mut entries = Vec::with_capacity(parts.len());
         // Per GETRANGE: the span it fills, where in it, and how many bytes must come.
         let mut plan: Vec<(usize, usize, usize)> = Vec::new();
         let mut p = Batch::new(self.cluster());
         for (j, &(_, from, to)) in parts.iter().enumerate() {
-            // The span's bytes, zeros where no slice lies (all of it for a missing chunk).
-            bufs.push(vec![0u8; (to - from) as usize]);
             let Some(entry) = a.get(2 + j).and_then(bytes) else {
                 entries.push(None);
                 continue;
@@ -120,6 +117,7 @@ impl Inner {
             }
             entries.push(Some(entry.to_vec()));
         }
+        let mut pieces: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(plan.len());
         if !plan.is_empty() {
             let got = self
                 .pool
@@ -128,21 +126,63 @@ impl Inner {
             if got.len() != plan.len() {
                 return Err(garbled("read"));
             }
-            for ((j, at, n), v) in plan.into_iter().zip(&got) {
-                let data = bytes(v).unwrap_or(&[]);
+            for ((j, at, n), v) in plan.into_iter().zip(got) {
+                let data = match v {
+                    Value::BulkString(b) => b,
+                    _ => Vec::new(),
+                };
                 if data.len() != n {
                     return Ok(None);
                 }
-                bufs[j][at..at + n].copy_from_slice(data);
+                pieces.push((j, at, data));
             }
         }
+        let lens = parts.iter().map(|(_, from, to)| (to - from) as usize);
         Ok(Some(ReadOut {
             kind,
             size,
-            chunks: bufs.into_iter().map(Some).collect(),
+            chunks: assemble(lens, pieces).into_iter().map(Some).collect(),
             entries,
         }))
     }
+}
+
+/// Each span's bytes, `len` long, from its pieces `(span, position, bytes)`: zeros where no
+/// piece lies. A piece that starts its span is taken as it came (a chunk read whole is not
+/// copied again), and the zeros are written only where no piece lies.
+fn assemble(
+    lens: impl Iterator<Item = usize>,
+    mut pieces: Vec<(usize, usize, Vec<u8>)>,
+) -> Vec<Vec<u8>> {
+    pieces.sort_unstable_by_key(|p| (p.0, p.1));
+    let mut pieces = pieces.into_iter().peekable();
+    let mut out = Vec::new();
+    for (j, len) in lens.enumerate() {
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some((_, at, data)) = pieces.next_if(|p| p.0 == j) {
+            if buf.is_empty() && at == 0 {
+                buf = data;
+            } else {
+                if buf.capacity() < len {
+                    buf.reserve_exact(len - buf.len());
+                }
+                if at >= buf.len() {
+                    buf.resize(at, 0);
+                    buf.extend_from_slice(&data);
+                } else {
+                    // Pieces of one span are disjoint; should two overlap, the later wins.
+                    let end = at + data.len();
+                    if end > buf.len() {
+                        buf.resize(end, 0);
+                    }
+                    buf[at..end].copy_from_slice(&data);
+                }
+            }
+        }
+        buf.resize(len, 0);
+        out.push(buf);
+    }
+    out
 }
 
 impl RedisStore {
@@ -160,7 +200,7 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         let stop = end.min(got.size);
-        let mut out = Vec::with_capacity((stop - offset) as usize);
+        let mut out: Vec<u8> = Vec::new();
         for ((idx, from, _), chunk) in parts.iter().zip(got.chunks) {
             let base = idx * CHUNK + from;
             if base >= stop {
@@ -168,7 +208,14 @@ impl RedisStore {
             }
             let chunk = chunk.unwrap_or_default();
             let n = (stop - base).min(chunk.len() as u64) as usize;
-            out.extend_from_slice(&chunk[..n]);
+            // The first span's bytes are the reply's start as they are: no copy.
+            if out.is_empty() && base == offset {
+                out = chunk;
+                out.truncate(n);
+            } else {
+                out.resize((base - offset) as usize, 0);
+                out.extend_from_slice(&chunk[..n]);
+            }
         }
         out.resize((stop - offset) as usize, 0);
         Ok(out)
@@ -663,7 +710,33 @@ fn cut_parts(parts: &[Part]) -> Vec<Part> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut_parts, parse_entry, CHUNK};
+    use super::{assemble, cut_parts, parse_entry, CHUNK};
+
+    #[test]
+    fn spans_are_assembled_from_their_pieces_with_zeros_between() {
+        let body = b"abcd".to_vec();
+        let got = assemble(
+            [6, 3, 4].into_iter(),
+            vec![
+                (0, 4, b"ef".to_vec()),
+                (2, 1, b"xy".to_vec()),
+                (0, 0, body),
+                (2, 2, b"z".to_vec()),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![b"abcdef".to_vec(), vec![0; 3], b"\0xz\0".to_vec()]
+        );
+        // A piece that is its whole span is taken as it came, not copied.
+        let whole = vec![7u8; 4096];
+        let at = whole.as_ptr();
+        let got = assemble([4096].into_iter(), vec![(0, 0, whole)]);
+        assert_eq!(got[0].as_ptr(), at);
+        // Bytes past the pieces, up to the span's length, are zeros.
+        let got = assemble([5].into_iter(), vec![(0, 0, b"ab".to_vec())]);
+        assert_eq!(got, vec![b"ab\0\0\0".to_vec()]);
+    }
 
     #[test]
     fn whole_chunks_are_cut_however_many_go_together() {
