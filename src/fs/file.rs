@@ -306,15 +306,14 @@ impl MavFs {
         self.store.keeps_writes()
     }
 
-    /// Whether the close of a descriptor of `ino` opened with `flags` has anything to do:
-    /// only one that may write a `vram/` file whose store keeps writes back. Elsewhere the
-    /// kernel is told not to send it (a round trip less per close). A reader's close then
-    /// reports nothing of writes kept by another descriptor, as NFS's does not; that
-    /// writer's close, fsync or release still sends them.
-    pub fn flush_needed(&self, ino: u64, flags: i32) -> bool {
-        self.flush_matters()
-            && matches!(inode::route(ino), Some(Target::Ram(_)))
-            && flags & libc::O_ACCMODE != libc::O_RDONLY
+    /// Whether the kernel must be told of the close of a descriptor opened with `flags`:
+    /// not for a reader. A reader's close has nothing to send (NFS's flush returns at once
+    /// for one too), and it reports nothing of writes another descriptor kept back: that
+    /// writer's close, fsync or release sends them. A writer's close still comes, also
+    /// where the daemon answers ENOSYS: the kernel writes a shared mapping's dirty pages
+    /// back at it, and reports their errors, only if the FLUSH is not waived.
+    pub fn flush_needed(&self, flags: i32) -> bool {
+        flags & libc::O_ACCMODE != libc::O_RDONLY
     }
 
     /// As Linux filesystems do, an allocation by another user than root drops setuid and

@@ -170,7 +170,7 @@ fn reply_empty(reply: ReplyEmpty, r: Result<(), FsError>, op: &str) {
     }
 }
 
-/// `flush`: whether the daemon must hear of each close (`MavFs::flush_needed`).
+/// `flush`: whether the kernel must send FLUSH at each close (`MavFs::flush_needed`).
 fn open_flags(o: &Opened, flush: bool) -> FopenFlags {
     let mut f = FopenFlags::empty();
     if !flush {
@@ -447,7 +447,7 @@ impl Filesystem for FuseFs {
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        let flush = self.core.flush_needed(ino.0, flags.0);
+        let flush = self.core.flush_needed(flags.0);
         match self.done(OpKind::Open, ino.0, || {
             self.core.open(ctx(req), ino.0, flags.0)
         }) {
@@ -713,7 +713,7 @@ impl Filesystem for FuseFs {
         }) {
             Ok((e, o)) => {
                 let ino = e.attr.ino.0;
-                let flush = self.core.flush_needed(ino, flags);
+                let flush = self.core.flush_needed(flags);
                 let make = || reply.open_backing(self.core.backing_file(ino)?);
                 match self.backing(ino, o.fh, flags, Some(&make)) {
                     Some(id) => reply.created_passthrough(

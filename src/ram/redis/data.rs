@@ -93,16 +93,20 @@ impl Inner {
         let (v, kind, size) = self.read_script(&self.scripts.chunks, &args)?;
         let a = array(&v);
         let mut entries = Vec::with_capacity(parts.len());
+        // Each span's bytes up to where its chunk ends.
+        let mut lens = Vec::with_capacity(parts.len());
         // Per GETRANGE: the span it fills, where in it, and how many bytes must come.
         let mut plan: Vec<(usize, usize, usize)> = Vec::new();
         let mut p = Batch::new(self.cluster());
         for (j, &(_, from, to)) in parts.iter().enumerate() {
             let Some(entry) = a.get(2 + j).and_then(bytes) else {
                 entries.push(None);
+                lens.push(0);
                 continue;
             };
             let (len, list) = parse_entry(entry).ok_or_else(|| garbled("chunk entry"))?;
             let end = to.min(len);
+            lens.push((end.max(from) - from) as usize);
             for [sid, pos, n, soff] in list {
                 let (x, y) = (from.max(pos), end.min(pos.saturating_add(n)));
                 if x < y {
@@ -139,19 +143,21 @@ impl Inner {
                 pieces.push((j, at, data));
             }
         }
-        let lens = parts.iter().map(|(_, from, to)| (to - from) as usize);
         Ok(Some(ReadOut {
             kind,
             size,
-            chunks: assemble(lens, pieces).into_iter().map(Some).collect(),
+            chunks: assemble(lens.into_iter(), pieces)
+                .into_iter()
+                .map(Some)
+                .collect(),
             entries,
         }))
     }
 }
 
 /// Each span's bytes, `len` long, from its pieces `(span, position, bytes)`: zeros where no
-/// piece lies. A piece that starts its span is taken as it came (a chunk read whole is not
-/// copied again), and the zeros are written only where no piece lies.
+/// piece lies. A piece that starts its span is taken as it came (not copied again), and the
+/// zeros are written only where no piece lies.
 fn assemble(
     lens: impl Iterator<Item = usize>,
     mut pieces: Vec<(usize, usize, Vec<u8>)>,

@@ -674,6 +674,7 @@ pub(super) fn span_of(got: &Value, from: u64, to: u64) -> StoreResult<(Option<Ve
 pub(super) struct ReadOut {
     pub(super) kind: Kind,
     pub(super) size: u64,
+    /// Each span's bytes, zeros where no slice lies; it may stop where its chunk ends.
     pub(super) chunks: Vec<Option<Vec<u8>>>,
     /// Each chunk's entry in `{P}:l:<ino>` as the bytes were read (None: no such chunk).
     pub(super) entries: Vec<Option<Vec<u8>>>,

@@ -358,9 +358,9 @@ where
     R: Read,
 {
     // MAVFS (vendor/combine/PATCHES.md): as much as the buffer already holds, from 8 KiB
-    // (as released) to 1 MiB, so that a long reply comes in a few reads, each zeroing about
-    // as much as it reads, and a short one zeroes no more than before.
-    let size = buf.len().clamp(8 * 1024, 1024 * 1024);
+    // (as released) to 64 KiB: a long reply comes in fewer reads, and a read that returns
+    // little (a TLS record) wastes at most 64 KiB of zeroing.
+    let size = buf.len().clamp(8 * 1024, 64 * 1024);
     if buf.capacity() - buf.len() < size {
         buf.reserve(size);
     }
