@@ -192,8 +192,7 @@ fn small_writes_go_to_redis_together_and_show_at_close() {
 }
 
 /// A reader's close costs no round trip: the kernel sends FLUSH only for descriptors
-/// that may write. A reader's close leaves a writer's kept writes to the writer's close,
-/// which another mount then sees.
+/// that may write, on either tier.
 #[test]
 fn only_writers_closes_reach_the_daemon() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -224,7 +223,9 @@ fn only_writers_closes_reach_the_daemon() {
     );
     let before = after;
 
-    // Writes kept while a reader comes and goes: the writer's close publishes them.
+    // A reader comes and goes while writes are kept (its open sends them, as any use of
+    // the file on the mount does): the only FLUSH is the writer's, and another mount then
+    // reads the bytes.
     let mut w = fs::OpenOptions::new().append(true).open(&path).unwrap();
     w.write_all(b" more").unwrap();
     drop(File::open(&path).unwrap());
