@@ -171,9 +171,8 @@ fn assemble(
             if buf.is_empty() && at == 0 {
                 buf = data;
             } else {
-                if buf.capacity() < len {
-                    buf.reserve_exact(len - buf.len());
-                }
+                // The span's room at once (nothing where there is enough already).
+                buf.reserve_exact(len.saturating_sub(buf.len()));
                 if at >= buf.len() {
                     buf.resize(at, 0);
                     buf.extend_from_slice(&data);
