@@ -237,3 +237,67 @@ fn only_writers_closes_reach_the_daemon() {
     );
     assert_eq!(fs::read(b.vram().join("f")).unwrap(), b"one more");
 }
+
+/// Writes given up at one descriptor's close are told to every other descriptor that was
+/// open then, once each, at its next close or fsync, as Linux tells a writeback error: a
+/// descriptor opened and closed in between takes the news from nobody, and one opened
+/// after hears nothing.
+#[test]
+fn a_given_up_write_is_told_to_each_descriptor_open_then() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    use std::os::unix::fs::FileExt;
+    use std::os::unix::io::{AsRawFd, IntoRawFd};
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let mut con = server.connection();
+    let path = a.vram().join("full");
+    let writer = || fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let first = File::create(&path).unwrap();
+    let second = writer();
+    let third = writer();
+    let reader = File::open(&path).unwrap();
+    // SAFETY: dup of a descriptor the File holds open.
+    let third_dup = unsafe { libc::dup(third.as_raw_fd()) };
+    assert!(third_dup >= 0);
+    let close = |fd: i32| {
+        // SAFETY: each descriptor is closed once, by whoever owned it.
+        let closed = unsafe { libc::close(fd) };
+        (closed, std::io::Error::last_os_error().raw_os_error())
+    };
+    let fsync = |f: &File| f.sync_all().map_err(|e| e.raw_os_error());
+
+    let used = used_memory(&mut con);
+    set_maxmemory(&mut con, used + (64 << 10));
+    for i in 0..15u64 {
+        first
+            .write_all_at(&[7u8; 60 << 10], i * (60 << 10))
+            .unwrap();
+    }
+    let told = close(first.into_raw_fd());
+    set_maxmemory(&mut con, 0);
+    assert_eq!(told, (-1, Some(libc::ENOSPC)), "the close that sent them");
+    assert_eq!(fs::metadata(&path).unwrap().len(), 0, "given up");
+
+    drop(File::open(&path).unwrap());
+    let later = writer();
+    assert_eq!(
+        close(second.into_raw_fd()),
+        (-1, Some(libc::ENOSPC)),
+        "another writer's close, after an open and close in between"
+    );
+    assert_eq!(fsync(&reader), Err(Some(libc::ENOSPC)), "a reader's fsync");
+    assert_eq!(fsync(&reader), Ok(()), "the same reader's next fsync");
+    assert_eq!(
+        close(third_dup),
+        (-1, Some(libc::ENOSPC)),
+        "the first close of a dup"
+    );
+    assert_eq!(
+        close(third.into_raw_fd()).0,
+        0,
+        "the other close of the same descriptor"
+    );
+    assert_eq!(fsync(&later), Ok(()), "a descriptor opened after");
+    assert_eq!(close(later.into_raw_fd()).0, 0, "a descriptor opened after");
+    drop(reader);
+}

@@ -58,9 +58,9 @@ impl MavFs {
 
     /// An open `vram/` file: the page cache is kept across opens where only this mount
     /// changes the store.
-    fn ram_opened(&self) -> Opened {
+    fn ram_opened(&self, i: ram::Ino) -> Opened {
         Opened {
-            fh: 0,
+            fh: self.store.handle(i),
             keep_cache: !self.store.shared(),
             direct_io: false,
         }
@@ -82,7 +82,7 @@ impl MavFs {
                 }
                 Ok(Opened {
                     keep_cache: cached_is_current,
-                    ..self.ram_opened()
+                    ..self.ram_opened(i)
                 })
             }
             Target::Disk(id) => {
@@ -144,7 +144,11 @@ impl MavFs {
                 }?;
                 self.running.opened(entry.attr.ino.0, flags);
                 self.writer_opened(entry.attr.ino.0, flags);
-                Ok((entry, self.ram_opened()))
+                // Always a `vram/` inode: it was made in one.
+                let Some(Target::Ram(i)) = inode::route(entry.attr.ino.0) else {
+                    return Err(FsError::NoInode);
+                };
+                Ok((entry, self.ram_opened(i)))
             }
             Target::Disk(p) => {
                 let made = self.disk.create(
@@ -275,30 +279,32 @@ impl MavFs {
                 }
             }),
             Target::Ram(i) => {
-                self.ram_flush(i)?;
+                self.ram_flush(i, fh)?;
                 Ok(self.store.sync()?)
             }
             _ => Ok(()),
         }
     }
 
-    /// A close: what the store kept back of the file's writes is sent, and its error is
-    /// the close's.
-    pub fn flush(&self, ino: u64) -> FsResult<()> {
+    /// A close of descriptor `fh`: what the store kept back of the file's writes is sent,
+    /// and its error is the close's.
+    pub fn flush(&self, ino: u64, fh: u64) -> FsResult<()> {
         match inode::route(ino) {
-            Some(Target::Ram(i)) => self.ram_flush(i),
+            Some(Target::Ram(i)) => self.ram_flush(i, fh),
             _ => Ok(()),
         }
     }
 
     /// Sends the kept writes, waiting for space unlinked files are giving back as a write
-    /// would; what still fails is given up, as the error returned says.
-    fn ram_flush(&self, i: ram::Ino) -> FsResult<()> {
+    /// would; what still fails is given up, as the error returned says (told to `fh` so,
+    /// and to the file's other descriptors by `lost`).
+    fn ram_flush(&self, i: ram::Ino, fh: u64) -> FsResult<()> {
         if let Err(e) = self.ram_spend(|| self.store.flush(i)) {
             self.store.give_up(i, &e);
+            let _ = self.store.lost(i, fh);
             return Err(e.into());
         }
-        Ok(self.store.lost(i)?)
+        Ok(self.store.lost(i, fh)?)
     }
 
     /// Whether closes must be told (`flush`): the RAM store keeps writes back.

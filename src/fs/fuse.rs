@@ -741,7 +741,7 @@ impl Filesystem for FuseFs {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _owner: LockOwner,
         reply: ReplyEmpty,
     ) {
@@ -752,7 +752,7 @@ impl Filesystem for FuseFs {
         }
         reply_empty(
             reply,
-            self.done(OpKind::Flush, ino.0, || self.core.flush(ino.0)),
+            self.done(OpKind::Flush, ino.0, || self.core.flush(ino.0, fh.0)),
             "flush",
         );
     }

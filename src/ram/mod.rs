@@ -438,8 +438,15 @@ pub trait RamStore: Send + Sync + 'static {
     /// Gives up what `flush` could not send (for `why`): `lost` tells the file's other
     /// descriptors at their close or fsync.
     fn give_up(&self, _ino: Ino, _why: &StoreError) {}
-    /// The failure `give_up` recorded for the file, once (until the file's next open).
-    fn lost(&self, _ino: Ino) -> StoreResult<()> {
+    /// A number for a descriptor of `ino` just opened or created open (its file handle),
+    /// for `lost`; given back by its `release`. 0 where the store keeps no writes back.
+    fn handle(&self, _ino: Ino) -> u64 {
+        0
+    }
+    /// The failure `give_up` recorded last for the file, if descriptor `fh` (`handle`) was
+    /// open then and has not been told: once per descriptor, as Linux reports a writeback
+    /// error (a dup of it is the same descriptor).
+    fn lost(&self, _ino: Ino, _fh: u64) -> StoreResult<()> {
         Ok(())
     }
     /// Whether `write_behind` may keep writes back: the kernel must then ask at each close.

@@ -107,9 +107,10 @@ pub(super) struct Behind {
     busy: AtomicU64,
     /// Sendings done: a reply read while one ended may be of before it.
     sends: AtomicU64,
-    /// Files whose kept writes were given up, and whether for want of space: the next
-    /// close or fsync of the file says so too (its other descriptors).
-    lost: Mutex<HashMap<Ino, bool>>,
+    /// The files open on this mount, with what was given up of them (`lost`).
+    opens: Mutex<HashMap<Ino, Opens>>,
+    /// The last number given to a descriptor (`handle`).
+    handles: AtomicU64,
     /// Empty files made on this mount, as their create left them, until this mount or
     /// another changes them: what a setattr kept with their first writes starts from.
     made: Mutex<HashMap<Ino, Attr>>,
@@ -117,6 +118,23 @@ pub(super) struct Behind {
     /// Buffers of sent pieces, for big writes to come: a new one may cost a page fault per
     /// page (the allocator gives big freed blocks back to the system).
     spare: Mutex<Vec<Vec<u8>>>,
+}
+
+/// A file's descriptors open on this mount, and its kept writes given up last while some
+/// were open: as Linux's errseq, each descriptor open then hears of it at its next close or
+/// fsync, once (a new open does not clear it, nor does one descriptor's hearing it).
+#[derive(Default)]
+struct Opens {
+    n: u32,
+    loss: Option<Loss>,
+}
+
+struct Loss {
+    /// Descriptors numbered up to this were open when the writes were given up.
+    upto: u64,
+    no_space: bool,
+    /// Those told already.
+    told: Vec<u64>,
 }
 
 /// Files `made` remembers at most (forgetting one only costs a round trip).
@@ -130,7 +148,8 @@ impl Default for Behind {
             flying: AtomicU64::new(0),
             busy: AtomicU64::new(0),
             sends: AtomicU64::new(0),
-            lost: Mutex::default(),
+            opens: Mutex::default(),
+            handles: AtomicU64::new(0),
             made: Mutex::default(),
             stripes: std::array::from_fn(|_| Mutex::new(())),
             spare: Mutex::default(),
@@ -306,9 +325,35 @@ impl Behind {
             }
         }
         if any {
-            self.lost.lock().insert(ino, no_space);
+            let upto = self.handles.load(Ordering::Acquire);
+            if let Some(o) = self.opens.lock().get_mut(&ino) {
+                o.loss = Some(Loss {
+                    upto,
+                    no_space,
+                    told: Vec::new(),
+                });
+            }
         }
         any
+    }
+
+    /// Numbers a descriptor of `ino` just opened on this mount (its file handle).
+    pub(super) fn opened(&self, ino: Ino) -> u64 {
+        let fh = self.handles.fetch_add(1, Ordering::AcqRel) + 1;
+        self.opens.lock().entry(ino).or_default().n += 1;
+        fh
+    }
+
+    /// A descriptor of `ino` was released: with the file's last, what was given up of it
+    /// goes (nobody is left to tell).
+    pub(super) fn closed(&self, ino: Ino) {
+        let mut opens = self.opens.lock();
+        if let Some(o) = opens.get_mut(&ino) {
+            o.n -= 1;
+            if o.n == 0 {
+                opens.remove(&ino);
+            }
+        }
     }
 
     /// Whether a setattr is kept with the file's writes.
@@ -405,15 +450,23 @@ impl Behind {
         Some(shown)
     }
 
-    /// The failure `give_up` recorded for the file, once.
-    pub(super) fn lost(&self, ino: Ino) -> StoreResult<()> {
-        match self.lost.lock().remove(&ino) {
-            None => Ok(()),
-            Some(true) => Err(StoreError::NoSpace),
-            Some(false) => Err(StoreError::Unavailable(format!(
-                "writes to inode {ino} kept for its close could not be stored"
-            ))),
+    /// The failure `give_up` recorded last for the file, if descriptor `fh` was open then
+    /// and has not heard of it.
+    pub(super) fn lost(&self, ino: Ino, fh: u64) -> StoreResult<()> {
+        let mut opens = self.opens.lock();
+        let Some(loss) = opens.get_mut(&ino).and_then(|o| o.loss.as_mut()) else {
+            return Ok(());
+        };
+        if fh > loss.upto || loss.told.contains(&fh) {
+            return Ok(());
         }
+        loss.told.push(fh);
+        if loss.no_space {
+            return Err(StoreError::NoSpace);
+        }
+        Err(StoreError::Unavailable(format!(
+            "writes to inode {ino} kept for its close could not be stored"
+        )))
     }
 
     /// Counts sendings done (see `sends`).

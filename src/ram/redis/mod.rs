@@ -570,6 +570,7 @@ impl RamStore for RedisStore {
                 warn!("writes to inode {ino} kept back were lost at its release: {e}");
             }
         }
+        self.inner.behind.closed(ino);
         self.release_later(ino);
     }
 
@@ -611,8 +612,12 @@ impl RamStore for RedisStore {
         self.send_kept(ino).map(drop)
     }
 
-    fn lost(&self, ino: Ino) -> StoreResult<()> {
-        self.inner.behind.lost(ino)
+    fn handle(&self, ino: Ino) -> u64 {
+        self.inner.behind.opened(ino)
+    }
+
+    fn lost(&self, ino: Ino, fh: u64) -> StoreResult<()> {
+        self.inner.behind.lost(ino, fh)
     }
 
     fn give_up(&self, ino: Ino, why: &StoreError) {

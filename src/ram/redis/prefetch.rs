@@ -171,8 +171,6 @@ impl RedisStore {
     /// `RamStore::open`, bringing a small file's bytes along where they may be kept.
     pub(super) fn open_bringing(&self, ino: Ino, reads: bool) -> StoreResult<bool> {
         self.send_quietly(ino);
-        // A failure given up before is told to the descriptors open then, not to new ones.
-        let _ = self.inner.behind.lost(ino);
         let i = ino.to_string();
         // Its bytes may come along (see `prefetch`): on one server, for an open that reads,
         // with no writes kept back (they are not in Redis).
