@@ -1782,6 +1782,38 @@ fn file_handles_open_after_the_kernel_let_go(_m: &TestMount, dir: &Path, _tier: 
 }
 both_tiers!(file_handles_open_after_the_kernel_let_go);
 
+/// A create asks the daemon for attributes once: the directory's, which the kernel drops
+/// after each change in it and needs for the next path walk. The new file's come with the
+/// create's answer and last past the permission check that follows it (on `vdisk/` too,
+/// where a file open for writing through passthrough is otherwise not cached).
+fn a_create_asks_no_attributes_of_the_new_file(m: &TestMount, dir: &Path, tier: Tier) {
+    let d = dir.join("made");
+    fs::create_dir(&d).unwrap();
+    let tier_name = match tier {
+        Tier::Vram => "vram",
+        Tier::Vdisk => "vdisk",
+    };
+    let getattrs = || {
+        ctl_stats(m.mnt())[tier_name]["by_op"]["getattr"]["ops"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = getattrs();
+    let n = 50;
+    for i in 0..n {
+        let f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(d.join(format!("f{i}")))
+            .unwrap();
+        drop(f);
+    }
+    let asked = getattrs() - before;
+    assert!(asked <= n + 2, "{asked} getattrs for {n} creates");
+    assert_eq!(fs::read_dir(&d).unwrap().count(), n as usize);
+}
+both_tiers!(a_create_asks_no_attributes_of_the_new_file);
+
 /// A listing carries each name's attributes (READDIRPLUS): `stat` of every listed name
 /// after the kernel let go of them asks nothing more, each answer is right, and the
 /// lookups the listing counted are given back (a removed file's space comes back).

@@ -134,6 +134,12 @@ impl FuseFs {
     }
 }
 
+/// How long the kernel may keep a `vdisk/` file it just created open through passthrough
+/// (`ttl` would give it nothing): until its next clock tick (it rounds a TTL up to one, 1 to
+/// 10 ms), so the permission check that follows the create asks no round trip of its own.
+/// A write through a mapping within that tick dates the host file unseen until it ends.
+const CREATED_TTL: Duration = Duration::from_nanos(1);
+
 fn ctx(req: &Request) -> Ctx {
     Ctx {
         uid: req.uid(),
@@ -717,7 +723,7 @@ impl Filesystem for FuseFs {
                 let make = || reply.open_backing(self.core.backing_file(ino)?);
                 match self.backing(ino, o.fh, flags, Some(&make)) {
                     Some(id) => reply.created_passthrough(
-                        &self.ttl(&e),
+                        &self.ttl(&e).max(CREATED_TTL),
                         &e.attr,
                         self.generation(&e),
                         FileHandle(o.fh),
