@@ -1809,8 +1809,22 @@ fn a_create_asks_no_attributes_of_the_new_file(m: &TestMount, dir: &Path, tier: 
         drop(f);
     }
     let asked = getattrs() - before;
-    assert!(asked <= n + 2, "{asked} getattrs for {n} creates");
+    // A little slack: a creator preempted past the kernel's next tick asks once more.
+    assert!(asked <= n + n / 10, "{asked} getattrs for {n} creates");
     assert_eq!(fs::read_dir(&d).unwrap().count(), n as usize);
+    if tier == Tier::Vdisk {
+        // What this checks on `vdisk/` needs passthrough, which a root daemon has here:
+        // reads then never reach it.
+        let reads = || ctl_stats(m.mnt())["vdisk"]["by_op"]["read"]["ops"].as_u64();
+        let before = reads();
+        fs::write(d.join("f0"), b"through").unwrap();
+        assert_eq!(fs::read(d.join("f0")).unwrap(), b"through");
+        assert_eq!(
+            reads(),
+            before,
+            "vdisk/ reads reached the daemon: no passthrough"
+        );
+    }
 }
 both_tiers!(a_create_asks_no_attributes_of_the_new_file);
 

@@ -142,12 +142,12 @@ impl MavFs {
                     }
                     r => r,
                 }?;
-                self.running.opened(entry.attr.ino.0, flags);
-                self.writer_opened(entry.attr.ino.0, flags);
                 // Always a `vram/` inode: it was made in one.
                 let Some(Target::Ram(i)) = inode::route(entry.attr.ino.0) else {
                     return Err(FsError::NoInode);
                 };
+                self.running.opened(entry.attr.ino.0, flags);
+                self.writer_opened(entry.attr.ino.0, flags);
                 Ok((entry, self.ram_opened(i)))
             }
             Target::Disk(p) => {

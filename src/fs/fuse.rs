@@ -134,10 +134,11 @@ impl FuseFs {
     }
 }
 
-/// How long the kernel may keep a `vdisk/` file it just created open through passthrough
-/// (`ttl` would give it nothing): until its next clock tick (it rounds a TTL up to one, 1 to
-/// 10 ms), so the permission check that follows the create asks no round trip of its own.
-/// A write through a mapping within that tick dates the host file unseen until it ends.
+/// How long the kernel may keep a `vdisk/` file it just created open through passthrough,
+/// its name and its attributes (`ttl` would give them nothing): it rounds a TTL up to one
+/// clock tick and keeps it through the next, so 1 to 2 ticks (1 to 20 ms), and the
+/// permission check that follows the create asks no round trip of its own. A write through
+/// a mapping, or on the host, within that time shows in a `stat` only after it.
 const CREATED_TTL: Duration = Duration::from_nanos(1);
 
 fn ctx(req: &Request) -> Ctx {

@@ -1,5 +1,6 @@
-//! Open file handles of the disk tier (RAM files need none: their inode is enough), and the
-//! listings of RAM directories open on a store that lists a directory whole.
+//! Open file handles of the disk tier (a RAM file's is its store's number,
+//! `RamStore::handle`), and the listings of RAM directories open on a store that lists a
+//! directory whole.
 //!
 //! Sharded by handle number so opens and closes on different files never wait on each other.
 
@@ -33,7 +34,7 @@ impl Default for Handles {
     fn default() -> Self {
         Handles {
             map: ShardedMap::new(SHARDS),
-            // 0 stays free: it is the handle of RAM files.
+            // 0 stays free: an open without a handle of its own.
             next: AtomicU64::new(1),
         }
     }

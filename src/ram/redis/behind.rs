@@ -310,8 +310,8 @@ impl Behind {
             .fetch_add(now.saturating_sub(before) as u64, Ordering::AcqRel);
     }
 
-    /// Gives up a file's kept writes (a close or fsync said they failed): the next close or
-    /// fsync of the file fails too; true if there were any. Under `order(ino)`, so that a
+    /// Gives up a file's kept writes (a close or fsync said they failed): each descriptor
+    /// open now hears of it at its next close or fsync (`lost`); true if there were any. Under `order(ino)`, so that a
     /// sending under way ends first (the caller must not hold it): writes it failed to send
     /// and put back are given up too, not left for a later close that would not hear of it.
     pub(super) fn give_up(&self, ino: Ino, no_space: bool) -> bool {
@@ -325,8 +325,9 @@ impl Behind {
             }
         }
         if any {
+            let mut opens = self.opens.lock();
             let upto = self.handles.load(Ordering::Acquire);
-            if let Some(o) = self.opens.lock().get_mut(&ino) {
+            if let Some(o) = opens.get_mut(&ino) {
                 o.loss = Some(Loss {
                     upto,
                     no_space,
@@ -339,9 +340,9 @@ impl Behind {
 
     /// Numbers a descriptor of `ino` just opened on this mount (its file handle).
     pub(super) fn opened(&self, ino: Ino) -> u64 {
-        let fh = self.handles.fetch_add(1, Ordering::AcqRel) + 1;
-        self.opens.lock().entry(ino).or_default().n += 1;
-        fh
+        let mut opens = self.opens.lock();
+        opens.entry(ino).or_default().n += 1;
+        self.handles.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     /// A descriptor of `ino` was released: with the file's last, what was given up of it
@@ -578,6 +579,46 @@ mod tests {
 
     fn image(k: &Kept) -> Vec<(u64, Vec<u8>)> {
         k.pieces.iter().map(|(&s, v)| (s, v.clone())).collect()
+    }
+
+    #[test]
+    fn a_loss_is_told_once_to_each_descriptor_open_then_until_the_last_closes() {
+        let (b, mut full) = (Behind::default(), false);
+        let keep = |full: &mut bool| assert!(b.keep(7, 0, b"kept", full));
+        let (one, two, three) = (b.opened(7), b.opened(7), b.opened(7));
+        let elsewhere = b.opened(8);
+        assert!(!b.give_up(7, true), "nothing kept: nothing given up");
+        assert!(b.lost(7, one).is_ok());
+        keep(&mut full);
+        assert!(b.give_up(7, true));
+        assert!(matches!(b.lost(7, one), Err(StoreError::NoSpace)));
+        assert!(b.lost(7, one).is_ok(), "told once");
+        let after = b.opened(7);
+        assert!(b.lost(7, after).is_ok(), "opened after");
+        assert!(b.lost(8, elsewhere).is_ok(), "another file");
+        b.closed(7);
+        assert!(matches!(b.lost(7, two), Err(StoreError::NoSpace)));
+        // A second loss (no space: no) is told to all open then, the told ones too.
+        keep(&mut full);
+        assert!(b.give_up(7, false));
+        for fh in [one, two, after] {
+            assert!(
+                matches!(b.lost(7, fh), Err(StoreError::Unavailable(_))),
+                "{fh}"
+            );
+        }
+        // Released, numbers and all: the record goes with the last.
+        for _ in 0..3 {
+            b.closed(7);
+        }
+        assert!(b.lost(7, three).is_ok(), "the file's last descriptor went");
+        keep(&mut full);
+        assert!(b.give_up(7, true));
+        assert!(
+            b.lost(7, three).is_ok(),
+            "given up with nothing open: nobody to tell"
+        );
+        assert!(b.opens.lock().get(&7).is_none());
     }
 
     #[test]
