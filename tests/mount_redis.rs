@@ -1140,6 +1140,52 @@ fn names_made_elsewhere_show_in_a_directory_made_here() {
     );
 }
 
+/// A name found absent is kept absent by the kernel as names are kept (a `stat` of it again
+/// asks nothing), and shows at once when another mount makes it, moves, links or
+/// symlinks it there, or makes a directory of that name.
+#[test]
+fn absent_names_are_kept_until_another_mount_makes_them() {
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &[]);
+    let b = TestMount::with_redis(&server, &[]);
+    let (va, vb) = (a.vram(), b.vram());
+    // Made on B: A knows nothing of its names but what Redis says.
+    fs::create_dir(vb.join("d")).unwrap();
+    fs::write(vb.join("elsewhere"), b"moved").unwrap();
+    // Past the greeting: the mounts hear each other.
+    thread::sleep(Duration::from_millis(2500));
+    let names = ["made", "moved", "linked", "sym", "dir"];
+    for n in names {
+        assert!(!va.join("d").join(n).exists(), "{n}");
+    }
+    let before = vram_ops(&a, &["lookup"]);
+    for _ in 0..5 {
+        for n in names {
+            assert!(!va.join("d").join(n).exists(), "{n}");
+        }
+    }
+    assert_eq!(
+        vram_ops(&a, &["lookup"]),
+        before,
+        "absent names were asked again"
+    );
+
+    let soon = Duration::from_secs(2);
+    let shows = |n: &str| until(soon, || va.join("d").join(n).exists()).is_some();
+    fs::write(vb.join("d/made"), b"from b").unwrap();
+    assert!(shows("made"), "made on B");
+    assert_eq!(fs::read(va.join("d/made")).unwrap(), b"from b");
+    fs::rename(vb.join("elsewhere"), vb.join("d/moved")).unwrap();
+    assert!(shows("moved"), "moved in on B");
+    fs::hard_link(vb.join("d/made"), vb.join("d/linked")).unwrap();
+    assert!(shows("linked"), "linked on B");
+    std::os::unix::fs::symlink("made", vb.join("d/sym")).unwrap();
+    assert!(shows("sym"), "symlinked on B");
+    fs::create_dir(vb.join("d/dir")).unwrap();
+    assert!(shows("dir"), "mkdir on B");
+    assert_eq!(fs::read(va.join("d/sym")).unwrap(), b"from b");
+}
+
 /// Notices that went by while a mount's listening connection was down are not known: when
 /// it listens again, its kernel looks every name up anew, and asks again for the attributes
 /// of what it holds open.

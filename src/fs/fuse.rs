@@ -266,11 +266,12 @@ impl Filesystem for FuseFs {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let heard = self.core.changes_heard();
         match self.done(OpKind::Lookup, parent.0, || {
             self.core.lookup(parent.0, name)
         }) {
             Ok(e) => reply.entry(&self.ttl(&e), &e.attr, self.generation(&e)),
-            Err(e) if e.errno() == libc::ENOENT => match self.core.negative_ttl(parent.0) {
+            Err(e) if e.errno() == libc::ENOENT => match self.core.negative_ttl(parent.0, heard) {
                 // Inode 0 with a timeout: the kernel caches "no such name".
                 Some(ttl) => {
                     let mut attr = self.core.root_entry().attr;

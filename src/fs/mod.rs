@@ -375,13 +375,20 @@ impl MavFs {
     }
 
     /// Whether a failed lookup may be cached by the kernel as "no such name".
-    pub fn negative_ttl(&self, parent: u64) -> Option<Duration> {
+    /// How long the kernel may hold a name `lookup` found absent in `parent` (None: not
+    /// at all). `heard`: `changes_heard` before that lookup. A shared store's absent names
+    /// are kept as its names are: another mount's new name comes with a notice that drops
+    /// what the kernel holds of it.
+    pub fn negative_ttl(&self, parent: u64, heard: u64) -> Option<Duration> {
         match inode::route(parent) {
-            // Another mount may create the name meanwhile: only a store of our own may say
-            // "no such name" for long.
-            Some(Target::Ram(_)) if !self.store.shared() => Some(self.ram_ttl),
+            Some(Target::Ram(_)) => Some(self.store.kernel_ttl(heard).unwrap_or(self.ram_ttl)),
             _ => None,
         }
+    }
+
+    /// What the store heard of other mounts' changes so far (`RamStore::changes_heard`).
+    pub fn changes_heard(&self) -> u64 {
+        self.store.changes_heard()
     }
 
     pub fn forget(&self, ino: u64, n: u64) {
