@@ -374,7 +374,6 @@ impl MavFs {
         }
     }
 
-    /// Whether a failed lookup may be cached by the kernel as "no such name".
     /// How long the kernel may hold a name `lookup` found absent in `parent` (None: not
     /// at all). `heard`: `changes_heard` before that lookup. A shared store's absent names
     /// are kept as its names are: another mount's new name comes with a notice that drops

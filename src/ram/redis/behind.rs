@@ -311,9 +311,10 @@ impl Behind {
     }
 
     /// Gives up a file's kept writes (a close or fsync said they failed): each descriptor
-    /// open now hears of it at its next close or fsync (`lost`); true if there were any. Under `order(ino)`, so that a
-    /// sending under way ends first (the caller must not hold it): writes it failed to send
-    /// and put back are given up too, not left for a later close that would not hear of it.
+    /// open now hears of it at its next close or fsync (`lost`); true if there were any.
+    /// Under `order(ino)`, so that a sending under way ends first (the caller must not hold
+    /// it): writes it failed to send and put back are given up too, not left for a later
+    /// close that would not hear of it.
     pub(super) fn give_up(&self, ino: Ino, no_space: bool) -> bool {
         let _order = self.order(ino);
         let mut any = false;
