@@ -15,8 +15,7 @@ use fuser::{
 };
 use log::{debug, warn};
 
-use super::inode::{self, Target};
-use super::passthrough::{MakeBacking, Passthrough};
+use super::passthrough::{MakeBacking, Passthrough, CREATED_TTL};
 use super::{Ctx, Entry, MavFs, Opened};
 
 mod listing;
@@ -119,27 +118,11 @@ impl FuseFs {
         Generation(self.core.generation(e.attr.ino.0))
     }
 
-    /// How long the kernel may keep `e`: not at all for a file written through passthrough
-    /// (writes through a shared mapping reach the host file without a word to anyone).
+    /// How long the kernel may keep `e` (`Passthrough::ttl`).
     fn ttl(&self, e: &Entry) -> Duration {
-        let ino = e.attr.ino.0;
-        match &self.passthrough {
-            Some(pt)
-                if matches!(inode::route(ino), Some(Target::Disk(_))) && pt.has_writers(ino) =>
-            {
-                Duration::ZERO
-            }
-            _ => e.ttl,
-        }
+        (self.passthrough.as_ref()).map_or(e.ttl, |pt| pt.ttl(e.attr.ino.0, e.ttl))
     }
 }
-
-/// How long the kernel may keep a `vdisk/` file it just created open through passthrough,
-/// its name and its attributes (`ttl` would give them nothing): it rounds a TTL up to one
-/// clock tick and keeps it through the next, so 1 to 2 ticks (1 to 20 ms), and the
-/// permission check that follows the create asks no round trip of its own. A write through
-/// a mapping, or on the host, within that time shows in a `stat` only after it.
-const CREATED_TTL: Duration = Duration::from_nanos(1);
 
 fn ctx(req: &Request) -> Ctx {
     Ctx {

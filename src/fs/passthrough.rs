@@ -4,6 +4,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use fuser::BackingId;
+use std::time::Duration;
+
+use super::inode::{self, Target};
+
+/// How long the kernel may keep a `vdisk/` file it just created open through passthrough,
+/// its name and its attributes (`ttl` would give them nothing): it rounds a TTL up to one
+/// clock tick and keeps it through the next, so 1 to 2 ticks (1 to 20 ms), and the
+/// permission check that follows the create asks no round trip of its own. A write through
+/// a mapping, or on the host, within that time shows in a `stat` only after it.
+pub(super) const CREATED_TTL: Duration = Duration::from_nanos(1);
 use log::debug;
 
 use crate::sync::{Mutex, ShardedMap};
@@ -137,5 +147,16 @@ impl Passthrough {
     /// updating its own attributes of it: they are not to be cached meanwhile.
     pub(super) fn has_writers(&self, ino: u64) -> bool {
         matches!(self.inode_shard(ino).lock().get(&ino), Some(InodeIo::Shared(_, n)) if *n > 0)
+    }
+
+    /// How long the kernel may keep an entry of `ino` otherwise kept `ttl`: not at all for a
+    /// `vdisk/` file written through passthrough (see `has_writers`).
+    pub(super) fn ttl(&self, ino: u64, ttl: Duration) -> Duration {
+        let disk = matches!(inode::route(ino), Some(Target::Disk(_)));
+        if disk && self.has_writers(ino) {
+            Duration::ZERO
+        } else {
+            ttl
+        }
     }
 }

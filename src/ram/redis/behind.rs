@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::losses::Losses;
 use super::*;
 
 /// A file's kept bytes are sent once they reach this; a bigger write goes at once (the kept
@@ -107,10 +108,8 @@ pub(super) struct Behind {
     busy: AtomicU64,
     /// Sendings done: a reply read while one ended may be of before it.
     sends: AtomicU64,
-    /// The files open on this mount, with what was given up of them (`lost`).
-    opens: Mutex<HashMap<Ino, Opens>>,
-    /// The last number given to a descriptor (`handle`).
-    handles: AtomicU64,
+    /// The files open on this mount, and what was given up of them.
+    pub(super) losses: Losses,
     /// Empty files made on this mount, as their create left them, until this mount or
     /// another changes them: what a setattr kept with their first writes starts from.
     made: Mutex<HashMap<Ino, Attr>>,
@@ -118,23 +117,6 @@ pub(super) struct Behind {
     /// Buffers of sent pieces, for big writes to come: a new one may cost a page fault per
     /// page (the allocator gives big freed blocks back to the system).
     spare: Mutex<Vec<Vec<u8>>>,
-}
-
-/// A file's descriptors open on this mount, and its kept writes given up last while some
-/// were open: as Linux's errseq, each descriptor open then hears of it at its next close or
-/// fsync, once (a new open does not clear it, nor does one descriptor's hearing it).
-#[derive(Default)]
-struct Opens {
-    n: u32,
-    loss: Option<Loss>,
-}
-
-struct Loss {
-    /// Descriptors numbered up to this were open when the writes were given up.
-    upto: u64,
-    no_space: bool,
-    /// Those told already.
-    told: Vec<u64>,
 }
 
 /// Files `made` remembers at most (forgetting one only costs a round trip).
@@ -148,8 +130,7 @@ impl Default for Behind {
             flying: AtomicU64::new(0),
             busy: AtomicU64::new(0),
             sends: AtomicU64::new(0),
-            opens: Mutex::default(),
-            handles: AtomicU64::new(0),
+            losses: Losses::default(),
             made: Mutex::default(),
             stripes: std::array::from_fn(|_| Mutex::new(())),
             spare: Mutex::default(),
@@ -326,36 +307,9 @@ impl Behind {
             }
         }
         if any {
-            let mut opens = self.opens.lock();
-            let upto = self.handles.load(Ordering::Acquire);
-            if let Some(o) = opens.get_mut(&ino) {
-                o.loss = Some(Loss {
-                    upto,
-                    no_space,
-                    told: Vec::new(),
-                });
-            }
+            self.losses.given_up(ino, no_space);
         }
         any
-    }
-
-    /// Numbers a descriptor of `ino` just opened on this mount (its file handle).
-    pub(super) fn opened(&self, ino: Ino) -> u64 {
-        let mut opens = self.opens.lock();
-        opens.entry(ino).or_default().n += 1;
-        self.handles.fetch_add(1, Ordering::AcqRel) + 1
-    }
-
-    /// A descriptor of `ino` was released: with the file's last, what was given up of it
-    /// goes (nobody is left to tell).
-    pub(super) fn closed(&self, ino: Ino) {
-        let mut opens = self.opens.lock();
-        if let Some(o) = opens.get_mut(&ino) {
-            o.n -= 1;
-            if o.n == 0 {
-                opens.remove(&ino);
-            }
-        }
     }
 
     /// Whether a setattr is kept with the file's writes.
@@ -450,25 +404,6 @@ impl Behind {
         let shown = s.shown.clone();
         kept.set = Some(s);
         Some(shown)
-    }
-
-    /// The failure `give_up` recorded last for the file, if descriptor `fh` was open then
-    /// and has not heard of it.
-    pub(super) fn lost(&self, ino: Ino, fh: u64) -> StoreResult<()> {
-        let mut opens = self.opens.lock();
-        let Some(loss) = opens.get_mut(&ino).and_then(|o| o.loss.as_mut()) else {
-            return Ok(());
-        };
-        if fh > loss.upto || loss.told.contains(&fh) {
-            return Ok(());
-        }
-        loss.told.push(fh);
-        if loss.no_space {
-            return Err(StoreError::NoSpace);
-        }
-        Err(StoreError::Unavailable(format!(
-            "writes to inode {ino} kept for its close could not be stored"
-        )))
     }
 
     /// Counts sendings done (see `sends`).
@@ -580,46 +515,6 @@ mod tests {
 
     fn image(k: &Kept) -> Vec<(u64, Vec<u8>)> {
         k.pieces.iter().map(|(&s, v)| (s, v.clone())).collect()
-    }
-
-    #[test]
-    fn a_loss_is_told_once_to_each_descriptor_open_then_until_the_last_closes() {
-        let (b, mut full) = (Behind::default(), false);
-        let keep = |full: &mut bool| assert!(b.keep(7, 0, b"kept", full));
-        let (one, two, three) = (b.opened(7), b.opened(7), b.opened(7));
-        let elsewhere = b.opened(8);
-        assert!(!b.give_up(7, true), "nothing kept: nothing given up");
-        assert!(b.lost(7, one).is_ok());
-        keep(&mut full);
-        assert!(b.give_up(7, true));
-        assert!(matches!(b.lost(7, one), Err(StoreError::NoSpace)));
-        assert!(b.lost(7, one).is_ok(), "told once");
-        let after = b.opened(7);
-        assert!(b.lost(7, after).is_ok(), "opened after");
-        assert!(b.lost(8, elsewhere).is_ok(), "another file");
-        b.closed(7);
-        assert!(matches!(b.lost(7, two), Err(StoreError::NoSpace)));
-        // A second loss (no space: no) is told to all open then, the told ones too.
-        keep(&mut full);
-        assert!(b.give_up(7, false));
-        for fh in [one, two, after] {
-            assert!(
-                matches!(b.lost(7, fh), Err(StoreError::Unavailable(_))),
-                "{fh}"
-            );
-        }
-        // Released, numbers and all: the record goes with the last.
-        for _ in 0..3 {
-            b.closed(7);
-        }
-        assert!(b.lost(7, three).is_ok(), "the file's last descriptor went");
-        keep(&mut full);
-        assert!(b.give_up(7, true));
-        assert!(
-            b.lost(7, three).is_ok(),
-            "given up with nothing open: nobody to tell"
-        );
-        assert!(b.opens.lock().get(&7).is_none());
     }
 
     #[test]

@@ -110,6 +110,7 @@ mod keys;
 mod known;
 mod link;
 mod list;
+mod losses;
 mod notices;
 mod ops;
 mod pack;
@@ -570,7 +571,7 @@ impl RamStore for RedisStore {
                 warn!("writes to inode {ino} kept back were lost at its release: {e}");
             }
         }
-        self.inner.behind.closed(ino);
+        self.inner.behind.losses.closed(ino);
         self.release_later(ino);
     }
 
@@ -613,11 +614,11 @@ impl RamStore for RedisStore {
     }
 
     fn handle(&self, ino: Ino) -> u64 {
-        self.inner.behind.opened(ino)
+        self.inner.behind.losses.opened(ino)
     }
 
     fn lost(&self, ino: Ino, fh: u64) -> StoreResult<()> {
-        self.inner.behind.lost(ino, fh)
+        self.inner.behind.losses.lost(ino, fh)
     }
 
     fn give_up(&self, ino: Ino, why: &StoreError) {
