@@ -1256,6 +1256,46 @@ fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
     assert!(again.is_some(), "names kept after a gap in the notices");
 }
 
+/// A change whose answer was lost (Redis answered after the call timed out) is told to no
+/// other mount as it happens: once Redis answers again, this mount's kernel and the others'
+/// look every name up anew, so a name it made shows on both, though both had found it absent.
+#[test]
+fn a_change_whose_answer_was_lost_shows_once_redis_answers_again() {
+    if !kernel_at_least(6, 16) {
+        eprintln!("skipped: the kernel drops all names at once only from Linux 6.16");
+        return;
+    }
+    let server = RedisServer::start();
+    let a = TestMount::with_redis(&server, &["--redis-timeout", "1"]);
+    let b = TestMount::with_redis(&server, &[]);
+    let (va, vb) = (a.vram(), b.vram());
+    // Redis then knows the create script: the create A sends runs once Redis runs again.
+    fs::write(vb.join("warm"), b"x").unwrap();
+    // Past the greeting: absent names are kept long on both.
+    thread::sleep(Duration::from_millis(2500));
+    assert!(!va.join("late").exists() && !vb.join("late").exists());
+    let pid = server.pid().unwrap();
+    // The create is sent: the kernel holds the directory's attributes, and the connection
+    // was used well within a second (it goes without a PING first).
+    fs::metadata(&va).unwrap();
+    // Stopped for less than the listeners' three beats: no gap in the notices.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let made = fs::write(va.join("late"), b"made");
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert_eq!(err(made), libc::EIO);
+    let mut con = server.connection();
+    let reached = until(Duration::from_secs(2), || {
+        let inodes: Vec<String> = redis::cmd("KEYS").arg("*:i:*").query(&mut con).unwrap();
+        inodes.len() >= 3
+    });
+    let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    assert!(reached.is_some(), "the create never reached Redis: {all:?}");
+    for (m, v) in [("A", &va), ("B", &vb)] {
+        let shows = until(Duration::from_secs(5), || v.join("late").exists());
+        assert!(shows.is_some(), "the name made on A never showed on {m}");
+    }
+}
+
 #[test]
 fn times_survive_remount_exactly() {
     let server = RedisServer::start();

@@ -52,6 +52,7 @@ impl RedisStore {
             idle: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
             hung: AtomicBool::new(false),
+            unsure: AtomicBool::new(false),
         };
         let fail = |e: &RedisError| connect_error(&addr, db, target.timeout, e);
         let mut con = pool.connect().map_err(|e| fail(&e))?;

@@ -171,6 +171,11 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
         if inner.lost.swap(false, Ordering::AcqRel) {
             inner.revive();
         }
+        if !inner.pool.down.load(Ordering::Acquire)
+            && inner.pool.unsure.swap(false, Ordering::AcqRel)
+        {
+            inner.settle();
+        }
         if last_beat.elapsed() < heartbeat() {
             continue;
         }
@@ -179,7 +184,8 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
         let alive = inner.keys.alive(&inner.sid);
         let sessions = inner.keys.sessions();
         let sid = inner.sid.clone();
-        let r = inner.pool.run(false, |c| {
+        // Run twice, it does what it does once: a lost answer leaves nothing unsure.
+        let r = inner.pool.run(true, |c| {
             ::redis::pipe()
                 .cmd("SET")
                 .arg(&alive)
@@ -231,6 +237,19 @@ impl Inner {
             }
         }
         self.notices.send(changed);
+    }
+
+    /// After a change whose answer was lost (`Pool::unsure`), once Redis answers again:
+    /// Redis may have made it, yet nobody was told. This mount's kernel and caches and
+    /// every other mount's drop every name and attribute, and ask Redis anew.
+    pub(super) fn settle(&self) {
+        info!(
+            "a change's answer was lost while Redis at {} did not answer: every mount looks \
+             its names up again",
+            self.pool.addr
+        );
+        self.heard(&[Foreign::Everything]);
+        self.tell(&[Foreign::Everything]);
     }
 
     /// An inode's attributes in a script's answer to a call made at `epoch` (of `bare`);

@@ -325,7 +325,8 @@ impl RamStore for RedisStore {
         let sure = n.hearing()
             && n.heard() == heard_before
             && !pool.down.load(Ordering::Acquire)
-            && !pool.hung.load(Ordering::Acquire);
+            && !pool.hung.load(Ordering::Acquire)
+            && !pool.unsure.load(Ordering::Acquire);
         Some(if sure { noticed_ttl() } else { ATTR_TTL })
     }
 

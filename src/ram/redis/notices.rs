@@ -5,7 +5,8 @@
 //! kernel keep names and attributes `NOTICED_TTL` instead of `ATTR_TTL`: a `stat` of a name
 //! looked up a few seconds ago asks nothing, and another mount's change still shows within
 //! a notice's travel time. A mount hears while its own beat comes back; after a gap in its
-//! subscription its kernel drops every name (`Foreign::Everything`). A notice lost
+//! subscription its kernel drops every name (`Foreign::Everything`), and so does every
+//! mount's after a change whose answer was lost (`Inner::settle`). A notice lost
 //! otherwise (a mount killed between a change and its notice) leaves what the kernel holds
 //! stale for at most `NOTICED_TTL`. One server only: on a cluster the kernel keeps
 //! `ATTR_TTL`.
@@ -59,9 +60,9 @@ const ALONE_RECHECK: Duration = Duration::from_secs(1);
 /// what it did not publish meanwhile only touches names this mount keeps `ATTR_TTL`.
 const GREETING: Duration = Duration::from_secs(2);
 
-/// A name in a directory (`N`) or an inode's attributes (`A`), as published:
-/// `N <parent: u64 LE> <name> NUL` or `A <ino: u64 LE>`, after `<token> LF`
-/// (`Notices::token`).
+/// A name in a directory (`N`), an inode's attributes (`A`) or every name (`E`), as
+/// published: `N <parent: u64 LE> <name> NUL`, `A <ino: u64 LE>` or `E`, after
+/// `<token> LF` (`Notices::token`). A mount that does not know a tag drops every name.
 fn encode(out: &mut Vec<u8>, f: &Foreign) {
     match f {
         Foreign::Name(p, n) => {
@@ -74,8 +75,7 @@ fn encode(out: &mut Vec<u8>, f: &Foreign) {
             out.push(b'A');
             out.extend_from_slice(&i.to_le_bytes());
         }
-        // This mount's own verdict, never sent.
-        Foreign::Everything => {}
+        Foreign::Everything => out.push(b'E'),
     }
 }
 
@@ -85,6 +85,11 @@ fn decode(msg: &[u8]) -> Option<Vec<Foreign>> {
     let mut rest = &msg[at + 1..];
     let mut out = Vec::new();
     while let Some((&tag, tail)) = rest.split_first() {
+        if tag == b'E' {
+            out.push(Foreign::Everything);
+            rest = tail;
+            continue;
+        }
         let ino = Ino::from_le_bytes(tail.get(..8)?.try_into().ok()?);
         rest = &tail[8..];
         match tag {
@@ -480,6 +485,7 @@ mod tests {
         let sent = vec![
             Foreign::Name(7, OsString::from("a b\nc")),
             Foreign::Attrs(u64::MAX),
+            Foreign::Everything,
             Foreign::Name(1, OsString::from("")),
         ];
         let mut msg = b"12\n".to_vec();
@@ -489,6 +495,7 @@ mod tests {
         assert_eq!(decode(&msg), Some(sent));
         assert_eq!(decode(b"12\n"), Some(vec![]));
         assert_eq!(decode(&msg[..msg.len() - 3]), None, "cut short");
+        assert_eq!(decode(b"12\nX"), None, "a tag not known");
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub(super) struct Pool {
     /// instead of each waiting out the timeout, until the watch thread's probe gets an
     /// answer. A refused connection does not set it: that fails fast by itself.
     pub(super) hung: AtomicBool,
+    /// True after a change's connection broke or timed out once it was sent: Redis may
+    /// have made it, and no notice told the other mounts. Once Redis answers again, the
+    /// watch thread has every mount's kernel look its names up anew (`Inner::settle`).
+    pub(super) unsure: AtomicBool,
 }
 
 /// What went wrong with a call: Redis could not be reached, or it answered with an error.
@@ -253,6 +257,10 @@ impl Pool {
                         continue;
                     }
                     self.mark_down(&e);
+                    // After `down`: the watch thread settles only once Redis answers.
+                    if !retry {
+                        self.unsure.store(true, Ordering::Release);
+                    }
                     return Err(Failure::Unreachable(e));
                 }
                 Err(e) if self.rides_out(&e, t0, retry) => drop(con),
