@@ -1258,9 +1258,10 @@ fn after_a_gap_in_the_notices_the_kernel_looks_names_up_again() {
 
 /// A change whose answer was lost (Redis answered after the call timed out) is told to no
 /// other mount as it happens: once Redis answers again, this mount's kernel and the others'
-/// look every name up anew, so a name it made shows on both, though both had found it absent.
+/// look every name up anew, so a name it made shows on both, though both had found it absent;
+/// and a write's new size shows on a mount that held the file's attributes.
 #[test]
-fn a_change_whose_answer_was_lost_shows_once_redis_answers_again() {
+fn changes_whose_answers_were_lost_show_once_redis_answers_again() {
     if !kernel_at_least(6, 16) {
         eprintln!("skipped: the kernel drops all names at once only from Linux 6.16");
         return;
@@ -1275,9 +1276,10 @@ fn a_change_whose_answer_was_lost_shows_once_redis_answers_again() {
     thread::sleep(Duration::from_millis(2500));
     assert!(!va.join("late").exists() && !vb.join("late").exists());
     let pid = server.pid().unwrap();
-    // The create is sent: the kernel holds the directory's attributes, and the connection
-    // was used well within a second (it goes without a PING first).
+    // The create is sent: the kernel holds the directory's attributes, and a lookup A
+    // never made has just used a connection (one idle for a second is PINGed first).
     fs::metadata(&va).unwrap();
+    assert!(va.join("warm").exists());
     // Stopped for less than the listeners' three beats: no gap in the notices.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
     let made = fs::write(va.join("late"), b"made");
@@ -1294,6 +1296,41 @@ fn a_change_whose_answer_was_lost_shows_once_redis_answers_again() {
         let shows = until(Duration::from_secs(5), || v.join("late").exists());
         assert!(shows.is_some(), "the name made on A never showed on {m}");
     }
+
+    // A's append is kept back for its fsync, whose answer is lost (a first one gives A what
+    // a publication needs beforehand: slice ids, a pack). B holds the file's attributes.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(va.join("warm"))
+        .unwrap();
+    f.write_all(b"2").unwrap();
+    f.sync_all().unwrap();
+    let two = until(Duration::from_secs(5), || {
+        fs::metadata(vb.join("warm")).is_ok_and(|m| m.len() == 2)
+    });
+    assert!(two.is_some(), "the first append never showed on B");
+    let asked = || vram_ops(&b, &["lookup", "getattr"]);
+    let kept = until(Duration::from_secs(8), || {
+        thread::sleep(Duration::from_millis(1200));
+        let before = asked();
+        fs::metadata(vb.join("warm")).unwrap();
+        asked() == before
+    });
+    assert!(
+        kept.is_some(),
+        "B never kept the file's attributes past 1 s"
+    );
+    f.write_all(b"345").unwrap();
+    assert!(!va.join("absent").exists());
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let synced = f.sync_all();
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert_eq!(err(synced), libc::EIO);
+    drop(f);
+    let grown = until(Duration::from_secs(5), || {
+        fs::metadata(vb.join("warm")).is_ok_and(|m| m.len() == 5)
+    });
+    assert!(grown.is_some(), "the write on A never showed on B");
 }
 
 #[test]

@@ -171,10 +171,12 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
         if inner.lost.swap(false, Ordering::AcqRel) {
             inner.revive();
         }
-        if !inner.pool.down.load(Ordering::Acquire)
+        // `unsure` first: set after `down`, so `down` then reads as the failure left it.
+        if inner.pool.unsure.load(Ordering::Acquire)
+            && !inner.pool.down.load(Ordering::Acquire)
             && inner.pool.unsure.swap(false, Ordering::AcqRel)
         {
-            inner.settle();
+            inner.tell_lost_answer();
         }
         if last_beat.elapsed() < heartbeat() {
             continue;
@@ -184,7 +186,7 @@ pub(super) fn watch(inner: Weak<Inner>, stop: mpsc::Receiver<()>) {
         let alive = inner.keys.alive(&inner.sid);
         let sessions = inner.keys.sessions();
         let sid = inner.sid.clone();
-        // Run twice, it does what it does once: a lost answer leaves nothing unsure.
+        // Run twice, it does what it does once.
         let r = inner.pool.run(true, |c| {
             ::redis::pipe()
                 .cmd("SET")
@@ -242,7 +244,7 @@ impl Inner {
     /// After a change whose answer was lost (`Pool::unsure`), once Redis answers again:
     /// Redis may have made it, yet nobody was told. This mount's kernel and caches and
     /// every other mount's drop every name and attribute, and ask Redis anew.
-    pub(super) fn settle(&self) {
+    pub(super) fn tell_lost_answer(&self) {
         info!(
             "a change's answer was lost while Redis at {} did not answer: every mount looks \
              its names up again",
@@ -366,7 +368,7 @@ impl Inner {
                 "Redis at {} does not answer (waiting for it to)",
                 self.pool.addr
             )),
-            Failure::Unreachable(e) => StoreError::Backend {
+            Failure::Unreachable(e) | Failure::Lost(e) => StoreError::Backend {
                 context: format!("Redis at {}", self.pool.addr),
                 source: Box::new(e),
             },
@@ -415,13 +417,13 @@ impl Inner {
                 }
                 inv.invoke::<Value>(c)
             })
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.fail(if read_only { e } else { self.pool.noted(e) }))
     }
 
     pub(super) fn pipe(&self, read_only: bool, p: &::redis::Pipeline) -> StoreResult<Vec<Value>> {
         self.pool
             .run_replies(read_only, replies(p), |c| p.query::<Vec<Value>>(c))
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.fail(if read_only { e } else { self.pool.noted(e) }))
     }
 
     /// Deletes chunks a script put in the gc set, then takes them off it. A failure leaves
@@ -562,6 +564,17 @@ impl Inner {
     /// the same bytes, and a publication run twice finds its ids unlisted the second time
     /// (one into a pack appends its bytes again, and names those: the first are unnamed).
     pub(super) fn publish(
+        &self,
+        script: &Script,
+        sets: &[(String, &[u8])],
+        pack: Option<&str>,
+        args: &[&[u8]],
+    ) -> Result<Value, Failure> {
+        self.publish_once(script, sets, pack, args)
+            .map_err(|f| self.pool.noted(f))
+    }
+
+    fn publish_once(
         &self,
         script: &Script,
         sets: &[(String, &[u8])],

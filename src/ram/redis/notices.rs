@@ -285,7 +285,10 @@ impl Notices {
                     let later = std::mem::replace(&mut q.records, records);
                     q.records.extend_from_slice(&later);
                 } else {
+                    // Too many to keep: the others drop every name instead.
                     q.records.clear();
+                    q.attrs.clear();
+                    encode(&mut q.records, &Foreign::Everything);
                 }
                 return;
             }

@@ -28,15 +28,18 @@ pub(super) struct Pool {
     /// instead of each waiting out the timeout, until the watch thread's probe gets an
     /// answer. A refused connection does not set it: that fails fast by itself.
     pub(super) hung: AtomicBool,
-    /// True after a change's connection broke or timed out once it was sent: Redis may
-    /// have made it, and no notice told the other mounts. Once Redis answers again, the
-    /// watch thread has every mount's kernel look its names up anew (`Inner::settle`).
+    /// True after a change's answer was lost (`Failure::Lost`, see `noted`): Redis may have
+    /// made it, and no notice told the other mounts. Once Redis answers again, the watch
+    /// thread has every mount's kernel look its names up anew (`Inner::tell_lost_answer`).
     pub(super) unsure: AtomicBool,
 }
 
 /// What went wrong with a call: Redis could not be reached, or it answered with an error.
 pub(super) enum Failure {
+    /// Not sent: no connection could be had.
     Unreachable(RedisError),
+    /// Sent, and the connection broke or timed out before the answer: Redis may have run it.
+    Lost(RedisError),
     /// Not tried: an earlier call timed out and no probe has had an answer since.
     Hung,
     Server(RedisError),
@@ -135,6 +138,16 @@ impl Pool {
                 crate::host::plain_message(e)
             );
         }
+    }
+
+    /// `f`, the failure of a change: one whose answer was lost leaves the pool `unsure`.
+    /// Set after `mark_down` (in the call), so the watch thread, which reads `unsure` before
+    /// `down`, acts on it only once Redis answers again.
+    pub(super) fn noted(&self, f: Failure) -> Failure {
+        if matches!(f, Failure::Lost(_)) {
+            self.unsure.store(true, Ordering::Release);
+        }
+        f
     }
 
     pub(super) fn mark_up(&self) {
@@ -257,11 +270,7 @@ impl Pool {
                         continue;
                     }
                     self.mark_down(&e);
-                    // After `down`: the watch thread settles only once Redis answers.
-                    if !retry {
-                        self.unsure.store(true, Ordering::Release);
-                    }
-                    return Err(Failure::Unreachable(e));
+                    return Err(Failure::Lost(e));
                 }
                 Err(e) if self.rides_out(&e, t0, retry) => drop(con),
                 Err(e) => {
