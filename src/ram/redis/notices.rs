@@ -6,7 +6,7 @@
 //! looked up a few seconds ago asks nothing, and another mount's change still shows within
 //! a notice's travel time. A mount hears while its own beat comes back; after a gap in its
 //! subscription its kernel drops every name (`Foreign::Everything`), and so does every
-//! mount's after a change whose answer was lost (`Inner::settle`). A notice lost
+//! mount's after a change whose answer was lost (`Inner::tell_lost_answer`). A notice lost
 //! otherwise (a mount killed between a change and its notice) leaves what the kernel holds
 //! stale for at most `NOTICED_TTL`. One server only: on a cluster the kernel keeps
 //! `ATTR_TTL`.
