@@ -56,12 +56,19 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# took PHASE: how long PHASE took (CI gives the whole run 90 minutes).
+mark=$SECONDS
+took() {
+    echo "test.sh: $1 took $(( (SECONDS - mark) / 60 )) min $(( (SECONDS - mark) % 60 )) s" | tee -a "$log"
+    mark=$SECONDS
+}
 if [ $# -eq 0 ]; then
     # A whole run: the stress tests run on their own after the rest, so that their op
     # counts are shown.
     cargo test --all-targets --no-fail-fast -- --test-threads=2 --skip stress_ 2>&1 | tee "$log" || status=1
     cargo test --test stress -- --test-threads=1 --nocapture 2>&1 \
         | sed -E '/^\s*$|^running |^\s+Finished|^\s+Running/d' | tee -a "$log" || status=1
+    took "cargo test"
 else
     cargo test --all-targets --no-fail-fast "$@" -- --test-threads=2 2>&1 | tee "$log" || status=1
 fi
@@ -69,6 +76,7 @@ fi
 # Conformance (pjdfstest, fsx) only on a whole run, not when a test filter was given.
 if [ $# -eq 0 ]; then
     bash scripts/conformance.sh 2>&1 | tee -a "$log" || status=1
+    took "pjdfstest and fsx"
 fi
 
 # fstests `-g quick` on each place, on a whole run (MAVFS_FSTESTS=0 leaves it out): about 10
@@ -81,6 +89,7 @@ if [ $# -eq 0 ] && [ "${MAVFS_FSTESTS:-1}" != 0 ]; then
         [ "$place" = vram-redis ] && exclude="generic/069"
         FSTESTS_EXCLUDE="$exclude" bash scripts/fstests.sh "$place" 2>&1 \
             | grep -E '^fstests|^failed:|^generic/[0-9]+ +(- output mismatch|\[failed)' | tee -a "$log" || status=1
+        took "fstests on $place"
     done
 fi
 

@@ -14,9 +14,19 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// Drops the kernel's unused dentries and inodes (`echo 2 > drop_caches`) and keeps any
+/// other test of this binary from dropping them again while the guard lives: a test that
+/// counts what the kernel asks after a drop must not see a second drop's lookups.
+pub fn drop_kernel_caches() -> MutexGuard<'static, ()> {
+    static DROPPING: Mutex<()> = Mutex::new(());
+    let guard = DROPPING.lock().unwrap_or_else(|e| e.into_inner());
+    fs::write("/proc/sys/vm/drop_caches", "2").expect("drop the kernel's caches (needs root)");
+    guard
+}
 
 /// The binary under test.
 pub const MOUNT_BIN: &str = env!("CARGO_BIN_EXE_mavfs-mount");
