@@ -82,7 +82,7 @@ run_fsx() {
 # and prints what each printed, in the order started. With half as many fsx operations on
 # the places that change only how requests travel or where keys go (variant_ops), the
 # whole suite stays well within CI's 90 minutes.
-variant_ops=$(( fsx_ops / 2 ))
+variant_ops=$(( fsx_ops > 1 ? fsx_ops / 2 : fsx_ops ))
 started=()
 start() {
     local out=$work/out-$(( ${#started[@]} ))
@@ -90,10 +90,16 @@ start() {
     started+=("$!:$out")
 }
 together() {
-    local s
+    local s rc
     for s in "${started[@]}"; do
-        wait "${s%%:*}" || touch "$work/failed"
+        rc=0
+        wait "${s%%:*}" || rc=$?
         cat "${s#*:}"
+        # The runs print their own failures; one that ends with a status ended before.
+        if [ "$rc" -ne 0 ]; then
+            echo "conformance.sh: a run ended with status $rc (its output above)" >&2
+            touch "$work/failed"
+        fi
     done
     started=()
 }

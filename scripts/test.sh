@@ -79,7 +79,7 @@ if [ $# -eq 0 ]; then
     took "pjdfstest and fsx"
 fi
 
-# fstests `-g quick` on each place, on a whole run (MAVFS_FSTESTS=0 leaves it out): about 10
+# fstests `-g quick` on each place, on a whole run (MAVFS_FSTESTS=0 leaves it out): 11 to 14
 # minutes a place. On vram-redis generic/069 is left out: its 3 million 4-byte appends, one
 # Redis round trip each, take longer than the rest together. Only each place's summary and
 # its failures are shown; every test's output stays in ~/.cache/mavfs/results-PLACE.
